@@ -1,0 +1,192 @@
+"""Deliver: POST one payload to a Slack incoming webhook, retrying only what retrying can fix.
+
+=====================================  ===================================================
+Slack's answer                         what happens
+=====================================  ===================================================
+200                                    delivered
+429 with ``Retry-After``               wait that long (if the invocation has the time), retry
+5xx, connection error, timeout         exponential backoff with full jitter, retry
+403, 404, 410 (``no_service``, ...)    :class:`DeliveryRefused` at once: the hook is gone
+400 (``invalid_payload``, ...)         :class:`DeliveryRefused` at once: the same request
+                                       would be refused again
+=====================================  ===================================================
+
+Attempts are bounded by ``max_attempts`` and by the invocation's remaining time: an attempt is
+only started when its timeout, and the wait before it, fit before the deadline. When they do
+not, :class:`DeliveryExhausted` is raised so Lambda retries the event later and, in the end, the
+dead-letter queue keeps it. A read timeout is ambiguous (Slack may have posted), so it is retried
+like a 5xx: the notifier prefers a rare duplicate to a lost message.
+
+The webhook URL is a secret: it never appears in a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from handler.errors import ConfigurationError, DeliveryExhausted, DeliveryRefused
+
+log = logging.getLogger(__name__)
+
+#: At DEBUG these libraries log request lines (urllib3: the webhook's secret path) and response
+#: bodies (botocore: GetSecretValue's SecretString). They stay at INFO or above whatever
+#: LOG_LEVEL says, so turning on debug logging can never write the webhook URL to CloudWatch.
+SECRET_BEARING_LOGGERS = ("urllib3", "botocore")
+for _name in SECRET_BEARING_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.INFO)
+
+MIN_ATTEMPT_SECONDS = 1.0
+MAX_RETRY_AFTER_SECONDS = 60.0
+_BACKOFF_BASE = 0.5
+_BACKOFF_CAP = 8.0
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What a successful delivery took."""
+
+    attempts: int
+    waited_seconds: float
+
+
+class Deadline:
+    """Seconds left in this invocation, less a margin kept for logging and raising cleanly."""
+
+    def __init__(self, remaining_ms: Callable[[], int] | None, margin_seconds: float = 2.0) -> None:
+        self._remaining_ms = remaining_ms
+        self._margin = margin_seconds
+
+    def seconds_left(self) -> float:
+        """Infinite when there is no Lambda context (local runs)."""
+        if self._remaining_ms is None:
+            return float("inf")
+        return self._remaining_ms() / 1000.0 - self._margin
+
+
+def validate_webhook_url(url: str) -> str:
+    """Check that ``url`` can be a webhook: https (http only for loopback) with a host and path.
+
+    Raises:
+        ConfigurationError: with a message that does not repeat the URL.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
+    except ValueError as error:
+        raise ConfigurationError("the Slack webhook URL is malformed (it could not be parsed)") from error
+    host = (parts.hostname or "").lower()
+    loopback = host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
+    if parts.scheme not in ("https", "http") or not host or not parts.path.strip("/"):
+        raise ConfigurationError(
+            "the Slack webhook URL is malformed: expected https://hooks.slack.com/services/..."
+        )
+    if parts.scheme == "http" and not loopback:
+        raise ConfigurationError("the Slack webhook URL must use https (http is only allowed for loopback)")
+    return url.strip()
+
+
+def redact(text: str, url: str) -> str:
+    """Remove the webhook's path (its secret part) from any text that might include it."""
+    parts = urlsplit(url)
+    for secret in (url, parts.path, parts.path.lstrip("/")):
+        if secret and secret != "/":
+            text = text.replace(secret, "/***")
+    return text
+
+
+class SlackWebhook:
+    """A Slack incoming webhook with the retry policy described in the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        session: requests.Session | None = None,
+        timeout_seconds: float = 10.0,
+        max_attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._url = validate_webhook_url(url)
+        self._session = session or requests.Session()
+        self._timeout = timeout_seconds
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        self._rng = rng
+
+    @property
+    def host(self) -> str:
+        """The webhook's host, safe to log."""
+        return urlsplit(self._url).hostname or "?"
+
+    def send(self, payload: dict[str, Any], *, deadline: Deadline) -> DeliveryReceipt:
+        """POST ``payload`` until Slack takes it, a refusal is permanent, or the budget is spent."""
+        attempts, waited, wait = 0, 0.0, 0.0
+        last_problem, last_status = "no time was left for an attempt", None
+        while attempts < self._max_attempts:
+            if wait + MIN_ATTEMPT_SECONDS > deadline.seconds_left():
+                break
+            if wait:
+                self._sleep(wait)
+                waited += wait
+            timeout = min(self._timeout, deadline.seconds_left())
+            attempts += 1
+            try:
+                response = self._session.post(self._url, json=payload, timeout=(3.05, timeout))
+            except requests.RequestException as error:
+                last_problem, last_status = type(error).__name__, None
+                wait = self._backoff(attempts)
+                log.warning("slack attempt %d failed: %s", attempts, last_problem)
+                continue
+            if response.status_code == 200:
+                return DeliveryReceipt(attempts=attempts, waited_seconds=waited)
+            body = response.text[:200].strip()
+            last_status = response.status_code
+            last_problem = f"HTTP {response.status_code} {redact(body, self._url)!r}"
+            if response.status_code == 429:
+                wait = self._retry_after(response, attempts)
+            elif 400 <= response.status_code < 500:
+                raise DeliveryRefused(
+                    f"Slack refused the message for good ({last_problem}); "
+                    + _refusal_advice(response.status_code, body),
+                    status=response.status_code,
+                    attempts=attempts,
+                )
+            else:
+                wait = self._backoff(attempts)
+            log.warning("slack attempt %d got %s; next wait %.1fs", attempts, last_problem, wait)
+        raise DeliveryExhausted(
+            f"Slack did not take the message after {attempts} attempt(s) in the time available "
+            f"(last: {last_problem}); raising so Lambda retries the event",
+            status=last_status,
+            attempts=attempts,
+        )
+
+    def _backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
+        return self._rng() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)
+
+    def _retry_after(self, response: requests.Response, attempt: int) -> float:
+        header = response.headers.get("Retry-After", "")
+        try:
+            seconds = float(header)
+        except ValueError:
+            return self._backoff(attempt)
+        return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _refusal_advice(status: int, body: str) -> str:
+    if status in (403, 404, 410) or body in ("no_service", "channel_not_found", "no_team", "invalid_token"):
+        return (
+            "the webhook is disabled, removed or points at an archived channel; put a working URL "
+            "in the secret, then redrive the dead-letter queue"
+        )
+    return "the payload was rejected; report it as a bug with the event from the dead-letter queue"

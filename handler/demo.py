@@ -1,0 +1,181 @@
+"""The embedded default for ``make demo``: a small, realistic repository and the pushes made to it.
+
+:func:`build_demo_repository` creates a git repository with what real teams push: a root commit,
+``develop``, a ``feature/login-v2`` branch with non-ASCII text and emoji, a commit message that
+tries to ping ``<!channel>``, a merge, an annotated and a lightweight tag, a ``release/2026.11``
+branch, a symlink, a submodule entry and a deleted branch. Each push becomes the exact trigger
+event CodeCommit would send, so the demo runs the Lambda's pipeline unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEMO_REPOSITORY_ARN = "arn:aws:codecommit:eu-west-1:123456789012:payments-service"
+ANA = "arn:aws:sts::123456789012:assumed-role/DeveloperRole/ana.nunez@example.com"
+BOB = "arn:aws:iam::123456789012:user/bob"
+
+
+@dataclass(frozen=True)
+class DemoPush:
+    """One push to the demo repository: what it was, and the SNS event it produced."""
+
+    title: str
+    event: dict[str, Any]
+
+
+def trigger_event(
+    references: list[dict[str, Any]],
+    *,
+    pusher_arn: str,
+    repository_arn: str = DEMO_REPOSITORY_ARN,
+    event_time: str = "2026-11-20T09:30:00.000+0000",
+    event_name: str = "ReferenceChanges",
+    event_id: str = "00000000-0000-4000-8000-000000000000",
+) -> dict[str, Any]:
+    """The SNS-to-Lambda event CodeCommit's trigger produces for these references."""
+    region = repository_arn.split(":")[3]
+    record = {
+        "awsRegion": region,
+        "codecommit": {"references": references},
+        "customData": None,
+        "eventId": event_id,
+        "eventName": event_name,
+        "eventPartNumber": 1,
+        "eventSource": "aws:codecommit",
+        "eventSourceARN": repository_arn,
+        "eventTime": event_time,
+        "eventTotalParts": 1,
+        "eventTriggerConfigId": "6a4d86d8-859d-45d4-832f-ce9cb5e28055",
+        "eventTriggerName": "slack-notifier",
+        "eventVersion": "1.0",
+        "userIdentityARN": pusher_arn,
+    }
+    message = json.dumps({"Records": [record]})
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:codecommit-slack:1",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": event_id,
+                    "TopicArn": "arn:aws:sns:eu-west-1:123456789012:codecommit-slack",
+                    "Subject": f"UPDATE: AWS CodeCommit {region} push: {repository_arn.split(':')[5]}",
+                    "Message": message,
+                    "Timestamp": "2026-11-20T09:30:00.100Z",
+                },
+            }
+        ]
+    }
+
+
+class ScriptedGitRepo:
+    """Just enough git to script a history with fixed identities and dates, so hashes are stable.
+
+    Used by the demo and by the tests, which build their repositories the same way.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._clock = 1_763_600_000
+
+    def git(self, *args: str, author: tuple[str, str] = ("Ana Núñez", "ana.nunez@example.com")) -> str:
+        self._clock += 3_600
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": author[0],
+            "GIT_AUTHOR_EMAIL": author[1],
+            "GIT_COMMITTER_NAME": author[0],
+            "GIT_COMMITTER_EMAIL": author[1],
+            "GIT_AUTHOR_DATE": f"{self._clock} +0100",
+            "GIT_COMMITTER_DATE": f"{self._clock} +0100",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+        result = subprocess.run(
+            ["git", "-C", str(self.path), *args], env=env, check=True, capture_output=True, text=True
+        )
+        return result.stdout.strip()
+
+    def write(self, relative: str, content: str) -> None:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+
+    def commit(self, message: str, *, gitlinks: tuple[str, ...] = (), **kwargs: Any) -> str:
+        self.git("add", "-A")
+        for gitlink in gitlinks:  # a submodule entry: mode 160000, no checkout on disk
+            self.git("update-index", "--add", "--cacheinfo", gitlink)
+        self.git("commit", "-q", "-m", message, **kwargs)
+        return self.git("rev-parse", "HEAD")
+
+
+def build_demo_repository(path: Path) -> list[DemoPush]:
+    """Create the demo repository at ``path`` and return its pushes, oldest first."""
+    path.mkdir(parents=True, exist_ok=True)
+    repo = ScriptedGitRepo(path)
+    repo.git("init", "-q", "-b", "main")
+    repo.write("README.md", "# payments-service\n")
+    repo.write("src/payments/__init__.py", "")
+    repo.write("src/payments/api.py", "def charge():\n    pass\n")
+    root = repo.commit("Initial commit")
+
+    repo.git("checkout", "-q", "-b", "feature/login-v2")
+    repo.write("src/payments/login.py", "def login():\n    return 'ok'\n")
+    repo.write("docs/connexion-sécurisée.md", "# Connexion sécurisée 🔐\n")
+    repo.write("scripts/migrate.sh", "#!/bin/sh\necho migrate\n")
+    (path / "scripts/migrate.sh").chmod(0o755)
+    os.symlink("docs/connexion-sécurisée.md", path / "SECURITY.md")
+    login = repo.commit(
+        "Añadir validación de contraseñas 🔐 (login v2)\n\n"
+        "Passwords are now checked against the breach list before login.\n"
+        "Résumé: « plus sûr », 更安全, безопаснее.\n\n"
+        "Refs: PAY-142",
+        gitlinks=("160000,4b825dc642cb6eb9a060e54bf8d69288fbee4904,vendor/sdk",),
+    )
+
+    repo.git("checkout", "-q", "-b", "develop", root)
+    repo.write("src/payments/api.py", "def charge(amount):\n    return amount\n")
+    hostile = repo.commit(
+        "Fix <!channel> alert & <@U024BE7LH> @here noise in logs\n\n"
+        "Commit text that tries to ping <!everyone> or link <https://evil.example|docs> "
+        "is shown, never obeyed.",
+        author=("Bob Builder", "bob@example.com"),
+    )
+
+    repo.git("checkout", "-q", "main")
+    repo.git("merge", "-q", "--no-ff", "feature/login-v2", "-m", "Merge branch 'feature/login-v2'")
+    merge = repo.git("rev-parse", "HEAD")
+
+    repo.git("tag", "-a", "v1.0.0", "-m", "Release 1.0.0")
+    annotated_tag = repo.git("rev-parse", "refs/tags/v1.0.0")
+    repo.git("branch", "release/2026.11", merge)
+    repo.git("tag", "v1.0.0-rc1", merge)
+    repo.git("branch", "-D", "feature/login-v2")
+
+    def push(title: str, pusher: str, *references: dict[str, Any]) -> DemoPush:
+        return DemoPush(title, trigger_event(list(references), pusher_arn=pusher))
+
+    return [
+        push("first push: main created with a root commit", BOB,
+             {"commit": root, "ref": "refs/heads/main", "created": True}),
+        push("new branch with non-ASCII text, a symlink and a submodule", ANA,
+             {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True}),
+        push("a commit message that tries to ping the channel", BOB,
+             {"commit": hostile, "ref": "refs/heads/develop", "created": True}),
+        push("a merge into main: one file list per parent", ANA,
+             {"commit": merge, "ref": "refs/heads/main"}),
+        push("one push, three references: a release branch and two tags", ANA,
+             {"commit": merge, "ref": "refs/heads/release/2026.11", "created": True},
+             {"commit": annotated_tag, "ref": "refs/tags/v1.0.0", "created": True},
+             {"commit": merge, "ref": "refs/tags/v1.0.0-rc1", "created": True}),
+        push("the feature branch deleted after the merge", ANA,
+             {"commit": login, "ref": "refs/heads/feature/login-v2", "deleted": True}),
+    ]

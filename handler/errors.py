@@ -1,0 +1,72 @@
+"""Exceptions raised by the notifier, and what each one means for the event that caused it.
+
+The handler sorts every failure into one of three outcomes (see DESIGN.md, "Outcomes")::
+
+    NotifierError
+    ├── UnprocessableEvent      poison: malformed or foreign input; logged and dropped, never retried
+    ├── CommitUnavailable       a commit that cannot be read; tolerated, the message says what is known
+    ├── ConfigurationError      the deployment is wrong (no webhook, bad URL, bad setting); raised
+    ├── RepositoryReadError     CodeCommit failed after bounded retries; raised so Lambda retries
+    └── DeliveryError           Slack did not take the message; raised so the event is kept
+        ├── DeliveryRefused     a permanent refusal (404/410/403, invalid_payload): not retried here
+        └── DeliveryExhausted   transient failures (429, 5xx, timeouts) outlived the retry budget
+
+Anything raised out of ``lambda_handler`` makes Lambda retry the event asynchronously and, when
+those retries are spent, hands it to the on-failure destination (the dead-letter queue), from
+which it can be redriven once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CommitUnavailable",
+    "ConfigurationError",
+    "DeliveryError",
+    "DeliveryExhausted",
+    "DeliveryRefused",
+    "NotifierError",
+    "RepositoryReadError",
+    "UnprocessableEvent",
+]
+
+
+class NotifierError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class UnprocessableEvent(NotifierError):
+    """The event is not a CodeCommit trigger message we can use; it is dropped with this reason."""
+
+
+class CommitUnavailable(NotifierError):
+    """A commit id that the repository cannot resolve to a commit (unknown, gone, or a tag object)."""
+
+    def __init__(self, commit_id: str, reason: str) -> None:
+        super().__init__(f"commit {commit_id}: {reason}")
+        self.commit_id = commit_id
+        self.reason = reason
+
+
+class ConfigurationError(NotifierError):
+    """The function is configured wrongly; the message says which setting to fix."""
+
+
+class RepositoryReadError(NotifierError):
+    """Reading CodeCommit failed in a way retries inside this invocation did not fix."""
+
+
+class DeliveryError(NotifierError):
+    """The Slack webhook did not accept the message."""
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
+
+
+class DeliveryRefused(DeliveryError):
+    """Slack refused the message for a reason that retrying the same request cannot fix."""
+
+
+class DeliveryExhausted(DeliveryError):
+    """Transient delivery failures outlasted the attempts or the time this invocation has left."""

@@ -1,0 +1,318 @@
+"""Parse: SNS → CodeCommit trigger message → one :class:`~handler.model.Push` per trigger record.
+
+The raw shapes are wrapped in small read-only views (one property per field, each checking its
+type) so that a malformed field fails with a sentence naming it, not with a ``KeyError`` deep in
+the renderer. Shapes are from real payloads; see ``tests/fixtures/events`` and DESIGN.md.
+
+Accepted inputs:
+
+* the SNS-to-Lambda event: ``Records[].Sns.Message`` holds the trigger JSON as a string;
+* a trigger message delivered to Lambda directly (``Records[].eventSource == "aws:codecommit"``),
+  which is what a CodeCommit trigger that targets a Lambda function sends.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from handler.errors import UnprocessableEvent
+from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
+
+log = logging.getLogger(__name__)
+
+CODECOMMIT_SOURCE = "aws:codecommit"
+TEST_TRIGGER_EVENT = "TriggerEventTest"
+ZERO_COMMIT = re.compile(r"^0+$")
+_COMMIT_ID = re.compile(r"^[0-9a-fA-F]{4,64}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_PARTITION = re.compile(r"^aws(-[a-z]+)*$")
+_REPOSITORY_NAME = re.compile(r"^[\w.-]{1,100}$")
+_MAX_REF_LENGTH = 1024
+
+
+def _require(mapping: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    """Return ``mapping[key]`` if it has the expected type, else explain what is wrong."""
+    if key not in mapping:
+        raise UnprocessableEvent(f"{where} has no '{key}'")
+    value = mapping[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise UnprocessableEvent(
+            f"{where}.{key} should be {kind.__name__}, got {type(value).__name__}"
+        )
+    return value
+
+
+def _optional(mapping: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    """Like :func:`_require` but a missing or null field gives None."""
+    if mapping.get(key) is None:
+        return None
+    return _require(mapping, key, kind, where)
+
+
+class TriggerReference:
+    """One entry of ``codecommit.references``: a ref name, a commit id and created/deleted flags."""
+
+    def __init__(self, raw: Mapping[str, Any], where: str) -> None:
+        self.raw_event = raw
+        self._where = where
+
+    @property
+    def ref(self) -> str:
+        """The full reference name, ``refs/heads/feature/x`` or ``refs/tags/v1.0``."""
+        value: str = _require(self.raw_event, "ref", str, self._where)
+        if not value.strip() or len(value) > _MAX_REF_LENGTH:
+            raise UnprocessableEvent(f"{self._where}.ref is empty or longer than {_MAX_REF_LENGTH}")
+        return value
+
+    @property
+    def commit(self) -> str | None:
+        """The commit id the ref points at (its last tip when deleted); None when absent or zero."""
+        value: str | None = _optional(self.raw_event, "commit", str, self._where)
+        if value is None or not value.strip() or ZERO_COMMIT.match(value):
+            return None
+        return value.strip()
+
+    @property
+    def created(self) -> bool:
+        """True when the push created the ref (the field is absent, not false, on updates)."""
+        return _optional(self.raw_event, "created", bool, self._where) is True
+
+    @property
+    def deleted(self) -> bool:
+        """True when the push deleted the ref."""
+        return _optional(self.raw_event, "deleted", bool, self._where) is True
+
+
+class TriggerRecord:
+    """One element of a trigger message's ``Records``."""
+
+    def __init__(self, raw: Mapping[str, Any], where: str) -> None:
+        self.raw_event = raw
+        self.where = where
+        self._where = where
+
+    @property
+    def event_source(self) -> str:
+        """``aws:codecommit`` for every record CodeCommit sends."""
+        return str(_require(self.raw_event, "eventSource", str, self._where))
+
+    @property
+    def event_name(self) -> str:
+        """``ReferenceChanges`` for pushes, ``TriggerEventTest`` for the console's Test trigger."""
+        return str(_optional(self.raw_event, "eventName", str, self._where) or "")
+
+    @property
+    def event_source_arn(self) -> str:
+        """``arn:<partition>:codecommit:<region>:<account>:<repository>``."""
+        return str(_require(self.raw_event, "eventSourceARN", str, self._where))
+
+    @property
+    def user_identity_arn(self) -> str:
+        """The IAM identity that pushed."""
+        return str(_optional(self.raw_event, "userIdentityARN", str, self._where) or "")
+
+    @property
+    def event_id(self) -> str:
+        """A unique id per trigger event."""
+        return str(_optional(self.raw_event, "eventId", str, self._where) or "")
+
+    @property
+    def event_time(self) -> str:
+        """When the push happened, e.g. ``2021-02-08T08:53:15.172+0000``."""
+        return str(_optional(self.raw_event, "eventTime", str, self._where) or "")
+
+    @property
+    def trigger_name(self) -> str:
+        """The trigger's configured name."""
+        return str(_optional(self.raw_event, "eventTriggerName", str, self._where) or "")
+
+    @property
+    def custom_data(self) -> str | None:
+        """The trigger's custom data string (null, empty or up to 1,000 characters)."""
+        value: str | None = _optional(self.raw_event, "customData", str, self._where)
+        return value or None
+
+    @property
+    def references(self) -> Iterator[TriggerReference]:
+        """Every reference the record carries; a Test trigger may carry none."""
+        codecommit = _require(self.raw_event, "codecommit", dict, self._where)
+        refs = _require(codecommit, "references", list, f"{self._where}.codecommit")
+        for index, ref in enumerate(refs):
+            where = f"{self._where}.codecommit.references[{index}]"
+            if not isinstance(ref, dict):
+                raise UnprocessableEvent(f"{where} should be an object, got {type(ref).__name__}")
+            yield TriggerReference(ref, where)
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A part of an event that was not turned into a notification, and why."""
+
+    where: str
+    reason: str
+
+
+def iter_trigger_records(event: Any) -> Iterator[TriggerRecord | Dropped]:
+    """Yield every trigger record in a Lambda event, or a :class:`Dropped` for each unusable part.
+
+    One bad SNS record does not stop the others: each is judged on its own.
+    """
+    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+        yield Dropped("event", "not an SNS or CodeCommit event: no 'Records' list")
+        return
+    if not event["Records"]:
+        yield Dropped("event", "the event's 'Records' list is empty")
+        return
+    for index, record in enumerate(event["Records"]):
+        where = f"Records[{index}]"
+        if not isinstance(record, dict):
+            yield Dropped(where, f"should be an object, got {type(record).__name__}")
+        elif isinstance(record.get("Sns"), dict):
+            yield from _records_in_sns_message(record["Sns"], f"{where}.Sns")
+        elif record.get("eventSource") == CODECOMMIT_SOURCE:
+            yield TriggerRecord(record, where)
+        else:
+            source = record.get("EventSource") or record.get("eventSource") or "unknown"
+            yield Dropped(where, f"not from SNS or CodeCommit (source {str(source)[:80]!r})")
+
+
+def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[TriggerRecord | Dropped]:
+    message = sns.get("Message")
+    if not isinstance(message, str):
+        yield Dropped(where, "has no 'Message' string")
+        return
+    try:
+        decoded = json.loads(message)
+    except ValueError as error:
+        yield Dropped(where, f"'Message' is not JSON ({error.msg} at position {error.pos})")
+        return
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("Records"), list):
+        yield Dropped(where, "'Message' is not a CodeCommit trigger message: no 'Records' list")
+        return
+    if not decoded["Records"]:
+        yield Dropped(where, "'Message' has an empty 'Records' list")
+        return
+    for index, record in enumerate(decoded["Records"]):
+        record_where = f"{where}.Message.Records[{index}]"
+        if not isinstance(record, dict):
+            yield Dropped(record_where, f"should be an object, got {type(record).__name__}")
+        elif record.get("eventSource") != CODECOMMIT_SOURCE:
+            source = str(record.get("eventSource", "missing"))[:80]
+            yield Dropped(record_where, f"eventSource is {source!r}, not {CODECOMMIT_SOURCE!r}")
+        else:
+            yield TriggerRecord(record, record_where)
+
+
+def parse_push(record: TriggerRecord) -> Push:
+    """Turn one trigger record into a :class:`Push`.
+
+    Raises:
+        UnprocessableEvent: the record cannot be used (bad ARN, no references, a malformed field).
+    """
+    repository = parse_repository_arn(record.event_source_arn)
+    ref_changes = tuple(parse_ref_change(reference) for reference in record.references)
+    is_test = record.event_name == TEST_TRIGGER_EVENT
+    if not ref_changes:
+        kind = "a console Test trigger" if is_test else "a trigger record"
+        raise UnprocessableEvent(f"{kind} with no references for {repository.name}: nothing to say")
+    return Push(
+        repository=repository,
+        pusher=parse_pusher(record.user_identity_arn),
+        ref_changes=ref_changes,
+        event_time=parse_event_time(record.event_time),
+        event_id=record.event_id,
+        trigger_name=record.trigger_name,
+        is_test=is_test,
+        custom_data=record.custom_data,
+    )
+
+
+def parse_repository_arn(arn: str) -> Repository:
+    """Split ``arn:aws:codecommit:us-east-1:123456789012:my-repo`` into a :class:`Repository`."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "codecommit":
+        raise UnprocessableEvent(f"eventSourceARN {arn[:200]!r} is not a CodeCommit repository ARN")
+    _, partition, _, region, account, name = parts
+    if not _PARTITION.match(partition) or not _REGION.match(region):
+        raise UnprocessableEvent(f"eventSourceARN {arn[:200]!r} has an invalid partition or region")
+    if not _REPOSITORY_NAME.match(name):
+        raise UnprocessableEvent(f"eventSourceARN {arn[:200]!r} has an invalid repository name")
+    return Repository(name=name, region=region, account=account, partition=partition)
+
+
+def parse_ref_change(reference: TriggerReference) -> RefChange:
+    """Classify one reference: branch or tag (full names with slashes kept), and what happened."""
+    full_name = reference.ref
+    kind, short_name = RefKind.OTHER, full_name
+    for prefix, prefix_kind in (("refs/heads/", RefKind.BRANCH), ("refs/tags/", RefKind.TAG)):
+        if full_name.startswith(prefix) and len(full_name) > len(prefix):
+            kind, short_name = prefix_kind, full_name[len(prefix) :]
+    if reference.deleted:
+        action = RefAction.DELETED
+    elif reference.created:
+        action = RefAction.CREATED
+    else:
+        action = RefAction.UPDATED
+    commit_id = reference.commit
+    if commit_id is not None and not _COMMIT_ID.match(commit_id):
+        commit_id = commit_id[:80]  # kept for display only; enrich will not look it up
+    return RefChange(full_name, kind, short_name, action, commit_id)
+
+
+def is_lookup_safe_commit_id(commit_id: str) -> bool:
+    """True for ids that look like a (possibly abbreviated) hex SHA-1 or SHA-256."""
+    return bool(_COMMIT_ID.match(commit_id))
+
+
+def parse_pusher(arn: str) -> Pusher:
+    """Say who pushed the way a person would, from ``userIdentityARN``.
+
+    * ``arn:aws:iam::123:user/division/alice``                    → ``alice``
+    * ``arn:aws:sts::123:assumed-role/DeveloperRole/alice@x.com`` → ``alice@x.com`` (role kept)
+    * ``arn:aws:iam::123:root``                                   → ``root (account 123)``
+    * ``arn:aws:sts::123:federated-user/bob``                     → ``bob``
+    * anything else is shown as given.
+    """
+    if not arn:
+        return Pusher("unknown user", "unknown", arn)
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return Pusher(arn[:200], "unknown", arn)
+    service, account, resource = parts[2], parts[4], parts[5]
+    if resource == "root":
+        return Pusher(f"root (account {account})", "root", arn)
+    kind, _, path = resource.partition("/")
+    segments = [segment for segment in path.split("/") if segment]
+    if service == "sts" and kind == "assumed-role" and len(segments) >= 2:
+        return Pusher(segments[-1], "assumed-role", arn, role_name=segments[-2])
+    if kind in ("user", "federated-user") and segments:
+        return Pusher(segments[-1], kind, arn)
+    return Pusher(resource[:200] or arn[:200], kind or "unknown", arn)
+
+
+def parse_event_time(value: str) -> datetime | None:
+    """Parse ``2021-02-08T08:53:15.172+0000`` (with or without fraction); None if unreadable."""
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(value, pattern)
+        except ValueError:
+            continue
+    return None
+
+
+def parse_event(event: Any) -> Iterator[Push]:
+    """Yield a :class:`Push` per usable trigger record; log one line for every dropped part."""
+    for item in iter_trigger_records(event):
+        if isinstance(item, Dropped):
+            log.warning("dropped %s: %s", item.where, item.reason)
+            continue
+        try:
+            yield parse_push(item)
+        except UnprocessableEvent as error:
+            log.warning("dropped %s: %s", item.where, error)

@@ -1,0 +1,88 @@
+"""A :class:`~handler.reader.CommitReader` backed by a local git repository.
+
+It answers exactly what CodeCommit would: GetCommit's fields, and per-parent differences as
+additions, modifications and deletions (no rename detection, like GetDifferences). An id that is
+not a commit, such as an annotated tag's object id, is unavailable here just as it is there, and
+for the same stated reason.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from handler.errors import CommitUnavailable
+from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
+from handler.reader import NOT_A_COMMIT, parse_git_date
+
+_FIELDS = ("%H", "%P", "%an", "%ae", "%ad", "%cn", "%ce", "%cd", "%B")
+
+
+class LocalGitReader:
+    """Reads commits from the git repository at ``repo_path`` with the ``git`` command."""
+
+    def __init__(self, repo_path: Path | str) -> None:
+        self.repo_path = Path(repo_path)
+
+    def git(self, *args: str) -> bytes:
+        """Run one git command in the repository and return its standard output."""
+        return subprocess.run(
+            ["git", "-C", str(self.repo_path), *args],
+            check=True,
+            capture_output=True,
+        ).stdout
+
+    def object_type(self, object_id: str) -> str | None:
+        """``commit``, ``tag``, ``tree``, ``blob``, or None for an unknown id."""
+        try:
+            return self.git("cat-file", "-t", object_id).decode().strip()
+        except subprocess.CalledProcessError:
+            return None
+
+    def get_commit(self, commit_id: str) -> Commit:
+        """``git show`` for one commit, in CodeCommit's shape."""
+        if self.object_type(commit_id) != "commit":
+            raise CommitUnavailable(commit_id, NOT_A_COMMIT)
+        output = self.git(
+            "show", "-s", "--date=raw", "--format=" + "%x00".join(_FIELDS), commit_id, "--"
+        )
+        fields = output.decode("utf-8", errors="replace").split("\x00", len(_FIELDS) - 1)
+        full_id, parents, a_name, a_email, a_date, c_name, c_email, c_date, message = fields
+        return Commit(
+            commit_id=full_id,
+            message=message.rstrip("\n") + "\n" if message.strip() else "",
+            author=Person(a_name, a_email, parse_git_date(a_date)),
+            committer=Person(c_name, c_email, parse_git_date(c_date)),
+            parent_ids=tuple(parents.split()),
+        )
+
+    def get_differences(self, commit_id: str, parent_id: str | None) -> tuple[FileChange, ...]:
+        """``git diff-tree`` of the commit against one parent, or against nothing for a root."""
+        if self.object_type(commit_id) != "commit":
+            raise CommitUnavailable(commit_id, NOT_A_COMMIT)
+        base = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id"]
+        if parent_id is None:
+            output = self.git(*base, "--root", commit_id, "--")
+        else:
+            output = self.git(*base, parent_id, commit_id, "--")
+        return tuple(_parse_raw_diff(output))
+
+
+def _parse_raw_diff(output: bytes) -> list[FileChange]:
+    """Parse ``git diff-tree --raw -z`` output: ``:<old mode> <new mode> <old> <new> <X>\\0<path>\\0``."""
+    parts = output.split(b"\x00")
+    changes: list[FileChange] = []
+    for header, raw_path in zip(parts[0::2], parts[1::2]):
+        if not header.startswith(b":"):
+            continue
+        old_mode, new_mode, _old_id, _new_id, status = header[1:].decode().split(" ")
+        path = raw_path.decode("utf-8", errors="replace")
+        change_type = {"A": ChangeType.ADDED, "D": ChangeType.DELETED}.get(
+            status[:1], ChangeType.MODIFIED
+        )
+        mode = old_mode if change_type is ChangeType.DELETED else new_mode
+        old_kind = None
+        if change_type is ChangeType.MODIFIED and old_mode != new_mode:
+            old_kind = EntryKind.from_mode(old_mode)
+        changes.append(FileChange(change_type, path, EntryKind.from_mode(mode), old_kind))
+    return changes

@@ -1,0 +1,125 @@
+"""Make git-controlled text safe for Slack mrkdwn, and make any text fit a length limit.
+
+Slack treats ``&``, ``<`` and ``>`` as control characters: ``<!channel>``, ``<!here>``,
+``<@U123>`` and ``<https://evil|click>`` are parsed wherever mrkdwn is. Every piece of text that
+comes from git (commit messages, names, e-mails, paths, ref names) goes through :func:`escape`
+before it meets the message, so it is always shown and never obeyed.
+
+:func:`escape` also does three things Slack does not require but readers benefit from:
+
+* a word joiner (U+2060) goes after ``@`` in ``@here``, ``@channel``, ``@everyone`` and ``@all``,
+  so the words still read the same but cannot ping through ``link_names`` or in Mattermost, which
+  parses plain ``@channel`` in webhook text;
+* control characters other than newline and tab become U+FFFD, so a hostile commit cannot smuggle
+  terminal escapes or NULs into the channel;
+* lone surrogates (possible in JSON input) become U+FFFD, so the payload is always valid UTF-8.
+
+Lengths are counted in UTF-16 code units, the stricter of the ways Slack may count "characters":
+an emoji outside the Basic Multilingual Plane counts as two.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ELLIPSIS = "…"
+_BROADCAST = re.compile(r"@(here|channel|everyone|all)\b", re.IGNORECASE)
+_UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_ZWJ = "\u200d"
+
+
+def escape(text: str) -> str:
+    """Escape git-controlled text for mrkdwn (see the module docstring)."""
+    text = _UNSAFE_CHARS.sub("\ufffd", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub("@\u2060\\1", text)
+
+
+def code(text: str, limit: int = 300) -> str:
+    """Escaped inline code, e.g. a path or branch name; a backtick inside would end the span."""
+    return "`" + fit(escape(text.replace("`", "ˋ")), limit) + "`"
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def fit(escaped: str, limit: int, marker: str = ELLIPSIS) -> str:
+    """Cut already-escaped mrkdwn to at most ``limit`` UTF-16 units, ending with ``marker``.
+
+    The cut never splits a code point, an HTML entity (``&amp;``), a ``<link|label>``, an
+    emoji sequence (ZWJ, skin tones, flags, variation selectors) or a base letter from its
+    combining marks. Text that already fits is returned unchanged.
+    """
+    if utf16_len(escaped) <= limit:
+        return escaped
+    room = limit - utf16_len(marker)
+    if room <= 0:
+        return marker if utf16_len(marker) <= limit else ""
+    cut = _prefix_within(escaped, room)
+    cut = _outside_markup(escaped, cut)
+    cut = _at_grapheme_boundary(escaped, cut)
+    return escaped[:cut].rstrip() + marker
+
+
+def _prefix_within(text: str, units: int) -> int:
+    """The largest index whose prefix is at most ``units`` UTF-16 code units long."""
+    if text.isascii():
+        return min(len(text), units)
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return index
+    return len(text)
+
+
+def _outside_markup(text: str, cut: int) -> int:
+    """Move ``cut`` back so it does not fall inside an entity or an angle-bracket link."""
+    amp = text.rfind("&", max(0, cut - 5), cut)
+    if amp != -1 and text.find(";", amp, cut) == -1:
+        cut = amp
+    opening = text.rfind("<", 0, cut)
+    if opening != -1 and text.rfind(">", 0, cut) < opening:
+        cut = opening
+    return cut
+
+
+def _is_extender(char: str) -> bool:
+    code_point = ord(char)
+    return (
+        unicodedata.combining(char) != 0
+        or char == _ZWJ
+        or 0xFE00 <= code_point <= 0xFE0F
+        or 0x1F3FB <= code_point <= 0x1F3FF
+        or 0xE0020 <= code_point <= 0xE007F
+        or 0xE0100 <= code_point <= 0xE01EF
+        or unicodedata.category(char) in ("Mn", "Me", "Mc")
+    )
+
+
+def _is_regional_indicator(char: str) -> bool:
+    return 0x1F1E6 <= ord(char) <= 0x1F1FF
+
+
+def _at_grapheme_boundary(text: str, cut: int) -> int:
+    """Move ``cut`` back until it does not split a user-perceived character."""
+    while 0 < cut < len(text):
+        if _is_extender(text[cut]) or text[cut - 1] == _ZWJ:
+            cut -= 1
+        elif text[cut - 1] == "\r" and text[cut] == "\n":
+            cut -= 1
+        elif _is_regional_indicator(text[cut]) and _is_regional_indicator(text[cut - 1]):
+            run = 0
+            while cut - run - 1 >= 0 and _is_regional_indicator(text[cut - run - 1]):
+                run += 1
+            if run % 2 == 0:
+                break
+            cut -= 1
+        else:
+            break
+    return cut

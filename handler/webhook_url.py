@@ -1,0 +1,99 @@
+"""Where the Slack webhook URL comes from: ``SLACK_WEBHOOK_URL``, or a Secrets Manager secret.
+
+The secret (``SLACK_WEBHOOK_SECRET_ARN``) is read once per container and cached. After Slack
+answers a delivery with an auth-type refusal (403/404/410), the caller asks for a fresh read, so
+rotating the URL in the secret needs no redeploy. The secret's ``SecretString`` is either the URL
+itself or a JSON object with a ``webhook_url`` (or ``url``) key.
+
+The URL never reaches a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.deliver import validate_webhook_url
+from handler.errors import ConfigurationError
+
+_PUT_SECRET_HINT = (
+    "put the webhook URL in it with: aws secretsmanager put-secret-value --secret-id {arn} "
+    "--secret-string 'https://hooks.slack.com/services/...'"
+)
+
+
+class WebhookUrlSource:
+    """Gives the webhook URL, reading the secret at most once until told to refresh."""
+
+    def __init__(
+        self,
+        *,
+        url: str | None,
+        secret_arn: str | None,
+        secrets_client: Callable[[str | None], Any],
+    ) -> None:
+        self._url = url
+        self._secret_arn = secret_arn
+        self._secrets_client = secrets_client
+        self._cached: str | None = None
+
+    @property
+    def from_secret(self) -> bool:
+        """True when the URL comes from Secrets Manager (so a refresh can change it)."""
+        return self._url is None and self._secret_arn is not None
+
+    def get(self) -> str:
+        """The validated webhook URL.
+
+        Raises:
+            ConfigurationError: neither variable is set, the secret is missing, empty or
+                unreadable, or the URL is malformed.
+        """
+        if self._url is not None:
+            return validate_webhook_url(self._url)
+        if self._secret_arn is None:
+            raise ConfigurationError(
+                "no Slack webhook configured: set SLACK_WEBHOOK_SECRET_ARN (deployed) or "
+                "SLACK_WEBHOOK_URL (local runs)"
+            )
+        if self._cached is None:
+            self._cached = self._read_secret(self._secret_arn)
+        return self._cached
+
+    def refresh(self) -> bool:
+        """Re-read the secret; True if it now holds a different URL than the cached one."""
+        if not self.from_secret or self._secret_arn is None:
+            return False
+        previous = self._cached
+        self._cached = None
+        return self.get() != previous
+
+    def _read_secret(self, arn: str) -> str:
+        region = arn.split(":")[3] if arn.startswith("arn:") and arn.count(":") >= 6 else None
+        try:
+            response = self._secrets_client(region).get_secret_value(SecretId=arn)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "error")
+            if code == "ResourceNotFoundException":
+                raise ConfigurationError(f"the webhook secret {arn} does not exist") from error
+            raise ConfigurationError(
+                f"could not read the webhook secret {arn} ({code}); check that the function's "
+                "role has secretsmanager:GetSecretValue on it and kms:Decrypt on its key"
+            ) from error
+        except BotoCoreError as error:
+            raise ConfigurationError(
+                f"could not reach Secrets Manager for {arn} ({type(error).__name__})"
+            ) from error
+        secret = str(response.get("SecretString") or "").strip()
+        if secret.startswith("{"):
+            try:
+                document = json.loads(secret)
+            except ValueError as error:
+                raise ConfigurationError(f"the webhook secret {arn} is not valid JSON") from error
+            secret = str(document.get("webhook_url") or document.get("url") or "").strip()
+        if not secret:
+            raise ConfigurationError(f"the webhook secret {arn} is empty; " + _PUT_SECRET_HINT.format(arn=arn))
+        return validate_webhook_url(secret)

@@ -1,0 +1,202 @@
+"""A CodeCommit stand-in on 127.0.0.1 that speaks the service's JSON 1.1 protocol from real git repos.
+
+boto3 talks to it unchanged, through ``AWS_ENDPOINT_URL_CODECOMMIT`` (or ``endpoint_url``), so
+the notifier's real :class:`~handler.reader.CodeCommitReader`, botocore's retry logic and its
+paginator are all exercised. It answers GetCommit from ``git cat-file commit`` and GetDifferences
+by comparing two ``git ls-tree -r`` snapshots: deliberately not the plumbing LocalGitReader uses,
+so the two readers are checked against each other rather than against themselves.
+
+Used by the tests and by ``bench/``: it counts calls per operation and can inject faults
+(throttling, 5xx, slow answers) in front of any operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+TARGET_PREFIX = "CodeCommit_20150413."
+
+
+@dataclass
+class Fault:
+    """Answer the next ``count`` calls of ``operation`` (or of any, if None) with this instead."""
+
+    status: int = 400
+    code: str = "ThrottlingException"
+    message: str = "Rate exceeded"
+    delay: float = 0.0
+    count: int = 1
+    operation: str | None = None
+
+
+class CodeCommitError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+class CodeCommitStandIn:
+    """Serves repositories by name; see the module docstring."""
+
+    def __init__(self, repositories: dict[str, Path], *, page_size: int = 100) -> None:
+        self.repositories = dict(repositories)
+        self.page_size = page_size
+        self.calls: Counter[str] = Counter()
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the stand-in first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def inject(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    def start(self) -> CodeCommitStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                operation = self.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
+                status, answer = stand_in.answer(operation, body)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("x-amzn-RequestId", "standin")
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def answer(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.calls[operation] += 1
+            self.requests.append((operation, body))
+            fault = next((f for f in self.faults if f.operation in (None, operation) and f.count > 0), None)
+            if fault is not None:
+                fault.count -= 1
+        if fault is not None:
+            time.sleep(fault.delay)
+            return fault.status, {"__type": fault.code, "message": fault.message}
+        try:
+            repo = self._repository(body.get("repositoryName", ""))
+            if operation == "GetCommit":
+                return 200, {"commit": self._get_commit(repo, body["commitId"])}
+            if operation == "GetDifferences":
+                return 200, self._get_differences(repo, body)
+            raise CodeCommitError("UnknownOperationException", f"{operation} is not served here")
+        except CodeCommitError as error:
+            return error.status, {"__type": error.code, "message": error.message}
+
+    def _repository(self, name: str) -> Path:
+        if name not in self.repositories:
+            raise CodeCommitError("RepositoryDoesNotExistException", f"{name} does not exist")
+        return self.repositories[name]
+
+    @staticmethod
+    def _git(repo: Path, *args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True).stdout
+
+    def _object_type(self, repo: Path, object_id: str) -> str:
+        try:
+            return self._git(repo, "cat-file", "-t", object_id).decode().strip()
+        except subprocess.CalledProcessError:
+            return "missing"
+
+    def _get_commit(self, repo: Path, commit_id: str) -> dict[str, Any]:
+        if not re.fullmatch(r"[0-9a-f]{40}", commit_id):
+            raise CodeCommitError("InvalidCommitIdException", f"{commit_id[:50]} is not a valid commit id")
+        if self._object_type(repo, commit_id) != "commit":
+            raise CodeCommitError("CommitIdDoesNotExistException", f"Could not find commit {commit_id}")
+        raw = self._git(repo, "cat-file", "commit", commit_id).decode("utf-8", errors="replace")
+        header, _, message = raw.partition("\n\n")
+        commit: dict[str, Any] = {"commitId": commit_id, "parents": [], "message": message,
+                                  "additionalData": ""}
+        for line in header.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "tree":
+                commit["treeId"] = value
+            elif key == "parent":
+                commit["parents"].append(value)
+            elif key in ("author", "committer"):
+                name, _, rest = value.partition(" <")
+                email, _, date = rest.partition("> ")
+                commit[key] = {"name": name, "email": email, "date": date}
+        return commit
+
+    def _tree(self, repo: Path, commit_id: str) -> dict[str, tuple[str, str]]:
+        entries: dict[str, tuple[str, str]] = {}
+        for entry in self._git(repo, "ls-tree", "-r", "-z", commit_id).split(b"\x00"):
+            if entry:
+                meta, _, path = entry.partition(b"\t")
+                mode, _kind, blob_id = meta.decode().split(" ")
+                entries[path.decode("utf-8", errors="replace")] = (mode, blob_id)
+        return entries
+
+    def _get_differences(self, repo: Path, body: dict[str, Any]) -> dict[str, Any]:
+        after_id, before_id = body["afterCommitSpecifier"], body.get("beforeCommitSpecifier")
+        for commit_id in filter(None, (after_id, before_id)):
+            if self._object_type(repo, commit_id) != "commit":
+                raise CodeCommitError("CommitDoesNotExistException", f"{commit_id} is not a commit")
+        after = self._tree(repo, after_id)
+        before = self._tree(repo, before_id) if before_id else {}
+        differences = []
+        for path in sorted(set(before) | set(after)):
+            old, new = before.get(path), after.get(path)
+            if old == new:
+                continue
+            difference: dict[str, Any] = {"changeType": "A" if old is None else "D" if new is None else "M"}
+            if old is not None:
+                difference["beforeBlob"] = {"blobId": old[1], "path": path, "mode": old[0]}
+            if new is not None:
+                difference["afterBlob"] = {"blobId": new[1], "path": path, "mode": new[0]}
+            differences.append(difference)
+        page_size = min(int(body.get("MaxResults") or self.page_size), self.page_size)
+        start = int(base64.b64decode(body["NextToken"])) if body.get("NextToken") else 0
+        page = differences[start : start + page_size]
+        answer: dict[str, Any] = {"differences": page}
+        if start + page_size < len(differences):
+            answer["NextToken"] = base64.b64encode(str(start + page_size).encode()).decode()
+        return answer
+
+
+@contextmanager
+def running(repositories: dict[str, Path], **kwargs: Any) -> Iterator[CodeCommitStandIn]:
+    stand_in = CodeCommitStandIn(repositories, **kwargs).start()
+    try:
+        yield stand_in
+    finally:
+        stand_in.stop()

@@ -1,0 +1,118 @@
+"""A Slack incoming-webhook stand-in on 127.0.0.1, scripted per request.
+
+Each request takes the next :class:`Reply` from the script (then ``default`` once the script is
+spent). ``delivered`` holds the payloads answered with 200: what reached the channel. A reply can
+be slow (``delay``), or ``drop`` the connection without answering (a connection reset).
+
+A reply that is slow and not 200 models Slack's edge timing out before posting: the payload is
+not delivered, so a client that gave up and retried must still end with exactly one post.
+
+With ``per_second`` set, it enforces Slack's webhook rate limit instead: at most that many posts
+a second, and 429 with ``Retry-After`` for the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: str = "ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    drop: bool = False
+
+
+class SlackStandIn:
+    def __init__(self, script: list[Reply] | None = None, *, default: Reply | None = None,
+                 per_second: float | None = None) -> None:
+        self.script = list(script or [])
+        self.default = default or Reply()
+        self.per_second = per_second
+        self.delivered: list[dict[str, Any]] = []
+        self.requests = 0
+        self.rate_limited = 0
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/services/T000/B000/SECRETPATH"
+
+    def _next_reply(self) -> Reply:
+        with self._lock:
+            self.requests += 1
+            if self.per_second is not None:
+                now = time.monotonic()
+                if now >= self._next_slot:
+                    self._next_slot = now + 1.0 / self.per_second
+                    return Reply()
+                self.rate_limited += 1
+                wait = math.ceil(self._next_slot - now)
+                return Reply(429, "rate_limited", {"Retry-After": str(max(1, wait))})
+            return self.script.pop(0) if self.script else self.default
+
+    def start(self) -> SlackStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", "0"))
+                payload = json.loads(self.rfile.read(length))
+                reply = stand_in._next_reply()
+                time.sleep(reply.delay)
+                if reply.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if reply.status == 200:
+                    with stand_in._lock:
+                        stand_in.delivered.append(payload)
+                data = reply.body.encode()
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@contextmanager
+def running(script: list[Reply] | None = None, **kwargs: Any) -> Iterator[SlackStandIn]:
+    stand_in = SlackStandIn(script, **kwargs).start()
+    try:
+        yield stand_in
+    finally:
+        stand_in.stop()

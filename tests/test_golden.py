@@ -1,0 +1,63 @@
+"""Golden payloads: each scenario goes through the whole pipeline and must post exactly this message.
+
+The pipeline runs twice per scenario, reading commits from git and from the CodeCommit stand-in;
+both must post the identical golden payload. After an intended rendering change, rewrite the
+files with ``make golden`` and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handler.app import process_event
+from handler.deliver import Deadline
+from handler.render import payload_length
+from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
+from tests.conftest import load_event, local_runtime
+from tests.scenarios import ScenarioRepo, scenario_events
+from tests.standins.slack import SlackStandIn
+
+GOLDEN = Path(__file__).parent / "golden"
+SCENARIOS = sorted(scenario_events({name: "0" * 40 for name in (
+    "root", "feature", "modes", "i18n", "hostile", "bulk", "merge", "annotated_tag")}))
+
+
+def post(event: Any, reader: Any, slack: SlackStandIn) -> list[dict[str, Any]]:
+    before = len(slack.delivered)
+    process_event(event, local_runtime(reader, slack.url), Deadline(None))
+    return slack.delivered[before:]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_golden_payload(scenario: str, scenario_repo: ScenarioRepo, reader: Any, slack_standin: SlackStandIn) -> None:
+    event = scenario_events(scenario_repo.commits)[scenario]
+    [payload] = post(event, reader, slack_standin)
+    golden = GOLDEN / f"{scenario}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert golden.exists(), f"no golden file for {scenario}: run `make golden` and review it"
+    assert payload == json.loads(golden.read_text(encoding="utf-8"))
+    assert payload_length(payload) <= SLACK_MESSAGE_LIMIT
+    assert all(len(a.get("text", "")) <= SLACK_SECTION_LIMIT for a in payload["attachments"])
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        load_event("awslambdago_TriggerEventTest_record.json"),
+        {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "not json"}}]},
+        {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps({"Records": [{"eventSource": "aws:s3"}]})}}]},
+        {"detail-type": "CodeCommit Repository State Change", "source": "aws.codecommit"},
+    ],
+    ids=["test-trigger-without-references", "malformed", "foreign", "eventbridge-shape"],
+)
+def test_events_without_a_push_post_nothing(event: Any, scenario_repo: ScenarioRepo, slack_standin: SlackStandIn) -> None:
+    from handler.gitreader import LocalGitReader
+
+    assert post(event, LocalGitReader(scenario_repo.path), slack_standin) == []
+    assert slack_standin.requests == 0

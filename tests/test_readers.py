@@ -1,0 +1,178 @@
+"""Both commit readers, local git and CodeCommit (over its real JSON protocol), meet the same expectations.
+
+The expectations are written from what each scenario commit does, not from either reader's
+output. The ``reader`` fixture runs every test once per implementation.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from botocore.stub import Stubber
+
+from handler.errors import CommitUnavailable, RepositoryReadError
+from handler.model import ChangeType, EntryKind, FileChange
+from handler.reader import INVALID_COMMIT_ID, NOT_A_COMMIT, CodeCommitReader, CommitReader, parse_git_date
+from tests.conftest import codecommit_client
+from tests.scenarios import BULK_FILES, GONE_COMMIT, REPOSITORY, ScenarioRepo
+from tests.standins.codecommit import CodeCommitStandIn, Fault
+
+A, M, D = ChangeType.ADDED, ChangeType.MODIFIED, ChangeType.DELETED
+
+
+def summary(changes: tuple[FileChange, ...]) -> dict[str, tuple[ChangeType, EntryKind, EntryKind | None]]:
+    return {change.path: (change.change_type, change.kind, change.old_kind) for change in changes}
+
+
+def test_root_commit_has_no_parent_and_every_file_is_added(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    root = scenario_repo.commits["root"]
+    commit = reader.get_commit(root)
+    assert commit.parent_ids == ()
+    assert commit.subject == "Initial commit"
+    assert commit.body == "The first commit has no parent."
+    assert summary(reader.get_differences(root, None)) == {
+        "README.md": (A, EntryKind.FILE, None),
+        "src/app.py": (A, EntryKind.FILE, None),
+    }
+
+
+def test_commit_fields(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    commit = reader.get_commit(scenario_repo.commits["feature"])
+    assert commit.commit_id == scenario_repo.commits["feature"]
+    assert commit.parent_ids == (scenario_repo.commits["root"],)
+    assert commit.subject == "Add login v2 form"
+    assert commit.body == "Replaces the old form.\nCloses #12."
+    assert (commit.author.name, commit.author.email) == ("Ana Núñez", "ana.nunez@example.com")
+    assert commit.author.date is not None
+    assert commit.author.date.utcoffset() == timedelta(hours=1)
+    assert commit.committer == commit.author
+
+
+def test_changes_against_the_parent(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    commits = scenario_repo.commits
+    assert summary(reader.get_differences(commits["feature"], commits["root"])) == {
+        "src/app.py": (M, EntryKind.FILE, None),
+        "src/login.py": (A, EntryKind.FILE, None),
+    }
+
+
+def test_symlink_submodule_and_mode_change(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    commits = scenario_repo.commits
+    assert summary(reader.get_differences(commits["modes"], commits["feature"])) == {
+        "LINK": (A, EntryKind.SYMLINK, None),
+        "src/app.py": (M, EntryKind.EXECUTABLE, EntryKind.FILE),
+        "tools/run.sh": (A, EntryKind.EXECUTABLE, None),
+        "vendor/lib": (A, EntryKind.SUBMODULE, None),
+    }
+
+
+def test_merge_commit_differs_per_parent(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    commits = scenario_repo.commits
+    merge = reader.get_commit(commits["merge"])
+    assert merge.parent_ids == (commits["root"], commits["modes"])
+    first, second = (summary(reader.get_differences(merge.commit_id, p)) for p in merge.parent_ids)
+    assert set(first) == {"LINK", "src/app.py", "src/login.py", "tools/run.sh", "vendor/lib"}
+    assert second == {}
+
+
+def test_every_page_of_a_large_diff_is_read(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    commits = scenario_repo.commits
+    changes = summary(reader.get_differences(commits["bulk"], commits["root"]))
+    assert len(changes) == BULK_FILES + 1
+    assert changes["README.md"] == (D, EntryKind.FILE, None)
+    assert changes["gen/file_259.txt"] == (A, EntryKind.FILE, None)
+
+
+def test_non_ascii_text_and_paths(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    commit = reader.get_commit(scenario_repo.commits["i18n"])
+    assert commit.subject == "Übersetzung hinzufügen 🌍✨"
+    assert "👩‍👩‍👧" in commit.body and "🇺🇦" in commit.body
+    assert commit.author.name == "Zoë Ångström"
+    changes = reader.get_differences(commit.commit_id, scenario_repo.commits["root"])
+    assert summary(changes) == {"docs/grüße.md": (A, EntryKind.FILE, None)}
+
+
+@pytest.mark.parametrize("which", ["annotated_tag", "gone", "not-hex"])
+def test_unreadable_ids_are_commit_unavailable(reader: CommitReader, scenario_repo: ScenarioRepo, which: str) -> None:
+    commit_id = {"annotated_tag": scenario_repo.commits["annotated_tag"], "gone": GONE_COMMIT,
+                 "not-hex": "zzzz"}[which]
+    with pytest.raises(CommitUnavailable) as unavailable:
+        reader.get_commit(commit_id)
+    assert unavailable.value.reason == (INVALID_COMMIT_ID if which == "not-hex" and isinstance(
+        reader, CodeCommitReader) else NOT_A_COMMIT)
+
+
+def test_pages_are_requested_one_by_one(codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo) -> None:
+    reader = CodeCommitReader(codecommit_client(codecommit_standin.url), REPOSITORY)
+    before = codecommit_standin.calls["GetDifferences"]
+    reader.get_differences(scenario_repo.commits["bulk"], scenario_repo.commits["root"])
+    assert codecommit_standin.calls["GetDifferences"] - before == 3  # 261 changes, 100 a page
+
+
+def test_root_commit_request_omits_before_specifier(
+    codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo
+) -> None:
+    reader = CodeCommitReader(codecommit_client(codecommit_standin.url), REPOSITORY)
+    reader.get_differences(scenario_repo.commits["root"], None)
+    operation, body = codecommit_standin.requests[-1]
+    assert operation == "GetDifferences"
+    assert "beforeCommitSpecifier" not in body
+    assert body["afterCommitSpecifier"] == scenario_repo.commits["root"]
+
+
+def test_throttling_is_retried_by_botocore(codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo) -> None:
+    reader = CodeCommitReader(codecommit_client(codecommit_standin.url), REPOSITORY)
+    before = codecommit_standin.calls["GetCommit"]
+    codecommit_standin.inject(Fault(count=2, operation="GetCommit"))
+    assert reader.get_commit(scenario_repo.commits["root"]).subject == "Initial commit"
+    assert codecommit_standin.calls["GetCommit"] - before == 3
+
+
+def test_access_denied_raises_with_advice(codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo) -> None:
+    reader = CodeCommitReader(codecommit_client(codecommit_standin.url), REPOSITORY)
+    codecommit_standin.inject(Fault(code="AccessDeniedException", message="no", operation="GetCommit"))
+    with pytest.raises(RepositoryReadError, match="grant the function codecommit:GetCommit"):
+        reader.get_commit(scenario_repo.commits["root"])
+
+
+def test_stubber_checks_request_shapes_against_the_service_model() -> None:
+    """botocore's Stubber validates our parameters against CodeCommit's model, page by page."""
+    client = codecommit_client("https://codecommit.us-east-2.amazonaws.com")
+    reader = CodeCommitReader(client, "repo")
+    blob = {"blobId": "1" * 40, "path": "a.txt", "mode": "100644"}
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "get_differences",
+            {"differences": [{"afterBlob": blob, "changeType": "A"}], "NextToken": "page-2"},
+            {"repositoryName": "repo", "afterCommitSpecifier": "c" * 40, "beforeCommitSpecifier": "p" * 40},
+        )
+        stubber.add_response(
+            "get_differences",
+            {"differences": [{"beforeBlob": {**blob, "path": "b.txt"}, "changeType": "D"}]},
+            {"repositoryName": "repo", "afterCommitSpecifier": "c" * 40, "beforeCommitSpecifier": "p" * 40,
+             "NextToken": "page-2"},
+        )
+        stubber.add_client_error("get_commit", "CommitIdDoesNotExistException", http_status_code=400)
+        changes = reader.get_differences("c" * 40, "p" * 40)
+        with pytest.raises(CommitUnavailable, match="annotated tag's object id"):
+            reader.get_commit("d" * 40)
+        stubber.assert_no_pending_responses()
+    assert summary(changes) == {"a.txt": (A, EntryKind.FILE, None), "b.txt": (D, EntryKind.FILE, None)}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1484167798 -0800", datetime(2017, 1, 11, 12, 49, 58, tzinfo=timezone(timedelta(hours=-8)))),
+        ("0 +0000", datetime(1970, 1, 1, tzinfo=timezone.utc)),
+        ("1484167798 +0530", datetime(2017, 1, 12, 2, 19, 58, tzinfo=timezone(timedelta(hours=5, minutes=30)))),
+        ("", None),
+        ("garbage", None),
+        ("1484167798 -08", None),
+        ("1484167798 +2500", None),
+        (None, None),
+    ],
+)
+def test_codecommit_dates(raw: str | None, expected: datetime | None) -> None:
+    assert parse_git_date(raw) == expected
