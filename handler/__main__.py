@@ -56,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             event = as_lambda_event(json.loads(Path(arguments.event).read_text(encoding="utf-8")))
             return _preview([("event file " + arguments.event, event)], arguments, settings)
         if arguments.repo and arguments.ref:
-            return _preview([(f"{arguments.ref} in {arguments.repo}", _event_for_ref(arguments))],
-                            arguments, settings)
+            return _preview(
+                [(f"{arguments.ref} in {arguments.repo}", _event_for_ref(arguments))], arguments, settings
+            )
     except (NotifierError, OSError, ValueError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -69,15 +70,21 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m handler", description=__doc__.split("\n\n")[0])
     parser.add_argument("event", nargs="?", help="a saved SNS event, SNS message or trigger record (JSON)")
-    parser.add_argument("--demo", action="store_true", help="build the demo repository and preview its pushes")
+    parser.add_argument(
+        "--demo", action="store_true", help="build the demo repository and preview its pushes"
+    )
     parser.add_argument("--repo", help="read commits from this local git repository")
-    parser.add_argument("--ref", help="with --repo: the ref that was pushed, e.g. refs/heads/feature/x or main")
+    parser.add_argument(
+        "--ref", help="with --repo: the ref that was pushed, e.g. refs/heads/feature/x or main"
+    )
     parser.add_argument("--action", choices=("created", "updated", "deleted"), default="updated")
     parser.add_argument("--pusher", default="arn:aws:iam::123456789012:user/you", help="userIdentityARN")
     parser.add_argument("--repository-arn", default=DEMO_REPOSITORY_ARN, help="eventSourceARN to use")
-    parser.add_argument("--codecommit", action="store_true", help="read commits from CodeCommit (AWS credentials)")
+    parser.add_argument(
+        "--codecommit", action="store_true", help="read commits from CodeCommit (AWS credentials)"
+    )
     parser.add_argument("--webhook", help="also post to this Slack webhook URL")
-    parser.add_argument("--json", action="store_true", help="print only the JSON payloads")
+    parser.add_argument("--json", action="store_true", help="print only the payloads, one JSON per line")
     return parser
 
 
@@ -103,8 +110,12 @@ def _reader_factory(arguments: argparse.Namespace, repo: str | None) -> Callable
     return lambda repository: OfflineReader()
 
 
-def _preview(events: list[tuple[str, dict[str, Any]]], arguments: argparse.Namespace,
-             settings: Settings, repo: str | None = None) -> int:
+def _preview(
+    events: list[tuple[str, dict[str, Any]]],
+    arguments: argparse.Namespace,
+    settings: Settings,
+    repo: str | None = None,
+) -> int:
     repo = repo or arguments.repo
     with capture_webhook() as (capture_url, received):
         for title, event in events:
@@ -118,12 +129,20 @@ def _preview(events: list[tuple[str, dict[str, Any]]], arguments: argparse.Names
     return 0
 
 
-def _deliver(event: dict[str, Any], arguments: argparse.Namespace, settings: Settings,
-             repo: str | None, capture_url: str) -> None:
+def _deliver(
+    event: dict[str, Any],
+    arguments: argparse.Namespace,
+    settings: Settings,
+    repo: str | None,
+    capture_url: str,
+) -> None:
     reader_for = _reader_factory(arguments, repo)
     for url in filter(None, (capture_url, arguments.webhook)):
-        runtime = Runtime(settings=settings, reader_for=reader_for,
-                          webhook_url=WebhookUrlSource(url=url, secret_arn=None, secrets_client=_no_secrets))
+        runtime = Runtime(
+            settings=settings,
+            reader_for=reader_for,
+            webhook_url=WebhookUrlSource(url=url, secret_arn=None, secrets_client=_no_secrets),
+        )
         process_event(event, runtime, Deadline(None))
 
 
@@ -133,7 +152,7 @@ def _no_secrets(region: str | None) -> Any:
 
 def _print(title: str, payload: dict[str, Any], arguments: argparse.Namespace) -> None:
     if arguments.json:
-        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        print(json.dumps(payload, ensure_ascii=False))
         return
     print(f"\n══ {title} " + "═" * max(0, 70 - len(title)))
     print(describe(payload, color=sys.stdout.isatty()))
@@ -148,10 +167,15 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="codecommit-slack-demo-") as directory:
         repo = Path(directory) / "payments-service"
         pushes = build_demo_repository(repo)
-        print(f"Demo repository built at {repo} with {len(pushes)} pushes; each runs through "
-              "handler.app.process_event exactly as the Lambda does, reading commits with git.")
-        events = [(f"push {index}/{len(pushes)}: {push.title}", push.event)
-                  for index, push in enumerate(pushes, start=1)]
+        print(
+            f"Demo repository built at {repo} with {len(pushes)} pushes; each runs through "
+            "handler.app.process_event exactly as the Lambda does, reading commits with git.",
+            file=sys.stderr if arguments.json else sys.stdout,
+        )
+        events = [
+            (f"push {index}/{len(pushes)}: {push.title}", push.event)
+            for index, push in enumerate(pushes, start=1)
+        ]
         return _preview(events, arguments, settings, repo=str(repo))
 
 

@@ -123,11 +123,16 @@ def aws_runtime(settings: Settings) -> Runtime:
     )
 
 
+def _set_log_level(name: str) -> None:
+    level = logging.getLevelName(name.strip().upper())
+    logging.getLogger().setLevel(level if isinstance(level, int) else logging.INFO)
+
+
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
     """Entry point for the SNS-subscribed function (handler string ``handler.app.lambda_handler``)."""
-    global _lambda_runtime
+    global _lambda_runtime  # noqa: PLW0603 (one runtime per warm container: cached clients and secret)
     if _lambda_runtime is None:
-        logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+        _set_log_level(os.environ.get("LOG_LEVEL", "INFO"))
         _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return process_event(event, _lambda_runtime, Deadline(remaining))

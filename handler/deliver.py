@@ -172,7 +172,7 @@ class SlackWebhook:
 
     def _backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
-        return self._rng() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)
+        return float(self._rng() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
 
     def _retry_after(self, response: requests.Response, attempt: int) -> float:
         header = response.headers.get("Retry-After", "")

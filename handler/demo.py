@@ -164,18 +164,32 @@ def build_demo_repository(path: Path) -> list[DemoPush]:
         return DemoPush(title, trigger_event(list(references), pusher_arn=pusher))
 
     return [
-        push("first push: main created with a root commit", BOB,
-             {"commit": root, "ref": "refs/heads/main", "created": True}),
-        push("new branch with non-ASCII text, a symlink and a submodule", ANA,
-             {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True}),
-        push("a commit message that tries to ping the channel", BOB,
-             {"commit": hostile, "ref": "refs/heads/develop", "created": True}),
-        push("a merge into main: one file list per parent", ANA,
-             {"commit": merge, "ref": "refs/heads/main"}),
-        push("one push, three references: a release branch and two tags", ANA,
-             {"commit": merge, "ref": "refs/heads/release/2026.11", "created": True},
-             {"commit": annotated_tag, "ref": "refs/tags/v1.0.0", "created": True},
-             {"commit": merge, "ref": "refs/tags/v1.0.0-rc1", "created": True}),
-        push("the feature branch deleted after the merge", ANA,
-             {"commit": login, "ref": "refs/heads/feature/login-v2", "deleted": True}),
+        push(
+            "first push: main created with a root commit",
+            BOB,
+            {"commit": root, "ref": "refs/heads/main", "created": True},
+        ),
+        push(
+            "new branch with non-ASCII text, a symlink and a submodule",
+            ANA,
+            {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True},
+        ),
+        push(
+            "a commit message that tries to ping the channel",
+            BOB,
+            {"commit": hostile, "ref": "refs/heads/develop", "created": True},
+        ),
+        push("a merge into main: one file list per parent", ANA, {"commit": merge, "ref": "refs/heads/main"}),
+        push(
+            "one push, three references: a release branch and two tags",
+            ANA,
+            {"commit": merge, "ref": "refs/heads/release/2026.11", "created": True},
+            {"commit": annotated_tag, "ref": "refs/tags/v1.0.0", "created": True},
+            {"commit": merge, "ref": "refs/tags/v1.0.0-rc1", "created": True},
+        ),
+        push(
+            "the feature branch deleted after the merge",
+            ANA,
+            {"commit": login, "ref": "refs/heads/feature/login-v2", "deleted": True},
+        ),
     ]

@@ -42,9 +42,7 @@ def _require(mapping: Mapping[str, Any], key: str, kind: type, where: str) -> An
         raise UnprocessableEvent(f"{where} has no '{key}'")
     value = mapping[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise UnprocessableEvent(
-            f"{where}.{key} should be {kind.__name__}, got {type(value).__name__}"
-        )
+        raise UnprocessableEvent(f"{where}.{key} should be {kind.__name__}, got {type(value).__name__}")
     return value
 
 
@@ -189,8 +187,11 @@ def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[Trig
         return
     try:
         decoded = json.loads(message)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         yield Dropped(where, f"'Message' is not JSON ({error.msg} at position {error.pos})")
+        return
+    except RecursionError:
+        yield Dropped(where, "'Message' is JSON nested too deeply to be a trigger message")
         return
     if not isinstance(decoded, dict) or not isinstance(decoded.get("Records"), list):
         yield Dropped(where, "'Message' is not a CodeCommit trigger message: no 'Records' list")

@@ -43,9 +43,7 @@ class LocalGitReader:
         """``git show`` for one commit, in CodeCommit's shape."""
         if self.object_type(commit_id) != "commit":
             raise CommitUnavailable(commit_id, NOT_A_COMMIT)
-        output = self.git(
-            "show", "-s", "--date=raw", "--format=" + "%x00".join(_FIELDS), commit_id, "--"
-        )
+        output = self.git("show", "-s", "--date=raw", "--format=" + "%x00".join(_FIELDS), commit_id, "--")
         fields = output.decode("utf-8", errors="replace").split("\x00", len(_FIELDS) - 1)
         full_id, parents, a_name, a_email, a_date, c_name, c_email, c_date, message = fields
         return Commit(
@@ -72,14 +70,12 @@ def _parse_raw_diff(output: bytes) -> list[FileChange]:
     """Parse ``git diff-tree --raw -z`` output: ``:<old mode> <new mode> <old> <new> <X>\\0<path>\\0``."""
     parts = output.split(b"\x00")
     changes: list[FileChange] = []
-    for header, raw_path in zip(parts[0::2], parts[1::2]):
+    for header, raw_path in zip(parts[0::2], parts[1::2], strict=False):
         if not header.startswith(b":"):
             continue
         old_mode, new_mode, _old_id, _new_id, status = header[1:].decode().split(" ")
         path = raw_path.decode("utf-8", errors="replace")
-        change_type = {"A": ChangeType.ADDED, "D": ChangeType.DELETED}.get(
-            status[:1], ChangeType.MODIFIED
-        )
+        change_type = {"A": ChangeType.ADDED, "D": ChangeType.DELETED}.get(status[:1], ChangeType.MODIFIED)
         mode = old_mode if change_type is ChangeType.DELETED else new_mode
         old_kind = None
         if change_type is ChangeType.MODIFIED and old_mode != new_mode:

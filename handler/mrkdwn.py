@@ -109,9 +109,7 @@ def _is_regional_indicator(char: str) -> bool:
 def _at_grapheme_boundary(text: str, cut: int) -> int:
     """Move ``cut`` back until it does not split a user-perceived character."""
     while 0 < cut < len(text):
-        if _is_extender(text[cut]) or text[cut - 1] == _ZWJ:
-            cut -= 1
-        elif text[cut - 1] == "\r" and text[cut] == "\n":
+        if _is_extender(text[cut]) or text[cut - 1] == _ZWJ or (text[cut - 1] == "\r" and text[cut] == "\n"):
             cut -= 1
         elif _is_regional_indicator(text[cut]) and _is_regional_indicator(text[cut - 1]):
             run = 0

@@ -85,9 +85,11 @@ class CodeCommitReader:
 
     def get_commit(self, commit_id: str) -> Commit:
         """GetCommit, translated into a :class:`Commit`."""
-        response = self._call("GetCommit", commit_id, lambda: self._client.get_commit(
-            repositoryName=self._repository_name, commitId=commit_id
-        ))
+        response = self._call(
+            "GetCommit",
+            commit_id,
+            lambda: self._client.get_commit(repositoryName=self._repository_name, commitId=commit_id),
+        )
         raw = response["commit"]
         return Commit(
             commit_id=raw.get("commitId") or commit_id,
@@ -131,8 +133,7 @@ class CodeCommitReader:
             ) from error
         except BotoCoreError as error:
             raise RepositoryReadError(
-                f"{operation} on {self._repository_name} failed after retries: "
-                f"{type(error).__name__}"
+                f"{operation} on {self._repository_name} failed after retries: {type(error).__name__}"
             ) from error
 
 

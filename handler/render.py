@@ -157,14 +157,18 @@ def _attachment(report: RefReport, push: Push, settings: RenderSettings, text_li
     prefix = "[Test trigger] " if push.is_test else ""
     attachment: dict[str, Any] = {
         "color": settings.color_for(ref_change.full_name, ref_change.short_name),
-        "fallback": fit(escape(prefix + _sentence(push.pusher.label, ref_change, repository.name)), _LINE_LIMIT),
+        "fallback": fit(
+            escape(prefix + _sentence(push.pusher.label, ref_change, repository.name)), _LINE_LIMIT
+        ),
         "author_name": fit(escape(push.pusher.label), _LINE_LIMIT),
     }
     banner = _banner(ref_change, push.is_test)
     if banner:
         attachment["pretext"] = banner
-    title_name = ref_change.short_name if ref_change.kind is RefKind.BRANCH else (
-        f"{ref_change.kind.value} {ref_change.short_name}"
+    title_name = (
+        ref_change.short_name
+        if ref_change.kind is RefKind.BRANCH
+        else (f"{ref_change.kind.value} {ref_change.short_name}")
     )
     attachment["title"] = fit(escape(f"[{repository.name}] {title_name}"), _LINE_LIMIT)
     if ref_change.action is not RefAction.DELETED and ref_change.kind is not RefKind.OTHER:
@@ -201,12 +205,17 @@ def _text(report: RefReport, settings: RenderSettings, text_limit: int) -> str:
     lines: list[str] = []
     if ref_change.action is RefAction.DELETED:
         where = f" `{escape(ref_change.commit_id[:SHORT_ID])}`" if ref_change.commit_id else ""
-        lines.append(f"The {ref_change.kind.value} pointed at{where or ' an unknown commit'} when it was deleted.")
+        lines.append(
+            f"The {ref_change.kind.value} pointed at{where or ' an unknown commit'} when it was deleted."
+        )
     if commit is None:
         short = escape((ref_change.commit_id or "unknown")[:SHORT_ID])
-        lines.append(f"_Commit details for `{short}` are unavailable: {escape(report.commit_error or 'unknown reason')}._")
+        reason = escape(report.commit_error or "unknown reason")
+        lines.append(f"_Commit details for `{short}` are unavailable: {reason}._")
         return fit("\n".join(lines), text_limit)
-    lines.append(f"*{fit(escape(commit.subject), _SUBJECT_LIMIT)}*" if commit.subject else "_(no commit message)_")
+    lines.append(
+        f"*{fit(escape(commit.subject), _SUBJECT_LIMIT)}*" if commit.subject else "_(no commit message)_"
+    )
     if commit.body and settings.max_body_chars:
         lines.append(fit(escape(commit.body), settings.max_body_chars, marker="… _(message shortened)_"))
     head = "\n".join(lines)
@@ -323,4 +332,3 @@ def _footer(push: Push) -> str:
     if push.custom_data:
         parts.append(push.custom_data)
     return fit(escape(" · ".join(parts)), _LINE_LIMIT)
-

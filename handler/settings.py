@@ -53,7 +53,7 @@ class RenderSettings:
     def color_for(self, full_ref: str, short_name: str) -> str:
         """The colour of a reference's attachment bar."""
         for pattern, color in self.colors:
-            if pattern == short_name or pattern == full_ref:
+            if pattern in (short_name, full_ref):
                 return color
         for pattern, color in self.colors:
             subject = full_ref if pattern.startswith("refs/") else short_name
@@ -81,10 +81,8 @@ class Settings:
             max_files=_int(environ, "MAX_FILES_PER_DIFF", 20, 1, 500),
             max_body_chars=_int(environ, "MAX_BODY_CHARS", 800, 0, SLACK_SECTION_LIMIT),
             max_refs=_int(environ, "MAX_REFS_PER_MESSAGE", 10, 1, 20),
-            message_limit=_int(environ, "MAX_MESSAGE_CHARS", SLACK_MESSAGE_LIMIT, 2_000,
-                               SLACK_MESSAGE_LIMIT),
-            section_limit=_int(environ, "MAX_SECTION_CHARS", SLACK_SECTION_LIMIT, 500,
-                               SLACK_SECTION_LIMIT),
+            message_limit=_int(environ, "MAX_MESSAGE_CHARS", SLACK_MESSAGE_LIMIT, 2_000, SLACK_MESSAGE_LIMIT),
+            section_limit=_int(environ, "MAX_SECTION_CHARS", SLACK_SECTION_LIMIT, 500, SLACK_SECTION_LIMIT),
         )
         return cls(
             render=render,

@@ -95,5 +95,7 @@ class WebhookUrlSource:
                 raise ConfigurationError(f"the webhook secret {arn} is not valid JSON") from error
             secret = str(document.get("webhook_url") or document.get("url") or "").strip()
         if not secret:
-            raise ConfigurationError(f"the webhook secret {arn} is empty; " + _PUT_SECRET_HINT.format(arn=arn))
+            raise ConfigurationError(
+                f"the webhook secret {arn} is empty; " + _PUT_SECRET_HINT.format(arn=arn)
+            )
         return validate_webhook_url(secret)

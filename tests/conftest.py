@@ -71,9 +71,7 @@ def slack_standin() -> Iterator[slack.SlackStandIn]:
         yield stand_in
 
 
-def local_runtime(
-    reader: CommitReader, webhook_url: str, settings: Settings | None = None
-) -> Runtime:
+def local_runtime(reader: CommitReader, webhook_url: str, settings: Settings | None = None) -> Runtime:
     """The pipeline's runtime with a given reader and a plain webhook URL (no Secrets Manager)."""
 
     def no_secrets(region: str | None) -> Any:

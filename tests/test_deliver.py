@@ -51,8 +51,15 @@ def test_500s_back_off_exponentially_then_deliver_once() -> None:
     assert len(slack.delivered) == 1
 
 
-@pytest.mark.parametrize(("status", "body"), [(404, "no_service"), (410, "channel_is_archived"),
-                                              (403, "action_prohibited"), (404, "channel_not_found")])
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (404, "no_service"),
+        (410, "channel_is_archived"),
+        (403, "action_prohibited"),
+        (404, "channel_not_found"),
+    ],
+)
 def test_gone_webhook_is_not_hammered(status: int, body: str) -> None:
     with running(default=Reply(status, body)) as slack:
         with pytest.raises(DeliveryRefused, match="redrive the dead-letter queue") as refused:
@@ -107,9 +114,8 @@ def test_retry_after_longer_than_the_time_left_raises_without_waiting() -> None:
 
 
 def test_no_time_left_means_no_attempt_and_a_raise() -> None:
-    with running() as slack:
-        with pytest.raises(DeliveryExhausted, match="after 0 attempt"):
-            webhook(slack.url).send(PAYLOAD, deadline=Deadline(lambda: 2_500))
+    with running() as slack, pytest.raises(DeliveryExhausted, match="after 0 attempt"):
+        webhook(slack.url).send(PAYLOAD, deadline=Deadline(lambda: 2_500))
     assert slack.requests == 0
 
 
@@ -128,9 +134,18 @@ def test_request_timeout_is_capped_by_the_time_left() -> None:
     assert slack.delivered == []
 
 
-@pytest.mark.parametrize("url", ["", "not a url", "ftp://hooks.slack.com/services/T9/B9/SECRET1", "https://",
-                                 "https://hooks.slack.com", "http://hooks.slack.com/services/T9/B9/SECRET2",
-                                 "https://hooks.slack.com:99999/services/T9/B9/SECRET3"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "",
+        "not a url",
+        "ftp://hooks.slack.com/services/T9/B9/SECRET1",
+        "https://",
+        "https://hooks.slack.com",
+        "http://hooks.slack.com/services/T9/B9/SECRET2",
+        "https://hooks.slack.com:99999/services/T9/B9/SECRET3",
+    ],
+)
 def test_malformed_webhook_urls_are_configuration_errors(url: str) -> None:
     with pytest.raises(ConfigurationError) as error:
         validate_webhook_url(url)

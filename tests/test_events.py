@@ -130,9 +130,18 @@ def test_direct_lambda_trigger_event_is_accepted() -> None:
     [
         ("arn:aws:iam::123456789012:user/alice", "alice", "user", None),
         ("arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/alice", "alice", "user", None),
-        ("arn:aws:sts::123456789012:assumed-role/DeveloperRole/alice@example.com",
-         "alice@example.com", "assumed-role", "DeveloperRole"),
-        ("arn:aws:sts::123456789012:assumed-role/path/to/Role/session-1", "session-1", "assumed-role", "Role"),
+        (
+            "arn:aws:sts::123456789012:assumed-role/DeveloperRole/alice@example.com",
+            "alice@example.com",
+            "assumed-role",
+            "DeveloperRole",
+        ),
+        (
+            "arn:aws:sts::123456789012:assumed-role/path/to/Role/session-1",
+            "session-1",
+            "assumed-role",
+            "Role",
+        ),
         ("arn:aws:iam::123456789012:root", "root (account 123456789012)", "root", None),
         ("arn:aws:sts::123456789012:federated-user/bob", "bob", "federated-user", None),
         ("arn:aws-us-gov:iam::123456789012:user/gov", "gov", "user", None),
@@ -152,7 +161,11 @@ def test_assumed_role_label_names_the_role() -> None:
 
 def test_partition_and_region_come_from_the_arn() -> None:
     repository = parse_repository_arn("arn:aws-cn:codecommit:cn-north-1:123456789012:repo.name-1")
-    assert (repository.partition, repository.region, repository.name) == ("aws-cn", "cn-north-1", "repo.name-1")
+    assert (repository.partition, repository.region, repository.name) == (
+        "aws-cn",
+        "cn-north-1",
+        "repo.name-1",
+    )
 
 
 POISON: list[tuple[str, Any, str]] = [
@@ -163,14 +176,51 @@ POISON: list[tuple[str, Any, str]] = [
     ("JSON but not a trigger", sns_event({"hello": "world"}), "not a CodeCommit trigger message"),
     ("foreign source", sns_event({"Records": [{"eventSource": "aws:s3"}]}), "eventSource is 'aws:s3'"),
     ("S3 direct", {"Records": [{"eventSource": "aws:s3", "s3": {}}]}, "not from SNS or CodeCommit"),
-    ("bad ARN", sns_event({"Records": [{"eventSource": "aws:codecommit", "eventSourceARN": "arn:aws:s3:::b",
-                                        "codecommit": {"references": []}}]}), "not a CodeCommit repository ARN"),
-    ("references not a list", sns_event({"Records": [{
-        "eventSource": "aws:codecommit", "eventSourceARN": "arn:aws:codecommit:us-east-1:1:r",
-        "codecommit": {"references": "refs/heads/main"}}]}), "references should be list"),
-    ("ref not a string", sns_event({"Records": [{
-        "eventSource": "aws:codecommit", "eventSourceARN": "arn:aws:codecommit:us-east-1:1:r",
-        "codecommit": {"references": [{"ref": 7, "commit": "abc"}]}}]}), "ref should be str"),
+    (
+        "bad ARN",
+        sns_event(
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:codecommit",
+                        "eventSourceARN": "arn:aws:s3:::b",
+                        "codecommit": {"references": []},
+                    }
+                ]
+            }
+        ),
+        "not a CodeCommit repository ARN",
+    ),
+    (
+        "references not a list",
+        sns_event(
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:codecommit",
+                        "eventSourceARN": "arn:aws:codecommit:us-east-1:1:r",
+                        "codecommit": {"references": "refs/heads/main"},
+                    }
+                ]
+            }
+        ),
+        "references should be list",
+    ),
+    (
+        "ref not a string",
+        sns_event(
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:codecommit",
+                        "eventSourceARN": "arn:aws:codecommit:us-east-1:1:r",
+                        "codecommit": {"references": [{"ref": 7, "commit": "abc"}]},
+                    }
+                ]
+            }
+        ),
+        "ref should be str",
+    ),
     ("no Message", {"Records": [{"EventSource": "aws:sns", "Sns": {}}]}, "has no 'Message' string"),
 ]
 
@@ -187,6 +237,10 @@ def test_poison_is_dropped_with_a_clear_reason(
 
 def test_one_bad_record_does_not_drop_its_neighbour() -> None:
     good = load_event("awsdoc_lambda_devguide_push.json")["Records"][0]
-    event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "garbage"}},
-                         {"EventSource": "aws:sns", "Sns": {"Message": json.dumps({"Records": [good]})}}]}
+    event = {
+        "Records": [
+            {"EventSource": "aws:sns", "Sns": {"Message": "garbage"}},
+            {"EventSource": "aws:sns", "Sns": {"Message": json.dumps({"Records": [good]})}},
+        ]
+    }
     assert [push.repository.name for push in parse_event(event)] == ["lambda-pipeline-repo"]

@@ -23,8 +23,14 @@ from tests.scenarios import ScenarioRepo, scenario_events
 from tests.standins.slack import SlackStandIn
 
 GOLDEN = Path(__file__).parent / "golden"
-SCENARIOS = sorted(scenario_events({name: "0" * 40 for name in (
-    "root", "feature", "modes", "i18n", "hostile", "bulk", "merge", "annotated_tag")}))
+SCENARIOS = sorted(
+    scenario_events(
+        {
+            name: "0" * 40
+            for name in ("root", "feature", "modes", "i18n", "hostile", "bulk", "merge", "annotated_tag")
+        }
+    )
+)
 
 
 def post(event: Any, reader: Any, slack: SlackStandIn) -> list[dict[str, Any]]:
@@ -34,7 +40,9 @@ def post(event: Any, reader: Any, slack: SlackStandIn) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_golden_payload(scenario: str, scenario_repo: ScenarioRepo, reader: Any, slack_standin: SlackStandIn) -> None:
+def test_golden_payload(
+    scenario: str, scenario_repo: ScenarioRepo, reader: Any, slack_standin: SlackStandIn
+) -> None:
     event = scenario_events(scenario_repo.commits)[scenario]
     [payload] = post(event, reader, slack_standin)
     golden = GOLDEN / f"{scenario}.json"
@@ -51,12 +59,21 @@ def test_golden_payload(scenario: str, scenario_repo: ScenarioRepo, reader: Any,
     [
         load_event("awslambdago_TriggerEventTest_record.json"),
         {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "not json"}}]},
-        {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": json.dumps({"Records": [{"eventSource": "aws:s3"}]})}}]},
+        {
+            "Records": [
+                {
+                    "EventSource": "aws:sns",
+                    "Sns": {"Message": json.dumps({"Records": [{"eventSource": "aws:s3"}]})},
+                }
+            ]
+        },
         {"detail-type": "CodeCommit Repository State Change", "source": "aws.codecommit"},
     ],
     ids=["test-trigger-without-references", "malformed", "foreign", "eventbridge-shape"],
 )
-def test_events_without_a_push_post_nothing(event: Any, scenario_repo: ScenarioRepo, slack_standin: SlackStandIn) -> None:
+def test_events_without_a_push_post_nothing(
+    event: Any, scenario_repo: ScenarioRepo, slack_standin: SlackStandIn
+) -> None:
     from handler.gitreader import LocalGitReader
 
     assert post(event, LocalGitReader(scenario_repo.path), slack_standin) == []

@@ -6,7 +6,7 @@ output. The ``reader`` fixture runs every test once per implementation.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from botocore.stub import Stubber
@@ -25,7 +25,9 @@ def summary(changes: tuple[FileChange, ...]) -> dict[str, tuple[ChangeType, Entr
     return {change.path: (change.change_type, change.kind, change.old_kind) for change in changes}
 
 
-def test_root_commit_has_no_parent_and_every_file_is_added(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+def test_root_commit_has_no_parent_and_every_file_is_added(
+    reader: CommitReader, scenario_repo: ScenarioRepo
+) -> None:
     root = scenario_repo.commits["root"]
     commit = reader.get_commit(root)
     assert commit.parent_ids == ()
@@ -94,16 +96,24 @@ def test_non_ascii_text_and_paths(reader: CommitReader, scenario_repo: ScenarioR
 
 
 @pytest.mark.parametrize("which", ["annotated_tag", "gone", "not-hex"])
-def test_unreadable_ids_are_commit_unavailable(reader: CommitReader, scenario_repo: ScenarioRepo, which: str) -> None:
-    commit_id = {"annotated_tag": scenario_repo.commits["annotated_tag"], "gone": GONE_COMMIT,
-                 "not-hex": "zzzz"}[which]
+def test_unreadable_ids_are_commit_unavailable(
+    reader: CommitReader, scenario_repo: ScenarioRepo, which: str
+) -> None:
+    commit_id = {
+        "annotated_tag": scenario_repo.commits["annotated_tag"],
+        "gone": GONE_COMMIT,
+        "not-hex": "zzzz",
+    }[which]
     with pytest.raises(CommitUnavailable) as unavailable:
         reader.get_commit(commit_id)
-    assert unavailable.value.reason == (INVALID_COMMIT_ID if which == "not-hex" and isinstance(
-        reader, CodeCommitReader) else NOT_A_COMMIT)
+    assert unavailable.value.reason == (
+        INVALID_COMMIT_ID if which == "not-hex" and isinstance(reader, CodeCommitReader) else NOT_A_COMMIT
+    )
 
 
-def test_pages_are_requested_one_by_one(codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo) -> None:
+def test_pages_are_requested_one_by_one(
+    codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo
+) -> None:
     reader = CodeCommitReader(codecommit_client(codecommit_standin.url), REPOSITORY)
     before = codecommit_standin.calls["GetDifferences"]
     reader.get_differences(scenario_repo.commits["bulk"], scenario_repo.commits["root"])
@@ -121,7 +131,9 @@ def test_root_commit_request_omits_before_specifier(
     assert body["afterCommitSpecifier"] == scenario_repo.commits["root"]
 
 
-def test_throttling_is_retried_by_botocore(codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo) -> None:
+def test_throttling_is_retried_by_botocore(
+    codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo
+) -> None:
     reader = CodeCommitReader(codecommit_client(codecommit_standin.url), REPOSITORY)
     before = codecommit_standin.calls["GetCommit"]
     codecommit_standin.inject(Fault(count=2, operation="GetCommit"))
@@ -129,7 +141,9 @@ def test_throttling_is_retried_by_botocore(codecommit_standin: CodeCommitStandIn
     assert codecommit_standin.calls["GetCommit"] - before == 3
 
 
-def test_access_denied_raises_with_advice(codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo) -> None:
+def test_access_denied_raises_with_advice(
+    codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo
+) -> None:
     reader = CodeCommitReader(codecommit_client(codecommit_standin.url), REPOSITORY)
     codecommit_standin.inject(Fault(code="AccessDeniedException", message="no", operation="GetCommit"))
     with pytest.raises(RepositoryReadError, match="grant the function codecommit:GetCommit"):
@@ -150,8 +164,12 @@ def test_stubber_checks_request_shapes_against_the_service_model() -> None:
         stubber.add_response(
             "get_differences",
             {"differences": [{"beforeBlob": {**blob, "path": "b.txt"}, "changeType": "D"}]},
-            {"repositoryName": "repo", "afterCommitSpecifier": "c" * 40, "beforeCommitSpecifier": "p" * 40,
-             "NextToken": "page-2"},
+            {
+                "repositoryName": "repo",
+                "afterCommitSpecifier": "c" * 40,
+                "beforeCommitSpecifier": "p" * 40,
+                "NextToken": "page-2",
+            },
         )
         stubber.add_client_error("get_commit", "CommitIdDoesNotExistException", http_status_code=400)
         changes = reader.get_differences("c" * 40, "p" * 40)
@@ -165,8 +183,11 @@ def test_stubber_checks_request_shapes_against_the_service_model() -> None:
     ("raw", "expected"),
     [
         ("1484167798 -0800", datetime(2017, 1, 11, 12, 49, 58, tzinfo=timezone(timedelta(hours=-8)))),
-        ("0 +0000", datetime(1970, 1, 1, tzinfo=timezone.utc)),
-        ("1484167798 +0530", datetime(2017, 1, 12, 2, 19, 58, tzinfo=timezone(timedelta(hours=5, minutes=30)))),
+        ("0 +0000", datetime(1970, 1, 1, tzinfo=UTC)),
+        (
+            "1484167798 +0530",
+            datetime(2017, 1, 12, 2, 19, 58, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        ),
         ("", None),
         ("garbage", None),
         ("1484167798 -08", None),

@@ -74,7 +74,7 @@ class CodeCommitStandIn:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 operation = self.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
@@ -143,8 +143,12 @@ class CodeCommitStandIn:
             raise CodeCommitError("CommitIdDoesNotExistException", f"Could not find commit {commit_id}")
         raw = self._git(repo, "cat-file", "commit", commit_id).decode("utf-8", errors="replace")
         header, _, message = raw.partition("\n\n")
-        commit: dict[str, Any] = {"commitId": commit_id, "parents": [], "message": message,
-                                  "additionalData": ""}
+        commit: dict[str, Any] = {
+            "commitId": commit_id,
+            "parents": [],
+            "message": message,
+            "additionalData": "",
+        }
         for line in header.splitlines():
             key, _, value = line.partition(" ")
             if key == "tree":

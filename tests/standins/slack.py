@@ -34,8 +34,13 @@ class Reply:
 
 
 class SlackStandIn:
-    def __init__(self, script: list[Reply] | None = None, *, default: Reply | None = None,
-                 per_second: float | None = None) -> None:
+    def __init__(
+        self,
+        script: list[Reply] | None = None,
+        *,
+        default: Reply | None = None,
+        per_second: float | None = None,
+    ) -> None:
         self.script = list(script or [])
         self.default = default or Reply()
         self.per_second = per_second
@@ -70,7 +75,7 @@ class SlackStandIn:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 payload = json.loads(self.rfile.read(length))
                 reply = stand_in._next_reply()

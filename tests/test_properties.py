@@ -1,0 +1,78 @@
+"""Property tests (hypothesis) over escaping and truncation: the guarantees hold for any text."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from handler.mrkdwn import ELLIPSIS, escape, fit, utf16_len
+
+MENTION = re.compile(r"<[!@#]")
+ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=400) | st.text(
+    alphabet="<>&!@#|*_~`here channel\n \u200d\U0001f469\U0001f1fa\U0001f1e6\u0301e", max_size=400
+)
+
+
+def unescape(text: str) -> str:
+    return html.unescape(text.replace("@\u2060", "@"))
+
+
+@given(ANY_TEXT)
+@example("<!channel> <@U123> <#C1> <!subteam^S1|x> & <https://evil|click>")
+def test_escaped_text_never_contains_slack_control_sequences(raw: str) -> None:
+    escaped = escape(raw)
+    assert "<" not in escaped and ">" not in escaped
+    assert not MENTION.search(escaped)
+    assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", escaped, flags=re.DOTALL)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), max_size=300))
+def test_escaping_loses_nothing(raw: str) -> None:
+    assert unescape(escape(raw)) == raw
+
+
+@given(st.text(alphabet="abc@ HERE channel everyone all", max_size=60))
+@example("@here @channel @Everyone @all")
+def test_broadcast_words_cannot_ping(raw: str) -> None:
+    assert not re.search(r"@(here|channel|everyone|all)\b", escape(raw), flags=re.IGNORECASE)
+
+
+@settings(max_examples=300)
+@given(ANY_TEXT, st.integers(min_value=0, max_value=500))
+def test_fit_respects_the_limit_and_keeps_a_clean_prefix(raw: str, limit: int) -> None:
+    escaped = escape(raw)
+    fitted = fit(escaped, limit)
+    assert utf16_len(fitted) <= limit
+    if utf16_len(escaped) <= limit:
+        assert fitted == escaped
+        return
+    assert fitted.endswith(ELLIPSIS) or fitted == ""
+    kept = fitted.removesuffix(ELLIPSIS)
+    assert escaped.startswith(kept)
+    assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", kept, flags=re.DOTALL), "an entity was split"
+    assert unescape(escaped).startswith(unescape(kept)), "the kept text is not a prefix of the message"
+
+
+@given(
+    st.text(alphabet="ab\u200d\U0001f469\U0001f3fd\U0001f1fa\U0001f1e6\u0301\ufe0f", min_size=1, max_size=60),
+    st.integers(min_value=1, max_value=40),
+)
+def test_fit_never_splits_a_grapheme(raw: str, limit: int) -> None:
+    kept = fit(raw, limit).removesuffix(ELLIPSIS)
+    if kept and kept != raw:
+        following = raw[len(kept)] if len(kept) < len(raw) else ""
+        assert not kept.endswith("\u200d")
+        assert following not in ("\u200d", "\u0301", "\ufe0f", "\U0001f3fd")
+        regional = re.search(r"[\U0001f1e6-\U0001f1ff]+$", kept)
+        if regional and following and "\U0001f1e6" <= following <= "\U0001f1ff":
+            assert len(regional.group()) % 2 == 0
+
+
+@given(st.text(alphabet="ab<>|", max_size=40), st.integers(min_value=5, max_value=80))
+def test_fit_never_cuts_inside_a_link(label: str, limit: int) -> None:
+    text = f"see <https://example.com/{escape(label)}|{escape(label)}> now"
+    kept = fit(text, limit).removesuffix(ELLIPSIS)
+    assert kept.count("<") == kept.count(">")
