@@ -56,6 +56,8 @@ class CodeCommitStandIn:
         self.calls: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.faults: list[Fault] = []
+        #: repository name → its triggers, as Get/PutRepositoryTriggers see them
+        self.triggers: dict[str, list[dict[str, Any]]] = {name: [] for name in repositories}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -117,6 +119,16 @@ class CodeCommitStandIn:
                 return 200, {"commit": self._get_commit(repo, body["commitId"])}
             if operation == "GetDifferences":
                 return 200, self._get_differences(repo, body)
+            if operation == "GetRepositoryTriggers":
+                return 200, {"configurationId": "standin", "triggers": self.triggers[body["repositoryName"]]}
+            if operation == "PutRepositoryTriggers":
+                if len(body["triggers"]) > 10:
+                    raise CodeCommitError(
+                        "MaximumRepositoryTriggersExceededException",
+                        "The number of triggers allowed for the repository was exceeded.",
+                    )
+                self.triggers[body["repositoryName"]] = body["triggers"]
+                return 200, {"configurationId": "standin"}
             raise CodeCommitError("UnknownOperationException", f"{operation} is not served here")
         except CodeCommitError as error:
             return error.status, {"__type": error.code, "message": error.message}

@@ -1,0 +1,207 @@
+"""The stack's configuration: CDK context (``cdk.json``, or ``-c key=value``), validated at synth.
+
+Every key is documented in the README's "Configuration" section. A value given with ``-c`` arrives
+as a string, so lists also accept ``a,b,c`` and objects accept JSON text. Each problem is reported
+with the key's name and what to write instead; all problems are reported at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from handler.errors import ConfigurationError
+from handler.settings import Settings, parse_colors
+
+_REPOSITORY_NAME = re.compile(r"^[\w.-]{1,100}$")
+_TRIGGER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+#: The retention periods CloudWatch Logs accepts, in days, with CDK's ``RetentionDays`` member names.
+LOG_RETENTION = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+MAX_TRIGGER_BRANCHES = 10
+
+#: Context keys that become the function's environment (handler/settings.py reads them).
+HANDLER_SETTINGS = {
+    "max_files_per_diff": "MAX_FILES_PER_DIFF",
+    "max_refs_per_message": "MAX_REFS_PER_MESSAGE",
+    "max_message_chars": "MAX_MESSAGE_CHARS",
+    "max_body_chars": "MAX_BODY_CHARS",
+    "delivery_max_attempts": "DELIVERY_MAX_ATTEMPTS",
+    "log_level": "LOG_LEVEL",
+}
+
+
+class StackConfigError(ValueError):
+    """The CDK context holds values the stack cannot be built from."""
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    """What the stack is built from. See the README for every key."""
+
+    repositories: tuple[str, ...] = ()
+    create_repository: str | None = None
+    branches: tuple[str, ...] = ()
+    webhook_secret: str | None = None
+    webhook_secret_kms_key_arn: str | None = None
+    trigger_name: str = "slack-notifier"
+    log_retention_days: int = 30
+    reserved_concurrency: int | None = None
+    alarm_topic_arn: str | None = None
+    function_timeout_seconds: int = 90
+    handler_environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def watched_repositories(self) -> tuple[str, ...]:
+        """Every repository the notifier reads: the existing ones and the one it creates."""
+        created = (self.create_repository,) if self.create_repository else ()
+        return self.repositories + created
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> NotifierConfig:
+        """Build from a context getter (``node.try_get_context``); raise listing every problem."""
+        problems: list[str] = []
+
+        def check(ok: bool, message: str) -> None:
+            if not ok:
+                problems.append(message)
+
+        repositories = _names(get("repositories"))
+        create_repository = _optional_text(get("create_repository"))
+        for name in repositories + ((create_repository,) if create_repository else ()):
+            check(
+                bool(_REPOSITORY_NAME.match(name)),
+                f"repository name {name!r} is invalid: 1-100 letters, digits, '.', '_' or '-'",
+            )
+        check(
+            bool(repositories or create_repository),
+            'no repository to watch: set "repositories": ["my-repo"] or "create_repository": "new-repo"',
+        )
+        check(len(set(repositories)) == len(repositories), "repositories lists a repository twice")
+        check(create_repository not in repositories, "create_repository is also listed in repositories")
+
+        branches = _names(get("branches"))
+        check(
+            len(branches) <= MAX_TRIGGER_BRANCHES,
+            f"branches lists {len(branches)}; a CodeCommit trigger takes at most {MAX_TRIGGER_BRANCHES}",
+        )
+
+        webhook_secret = _optional_text(get("webhook_secret"))
+        if webhook_secret:
+            check(
+                bool(_ARN.match(webhook_secret) or _SECRET_NAME.match(webhook_secret)),
+                f"webhook_secret {webhook_secret!r} is neither a secret name nor a secret ARN",
+            )
+        kms_key = _optional_text(get("webhook_secret_kms_key_arn"))
+        check(
+            kms_key is None or bool(_ARN.match(kms_key)), "webhook_secret_kms_key_arn must be a KMS key ARN"
+        )
+        alarm_topic = _optional_text(get("alarm_topic_arn"))
+        check(
+            alarm_topic is None or bool(_ARN.match(alarm_topic)), "alarm_topic_arn must be an SNS topic ARN"
+        )
+
+        trigger_name = _optional_text(get("trigger_name")) or cls.trigger_name
+        check(
+            bool(_TRIGGER_NAME.match(trigger_name)),
+            "trigger_name must be 1-100 letters, digits, '.', '_' or '-' (no spaces or commas)",
+        )
+
+        retention = _integer(get("log_retention_days"), 30, problems, "log_retention_days")
+        check(retention in LOG_RETENTION, f"log_retention_days must be one of {sorted(LOG_RETENTION)}")
+        concurrency_raw = get("reserved_concurrency")
+        concurrency = None
+        if concurrency_raw not in (None, "", "none", "null"):
+            concurrency = _integer(concurrency_raw, 1, problems, "reserved_concurrency")
+            check(1 <= concurrency <= 1000, "reserved_concurrency must be between 1 and 1000, or null")
+        timeout = _integer(get("function_timeout_seconds"), 90, problems, "function_timeout_seconds")
+        check(30 <= timeout <= 900, "function_timeout_seconds must be between 30 and 900")
+
+        environment = _handler_environment(get, problems)
+        if problems:
+            raise StackConfigError("invalid CDK context (cdk.json or -c):\n  - " + "\n  - ".join(problems))
+        return cls(
+            repositories=repositories,
+            create_repository=create_repository,
+            branches=branches,
+            webhook_secret=webhook_secret,
+            webhook_secret_kms_key_arn=kms_key,
+            trigger_name=trigger_name,
+            log_retention_days=retention,
+            reserved_concurrency=concurrency,
+            alarm_topic_arn=alarm_topic,
+            function_timeout_seconds=timeout,
+            handler_environment=environment,
+        )
+
+
+def _handler_environment(get: Callable[[str], Any], problems: list[str]) -> dict[str, str]:
+    """Handler settings from context, checked with the handler's own validation."""
+    environment: dict[str, str] = {}
+    colors = get("branch_colors")
+    if colors not in (None, ""):
+        text = colors if isinstance(colors, str) else json.dumps(colors)
+        try:
+            environment["BRANCH_COLORS"] = json.dumps(dict(parse_colors(text)))
+        except ConfigurationError as error:
+            problems.append(f"branch_colors: {error}")
+    for key, variable in HANDLER_SETTINGS.items():
+        value = get(key)
+        if value not in (None, ""):
+            environment[variable] = str(value)
+    try:
+        Settings.from_environ(environment)
+    except ConfigurationError as error:
+        problems.append(str(error))
+    return environment
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+    return tuple(str(item).strip() for item in value if str(item).strip())
+
+
+def _optional_text(value: Any) -> str | None:
+    if value in (None, "", "none", "null"):
+        return None
+    return str(value).strip()
+
+
+def _integer(value: Any, default: int, problems: list[str], key: str) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        problems.append(f"{key} must be a whole number, got {value!r}")
+        return default

@@ -1,0 +1,180 @@
+"""The notifier function with everything that keeps its events safe and visible.
+
+* least-privilege role: CloudWatch Logs on its own log group, ``codecommit:GetCommit`` and
+  ``codecommit:GetDifferences`` on the watched repositories, ``secretsmanager:GetSecretValue`` on
+  the one secret (and ``kms:Decrypt`` only if that secret uses a customer-managed key);
+* async invocation: 2 retries within 6 hours, then the event goes to an encrypted SQS queue;
+* alarms on function errors and on any message in that queue, optionally sent to an ops topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from cdk.bundling import notifier_code
+from cdk.config import LOG_RETENTION
+from cdk.nag import acknowledge, acknowledge_wildcard
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64
+HANDLER = "handler.app.lambda_handler"
+ASYNC_RETRY_ATTEMPTS = 2
+MAX_EVENT_AGE = Duration.hours(6)
+
+
+class NotifierFunction(Construct):
+    """The Lambda function subscribed to the topic.
+
+    Attributes:
+        function: the Lambda function.
+        role: its execution role.
+        log_group: its log group, with retention.
+        dead_letter_queue: where events go when every attempt failed (SSE-SQS, TLS only).
+        error_alarm: fires when an invocation fails.
+        dead_letter_alarm: fires when an event reaches the dead-letter queue.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        repository_arns: Sequence[str],
+        secret: secretsmanager.ISecret,
+        secret_id: str,
+        secret_resource: str,
+        secret_key_arn: str | None,
+        environment: Mapping[str, str],
+        log_retention_days: int,
+        timeout_seconds: int,
+        reserved_concurrency: int | None,
+        alarm_topic_arn: str | None,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the on-failure destination of the function's asynchronous "
+            "invocations; a dead-letter queue for it would never be read.",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=log_retention(log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="CodeCommit -> Slack notifier: read commits, read the webhook secret, write logs",
+        )
+        grant_own_log_streams(self.role, self.log_group)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadWatchedRepositories",
+                actions=["codecommit:GetCommit", "codecommit:GetDifferences"],
+                resources=list(repository_arns),
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadWebhookSecret",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[secret_resource],
+            )
+        )
+        if secret_resource.endswith("-??????"):
+            acknowledge_wildcard(
+                self.role,
+                secret_resource,
+                "A secret imported by name has a random six-character suffix only Secrets Manager knows.",
+            )
+        if secret_key_arn:
+            kms.Key.from_key_arn(self, "SecretKey", secret_key_arn).grant_decrypt(self.role)
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="Posts a Slack message for every push to the watched CodeCommit repositories",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=notifier_code(RUNTIME, ARCHITECTURE),
+            role=self.role,
+            memory_size=256,
+            timeout=Duration.seconds(timeout_seconds),
+            log_group=self.log_group,
+            reserved_concurrent_executions=reserved_concurrency,
+            environment={"SLACK_WEBHOOK_SECRET_ARN": secret_id, **environment},
+        )
+        self.function.configure_async_invoke(
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            max_event_age=MAX_EVENT_AGE,
+            on_failure=destinations.SqsDestination(self.dead_letter_queue),
+        )
+
+        self.error_alarm = self.function.metric_errors(period=Duration.minutes(5)).create_alarm(
+            self,
+            "ErrorAlarm",
+            alarm_description="The Slack notifier failed an invocation; Lambda will retry it",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.dead_letter_alarm = self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5)
+        ).create_alarm(
+            self,
+            "DeadLetterAlarm",
+            alarm_description="A push notification was not delivered; see the README's 'Redrive' section",
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if alarm_topic_arn:
+            ops_topic = sns.Topic.from_topic_arn(self, "OpsTopic", alarm_topic_arn)
+            for alarm in (self.error_alarm, self.dead_letter_alarm):
+                alarm.add_alarm_action(cloudwatch_actions.SnsAction(ops_topic))
+
+
+def grant_own_log_streams(role: iam.Role, log_group: logs.LogGroup) -> None:
+    """Let ``role`` write log streams in ``log_group`` and nowhere else (no managed policy)."""
+    resource = f"{log_group.log_group_arn}:log-stream:*"
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[resource]
+        )
+    )
+    acknowledge_wildcard(
+        role,
+        resource,
+        "Lambda names its log streams at run time; the grant is limited to the function's own log group.",
+    )
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """CDK's enum member for a number of days that config validation has already checked."""
+    return getattr(logs.RetentionDays, LOG_RETENTION[days])  # type: ignore[no-any-return]

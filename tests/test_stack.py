@@ -1,0 +1,403 @@
+"""The CDK app: aws_cdk.assertions on the real synthesized template, cdk-nag, cfn-lint, the bundled asset.
+
+Synthesis is slow (jsii starts Node), so each configuration is synthesized once per session, with
+cdk.json's context loaded the way ``cdk synth`` loads it and cdk-nag's AwsSolutions pack on: a
+finding nobody acknowledged makes synthesis itself fail. Bundling is skipped here and exercised
+once, in its own test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Capture, Match, Template
+from cdk_nag import AwsSolutionsChecks
+
+import app as entry
+from cdk.bundling import bundle_into, bundled_requirements
+from cdk.config import NotifierConfig, StackConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+pytestmark = pytest.mark.slow
+
+
+def synth(tmp_path_factory: pytest.TempPathFactory, **overrides: Any) -> tuple[Template, Path]:
+    context = {**CDK_CONTEXT, "aws:cdk:bundling-stacks": [], **overrides}
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = App(context=context, outdir=str(outdir))
+    stack = entry.build_app(app)
+    app.synth()
+    return Template.from_stack(stack), outdir / f"{stack.stack_name}.template.json"
+
+
+@pytest.fixture(scope="session")
+def default(tmp_path_factory: pytest.TempPathFactory) -> tuple[Template, Path]:
+    """cdk.json as shipped: one existing repository, a secret the stack creates."""
+    return synth(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def configured(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """Everything optional turned on."""
+    return synth(
+        tmp_path_factory,
+        repositories="payments,web-app",
+        create_repository="new-service",
+        branches=["main", "release/2026.11"],
+        webhook_secret="team/slack-webhook",
+        webhook_secret_kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:ops",
+        reserved_concurrency="2",
+        log_retention_days=90,
+        branch_colors='{"main": "#00FF00", "*": "#0000FF"}',
+        max_files_per_diff=15,
+    )[0]
+
+
+def statements(template: Template, role_prefix: str) -> list[dict[str, Any]]:
+    policies = template.find_resources("AWS::IAM::Policy")
+    for logical_id, policy in policies.items():
+        if logical_id.startswith(role_prefix):
+            return policy["Properties"]["PolicyDocument"]["Statement"]  # type: ignore[no-any-return]
+    raise AssertionError(f"no policy for {role_prefix}: {list(policies)}")
+
+
+def test_topic_is_encrypted_with_a_rotating_customer_key(default: tuple[Template, Path]) -> None:
+    template = default[0]
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [Match.any_value(), "Arn"]}}
+    )
+    key = next(iter(template.find_resources("AWS::KMS::Key").values()))
+    codecommit = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "codecommit.amazonaws.com"}
+    ]
+    assert codecommit == [
+        {
+            "Sid": "AllowCodeCommitToPublishEncrypted",
+            "Effect": "Allow",
+            "Principal": {"Service": "codecommit.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        }
+    ]
+
+
+def test_only_the_watched_repositories_may_publish_and_only_over_tls(default: tuple[Template, Path]) -> None:
+    policy = next(iter(default[0].find_resources("AWS::SNS::TopicPolicy").values()))
+    by_sid = {s.get("Sid", s["Effect"]): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    publish = by_sid["AllowWatchedRepositoriesToPublish"]
+    assert publish["Principal"] == {"Service": "codecommit.amazonaws.com"}
+    assert publish["Action"] == "sns:Publish"
+    assert publish["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:",
+                    {"Ref": "AWS::Partition"},
+                    ":codecommit:",
+                    {"Ref": "AWS::Region"},
+                    ":",
+                    {"Ref": "AWS::AccountId"},
+                    ":my-repository",
+                ],
+            ]
+        }
+    ]
+    deny = [s for s in by_sid.values() if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_function_runtime_handler_and_environment(default: tuple[Template, Path]) -> None:
+    default[0].has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "handler.app.lambda_handler",
+            "Runtime": "python3.14",
+            "Architectures": ["arm64"],
+            "Timeout": 90,
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "SLACK_WEBHOOK_SECRET_ARN": {"Ref": Match.string_like_regexp("WebhookSecret")},
+                        "BRANCH_COLORS": json.dumps(CDK_CONTEXT["branch_colors"]),
+                        "MAX_FILES_PER_DIFF": "20",
+                    }
+                )
+            },
+            "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("NotifierLogGroup")}},
+        },
+    )
+
+
+def test_no_secret_value_in_the_template(default: tuple[Template, Path]) -> None:
+    text = default[1].read_text()
+    assert "hooks.slack.com/services/T" not in text
+    secret = next(iter(default[0].find_resources("AWS::SecretsManager::Secret").values()))
+    assert "SecretString" not in secret["Properties"]
+
+
+def test_notifier_role_is_least_privilege(default: tuple[Template, Path]) -> None:
+    template = default[0]
+    role = next(
+        r for k, r in template.find_resources("AWS::IAM::Role").items() if k.startswith("NotifierRole")
+    )
+    assert "ManagedPolicyArns" not in role["Properties"]
+    by_sid = {s.get("Sid", "destination"): s for s in statements(template, "NotifierRole")}
+    assert set(by_sid) == {"WriteOwnLogs", "ReadWatchedRepositories", "ReadWebhookSecret", "destination"}
+    assert by_sid["ReadWatchedRepositories"]["Action"] == [
+        "codecommit:GetCommit",
+        "codecommit:GetDifferences",
+    ]
+    assert by_sid["ReadWatchedRepositories"]["Resource"]["Fn::Join"][1][-1] == ":my-repository"
+    secret_id = next(iter(template.find_resources("AWS::SecretsManager::Secret")))
+    assert by_sid["ReadWebhookSecret"] == {
+        "Sid": "ReadWebhookSecret",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": {"Ref": secret_id},
+    }
+    assert by_sid["destination"]["Action"] == ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"]
+    assert not any("kms:" in str(s["Action"]) for s in by_sid.values())
+
+
+def test_failed_events_go_to_an_encrypted_queue_and_raise_alarms(default: tuple[Template, Path]) -> None:
+    template = default[0]
+    queue = Capture()
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 21600,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue, "Arn"]}}},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::SQS::Queue", {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
+    )
+    assert queue.as_string().startswith("NotifierDeadLetterQueue")
+    template.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS", "Threshold": 1},
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"MetricName": "Errors", "Namespace": "AWS/Lambda", "Threshold": 1}
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+
+
+def test_topic_subscribes_the_function(default: tuple[Template, Path]) -> None:
+    default[0].has_resource_properties("AWS::SNS::Subscription", {"Protocol": "lambda"})
+    default[0].has_resource_properties(
+        "AWS::Lambda::Permission", {"Principal": "sns.amazonaws.com", "Action": "lambda:InvokeFunction"}
+    )
+
+
+def test_existing_repositories_get_the_trigger_custom_resource(default: tuple[Template, Path]) -> None:
+    template = default[0]
+    template.has_resource_properties(
+        "Custom::CodeCommitRepositoryTrigger",
+        {
+            "RepositoryName": "my-repository",
+            "TriggerName": "slack-notifier-CodeCommitSlackNotifier",
+            "DestinationArn": {"Ref": Match.string_like_regexp("NotificationsTopic")},
+            "Branches": [],
+            "Events": ["all"],
+        },
+    )
+    by_sid = {s["Sid"]: s for s in statements(template, "ExistingRepositoryTriggersRole")}
+    assert set(by_sid) == {"WriteOwnLogs", "ManageTriggers"}
+    assert by_sid["ManageTriggers"]["Action"] == [
+        "codecommit:GetRepositoryTriggers",
+        "codecommit:PutRepositoryTriggers",
+    ]
+
+
+def test_outputs(default: tuple[Template, Path]) -> None:
+    outputs = default[0].find_outputs("*")
+    assert {
+        "TopicArn",
+        "FunctionName",
+        "DeadLetterQueueUrl",
+        "WebhookSecretName",
+        "PutWebhookUrlCommand",
+    } <= set(outputs)
+    command = json.dumps(outputs["PutWebhookUrlCommand"]["Value"])
+    assert "aws secretsmanager put-secret-value" in command
+
+
+def test_everything_optional(configured: Template) -> None:
+    configured.resource_count_is("Custom::CodeCommitRepositoryTrigger", 2)
+    configured.has_resource_properties(
+        "AWS::CodeCommit::Repository",
+        {
+            "RepositoryName": "new-service",
+            "Triggers": [
+                Match.object_like(
+                    {
+                        "Name": "slack-notifier-CodeCommitSlackNotifier",
+                        "Branches": ["main", "release/2026.11"],
+                        "Events": ["all"],
+                    }
+                )
+            ],
+        },
+    )
+    configured.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "ReservedConcurrentExecutions": 2,
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "SLACK_WEBHOOK_SECRET_ARN": "team/slack-webhook",
+                        "BRANCH_COLORS": '{"main": "#00FF00", "*": "#0000FF"}',
+                        "MAX_FILES_PER_DIFF": "15",
+                    }
+                )
+            },
+        },
+    )
+    configured.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"AlarmActions": ["arn:aws:sns:us-east-1:123456789012:ops"]}
+    )
+    configured.resource_count_is("AWS::SecretsManager::Secret", 0)
+    notifier = statements(configured, "NotifierRole")
+    by_sid = {s["Sid"]: s for s in notifier if "Sid" in s}
+    assert json.dumps(by_sid["ReadWebhookSecret"]["Resource"]).endswith(
+        ':secret:team/slack-webhook-??????"]]}'
+    )
+    repos = json.dumps(by_sid["ReadWatchedRepositories"]["Resource"])
+    assert all(name in repos for name in (":payments", ":web-app", ":new-service"))
+    [decrypt] = [s for s in notifier if s["Action"] == "kms:Decrypt"]
+    assert (
+        decrypt["Resource"] == "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+
+
+CONFIG_ERRORS = [
+    ({"repositories": [], "create_repository": None}, "no repository to watch"),
+    ({"repositories": ["bad name!"]}, "repository name 'bad name!' is invalid"),
+    ({"branches": [f"b{i}" for i in range(11)]}, "a CodeCommit trigger takes at most 10"),
+    ({"log_retention_days": 42}, "log_retention_days must be one of"),
+    ({"reserved_concurrency": "lots"}, "reserved_concurrency must be a whole number"),
+    ({"branch_colors": {"main": "red"}}, "branch_colors: BRANCH_COLORS['main'] must be a colour"),
+    ({"max_files_per_diff": 0}, "MAX_FILES_PER_DIFF must be between 1 and 500"),
+    ({"trigger_name": "has space"}, "trigger_name must be"),
+    ({"alarm_topic_arn": "ops-topic"}, "alarm_topic_arn must be an SNS topic ARN"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), CONFIG_ERRORS)
+def test_bad_context_fails_synth_with_a_clear_message(overrides: dict[str, Any], message: str) -> None:
+    context: dict[str, Any] = {**CDK_CONTEXT, **overrides}
+    with pytest.raises(StackConfigError, match="invalid CDK context") as error:
+        NotifierConfig.from_context(context.get)
+    assert message in str(error.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    context: dict[str, Any] = {**CDK_CONTEXT, "repositories": ["a b"], "log_retention_days": 2}
+    with pytest.raises(StackConfigError) as error:
+        NotifierConfig.from_context(context.get)
+    assert str(error.value).count("\n  - ") == 2
+
+
+def test_cdk_nag_fails_on_an_unacknowledged_finding(tmp_path: Path) -> None:
+    """The gate is live: the same checks reject a queue without encryption or TLS enforcement."""
+    app = App(outdir=str(tmp_path))
+    stack = Stack(app, "Unsafe")
+    sqs.Queue(stack, "Plain", encryption=sqs.QueueEncryption.UNENCRYPTED)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        app.synth()
+
+
+def test_cfn_lint_is_clean(default: tuple[Template, Path]) -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(default[1])],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def wheel_tags(asset: Path) -> dict[str, list[str]]:
+    tags = {}
+    for wheel in asset.glob("*.dist-info/WHEEL"):
+        tags[wheel.parent.name] = [
+            line.split(": ", 1)[1] for line in wheel.read_text().splitlines() if line.startswith("Tag: ")
+        ]
+    return tags
+
+
+def import_check(asset: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
+    def run(code: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            cwd="/",
+            env={"PYTHONPATH": str(asset), "PATH": os.environ["PATH"]},
+        )
+
+    return run
+
+
+def test_bundled_asset_holds_the_handler_and_target_wheels(tmp_path: Path) -> None:
+    """Bundle for the deployed target (Python 3.14, arm64) and check what went in.
+
+    The runtime's own interpreter is not installable on this machine (no Python 3.14 in its
+    package sources), so the target bundle is checked by its wheel tags, and the same bundler is
+    run for this machine's Python and architecture to prove the asset imports ``handler.app``
+    with requests from the asset, not from the environment.
+    """
+    target = tmp_path / "target"
+    bundle_into(target, python_version="3.14", architecture="arm64")
+    assert (target / "handler" / "app.py").exists()
+    assert not (target / "boto3").exists() and not (target / "botocore").exists()
+    tags = wheel_tags(target)
+    assert {name.split("-")[0].lower().replace("_", "-") for name in tags} == {
+        line.split("==")[0].lower() for line in bundled_requirements()
+    }
+    for name, wheel in tags.items():
+        assert all(t.startswith("py3-none-any") or ("cp314" in t and "aarch64" in t) for t in wheel), (
+            name,
+            wheel,
+        )
+
+    host = tmp_path / "host"
+    machine = "arm64" if os.uname().machine == "aarch64" else "x86_64"
+    bundle_into(
+        host, python_version=f"{sys.version_info.major}.{sys.version_info.minor}", architecture=machine
+    )
+    result = import_check(host)(
+        "import handler.app, requests, sys; "
+        f"assert requests.__file__.startswith({str(host)!r}), requests.__file__; "
+        "assert callable(handler.app.lambda_handler); print('ok')"
+    )
+    assert result.stdout.strip() == "ok", result.stderr
