@@ -103,7 +103,9 @@ def aws_runtime(settings: Settings) -> Runtime:
     import boto3  # imported here so the local preview and the demo never need AWS credentials
 
     clients: dict[tuple[str, str | None], Any] = {}
-    config = botocore_config(max_attempts=settings.codecommit_max_attempts)
+    config = botocore_config(
+        max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
+    )
 
     def client(service: str, region: str | None) -> Any:
         if (service, region) not in clients:

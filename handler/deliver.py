@@ -4,7 +4,8 @@
 Slack's answer                         what happens
 =====================================  ===================================================
 200                                    delivered
-429 with ``Retry-After``               wait that long (if the invocation has the time), retry
+429 with ``Retry-After``               wait that long plus jitter (if the invocation has the time),
+                                       retry; 429s do not use up attempts, the deadline bounds them
 5xx, connection error, timeout         exponential backoff with full jitter, retry
 403, 404, 410 (``no_service``, ...)    :class:`DeliveryRefused` at once: the hook is gone
 400 (``invalid_payload``, ...)         :class:`DeliveryRefused` at once: the same request
@@ -27,12 +28,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
-
 from handler.errors import ConfigurationError, DeliveryExhausted, DeliveryRefused
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ for _name in SECRET_BEARING_LOGGERS:
     logging.getLogger(_name).setLevel(logging.INFO)
 
 MIN_ATTEMPT_SECONDS = 1.0
+#: A safety cap on 429 answers followed within one invocation (the deadline normally ends it first).
+MAX_RATE_LIMITED_RETRIES = 100
+_RATE_LIMIT_JITTER_CAP = 0.5
 MAX_RETRY_AFTER_SECONDS = 60.0
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
@@ -55,6 +60,7 @@ class DeliveryReceipt:
 
     attempts: int
     waited_seconds: float
+    rate_limited: int = 0
 
 
 class Deadline:
@@ -115,6 +121,9 @@ class SlackWebhook:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
     ) -> None:
+        import requests  # here, not at module level: a poison event never pays for it
+
+        self._requests = requests
         self._url = validate_webhook_url(url)
         self._session = session or requests.Session()
         self._timeout = timeout_seconds
@@ -128,59 +137,73 @@ class SlackWebhook:
         return urlsplit(self._url).hostname or "?"
 
     def send(self, payload: dict[str, Any], *, deadline: Deadline) -> DeliveryReceipt:
-        """POST ``payload`` until Slack takes it, a refusal is permanent, or the budget is spent."""
-        attempts, waited, wait = 0, 0.0, 0.0
+        """POST ``payload`` until Slack takes it, a refusal is permanent, or the budget is spent.
+
+        A 429 does not use up an attempt: Slack said when to come back, so waiting is bounded by
+        the time left (and a safety cap), not by ``max_attempts``, which counts real failures.
+        """
+        failures, rate_limited, requests_made, waited, wait = 0, 0, 0, 0.0, 0.0
         last_problem, last_status = "no time was left for an attempt", None
-        while attempts < self._max_attempts:
+        while failures < self._max_attempts and rate_limited <= MAX_RATE_LIMITED_RETRIES:
             if wait + MIN_ATTEMPT_SECONDS > deadline.seconds_left():
                 break
             if wait:
                 self._sleep(wait)
                 waited += wait
             timeout = min(self._timeout, deadline.seconds_left())
-            attempts += 1
+            requests_made += 1
             try:
                 response = self._session.post(self._url, json=payload, timeout=(3.05, timeout))
-            except requests.RequestException as error:
+            except self._requests.RequestException as error:
+                failures += 1
                 last_problem, last_status = type(error).__name__, None
-                wait = self._backoff(attempts)
-                log.warning("slack attempt %d failed: %s", attempts, last_problem)
+                wait = self._backoff(failures)
+                log.warning("slack attempt %d failed: %s", requests_made, last_problem)
                 continue
             if response.status_code == 200:
-                return DeliveryReceipt(attempts=attempts, waited_seconds=waited)
+                return DeliveryReceipt(
+                    attempts=requests_made, waited_seconds=waited, rate_limited=rate_limited
+                )
             body = response.text[:200].strip()
             last_status = response.status_code
             last_problem = f"HTTP {response.status_code} {redact(body, self._url)!r}"
             if response.status_code == 429:
-                wait = self._retry_after(response, attempts)
+                rate_limited += 1
+                wait = self._retry_after(response, rate_limited)
             elif 400 <= response.status_code < 500:
                 raise DeliveryRefused(
                     f"Slack refused the message for good ({last_problem}); "
                     + _refusal_advice(response.status_code, body),
                     status=response.status_code,
-                    attempts=attempts,
+                    attempts=requests_made,
                 )
             else:
-                wait = self._backoff(attempts)
-            log.warning("slack attempt %d got %s; next wait %.1fs", attempts, last_problem, wait)
+                failures += 1
+                wait = self._backoff(failures)
+            log.warning("slack attempt %d got %s; next wait %.1fs", requests_made, last_problem, wait)
         raise DeliveryExhausted(
-            f"Slack did not take the message after {attempts} attempt(s) in the time available "
+            f"Slack did not take the message after {requests_made} attempt(s) in the time available "
             f"(last: {last_problem}); raising so Lambda retries the event",
             status=last_status,
-            attempts=attempts,
+            attempts=requests_made,
         )
 
     def _backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
         return float(self._rng() * min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
 
-    def _retry_after(self, response: requests.Response, attempt: int) -> float:
-        header = response.headers.get("Retry-After", "")
+    def _retry_after(self, response: requests.Response, rate_limited: int) -> float:
+        """Slack's ``Retry-After``, plus a little jitter that grows while the 429s go on.
+
+        Without the jitter, every invocation told "1 second" comes back in the same instant and
+        all but one are refused again. The jitter stays small (at most 0.5 s) because Slack said
+        when to return: a large spread leaves the freed slot idle (``make bench``, burst).
+        """
         try:
-            seconds = float(header)
+            seconds = min(max(float(response.headers.get("Retry-After", "")), 0.0), MAX_RETRY_AFTER_SECONDS)
         except ValueError:
-            return self._backoff(attempt)
-        return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+            return self._backoff(rate_limited)
+        return seconds + float(self._rng() * min(_RATE_LIMIT_JITTER_CAP, 0.125 * 2**rate_limited))
 
 
 def _refusal_advice(status: int, body: str) -> str:

@@ -62,7 +62,7 @@ def parse_git_date(value: str | None) -> datetime | None:
         return None
 
 
-def botocore_config(*, max_attempts: int) -> Config:
+def botocore_config(*, max_attempts: int, read_timeout: float = 10.0) -> Config:
     """Client settings shared by every AWS client: standard retry mode and bounded timeouts.
 
     Standard mode retries throttling, 5xx and connection errors with exponential backoff and
@@ -71,7 +71,7 @@ def botocore_config(*, max_attempts: int) -> Config:
     return Config(
         retries={"mode": "standard", "max_attempts": max_attempts},
         connect_timeout=3,
-        read_timeout=10,
+        read_timeout=read_timeout,
         user_agent_extra="codecommit-slack-notifier",
     )
 

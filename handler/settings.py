@@ -72,6 +72,7 @@ class Settings:
     delivery_max_attempts: int = 5
     slack_timeout_seconds: float = 10.0
     codecommit_max_attempts: int = 5
+    codecommit_timeout_seconds: float = 10.0
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -91,6 +92,7 @@ class Settings:
             delivery_max_attempts=_int(environ, "DELIVERY_MAX_ATTEMPTS", 5, 1, 20),
             slack_timeout_seconds=float(_int(environ, "SLACK_TIMEOUT_SECONDS", 10, 1, 60)),
             codecommit_max_attempts=_int(environ, "CODECOMMIT_MAX_ATTEMPTS", 5, 1, 20),
+            codecommit_timeout_seconds=float(_int(environ, "CODECOMMIT_TIMEOUT_SECONDS", 10, 1, 60)),
         )
 
 

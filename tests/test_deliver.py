@@ -38,7 +38,15 @@ def test_429_waits_for_retry_after_then_delivers_once() -> None:
     with running([Reply(429, "rate_limited", {"Retry-After": "3"})]) as slack:
         receipt = webhook(slack.url, sleep).send(PAYLOAD, deadline=Deadline(None))
     assert receipt.attempts == 2
-    assert sleep.waits == [3.0]
+    assert sleep.waits == [3.25]  # Retry-After, plus jitter (rng pinned to its ceiling: 0.125 * 2**1)
+    assert slack.delivered == [PAYLOAD]
+
+
+def test_429s_do_not_use_up_attempts() -> None:
+    rate_limited = [Reply(429, "rate_limited", {"Retry-After": "1"})] * 4
+    with running(rate_limited) as slack:
+        receipt = webhook(slack.url, max_attempts=2).send(PAYLOAD, deadline=Deadline(None))
+    assert (receipt.attempts, receipt.rate_limited) == (5, 4)
     assert slack.delivered == [PAYLOAD]
 
 

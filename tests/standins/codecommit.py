@@ -59,6 +59,7 @@ class CodeCommitStandIn:
         #: repository name → its triggers, as Get/PutRepositoryTriggers see them
         self.triggers: dict[str, list[dict[str, Any]]] = {name: [] for name in repositories}
         self._lock = threading.Lock()
+        self._trees: dict[tuple[Path, str], dict[str, tuple[str, str]]] = {}
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -75,6 +76,7 @@ class CodeCommitStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else a 40 ms delayed-ACK stall between headers and body
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -174,6 +176,13 @@ class CodeCommitStandIn:
         return commit
 
     def _tree(self, repo: Path, commit_id: str) -> dict[str, tuple[str, str]]:
+        """``git ls-tree -r`` of a commit, cached: a commit's tree never changes."""
+        key = (repo, commit_id)
+        if key not in self._trees:
+            self._trees[key] = self._read_tree(repo, commit_id)
+        return self._trees[key]
+
+    def _read_tree(self, repo: Path, commit_id: str) -> dict[str, tuple[str, str]]:
         entries: dict[str, tuple[str, str]] = {}
         for entry in self._git(repo, "ls-tree", "-r", "-z", commit_id).split(b"\x00"):
             if entry:

@@ -45,6 +45,8 @@ class SlackStandIn:
         self.default = default or Reply()
         self.per_second = per_second
         self.delivered: list[dict[str, Any]] = []
+        #: time.perf_counter() at each delivery, for benchmarks that time "until the post arrives"
+        self.delivered_at: list[float] = []
         self.requests = 0
         self.rate_limited = 0
         self._next_slot = 0.0
@@ -74,6 +76,7 @@ class SlackStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else a 40 ms delayed-ACK stall between headers and body
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -87,6 +90,7 @@ class SlackStandIn:
                 if reply.status == 200:
                     with stand_in._lock:
                         stand_in.delivered.append(payload)
+                        stand_in.delivered_at.append(time.perf_counter())
                 data = reply.body.encode()
                 try:
                     self.send_response(reply.status)
