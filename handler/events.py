@@ -213,19 +213,27 @@ def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[Trig
 def parse_push(record: TriggerRecord) -> Push:
     """Turn one trigger record into a :class:`Push`.
 
+    A malformed reference is logged and left out; the record's other references are kept.
+
     Raises:
-        UnprocessableEvent: the record cannot be used (bad ARN, no references, a malformed field).
+        UnprocessableEvent: the record cannot be used (bad ARN, no usable references, a malformed
+            field the whole record depends on).
     """
     repository = parse_repository_arn(record.event_source_arn)
-    ref_changes = tuple(parse_ref_change(reference) for reference in record.references)
+    ref_changes = []
+    for reference in record.references:
+        try:
+            ref_changes.append(parse_ref_change(reference))
+        except UnprocessableEvent as error:
+            log.warning("dropped a reference of %s: %s", record.where, error)
     is_test = record.event_name == TEST_TRIGGER_EVENT
     if not ref_changes:
         kind = "a console Test trigger" if is_test else "a trigger record"
-        raise UnprocessableEvent(f"{kind} with no references for {repository.name}: nothing to say")
+        raise UnprocessableEvent(f"{kind} with no usable references for {repository.name}: nothing to say")
     return Push(
         repository=repository,
         pusher=parse_pusher(record.user_identity_arn),
-        ref_changes=ref_changes,
+        ref_changes=tuple(ref_changes),
         event_time=parse_event_time(record.event_time),
         event_id=record.event_id,
         trigger_name=record.trigger_name,

@@ -117,7 +117,7 @@ class CodeCommitReader:
             ]
 
         differences = self._call("GetDifferences", commit_id, read_all_pages)
-        return tuple(_file_change(difference) for difference in differences)
+        return tuple(file_change_from_api(difference) for difference in differences)
 
     def _call(self, operation: str, commit_id: str, call: Any) -> Any:
         try:
@@ -163,7 +163,9 @@ def _person(raw: Any) -> Person:
     )
 
 
-def _file_change(difference: dict[str, Any]) -> FileChange:
+def file_change_from_api(difference: dict[str, Any]) -> FileChange:
+    """One GetDifferences ``Difference`` as a :class:`FileChange` (the path and mode that exist after
+    the change, or before it for a deletion; a changed mode is kept)."""
     before = difference.get("beforeBlob") or {}
     after = difference.get("afterBlob") or {}
     change_type = ChangeType(difference.get("changeType", "M"))

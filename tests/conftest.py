@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,13 @@ def local_runtime(reader: CommitReader, webhook_url: str, settings: Settings | N
 
 
 RuntimeFactory = Callable[[CommitReader, str], Runtime]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many hostile inputs hypothesis generated (tests/test_fuzz.py)."""
+    fuzz = sys.modules.get("tests.test_fuzz")
+    if fuzz is not None and fuzz.GENERATED["cases"]:
+        terminalreporter.write_line(
+            f"hostile-input fuzz: {fuzz.GENERATED['cases']} generated cases, "
+            f"{fuzz.GENERATED['posted']} of them posted through the whole pipeline"
+        )

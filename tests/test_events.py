@@ -108,7 +108,7 @@ def test_test_trigger_with_a_reference_is_marked_as_test() -> None:
 def test_test_trigger_without_references_is_dropped_with_reason(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     assert pushes(load_event("awslambdago_TriggerEventTest_record.json")) == []
-    assert "console Test trigger with no references for my-repo" in caplog.text
+    assert "console Test trigger with no usable references for my-repo" in caplog.text
 
 
 def test_zero_commit_id_means_no_commit() -> None:
@@ -233,6 +233,16 @@ def test_poison_is_dropped_with_a_clear_reason(
     assert list(parse_event(event)) == []
     assert reason in caplog.text, caplog.text
     assert "dropped" in caplog.text
+
+
+def test_one_bad_reference_does_not_drop_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    message = load_event("awsdoc_userguide_two_references.corrected.json")
+    message["Records"][0]["codecommit"]["references"].insert(0, {"ref": ["not", "a", "string"]})
+    [push] = list(parse_event(sns_event(message)))
+    assert [change.short_name for change in push.ref_changes] == ["NewBranch", "preprod"]
+    assert "dropped a reference of Records[0].Sns.Message.Records[0]" in caplog.text
+    assert "ref should be str, got list" in caplog.text
 
 
 def test_one_bad_record_does_not_drop_its_neighbour() -> None:
