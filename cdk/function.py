@@ -134,30 +134,32 @@ class NotifierFunction(Construct):
             on_failure=destinations.SqsDestination(self.dead_letter_queue),
         )
 
-        self.error_alarm = self.function.metric_errors(period=Duration.minutes(5)).create_alarm(
-            self,
+        self.error_alarm = self._alarm_on_any(
             "ErrorAlarm",
-            alarm_description="The Slack notifier failed an invocation; Lambda will retry it",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.function.metric_errors(period=Duration.minutes(5)),
+            "The Slack notifier failed an invocation; Lambda will retry it",
         )
-        self.dead_letter_alarm = self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-            period=Duration.minutes(5)
-        ).create_alarm(
-            self,
+        self.dead_letter_alarm = self._alarm_on_any(
             "DeadLetterAlarm",
-            alarm_description="A push notification was not delivered; see the README's 'Redrive' section",
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
+            "A push notification was not delivered; see the README's 'Redrive' section",
         )
         if alarm_topic_arn:
             ops_topic = sns.Topic.from_topic_arn(self, "OpsTopic", alarm_topic_arn)
             for alarm in (self.error_alarm, self.dead_letter_alarm):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(ops_topic))
+
+    def _alarm_on_any(self, id_: str, metric: cloudwatch.Metric, description: str) -> cloudwatch.Alarm:
+        """An alarm that fires as soon as ``metric`` is 1 or more in a five-minute period."""
+        return metric.create_alarm(
+            self,
+            id_,
+            alarm_description=description,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
 
 def grant_own_log_streams(role: iam.Role, log_group: logs.LogGroup) -> None:

@@ -22,9 +22,11 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.standins import LoopbackServer
 
 TARGET_PREFIX = "CodeCommit_20150413."
 
@@ -47,7 +49,7 @@ class CodeCommitError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
-class CodeCommitStandIn:
+class CodeCommitStandIn(LoopbackServer):
     """Serves repositories by name; see the module docstring."""
 
     def __init__(self, repositories: dict[str, Path], *, page_size: int = 100) -> None:
@@ -60,12 +62,11 @@ class CodeCommitStandIn:
         self.triggers: dict[str, list[dict[str, Any]]] = {name: [] for name in repositories}
         self._lock = threading.Lock()
         self._trees: dict[tuple[Path, str], dict[str, tuple[str, str]]] = {}
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__()
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the stand-in first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def inject(self, fault: Fault) -> None:
         with self._lock:
@@ -94,16 +95,8 @@ class CodeCommitStandIn:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def answer(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:

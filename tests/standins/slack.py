@@ -20,8 +20,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.standins import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Reply:
     drop: bool = False
 
 
-class SlackStandIn:
+class SlackStandIn(LoopbackServer):
     def __init__(
         self,
         script: list[Reply] | None = None,
@@ -51,12 +53,11 @@ class SlackStandIn:
         self.rate_limited = 0
         self._next_slot = 0.0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        super().__init__()
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}/services/T000/B000/SECRETPATH"
+        return f"http://127.0.0.1:{self.port}/services/T000/B000/SECRETPATH"
 
     def _next_reply(self) -> Reply:
         with self._lock:
@@ -106,16 +107,8 @@ class SlackStandIn:
             def log_message(self, *args: Any) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 @contextmanager
