@@ -19,7 +19,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -53,7 +52,6 @@ class NotifierFunction(Construct):
         id_: str,
         *,
         repository_arns: Sequence[str],
-        secret: secretsmanager.ISecret,
         secret_id: str,
         secret_resource: str,
         secret_key_arn: str | None,

@@ -47,7 +47,6 @@ class CodeCommitSlackNotifierStack(Stack):
             self,
             "Notifier",
             repository_arns=repository_arns,
-            secret=self.secret,
             secret_id=secret_id,
             secret_resource=secret_resource,
             secret_key_arn=config.webhook_secret_kms_key_arn,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from handler.app import Runtime, aws_runtime, process_event
-from handler.deliver import Deadline
+from handler.deliver import Deadline, SlackWebhook
 from handler.demo import DEMO_REPOSITORY_ARN, build_demo_repository, trigger_event
 from handler.errors import CommitUnavailable, NotifierError
 from handler.gitreader import LocalGitReader
@@ -125,6 +125,8 @@ def _preview(
                 continue
             for payload in received:
                 _print(title, payload, arguments)
+                if arguments.webhook:  # the same payload, through the same delivery code
+                    SlackWebhook(arguments.webhook).send(payload, deadline=Deadline(None))
             received.clear()
     return 0
 
@@ -136,14 +138,13 @@ def _deliver(
     repo: str | None,
     capture_url: str,
 ) -> None:
-    reader_for = _reader_factory(arguments, repo)
-    for url in filter(None, (capture_url, arguments.webhook)):
-        runtime = Runtime(
-            settings=settings,
-            reader_for=reader_for,
-            webhook_url=WebhookUrlSource(url=url, secret_arn=None, secrets_client=_no_secrets),
-        )
-        process_event(event, runtime, Deadline(None))
+    """Run the Lambda's pipeline once, delivering to the local capture webhook."""
+    runtime = Runtime(
+        settings=settings,
+        reader_for=_reader_factory(arguments, repo),
+        webhook_url=WebhookUrlSource(url=capture_url, secret_arn=None, secrets_client=_no_secrets),
+    )
+    process_event(event, runtime, Deadline(None))
 
 
 def _no_secrets(region: str | None) -> Any:

@@ -93,56 +93,55 @@ class TriggerRecord:
     def __init__(self, raw: Mapping[str, Any], where: str) -> None:
         self.raw_event = raw
         self.where = where
-        self._where = where
 
     @property
     def event_source(self) -> str:
         """``aws:codecommit`` for every record CodeCommit sends."""
-        return str(_require(self.raw_event, "eventSource", str, self._where))
+        return str(_require(self.raw_event, "eventSource", str, self.where))
 
     @property
     def event_name(self) -> str:
         """``ReferenceChanges`` for pushes, ``TriggerEventTest`` for the console's Test trigger."""
-        return str(_optional(self.raw_event, "eventName", str, self._where) or "")
+        return str(_optional(self.raw_event, "eventName", str, self.where) or "")
 
     @property
     def event_source_arn(self) -> str:
         """``arn:<partition>:codecommit:<region>:<account>:<repository>``."""
-        return str(_require(self.raw_event, "eventSourceARN", str, self._where))
+        return str(_require(self.raw_event, "eventSourceARN", str, self.where))
 
     @property
     def user_identity_arn(self) -> str:
         """The IAM identity that pushed."""
-        return str(_optional(self.raw_event, "userIdentityARN", str, self._where) or "")
+        return str(_optional(self.raw_event, "userIdentityARN", str, self.where) or "")
 
     @property
     def event_id(self) -> str:
         """A unique id per trigger event."""
-        return str(_optional(self.raw_event, "eventId", str, self._where) or "")
+        return str(_optional(self.raw_event, "eventId", str, self.where) or "")
 
     @property
     def event_time(self) -> str:
         """When the push happened, e.g. ``2021-02-08T08:53:15.172+0000``."""
-        return str(_optional(self.raw_event, "eventTime", str, self._where) or "")
+        return str(_optional(self.raw_event, "eventTime", str, self.where) or "")
 
     @property
     def trigger_name(self) -> str:
         """The trigger's configured name."""
-        return str(_optional(self.raw_event, "eventTriggerName", str, self._where) or "")
+        return str(_optional(self.raw_event, "eventTriggerName", str, self.where) or "")
 
     @property
     def custom_data(self) -> str | None:
         """The trigger's custom data string (null, empty or up to 1,000 characters)."""
-        value: str | None = _optional(self.raw_event, "customData", str, self._where)
+        value: str | None = _optional(self.raw_event, "customData", str, self.where)
         return value or None
 
     @property
     def references(self) -> Iterator[TriggerReference]:
         """Every reference the record carries; a Test trigger may carry none."""
-        codecommit = _require(self.raw_event, "codecommit", dict, self._where)
-        refs = _require(codecommit, "references", list, f"{self._where}.codecommit")
+        codecommit = _require(self.raw_event, "codecommit", dict, self.where)
+        refs = _require(codecommit, "references", list, f"{self.where}.codecommit")
         for index, ref in enumerate(refs):
-            where = f"{self._where}.codecommit.references[{index}]"
+            where = f"{self.where}.codecommit.references[{index}]"
             if not isinstance(ref, dict):
                 raise UnprocessableEvent(f"{where} should be an object, got {type(ref).__name__}")
             yield TriggerReference(ref, where)
