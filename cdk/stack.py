@@ -7,7 +7,7 @@ design accepts is acknowledged where it arises, with its reason (see cdk/nag.py)
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnOutput, Stack
+from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -79,6 +79,8 @@ class CodeCommitSlackNotifierStack(Stack):
                 repository_name=config.create_repository,
                 description="Created by the CodeCommit -> Slack notifier stack",
             )
+            # Removing the notifier must never remove anyone's code.
+            self.created_repository.apply_removal_policy(RemovalPolicy.RETAIN)
             self.created_repository.notify(
                 self.topic.topic.topic_arn,
                 name=trigger_name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -34,6 +34,9 @@ class NotificationTopic(Construct):
             "Key",
             description="Encrypts the CodeCommit -> Slack notifier's SNS topic",
             enable_key_rotation=True,
+            # It protects only messages in flight; an orphaned key would cost money for nothing.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(

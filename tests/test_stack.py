@@ -245,6 +245,22 @@ def test_outputs(default: tuple[Template, Path]) -> None:
     assert "aws secretsmanager put-secret-value" in command
 
 
+def test_destroy_keeps_code_and_logs_and_cleans_up_the_rest(
+    default: tuple[Template, Path], configured: Template
+) -> None:
+    configured.has_resource(
+        "AWS::CodeCommit::Repository", {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+    )
+    default[0].has_resource(
+        "AWS::KMS::Key",
+        {"DeletionPolicy": "Delete", "Properties": Match.object_like({"PendingWindowInDays": 7})},
+    )
+    default[0].has_resource(
+        "AWS::Logs::LogGroup",
+        {"DeletionPolicy": "Retain", "Properties": Match.object_like({"RetentionInDays": 30})},
+    )
+
+
 def test_everything_optional(configured: Template) -> None:
     configured.resource_count_is("Custom::CodeCommitRepositoryTrigger", 2)
     configured.has_resource_properties(
