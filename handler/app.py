@@ -45,7 +45,6 @@ class Runtime:
     settings: Settings
     reader_for: Callable[[Repository], CommitReader]
     webhook_url: WebhookUrlSource
-    session: Any = None
     _webhooks: dict[str, SlackWebhook] = field(default_factory=dict)
 
     def webhook(self) -> SlackWebhook:
@@ -54,7 +53,6 @@ class Runtime:
         if url not in self._webhooks:
             self._webhooks[url] = SlackWebhook(
                 url,
-                session=self.session,
                 timeout_seconds=self.settings.slack_timeout_seconds,
                 max_attempts=self.settings.delivery_max_attempts,
             )

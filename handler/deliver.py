@@ -131,11 +131,6 @@ class SlackWebhook:
         self._sleep = sleep
         self._rng = rng
 
-    @property
-    def host(self) -> str:
-        """The webhook's host, safe to log."""
-        return urlsplit(self._url).hostname or "?"
-
     def send(self, payload: dict[str, Any], *, deadline: Deadline) -> DeliveryReceipt:
         """POST ``payload`` until Slack takes it, a refusal is permanent, or the budget is spent.
 

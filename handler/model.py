@@ -65,11 +65,6 @@ class Repository:
     account: str
     partition: str = "aws"
 
-    @property
-    def arn(self) -> str:
-        """The repository ARN, rebuilt from its parts."""
-        return f"arn:{self.partition}:codecommit:{self.region}:{self.account}:{self.name}"
-
 
 @dataclass(frozen=True)
 class Pusher:
