@@ -115,7 +115,6 @@ class SlackWebhook:
         self,
         url: str,
         *,
-        session: requests.Session | None = None,
         timeout_seconds: float = 10.0,
         max_attempts: int = 5,
         sleep: Callable[[float], None] = time.sleep,
@@ -125,7 +124,7 @@ class SlackWebhook:
 
         self._requests = requests
         self._url = validate_webhook_url(url)
-        self._session = session or requests.Session()
+        self._session = requests.Session()
         self._timeout = timeout_seconds
         self._max_attempts = max_attempts
         self._sleep = sleep
