@@ -48,3 +48,9 @@ def commit_url(repository: Repository, commit_id: str) -> str:
 def ref_url(repository: Repository, full_ref: str) -> str:
     """The code browser at a branch or tag (``refs/heads/...`` or ``refs/tags/...``)."""
     return _with_region(repository, f"browse/{quote(full_ref, safe='/')}")
+
+
+def compare_url(repository: Repository, before_id: str, after_id: str) -> str:
+    """The console's comparison of two commits (the form CodeCommit's own notifications use)."""
+    before, after = quote(before_id, safe=""), quote(after_id, safe="")
+    return _with_region(repository, f"compare/{before}/.../{after}")

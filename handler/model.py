@@ -106,6 +106,9 @@ class Push:
     trigger_name: str
     is_test: bool = False
     custom_data: str | None = None
+    #: Identifies this push across redeliveries of the same message: the SNS ``MessageId`` (or,
+    #: for a trigger invoking Lambda directly, the record's ``eventId``) plus the record's index.
+    delivery_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,14 +161,81 @@ class ParentDiff:
     error: str | None = None
 
 
+class HistoryRelation(enum.Enum):
+    """How the commits listed for a branch push relate to what the branch had before.
+
+    ``FAST_FORWARD`` and ``FORCED`` describe an update whose previous head the notifier recorded;
+    the other three describe a branch that was created by the push (its commits are measured
+    against the repository's default branch).
+    """
+
+    FAST_FORWARD = "fast-forward"  #: the new head descends from the previous one
+    FORCED = "forced"  #: history was rewritten: the previous head is not an ancestor of the new one
+    BRANCHED = "branched"  #: a new branch; its commits are those not on the default branch
+    DEFAULT_BRANCH = "default-branch"  #: a new branch that is the default branch itself
+    UNRELATED = "unrelated"  #: a new branch sharing no history with the default branch
+
+
+@dataclass(frozen=True)
+class BranchHistory:
+    """The commits a branch push brought, newest first, and how they relate to what came before.
+
+    Attributes:
+        relation: see :class:`HistoryRelation`.
+        commits: the commits the push added (reachable from the new head, not from ``base_id``),
+            newest first, at most as many as the message lists.
+        total: how many commits the push added, counted up to the walk's bound.
+        total_exact: False when the walk stopped at its bound, so ``total`` is a lower bound.
+        previous_id: the branch's previous head (updates only): where a compare link starts.
+        base_id: where the listed commits stop (exclusive): the previous head for a fast
+            forward, the merge base for a force push or a new branch; None for unrelated history.
+        base_ref: for a new branch, the short name of the default branch it is measured against.
+        dropped: for a force push, how many commits are no longer on the branch (None: unknown).
+        dropped_exact: False when ``dropped`` is a lower bound (the walk stopped at its bound).
+        combined_changes: for a new branch, its combined change against ``base_id`` (None when
+            not read); the tip commit's own per-parent diffs stay in :class:`RefReport`.
+        combined_error: why ``combined_changes`` could not be read, if it could not.
+    """
+
+    relation: HistoryRelation
+    commits: tuple[Commit, ...]
+    total: int
+    total_exact: bool = True
+    previous_id: str | None = None
+    base_id: str | None = None
+    base_ref: str | None = None
+    dropped: int | None = None
+    dropped_exact: bool = True
+    combined_changes: tuple[FileChange, ...] | None = None
+    combined_error: str | None = None
+
+    @property
+    def forced(self) -> bool:
+        """True when the push rewrote history (the message must say "force-pushed")."""
+        return self.relation is HistoryRelation.FORCED
+
+
 @dataclass(frozen=True)
 class RefReport:
-    """A reference change together with what could be learned about its commit."""
+    """A reference change together with what could be learned about its commit.
+
+    Attributes:
+        ref_change: the reference as the trigger reported it.
+        commit: the commit it points at (for an annotated tag, the commit the tag was peeled to).
+        commit_error: why ``commit`` is None.
+        parent_diffs: the tip commit's changes against each of its parents.
+        history: for a branch push whose starting point is known, the commits it added; None
+            when the branch is seen for the first time (the message then shows the tip only).
+        tag_object_id: for an annotated tag, the tag object's id the trigger gave, when
+            ``commit`` is the commit it was peeled to.
+    """
 
     ref_change: RefChange
     commit: Commit | None
     commit_error: str | None
     parent_diffs: tuple[ParentDiff, ...] = ()
+    history: BranchHistory | None = None
+    tag_object_id: str | None = None
 
 
 @dataclass(frozen=True)

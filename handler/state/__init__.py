@@ -1,0 +1,76 @@
+"""State: the one small key-value interface every kind of remembered fact goes through.
+
+The notifier remembers a few things between invocations, each under its own key prefix in one
+store (one DynamoDB table when deployed, ``STATE_TABLE_NAME``)::
+
+    head#<account>:<region>:<repository>#<full ref>   last-seen head of a branch or tag
+    delivered#<delivery key>                        a push (or event) claimed or delivered
+    pr#...  / draft#...                             pull-request threads and drafts
+
+Three backends implement :class:`StateStore` and are held to the same tests:
+
+* :mod:`handler.state.dynamodb`: the deployed table, with conditional writes;
+* :mod:`handler.state.sqlite`: an embedded local store (the preview and ``make demo``);
+* :mod:`handler.state.memory`: the invocation-local fallback when no table is configured.
+
+Concurrency is optimistic: every item carries a ``version``; :meth:`StateStore.replace` and
+:meth:`StateStore.delete` succeed only if the version is still the one read, and
+:meth:`StateStore.put_new` only if no live item exists. An item whose ``expires_at`` has passed
+counts as absent everywhere (DynamoDB's TTL deletes it some time later; readers must not wait).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from handler.errors import NotifierError
+
+#: What an item's attributes may hold: flat strings and whole numbers.
+AttributeValue = str | int
+
+
+class StateError(NotifierError):
+    """The state store could not be read or written after bounded retries; raised so Lambda retries."""
+
+
+@dataclass(frozen=True)
+class StateItem:
+    """One item as read: its key, attributes, version (for compare-and-set) and expiry.
+
+    Attributes:
+        key: the item's key (``pk``), including its prefix.
+        attributes: its data; flat strings and integers only.
+        version: incremented by every write; what :meth:`StateStore.replace` compares.
+        expires_at: epoch seconds after which the item counts as absent; None never expires.
+    """
+
+    key: str
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    version: int = 1
+    expires_at: int | None = None
+
+
+class StateStore(Protocol):
+    """A key-value store with conditional writes. Every method may raise :class:`StateError`."""
+
+    def get(self, key: str) -> StateItem | None:
+        """The live item under ``key``, or None if there is none or it has expired."""
+        ...
+
+    def put_new(
+        self, key: str, attributes: Mapping[str, AttributeValue], *, expires_at: int | None
+    ) -> StateItem | None:
+        """Create the item if no live item has this key; return it, or None if one exists."""
+        ...
+
+    def replace(
+        self, current: StateItem, attributes: Mapping[str, AttributeValue], *, expires_at: int | None
+    ) -> StateItem | None:
+        """Overwrite ``current`` if its version is unchanged; return the new item, or None if not."""
+        ...
+
+    def delete(self, current: StateItem) -> bool:
+        """Delete ``current`` if its version is unchanged; True if deleted (or already gone)."""
+        ...
