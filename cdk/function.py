@@ -2,7 +2,8 @@
 
 * least-privilege role: CloudWatch Logs on its own log group, the CodeCommit reads the notifier
   makes (:data:`CODECOMMIT_READS`) on the watched repositories, ``secretsmanager:GetSecretValue`` on
-  the one secret (and ``kms:Decrypt`` only if that secret uses a customer-managed key);
+  the one secret (and ``kms:Decrypt`` only if that secret uses a customer-managed key); the
+  stack adds item access to its state table (cdk/state_table.py);
 * async invocation: 2 retries within 6 hours, then the event goes to an encrypted SQS queue;
 * alarms on function errors and on any message in that queue, optionally sent to an ops topic.
 """

@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from handler.model import Repository
-from handler.state import StateItem, StateStore
+from handler.state import MAX_KEY_BYTES, StateItem, StateStore
 from handler.state.dynamodb import DynamoDBStore
 from handler.state.heads import HEAD_TTL_SECONDS, RefHeads, head_key
 from handler.state.ledger import (
@@ -250,6 +250,19 @@ def test_a_released_claim_lets_the_retry_deliver(store: StateStore) -> None:
 
 def test_heads_are_keyed_by_account_region_repository_and_full_ref() -> None:
     assert head_key(REPOSITORY, MAIN) == "head#123456789012:us-east-2:payments#refs/heads/main"
+
+
+def test_a_ref_name_of_any_length_gets_a_distinct_key_every_backend_takes(store: StateStore) -> None:
+    heads = RefHeads(store)
+    long_refs = [f"refs/heads/{'é' * 5000}{suffix}" for suffix in ("a", "b")]
+    keys = [head_key(REPOSITORY, ref) for ref in long_refs]
+    assert keys[0] != keys[1]
+    assert all(len(key.encode()) <= MAX_KEY_BYTES and key.startswith("head#123456789012:") for key in keys)
+    for index, ref in enumerate(long_refs):
+        heads.swap(REPOSITORY, ref, current=None, commit_id=f"c{index}", previous_id=None, set_by="p")
+    assert [record.commit_id for ref in long_refs if (record := heads.read(REPOSITORY, ref))] == ["c0", "c1"]
+    ledger = DeliveryLedger(store)
+    assert ledger.claim("x" * 5000, hold_seconds=60) is not None
 
 
 def test_a_head_is_created_moved_and_read_back(store: StateStore, clock: Clock) -> None:

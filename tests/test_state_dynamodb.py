@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.stub import ANY, Stubber
 
 from handler.state import StateError, StateItem
-from handler.state.dynamodb import DynamoDBStore
+from handler.state.dynamodb import STATE_MAX_ATTEMPTS, DynamoDBStore, dynamodb_store
 from handler.state.factory import store_from_environment
 from handler.state.memory import MemoryStore
 from handler.state.sqlite import SQLiteStore
@@ -152,6 +152,43 @@ def test_other_failures_raise_state_error_naming_the_table_and_what_to_check(
     assert f"state table {TABLE!r}" in str(raised.value)
     assert code in str(raised.value)
     assert hint in str(raised.value)
+
+
+class _ThrottlingDynamoDB(BaseHTTPRequestHandler):
+    """Throttles every call, as DynamoDB does past a table's or an account's limits."""
+
+    attempts: ClassVar[int] = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).attempts += 1
+        answer = json.dumps(
+            {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate exceeded"}
+        ).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_throttling_past_botocores_retries_is_a_state_error_naming_the_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = LoopbackServer()
+    server.serve(_ThrottlingDynamoDB)
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{server.port}")
+        store = dynamodb_store(TABLE, "us-east-2")
+        with pytest.raises(StateError, match=f"state table '{TABLE}' failed: ThrottlingException") as raised:
+            store.put_new("delivered#m", {"state": "IN_PROGRESS"}, expires_at=NOW)
+    finally:
+        server.stop()
+    assert _ThrottlingDynamoDB.attempts == STATE_MAX_ATTEMPTS
+    assert "throttled after botocore's retries" in str(raised.value)
 
 
 class _RecordingDynamoDB(BaseHTTPRequestHandler):

@@ -29,6 +29,7 @@ someone else's): the classic ABA problem of compare-and-set.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -105,3 +106,21 @@ def check_attributes(attributes: Mapping[str, AttributeValue]) -> dict[str, Attr
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise TypeError(f"state attribute {name!r} must be a str or an int, not {type(value).__name__}")
     return dict(attributes)
+
+
+#: DynamoDB allows 2,048 bytes of partition key; keys are kept well inside that.
+MAX_KEY_BYTES = 1024
+
+
+def bounded_key(key: str) -> str:
+    """``key`` itself, or, if longer than :data:`MAX_KEY_BYTES` in UTF-8, its start and a digest.
+
+    Ref names and delivery keys come from outside and git sets no length limit on ref names, so a
+    long one must still give a valid, distinct key rather than a request every backend refuses.
+    """
+    encoded = key.encode("utf-8")
+    if len(encoded) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(encoded).hexdigest()
+    start = encoded[: MAX_KEY_BYTES - len(digest) - 8].decode("utf-8", errors="ignore")
+    return f"{start}#sha256:{digest}"

@@ -153,6 +153,26 @@ class DynamoDBStore:
         return f"{what} Lambda retries the event."
 
 
+#: Calls per state operation in all (botocore standard mode retries throttling, 5xx, connection errors).
+STATE_MAX_ATTEMPTS = 3
+
+
+def state_client_config() -> Config:
+    """Client settings for the state table: standard retries and short timeouts.
+
+    A single-item call answers in milliseconds, so a call that has not answered within a few
+    seconds is better abandoned and retried than waited for out of the invocation's time.
+    """
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": STATE_MAX_ATTEMPTS},
+        connect_timeout=2,
+        read_timeout=5,
+        user_agent_extra="codecommit-slack-notifier",
+    )
+
+
 def dynamodb_store(table_name: str, region: str | None, config: Config | None = None) -> DynamoDBStore:
     """A :class:`DynamoDBStore` with a client from a plain botocore session.
 
@@ -162,11 +182,12 @@ def dynamodb_store(table_name: str, region: str | None, config: Config | None = 
     Args:
         table_name: the state table.
         region: its region; None lets botocore find one (``AWS_REGION`` is set in Lambda).
-        config: client settings (retries, timeouts), e.g. :func:`handler.reader.botocore_config`.
+        config: client settings; :func:`state_client_config` when None.
     """
     import botocore.session  # deferred: only a deployed function with a table needs a session
 
-    client = botocore.session.get_session().create_client("dynamodb", region_name=region, config=config)
+    session = botocore.session.get_session()
+    client = session.create_client("dynamodb", region_name=region, config=config or state_client_config())
     return DynamoDBStore(client, table_name)
 
 

@@ -34,7 +34,8 @@ def store_from_environment(
     Args:
         environ: the environment (``os.environ``).
         local: True for the preview and the demo, False in Lambda.
-        config: botocore client settings for the DynamoDB client (retries, timeouts).
+        config: botocore client settings for the DynamoDB client (retries, timeouts); None
+            uses :func:`handler.state.dynamodb.state_client_config`.
     """
     table_name = environ.get(TABLE_VARIABLE, "").strip()
     if table_name:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handler.model import Repository
-from handler.state import AttributeValue, StateItem, StateStore
+from handler.state import AttributeValue, StateItem, StateStore, bounded_key
 
 PREFIX = "head#"
 
@@ -55,8 +55,11 @@ class HeadRecord:
 
 
 def head_key(repository: Repository, full_ref: str) -> str:
-    """The state key of a reference's head; account and region keep same-named repositories apart."""
-    return f"{PREFIX}{repository.account}:{repository.region}:{repository.name}#{full_ref}"
+    """The state key of a reference's head; account and region keep same-named repositories apart.
+
+    A key over :data:`~handler.state.MAX_KEY_BYTES` ends in a digest of the whole (:func:`bounded_key`).
+    """
+    return bounded_key(f"{PREFIX}{repository.account}:{repository.region}:{repository.name}#{full_ref}")
 
 
 def _record(item: StateItem) -> HeadRecord:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from handler.errors import NotifierError
-from handler.state import AttributeValue, StateItem, StateStore
+from handler.state import AttributeValue, StateItem, StateStore, bounded_key
 
 PREFIX = "delivered#"
 
@@ -101,7 +101,7 @@ class DeliveryLedger:
             DeliveryInProgress: another invocation holds a live claim on ``key``.
             StateError: the store failed.
         """
-        item_key = PREFIX + key
+        item_key = bounded_key(PREFIX + key)
         attributes: dict[str, AttributeValue] = {
             "state": DeliveryState.IN_PROGRESS.value,
             "claimed_at": math.floor(self._clock()),
