@@ -26,9 +26,10 @@ from typing import Any
 
 from handler.deliver import Deadline, DeliveryReceipt, SlackWebhook
 from handler.enrich import enrich
-from handler.errors import DeliveryRefused
-from handler.events import parse_event
-from handler.model import Repository
+from handler.errors import DeliveryRefused, UnprocessableEvent
+from handler.events import Dropped, iter_trigger_records, parse_push
+from handler.logs import configure_logging, log_outcome, log_push_outcome
+from handler.model import Push, Repository
 from handler.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.render import render
 from handler.settings import Settings
@@ -77,20 +78,44 @@ def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str,
     """
     settings = runtime.settings
     payloads = []
-    for push in parse_event(event):
-        reader = runtime.reader_for(push.repository)
-        notification = enrich(push, reader, max_refs=settings.render.max_refs)
-        payloads.append((push, render(notification, settings.render)))
-    for push, payload in payloads:
-        receipt = runtime.deliver(payload, deadline)
-        log.info(
-            "delivered %s push to %s (%d reference(s)) in %d attempt(s)",
-            "test" if push.is_test else "a",
-            push.repository.name,
-            len(push.ref_changes),
-            receipt.attempts,
-        )
+    for push in _parse_pushes(event):
+        try:
+            notification = enrich(
+                push, runtime.reader_for(push.repository), max_refs=settings.render.max_refs
+            )
+            payloads.append((push, notification, render(notification, settings.render)))
+        except Exception as error:
+            log_push_outcome(push, "raised", error=error)
+            raise
+    for push, notification, payload in payloads:
+        try:
+            receipt = runtime.deliver(payload, deadline)
+        except Exception as error:
+            log_push_outcome(push, "raised", notification=notification, error=error)
+            raise
+        log_push_outcome(push, "delivered", notification=notification, attempts=receipt.attempts)
     return {"delivered": len(payloads)}
+
+
+def _parse_pushes(event: Any) -> list[Push]:
+    """Every usable push in the event; one ``dropped`` outcome line for each part that is not."""
+    pushes = []
+    for item in iter_trigger_records(event):
+        if isinstance(item, Dropped):
+            log_outcome(outcome="dropped", reason=f"{item.where}: {item.reason}")
+            continue
+        try:
+            pushes.append(parse_push(item))
+        except UnprocessableEvent as error:
+            log_outcome(outcome="dropped", event_id=_event_id(item), reason=f"{item.where}: {error}")
+    return pushes
+
+
+def _event_id(record: Any) -> str:
+    try:
+        return str(record.event_id)
+    except UnprocessableEvent:
+        return ""
 
 
 _lambda_runtime: Runtime | None = None
@@ -123,16 +148,11 @@ def aws_runtime(settings: Settings) -> Runtime:
     )
 
 
-def _set_log_level(name: str) -> None:
-    level = logging.getLevelName(name.strip().upper())
-    logging.getLogger().setLevel(level if isinstance(level, int) else logging.INFO)
-
-
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
     """Entry point for the SNS-subscribed function (handler string ``handler.app.lambda_handler``)."""
     global _lambda_runtime  # noqa: PLW0603 (one runtime per warm container: cached clients and secret)
     if _lambda_runtime is None:
-        _set_log_level(os.environ.get("LOG_LEVEL", "INFO"))
+        configure_logging(os.environ)
         _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return process_event(event, _lambda_runtime, Deadline(remaining))
