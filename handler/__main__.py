@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(arguments.set, os.environ)
         if arguments.demo:
             return _run_demo(arguments, settings)
+        if arguments.event and arguments.ref:
+            raise CliError("give an EVENT file or --ref, not both: the event names its own refs", EXIT_USAGE)
         if arguments.event:
             return _preview([(f"event file {arguments.event}", _read_event(arguments))], arguments, settings)
         if arguments.ref:

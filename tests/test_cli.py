@@ -175,6 +175,7 @@ def test_unusable_input_says_why_and_exits_2(tmp_path: Path) -> None:
     assert_one_line_error(run(str(bad)), EXIT_USAGE, "is not JSON")
     assert_one_line_error(run(str(tmp_path / "missing.json")), EXIT_USAGE, "cannot read the event file")
     assert run().returncode == EXIT_USAGE
+    assert_one_line_error(run(str(bad), "--ref", "main"), EXIT_USAGE, "not both")
 
 
 def test_a_ref_that_is_not_in_the_repository(small_repo: Path) -> None:
