@@ -173,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
 def _configure_stderr_logging() -> None:
     """Diagnostics on stderr; of the outcome lines, only drops (the CLI reports errors itself)."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(
         lambda record: record.name != OUTCOME_LOGGER or getattr(record, "outcome", "") == "dropped"
@@ -347,10 +348,16 @@ def _run_pipeline(
     except RepositoryReadError as error:
         if type(error.__cause__).__name__ == "NoCredentialsError":
             raise CliError(NO_CREDENTIALS, EXIT_CONFIG) from error
-        raise CliError(f"reading the repository failed: {error}", EXIT_READ) from error
+        detail = str(error).split("; ", 1)[0]  # the rest is advice for the deployed function
+        if "AccessDenied" in detail:
+            detail += (
+                "; the AWS identity you are using needs codecommit:GetCommit and "
+                "codecommit:GetDifferences on this repository"
+            )
+        raise CliError(f"reading the repository failed: {detail}", EXIT_READ) from error
     except subprocess.CalledProcessError as error:
-        detail = (error.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise CliError(f"git failed: {detail[-1] if detail else error}", EXIT_USAGE) from error
+        git_says = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise CliError(f"git failed: {git_says[-1] if git_says else error}", EXIT_USAGE) from error
     except NotifierError as error:
         raise CliError(str(error), EXIT_USAGE) from error
 

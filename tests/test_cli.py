@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from handler.__main__ import EXIT_CONFIG, EXIT_DELIVERY, EXIT_DROPPED, EXIT_OK, EXIT_USAGE
+from handler.__main__ import EXIT_CONFIG, EXIT_DELIVERY, EXIT_DROPPED, EXIT_OK, EXIT_READ, EXIT_USAGE
 from handler.demo import ScriptedGitRepo, trigger_event
 from handler.preview import describe
-from tests.scenarios import ScenarioRepo
+from tests.scenarios import ScenarioRepo, scenario_events
+from tests.standins.codecommit import CodeCommitStandIn, Fault
 from tests.standins.slack import Reply, SlackStandIn, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -215,6 +216,27 @@ def test_codecommit_without_credentials(tmp_path: Path) -> None:
     assert_one_line_error(result, EXIT_CONFIG, "--codecommit needs AWS credentials", "--repo PATH")
 
 
+def test_codecommit_reads_through_boto3_and_a_refusal_says_what_failed(
+    tmp_path: Path, scenario_repo: ScenarioRepo, codecommit_standin: CodeCommitStandIn
+) -> None:
+    event = tmp_path / "merge.json"
+    event.write_text(json.dumps(scenario_events(scenario_repo.commits)["merge_commit"]))
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL_CODECOMMIT": codecommit_standin.url,
+    }
+    result = run(str(event), "--codecommit", "--json", env=aws)
+    assert result.returncode == EXIT_OK, result.stderr
+    assert "Merge branch" in json.dumps(payloads(result.stdout))
+    codecommit_standin.inject(Fault(code="AccessDeniedException", message="no", count=1))
+    result = run(str(event), "--codecommit", "--json", env=aws)
+    line = assert_one_line_error(result, EXIT_READ, "reading the repository failed", "AccessDeniedException")
+    assert "the AWS identity you are using needs codecommit:GetCommit" in line
+    assert "grant the function" not in line
+    assert result.stdout == ""
+
+
 def test_a_404_from_the_webhook_gives_advice_for_a_terminal_not_for_a_dead_letter_queue(
     small_repo: Path,
 ) -> None:
@@ -299,3 +321,22 @@ def test_describe_shows_text_as_slack_shows_it() -> None:
     assert "\x1b[4m3 commits\x1b[0m" in colored and "*main*" not in colored
     assert "\x1b[38;2;255;228;0m┃" in colored
     assert "\x1b[38;5;" in describe(payload, color=True, truecolor=False)
+
+
+def test_describe_shows_block_kit_text_too() -> None:
+    payload = {
+        "text": "fallback",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "Push to main"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": "<https://x.example|abc1234> fix &amp; ship"},
+            },
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": "by *ana*"}]},
+            {"type": "divider"},
+        ],
+    }
+    shown = describe(payload)
+    assert "Push to main" in shown
+    assert "abc1234 (https://x.example) fix & ship" in shown
+    assert "by *ana*" in shown
