@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m handler",
-        description=(__doc__ or "").split("\n\n")[0],
+        description="Preview (and optionally post) the Slack message for a push, locally.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -144,7 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ref", help="with --repo: the ref that was pushed, e.g. refs/heads/feature/x or main"
     )
-    parser.add_argument("--action", choices=("created", "updated", "deleted"), default="updated")
+    parser.add_argument(
+        "--action",
+        choices=("created", "updated", "deleted"),
+        default="updated",
+        help="with --ref: what the push did to the ref (default: %(default)s)",
+    )
     parser.add_argument("--pusher", default=LOCAL_PUSHER, help="userIdentityARN (default: %(default)s)")
     parser.add_argument(
         "--repository-arn",
