@@ -137,6 +137,7 @@ class NotifierFunction(Construct):
             memory_size=256,
             timeout=Duration.seconds(timeout_seconds),
             log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,  # one searchable record per line (handler/logs.py)
             reserved_concurrent_executions=reserved_concurrency,
             environment={"SLACK_WEBHOOK_SECRET_ARN": secret_id, **environment},
         )

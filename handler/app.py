@@ -33,9 +33,10 @@ from typing import Any
 
 from handler.deliver import Deadline, DeliveryReceipt, SlackWebhook
 from handler.enrich import HistoryOptions, enrich
-from handler.errors import DeliveryRefused, NotifierError
-from handler.events import parse_event
+from handler.errors import DeliveryRefused, NotifierError, UnprocessableEvent
+from handler.events import Dropped, iter_trigger_records, parse_push
 from handler.history import HistoryLimits
+from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
 from handler.model import Notification, Push, RefAction, Repository
 from handler.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.render import render
@@ -116,18 +117,21 @@ def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str,
     """
     outcomes: Counter[str] = Counter(delivered=0)
     failures: list[Exception] = []
-    for push in parse_event(event):
+    for push in _parse_pushes(event):
         try:
-            outcomes[deliver_push(push, runtime, deadline)] += 1
-        except Exception as error:
-            log.error(
-                "push %s to %s failed: %s: %s",
-                push.delivery_key or push.event_id,
-                push.repository.name,
-                type(error).__name__,
-                error,
-            )
+            result = deliver_push(push, runtime, deadline)
+        except Exception as error:  # one push's failure must not sink its neighbours
+            log_push_outcome(push, "raised", error=error)
             failures.append(error)
+            continue
+        log_push_outcome(
+            push,
+            result.outcome,
+            notification=result.notification,
+            attempts=result.attempts,
+            reason=result.reason,
+        )
+        outcomes[result.outcome] += 1
     if failures:
         if len(failures) > 1:
             log.error("%d pushes of this event failed; raising the first so Lambda retries", len(failures))
@@ -135,7 +139,17 @@ def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str,
     return dict(outcomes)
 
 
-def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> str:
+@dataclass(frozen=True)
+class PushResult:
+    """What became of one push: its outcome, the notification (if one was built) and Slack attempts."""
+
+    outcome: Outcome
+    notification: Notification | None = None
+    attempts: int = 0
+    reason: str = ""
+
+
+def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
     """Claim, enrich, record, render, post and mark one push; undo what it recorded if it fails."""
     ledger = runtime.ledger
     claim: Claim | None = None
@@ -143,30 +157,44 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> str:
         hold = deadline.seconds_left()
         claim = ledger.claim(push.delivery_key, hold_seconds=min(hold, LOCAL_CLAIM_SECONDS) + 5)
         if claim is None:
-            log.info("push %s was delivered before; posting nothing", push.delivery_key)
-            return "duplicate"
+            return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
     try:
         with _recorded_heads(push, runtime) as notification:
             if not notification.push.ref_changes:
-                log.info("push %s only moved branches a later push already reported", push.delivery_key)
-                outcome = "late"
+                result = PushResult(
+                    "late", notification, reason="a later push to the same branch was reported first"
+                )
             else:
                 receipt = runtime.deliver(render(notification, runtime.settings.render), deadline)
-                log.info(
-                    "delivered %s push to %s (%d reference(s)) in %d attempt(s)",
-                    "test" if push.is_test else "a",
-                    push.repository.name,
-                    len(notification.push.ref_changes),
-                    receipt.attempts,
-                )
-                outcome = "delivered"
+                result = PushResult("delivered", notification, receipt.attempts)
     except BaseException:
         if claim is not None and ledger is not None:
             _quietly("release the delivery claim", partial(ledger.release, claim))
         raise
     if claim is not None and ledger is not None and not ledger.complete(claim):
         log.warning("push %s: the delivery claim expired before it was marked delivered", push.delivery_key)
-    return outcome
+    return result
+
+
+def _parse_pushes(event: Any) -> list[Push]:
+    """Every usable push in the event; one ``dropped`` outcome line for each part that is not."""
+    pushes = []
+    for item in iter_trigger_records(event):
+        if isinstance(item, Dropped):
+            log_outcome(outcome="dropped", reason=f"{item.where}: {item.reason}")
+            continue
+        try:
+            pushes.append(parse_push(item))
+        except UnprocessableEvent as error:
+            log_outcome(outcome="dropped", event_id=_event_id(item), reason=f"{item.where}: {error}")
+    return pushes
+
+
+def _event_id(record: Any) -> str:
+    try:
+        return str(record.event_id)
+    except UnprocessableEvent:
+        return ""
 
 
 @contextmanager
@@ -295,16 +323,11 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
     )
 
 
-def _set_log_level(name: str) -> None:
-    level = logging.getLevelName(name.strip().upper())
-    logging.getLogger().setLevel(level if isinstance(level, int) else logging.INFO)
-
-
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
     """Entry point for the SNS-subscribed function (handler string ``handler.app.lambda_handler``)."""
     global _lambda_runtime  # noqa: PLW0603 (one runtime per warm container: cached clients and secret)
     if _lambda_runtime is None:
-        _set_log_level(os.environ.get("LOG_LEVEL", "INFO"))
+        configure_logging(os.environ)
         _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return process_event(event, _lambda_runtime, Deadline(remaining))

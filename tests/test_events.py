@@ -222,6 +222,11 @@ POISON: list[tuple[str, Any, str]] = [
         "ref should be str",
     ),
     ("no Message", {"Records": [{"EventSource": "aws:sns", "Sns": {}}]}, "has no 'Message' string"),
+    (
+        "integer too long to convert",
+        {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "1" * 4301}}]},
+        "JSON this parser refuses (Exceeds the limit",
+    ),
 ]
 
 

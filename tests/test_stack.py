@@ -144,7 +144,10 @@ def test_function_runtime_handler_and_environment(default: tuple[Template, Path]
                     }
                 )
             },
-            "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("NotifierLogGroup")}},
+            "LoggingConfig": {
+                "LogGroup": {"Ref": Match.string_like_regexp("NotifierLogGroup")},
+                "LogFormat": "JSON",  # the runtime writes each record, with its extra fields, as JSON
+            },
         },
     )
 
