@@ -49,6 +49,7 @@ class RenderSettings:
     max_refs: int = 10
     message_limit: int = SLACK_MESSAGE_LIMIT
     section_limit: int = SLACK_SECTION_LIMIT
+    max_commits: int = 10
 
     def color_for(self, full_ref: str, short_name: str) -> str:
         """The colour of a reference's attachment bar."""
