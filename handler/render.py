@@ -206,6 +206,7 @@ def _standalone(phrase: _Phrase) -> str:
     verb = phrase.verb
     first = next((index for index, char in enumerate(verb) if char.isalpha()), 0)
     verb = verb[:first] + verb[first:].capitalize()
+    verb = verb if "*" in verb else f"*{verb}*"
     return f"{phrase.flag}{verb} {phrase.target}" + (f": {phrase.note}" if phrase.note else "")
 
 
@@ -309,7 +310,7 @@ def _attachment(
     }
     lead = None
     if push.is_test:
-        lead = f"_Example, from {ref_change.kind.value} {code(ref_change.short_name, _REF_LIMIT)}:_"
+        lead = f"*Example* from {ref_change.kind.value} {code(ref_change.short_name, _REF_LIMIT)}:"
     elif standalone:
         lead = _standalone(_phrase(report, push.repository))
     text = _text(report, push, settings, text_limit, lead)
@@ -343,20 +344,22 @@ def _footer(push: Push) -> dict[str, Any]:
 def _text(report: RefReport, push: Push, settings: RenderSettings, limit: int, lead: str | None) -> str:
     """The attachment's text: the reference line when needed, commits, then files, within ``limit``."""
     ref_change, commit, repository = report.ref_change, report.commit, push.repository
-    blocks: list[str] = [fit(lead, limit // 3)] if lead else []
+    lead_line = fit(lead, limit // 3) + "\n" if lead else ""
+    blocks: list[str] = []
+    rest = limit - utf16_len(lead_line)
     history = None if push.is_test else report.history
     if ref_change.action is RefAction.DELETED:
         blocks.append(_deleted_line(report, repository))
     elif commit is None:
         blocks.append(_unreadable_line(report))
     elif history is not None and ref_change.kind is RefKind.BRANCH:
-        room = limit - _used(blocks) - 400  # files get at least a few lines
+        room = rest - 400  # files get at least a few lines
         blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), room))
-        blocks.extend(_history_files(report, history, settings, limit - _used(blocks)))
+        blocks.extend(_history_files(report, history, settings, rest - _used(blocks)))
     else:
         blocks.append(_tip(commit, repository, settings))
-        blocks.extend(_tip_files(report.parent_diffs, settings, limit - _used(blocks), by=None))
-    return fit("\n\n".join(block for block in blocks if block), limit)
+        blocks.extend(_tip_files(report.parent_diffs, settings, rest - _used(blocks), by=None))
+    return fit(lead_line + "\n\n".join(block for block in blocks if block), limit).rstrip("\n")
 
 
 def _used(blocks: list[str]) -> int:

@@ -229,11 +229,11 @@ def test_several_references_are_counted_truthfully_and_each_says_what_it_is() ->
     created = tuple(branch(f"b{i}", RefAction.CREATED) for i in range(3))
     payload = render(Notification(push_of(*created), tuple(report(c) for c in created)), RenderSettings())
     assert payload["text"].startswith("ana created 3 branches in <")
-    assert payload["attachments"][0]["text"].startswith(f"Created branch <{ref_url_of('b0')}|`b0`>")
+    assert payload["attachments"][0]["text"].startswith(f"*Created branch* <{ref_url_of('b0')}|`b0`>")
     mixed = (branch("main"), branch("v1", RefAction.CREATED, RefKind.TAG), branch("old", RefAction.DELETED))
     payload = render(Notification(push_of(*mixed), tuple(report(c) for c in mixed)), RenderSettings())
     assert payload["text"].startswith("ana created 1 tag, pushed to 1 branch and deleted 1 branch in <")
-    assert payload["attachments"][2]["text"].startswith("Deleted branch `old`")
+    assert payload["attachments"][2]["text"].startswith("*Deleted branch* `old`")
 
 
 def test_test_trigger_says_nothing_was_pushed() -> None:
@@ -242,7 +242,7 @@ def test_test_trigger_says_nothing_was_pushed() -> None:
     assert payload["text"].startswith(":test_tube: ana sent a test notification for <")
     assert payload["text"].endswith("; nothing was pushed.")
     assert "pushed to" not in json.dumps(payload)
-    assert payload["attachments"][0]["text"].startswith("_Example, from branch `main`:_")
+    assert payload["attachments"][0]["text"].startswith("*Example* from branch `main`:\n<")
 
 
 # --- Whole pushes --------------------------------------------------------------------------------
