@@ -272,9 +272,9 @@ def _count(number: int, exact: bool, noun: str) -> str:
     return f"{'' if exact else 'at least '}{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _link(url: str, label: str) -> str:
-    """``<url|label>``; a URL too long to be worth sending leaves the label alone."""
-    return f"<{url}|{label}>" if len(url) <= _URL_LIMIT else label
+def _link(url: str | None, label: str) -> str:
+    """``<url|label>``; no URL, or one too long to be worth sending, leaves the label alone."""
+    return f"<{url}|{label}>" if url is not None and len(url) <= _URL_LIMIT else label
 
 
 # --- Attachments ---------------------------------------------------------------------------------

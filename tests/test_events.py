@@ -254,3 +254,12 @@ def test_one_bad_record_does_not_drop_its_neighbour() -> None:
         ]
     }
     assert [push.repository.name for push in parse_event(event)] == ["lambda-pipeline-repo"]
+
+
+def test_a_message_with_an_integer_too_long_to_convert_is_dropped_with_its_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    message = '{"Records": [{"eventSource": "aws:codecommit", "n": ' + "9" * 5000 + "}]}"
+    event = {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": message}}]}
+    assert list(parse_event(event)) == []
+    assert "cannot be read" in caplog.text
