@@ -227,14 +227,15 @@ def _history_phrase(history: BranchHistory, linked: str, head_id: str, repositor
     def compared(base_id: str | None, label: str) -> str:
         return _link(compare_url(repository, base_id, head_id), label) if base_id else label
 
+    head = _commit_link(repository, head_id)
     if history.relation in (HistoryRelation.FAST_FORWARD, HistoryRelation.FORCED):
-        return _update_phrase(history, linked, compared(history.previous_id, _new_commits(history)))
-    return _new_branch_phrase(history, linked, compared(history.base_id, _commits(history)))
+        return _update_phrase(history, linked, compared(history.previous_id, _new_commits(history)), head)
+    return _new_branch_phrase(history, linked, compared(history.base_id, _commits(history)), head)
 
 
-def _update_phrase(history: BranchHistory, linked: str, new_commits: str) -> _Phrase:
+def _update_phrase(history: BranchHistory, linked: str, new_commits: str, head: str) -> _Phrase:
     """A push to a branch whose previous head was recorded: a fast forward or a force push."""
-    added = new_commits if history.total else "no new commits"
+    added = new_commits if history.total else f"no new commits, now at {head}"
     if history.relation is HistoryRelation.FAST_FORWARD:
         if not history.total:
             return _Phrase("pushed to branch", linked, added)
@@ -246,13 +247,13 @@ def _update_phrase(history: BranchHistory, linked: str, new_commits: str) -> _Ph
     return _Phrase("*force-pushed*", linked, f"{dropped}, {added}", flag=":warning: ")
 
 
-def _new_branch_phrase(history: BranchHistory, linked: str, commits: str) -> _Phrase:
+def _new_branch_phrase(history: BranchHistory, linked: str, commits: str, head: str) -> _Phrase:
     """A created branch, measured against the default branch."""
     default = code(history.base_ref, _REF_LIMIT) if history.base_ref else ""
     if history.relation is HistoryRelation.BRANCHED:
         base = default or "the default branch"
         if not history.total:
-            return _Phrase("created branch", linked, f"no commits that are not on {base}")
+            return _Phrase("created branch", linked, f"at {head}, a commit already on {base}")
         return _Phrase("created branch", linked, f"{commits} not on {base}")
     if history.relation is HistoryRelation.DEFAULT_BRANCH:
         return _Phrase("created branch", linked, f"the default branch, with {_commits(history)}")
@@ -353,6 +354,8 @@ def _text(report: RefReport, push: Push, settings: RenderSettings, limit: int, l
     elif commit is None:
         blocks.append(_unreadable_line(report))
     elif history is not None and ref_change.kind is RefKind.BRANCH:
+        if not history.total:  # nothing new: the first line already says where the branch points
+            return lead_line.rstrip("\n")
         room = rest - 400  # files get at least a few lines
         blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), room))
         blocks.extend(_history_files(report, history, settings, rest - _used(blocks)))

@@ -458,3 +458,20 @@ def test_ten_whole_pushes_stay_within_the_limits() -> None:
         assert payload_length(payload) <= limit
         assert all(len(a.get("text", "")) <= 3_000 for a in payload["attachments"])
         assert "<!here>" not in json.dumps(payload)
+
+
+def test_a_push_that_adds_nothing_says_where_the_branch_points_and_lists_nothing() -> None:
+    tip = numbered(1)
+    link = f"<{commit_url(REPO, tip[0].commit_id)}|`{tip[0].commit_id[:7]}`>"
+    branched = BranchHistory(HistoryRelation.BRANCHED, (), 0, base_id=tip[0].commit_id, base_ref="main")
+    change = RefChange("refs/heads/r", RefKind.BRANCH, "r", RefAction.CREATED, tip[0].commit_id)
+    notification = Notification(push_of(change), (RefReport(change, tip[0], None, (), branched),))
+    payload = render(notification, RenderSettings())
+    assert payload["text"].endswith(f"|repo>: at {link}, a commit already on `main`")
+    assert "text" not in payload["attachments"][0]
+    rewound = BranchHistory(HistoryRelation.FORCED, (), 0, previous_id="f" * 40, dropped=3)
+    main = RefChange("refs/heads/main", RefKind.BRANCH, "main", RefAction.UPDATED, tip[0].commit_id)
+    payload = render(
+        Notification(push_of(main), (RefReport(main, tip[0], None, (), rewound),)), RenderSettings()
+    )
+    assert payload["text"].endswith(f": 3 commits dropped, no new commits, now at {link}")
