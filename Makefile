@@ -61,5 +61,18 @@ bench: $(VENV)/.dev-installed
 golden: $(VENV)/.dev-installed
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
 
+# make screenshots: docs/img/*.png, each tests/golden/*.json drawn as Slack lays it out, in headless
+# Chromium (installed with apt-get when missing and run as root). Not part of `make test`.
+.PHONY: screenshots
+screenshots:
+	@command -v chromium > /dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+			apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji fonts-wqy-microhei; \
+		else \
+			echo "make screenshots needs Chromium: sudo apt-get install -y chromium fonts-noto-color-emoji"; \
+			exit 2; \
+		fi; }
+	$(PYTHON) docs/screenshots.py --chromium "$$(command -v chromium)"
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
