@@ -315,7 +315,7 @@ def burst(repo: BenchRepo, cc: codecommit.CodeCommitStandIn, invocations: int) -
             thread.join()
         total = (hook.delivered_at[-1] - started) if hook.delivered_at else float("nan")
         delivered = len(hook.delivered)
-        titles = {payload["attachments"][0]["title"] for payload in hook.delivered}
+        titles = {payload["attachments"][0]["fallback"] for payload in hook.delivered}
         raised = sum(1 for outcome in outcomes if outcome.startswith("raised"))
         lost = invocations - len(titles) - raised
         limit = invocations * 1.0

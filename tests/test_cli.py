@@ -92,11 +92,11 @@ def test_demo_shows_every_push_through_the_pipeline() -> None:
 
 
 def test_preview_a_ref_in_a_local_repository(scenario_repo: ScenarioRepo) -> None:
-    result = run("--repo", str(scenario_repo.path), "--ref", "feature/login-v2", "--action", "created")
+    result = run("--repo", str(scenario_repo.path), "--ref", "feature/payments", "--action", "created")
     assert result.returncode == EXIT_OK, result.stderr
-    assert "created branch feature/login-v2" in result.stdout
+    assert "created branch `feature/payments`" in result.stdout
     assert "Open in Block Kit Builder: https://app.slack.com/block-kit-builder#" in result.stdout
-    assert "`tools/run.sh`" in result.stdout
+    assert "`src/payments.py`" in result.stdout and "not on `main`" in result.stdout
 
 
 def test_a_repo_preview_is_named_after_its_directory_in_a_neutral_region(small_repo: Path) -> None:
@@ -104,7 +104,7 @@ def test_a_repo_preview_is_named_after_its_directory_in_a_neutral_region(small_r
     assert result.returncode == EXIT_OK, result.stderr
     [payload] = payloads(result.stdout)
     text = json.dumps(payload)
-    assert str(payload["text"]).endswith("in billing-api")
+    assert str(payload["text"]).endswith("|billing-api>")
     assert "payments-service" not in text and "eu-west-1" not in text
     assert "us-east-1" in text
 
@@ -114,7 +114,7 @@ def test_repository_arn_names_the_repository_when_given(small_repo: Path) -> Non
     result = run("--repo", str(small_repo), "--ref", "main", "--repository-arn", arn, "--json")
     assert result.returncode == EXIT_OK, result.stderr
     [payload] = payloads(result.stdout)
-    assert str(payload["text"]).endswith("in ledger")
+    assert str(payload["text"]).endswith("|ledger>")
     assert "ap-south-1" in json.dumps(payload)
 
 
@@ -155,11 +155,14 @@ def test_an_invalid_setting_fails_as_the_function_would(small_repo: Path) -> Non
 def test_preview_an_event_file_offline_and_post_it(slack_standin: SlackStandIn) -> None:
     result = run(str(FIXTURES / "dronescm_branch_delete.sns_envelope.json"), "--webhook", slack_standin.url)
     assert result.returncode == EXIT_OK, result.stderr
-    assert "BRANCH DELETED" in result.stdout
+    assert "deleted branch" in result.stdout
     assert "offline preview" in result.stdout
     [posted] = slack_standin.delivered
-    assert (
-        posted["text"] == "shubham.agrawal@harness.io (role Okta_AWSPlay_Admin) deleted branch test in test"
+    assert posted["text"].startswith(
+        "shubham.agrawal@harness.io (role Okta_AWSPlay_Admin) deleted branch `test` in <https://"
+    )
+    assert posted["attachments"][0]["fallback"] == (
+        "shubham.agrawal@harness.io (role Okta_AWSPlay_Admin) deleted branch test in test"
     )
 
 
