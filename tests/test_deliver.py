@@ -184,7 +184,7 @@ def test_slack_and_mattermost_answers_are_delivered(body: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", ["<html><body>Please log in to the proxy</body></html>", "{\"ok\": false}", "queued"]
+    "body", ["<html><body>Please log in to the proxy</body></html>", '{"ok": false}', "queued"]
 )
 def test_a_2xx_with_a_foreign_body_is_refused_loudly(caplog: pytest.LogCaptureFixture, body: str) -> None:
     with running(default=Reply(200, body)) as slack:
