@@ -30,14 +30,14 @@ from hypothesis import strategies as st
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App  # noqa: E402 (after the variable that silences jsii's warning)
-from aws_cdk.assertions import Template  # noqa: E402
+from aws_cdk import App
+from aws_cdk.assertions import Template
 
-import app as entry  # noqa: E402
-from cdk.trigger_manager import index  # noqa: E402
-from cdk.triggers import MANAGER_TIMEOUT_SECONDS, trigger_name_for  # noqa: E402
-from tests.conftest import codecommit_client  # noqa: E402
-from tests.standins.codecommit import CodeCommitStandIn, running  # noqa: E402
+import app as entry
+from cdk.trigger_manager import index
+from cdk.triggers import MANAGER_TIMEOUT_SECONDS, trigger_name_for
+from tests.conftest import codecommit_client
+from tests.standins.codecommit import CodeCommitStandIn, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
