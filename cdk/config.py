@@ -16,10 +16,10 @@ from typing import Any
 from handler.errors import ConfigurationError
 from handler.settings import Settings, parse_colors
 
-_REPOSITORY_NAME = re.compile(r"^[\w.-]{1,100}$")
-_TRIGGER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
-_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}", re.ASCII)
+_TRIGGER_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
+_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+", re.ASCII)
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}", re.ASCII)
 #: The retention periods CloudWatch Logs accepts, in days, with CDK's ``RetentionDays`` member names.
 LOG_RETENTION = {
     1: "ONE_DAY",
@@ -97,7 +97,7 @@ class NotifierConfig:
         create_repository = _optional_text(get("create_repository"))
         for name in repositories + ((create_repository,) if create_repository else ()):
             check(
-                bool(_REPOSITORY_NAME.match(name)),
+                bool(_REPOSITORY_NAME.fullmatch(name)),
                 f"repository name {name!r} is invalid: 1-100 letters, digits, '.', '_' or '-'",
             )
         check(
@@ -116,21 +116,21 @@ class NotifierConfig:
         webhook_secret = _optional_text(get("webhook_secret"))
         if webhook_secret:
             check(
-                bool(_ARN.match(webhook_secret) or _SECRET_NAME.match(webhook_secret)),
+                bool(_ARN.fullmatch(webhook_secret) or _SECRET_NAME.fullmatch(webhook_secret)),
                 f"webhook_secret {webhook_secret!r} is neither a secret name nor a secret ARN",
             )
         kms_key = _optional_text(get("webhook_secret_kms_key_arn"))
         check(
-            kms_key is None or bool(_ARN.match(kms_key)), "webhook_secret_kms_key_arn must be a KMS key ARN"
+            kms_key is None or bool(_ARN.fullmatch(kms_key)), "webhook_secret_kms_key_arn must be a KMS key ARN"
         )
         alarm_topic = _optional_text(get("alarm_topic_arn"))
         check(
-            alarm_topic is None or bool(_ARN.match(alarm_topic)), "alarm_topic_arn must be an SNS topic ARN"
+            alarm_topic is None or bool(_ARN.fullmatch(alarm_topic)), "alarm_topic_arn must be an SNS topic ARN"
         )
 
         trigger_name = _optional_text(get("trigger_name")) or cls.trigger_name
         check(
-            bool(_TRIGGER_NAME.match(trigger_name)),
+            bool(_TRIGGER_NAME.fullmatch(trigger_name)),
             "trigger_name must be 1-100 letters, digits, '.', '_' or '-' (no spaces or commas)",
         )
 

@@ -172,11 +172,13 @@ def _attachment(report: RefReport, push: Push, settings: RenderSettings, text_li
     )
     attachment["title"] = fit(escape(f"[{repository.name}] {title_name}"), _LINE_LIMIT)
     if ref_change.action is not RefAction.DELETED and ref_change.kind is not RefKind.OTHER:
-        attachment["title_link"] = ref_url(repository, ref_change.full_name)
+        title_link = ref_url(repository, ref_change.full_name)
     elif report.commit is not None:
-        attachment["title_link"] = commit_url(repository, report.commit.commit_id)
+        title_link = commit_url(repository, report.commit.commit_id)
     else:
-        attachment["title_link"] = repository_url(repository)
+        title_link = repository_url(repository)
+    if title_link is not None:  # None: no console we can name for this partition
+        attachment["title_link"] = title_link
     attachment["text"] = _text(report, settings, text_limit)
     attachment["fields"] = _fields(report, push)
     attachment["footer"] = _footer(push)
@@ -290,6 +292,11 @@ def _file_line(change: FileChange) -> str:
     return f"• {code(change.path)}{note}"
 
 
+def _linked(url: str | None, label: str) -> str:
+    """``<url|label>``, or the label alone when there is no link (see handler/links.py)."""
+    return label if url is None else f"<{url}|{label}>"
+
+
 def _fields(report: RefReport, push: Push) -> list[dict[str, Any]]:
     commit = report.commit
     repository = push.repository
@@ -297,7 +304,7 @@ def _fields(report: RefReport, push: Push) -> list[dict[str, Any]]:
         if not report.ref_change.commit_id:
             return []
         return [_field("Commit", f"`{escape(report.ref_change.commit_id[:40])}`")]
-    link = f"<{commit_url(repository, commit.commit_id)}|`{escape(commit.commit_id[:SHORT_ID])}`>"
+    link = _linked(commit_url(repository, commit.commit_id), f"`{escape(commit.commit_id[:SHORT_ID])}`")
     if len(commit.parent_ids) > 1:
         link += f" (merge of {len(commit.parent_ids)} parents)"
     fields = [_field("Commit", link), _field("Author", _person(commit.author))]
@@ -305,7 +312,7 @@ def _fields(report: RefReport, push: Push) -> list[dict[str, Any]]:
         fields.append(_field("Committer", _person(commit.committer)))
     if len(commit.parent_ids) > 1:
         parents = ", ".join(
-            f"<{commit_url(repository, parent)}|`{escape(parent[:SHORT_ID])}`>"
+            _linked(commit_url(repository, parent), f"`{escape(parent[:SHORT_ID])}`")
             for parent in commit.parent_ids[:8]
         )
         fields.append(_field("Parents", parents, short=False, limit=_PARENTS_LIMIT))

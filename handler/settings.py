@@ -22,7 +22,7 @@ DEFAULT_COLORS: tuple[tuple[str, str], ...] = (
     ("*", "#5F00FF"),
 )
 FALLBACK_COLOR = "#5F00FF"
-_HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}", re.ASCII)
 
 SLACK_MESSAGE_LIMIT = 40_000
 SLACK_SECTION_LIMIT = 3_000
@@ -107,7 +107,7 @@ def parse_colors(text: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(mapping, dict) or not mapping:
         raise ConfigurationError('BRANCH_COLORS must be a JSON object like {"main": "#FF0000"}')
     for pattern, color in mapping.items():
-        if not isinstance(color, str) or not _HEX_COLOR.match(color):
+        if not isinstance(color, str) or not _HEX_COLOR.fullmatch(color):
             raise ConfigurationError(
                 f"BRANCH_COLORS[{pattern!r}] must be a colour like #FF0000, got {color!r}"
             )
