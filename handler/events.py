@@ -26,8 +26,8 @@ from datetime import datetime
 from typing import Any
 
 from handler.errors import UnprocessableEvent
-from handler.mrkdwn import scrub
 from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
+from handler.mrkdwn import scrub
 
 log = logging.getLogger(__name__)
 

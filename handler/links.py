@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from handler.mrkdwn import scrub
 from handler.model import Repository
+from handler.mrkdwn import scrub
 
 CONSOLE_DOMAINS = {
     "aws": "console.aws.amazon.com",

@@ -334,8 +334,8 @@ CONFIG_ERRORS = [
     ({"branches": [f"b{i}" for i in range(11)]}, "a CodeCommit trigger takes at most 10"),
     ({"log_retention_days": 42}, "log_retention_days must be one of"),
     ({"reserved_concurrency": "lots"}, "reserved_concurrency must be a whole number"),
-    ({"branch_colors": {"main": "red"}}, "branch_colors: BRANCH_COLORS['main'] must be a colour"),
-    ({"max_files_per_diff": 0}, "MAX_FILES_PER_DIFF must be between 1 and 500"),
+    ({"branch_colors": {"main": "red"}}, "branch_colors entry 'main' must be a colour"),
+    ({"max_files_per_diff": 0}, "max_files_per_diff must be between 1 and 500"),
     ({"trigger_name": "has space"}, "trigger_name must be"),
     ({"alarm_topic_arn": "ops-topic"}, "alarm_topic_arn must be an SNS topic ARN"),
 ]
