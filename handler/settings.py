@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from handler.errors import ConfigurationError
 
@@ -180,7 +180,7 @@ class Settings:
     log_level: str = setting("LOG_LEVEL", level_name, "INFO", context="log_level")
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
         """Read and validate every setting.
 
         Raises:
