@@ -109,8 +109,10 @@ def test_slow_but_within_timeout_is_one_post() -> None:
 
 
 def test_timeout_is_retried_and_delivers_once() -> None:
-    with running([Reply(504, "", delay=2.0)]) as slack:
-        receipt = webhook(slack.url, timeout_seconds=1).send(PAYLOAD, deadline=Deadline(None))
+    # held far past the timeout, and a timeout far above a loopback answer's time: a busy machine
+    # can neither answer the first attempt in time nor miss the second
+    with running([Reply(504, "", delay=8.0)]) as slack:
+        receipt = webhook(slack.url, timeout_seconds=2).send(PAYLOAD, deadline=Deadline(None))
     assert receipt.attempts == 2
     assert len(slack.delivered) == 1
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.errors import UnprocessableEvent
@@ -306,7 +306,7 @@ def test_a_lone_surrogate_in_a_ref_does_not_sink_the_good_push_beside_it() -> No
 HOSTILE_TEXT = st.text(alphabet=st.characters(codec=None), max_size=40).map(lambda text: text + "\ud800\x1b")
 
 
-@settings(deadline=None, max_examples=150)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     ref=HOSTILE_TEXT,
     user=HOSTILE_TEXT,

@@ -86,16 +86,18 @@ CASES = [
     Case(
         "codecommit timeout, then an answer",
         codecommit_faults=[
-            Fault(status=500, code="InternalFailure", delay=1.6, count=1, operation="GetCommit")
+            # held far past the timeout, and a timeout far above a loopback answer's time, so a busy
+            # machine can neither answer the first attempt in time nor miss the second
+            Fault(status=500, code="InternalFailure", delay=8.0, count=1, operation="GetCommit")
         ],
-        environment={"CODECOMMIT_TIMEOUT_SECONDS": "1"},
+        environment={"CODECOMMIT_TIMEOUT_SECONDS": "2"},
     ),
     Case("slack 429 with Retry-After", slack_script=[Reply(429, "rate_limited", {"Retry-After": "1"})]),
     Case("slack 500 twice", slack_script=[Reply(500, "rollup_error"), Reply(500, "rollup_error")]),
     Case(
         "slack timeout, then ok",
-        slack_script=[Reply(504, "", delay=1.6)],
-        environment={"SLACK_TIMEOUT_SECONDS": "1"},
+        slack_script=[Reply(504, "", delay=8.0)],  # see "codecommit timeout" for the margins
+        environment={"SLACK_TIMEOUT_SECONDS": "2"},
     ),
     Case("slack connection reset", slack_script=[Reply(drop=True)]),
     Case(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from handler.events import parse_pusher
@@ -34,7 +34,7 @@ def dot_free_path(url: str) -> bool:
     return not any(segment in (".", "..") for segment in urlsplit(url).path.split("/"))
 
 
-@settings(deadline=None)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ANY_TEXT)
 @example("refs/heads/bad\ud800name")
 @example("refs/heads/\udfff")

@@ -9,13 +9,10 @@ from __future__ import annotations
 import html
 import re
 
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from handler.mrkdwn import ELLIPSIS, HIDDEN_CHARS, escape, fit, utf16_len
-
-settings.register_profile("pure", deadline=None)
-settings.load_profile("pure")
 
 MENTION = re.compile(r"<[!@#]")
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=400) | st.text(
@@ -27,6 +24,7 @@ def unescape(text: str) -> str:
     return html.unescape(text.replace("@\u2060", "@"))
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ANY_TEXT)
 @example("<!channel> <@U123> <#C1> <!subteam^S1|x> & <https://evil|click>")
 def test_escaped_text_never_contains_slack_control_sequences(raw: str) -> None:
@@ -36,6 +34,7 @@ def test_escaped_text_never_contains_slack_control_sequences(raw: str) -> None:
     assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", escaped, flags=re.DOTALL)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.text(
         alphabet=st.characters(
@@ -48,13 +47,14 @@ def test_escaping_loses_nothing(raw: str) -> None:
     assert unescape(escape(raw)) == raw
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet="abc@ HERE channel everyone all", max_size=60))
 @example("@here @channel @Everyone @all")
 def test_broadcast_words_cannot_ping(raw: str) -> None:
     assert not re.search(r"@(here|channel|everyone|all)\b", escape(raw), flags=re.IGNORECASE)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ANY_TEXT, st.integers(min_value=0, max_value=500))
 def test_fit_respects_the_limit_and_keeps_a_clean_prefix(raw: str, limit: int) -> None:
     escaped = escape(raw)
@@ -70,6 +70,7 @@ def test_fit_respects_the_limit_and_keeps_a_clean_prefix(raw: str, limit: int) -
     assert unescape(escaped).startswith(unescape(kept)), "the kept text is not a prefix of the message"
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.text(alphabet="ab\u200d\U0001f469\U0001f3fd\U0001f1fa\U0001f1e6\u0301\ufe0f", min_size=1, max_size=60),
     st.integers(min_value=1, max_value=40),
@@ -85,6 +86,7 @@ def test_fit_never_splits_a_grapheme(raw: str, limit: int) -> None:
             assert len(regional.group()) % 2 == 0
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(alphabet="ab<>|", max_size=40), st.integers(min_value=5, max_value=80))
 def test_fit_never_cuts_inside_a_link(label: str, limit: int) -> None:
     text = f"see <https://example.com/{escape(label)}|{escape(label)}> now"
@@ -119,7 +121,7 @@ ENTITY_AND_GRAPHEME_TEXT = st.lists(PIECES, max_size=60).map("".join)
 EXTENDERS = {"\u0301", "\u0308", "\u200d", "\ufe0f", "\U0001f3fd"}
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ENTITY_AND_GRAPHEME_TEXT, st.integers(min_value=1, max_value=60))
 @example("x" * 10 + "&\u0301" + "y" * 20, 16)
 @example("<\u0301\u0301>\u0308", 6)
@@ -144,6 +146,7 @@ HIDING_TEXT = st.lists(
 ).map("".join)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(HIDING_TEXT | ANY_TEXT)
 @example("main\u202e\u2066txt.exe\u2069")
 @example("ma\u200bin")

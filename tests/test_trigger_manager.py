@@ -25,7 +25,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -428,6 +428,7 @@ def test_long_names_that_share_a_prefix_stay_apart() -> None:
     assert first.startswith(prefix[:60])  # still readable
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.text(alphabet=string.ascii_letters + string.digits + "._-", min_size=1, max_size=100),
     st.lists(
