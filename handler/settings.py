@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from handler.deliver import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 
 #: The original design's colours: develop yellow, main and master red, everything else purple.
@@ -43,10 +44,8 @@ SLACK_SECTION_LIMIT = 3_000
 
 #: The levels LOG_LEVEL takes.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-#: Libraries whose DEBUG lines carry secrets: urllib3 logs request lines (the webhook's secret path),
-#: botocore logs response bodies (GetSecretValue's SecretString). Never below INFO.
-SECRET_BEARING_LOGGERS = ("urllib3", "botocore")
-#: Libraries whose INFO lines are noise in the function's log; they follow LOG_LEVEL upwards.
+#: Libraries whose INFO lines are noise in the function's log; they follow LOG_LEVEL upwards, and
+#: never go below INFO (the secret-bearing ones among them would log the webhook URL at DEBUG).
 NOISY_LOGGERS = (*SECRET_BEARING_LOGGERS, "boto3", "s3transfer", "requests")
 
 

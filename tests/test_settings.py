@@ -15,10 +15,10 @@ import pytest
 
 from cdk.config import HANDLER_SETTINGS, NotifierConfig, StackConfigError
 from handler.app import aws_runtime
+from handler.deliver import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 from handler.model import Repository
 from handler.settings import (
-    SECRET_BEARING_LOGGERS,
     Settings,
     apply_log_level,
     optional_text,
