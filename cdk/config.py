@@ -15,7 +15,7 @@ from typing import Any
 
 from handler.settings import Settings, read_settings, setting_specs
 
-_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}", re.ASCII)
+_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
 _TRIGGER_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
 _ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+", re.ASCII)
 _SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}", re.ASCII)
@@ -90,7 +90,7 @@ class NotifierConfig:
         create_repository = _optional_text(get("create_repository"))
         for name in repositories + ((create_repository,) if create_repository else ()):
             check(
-                bool(_REPOSITORY_NAME.fullmatch(name)),
+                bool(_REPOSITORY_NAME.fullmatch(name)) and name not in (".", ".."),
                 f"repository name {name!r} is invalid: 1-100 letters, digits, '.', '_' or '-'",
             )
         check(

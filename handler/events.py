@@ -37,7 +37,7 @@ ZERO_COMMIT = re.compile(r"0+", re.ASCII)
 _COMMIT_ID = re.compile(r"[0-9a-fA-F]{4,64}", re.ASCII)
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", re.ASCII)
 _PARTITION = re.compile(r"aws(-[a-z]+)*", re.ASCII)
-_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}", re.ASCII)
+_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
 _MAX_REF_LENGTH = 1024
 
 

@@ -181,3 +181,9 @@ def test_the_documented_endpoint_variables_send_the_clients_to_that_endpoint(
         assert secrets.calls == 1
     finally:
         secrets.stop()
+
+
+@pytest.mark.parametrize("name", ["..", ".", "repo\nname", "repo name"])
+def test_repository_names_are_checked_whole(name: str) -> None:
+    with pytest.raises(StackConfigError, match="is invalid"):
+        NotifierConfig.from_context({"repositories": [name]}.get)
