@@ -204,6 +204,9 @@ def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[Trig
     except RecursionError:
         yield Dropped(where, "'Message' is JSON nested too deeply to be a trigger message")
         return
+    except ValueError as error:  # e.g. an integer longer than Python's 4,300-digit conversion limit
+        yield Dropped(where, f"'Message' can't be read as a trigger message ({str(error)[:80]})")
+        return
     if not isinstance(decoded, dict) or not isinstance(decoded.get("Records"), list):
         yield Dropped(where, "'Message' is not a CodeCommit trigger message: no 'Records' list")
         return

@@ -370,3 +370,11 @@ def test_no_check_of_outside_input_matches_only_a_prefix() -> None:
             if re.search(r"\.match\(|re\.compile\(r?[\"']\^|\$[\"']\)", line):
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_a_message_that_json_refuses_with_a_plain_value_error_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An integer past Python's digit limit makes json.loads raise ValueError, not JSONDecodeError."""
+    assert list(parse_event(sns_event("1" * 4301))) == []
+    assert "can't be read as a trigger message" in caplog.text
