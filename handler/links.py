@@ -1,6 +1,6 @@
 """Links into the CodeCommit console, built from the repository's partition and region.
 
-Formats (see reference/codecommit-slack-facts.md, section D)::
+Formats (the CodeCommit console's own URLs)::
 
     https://<region>.console.aws.amazon.com/codesuite/codecommit/repositories/<repo>/commit/<sha>?region=<region>
     .../repositories/<repo>/browse/refs/heads/<branch>?region=<region>
