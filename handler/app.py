@@ -84,6 +84,13 @@ class Runtime:
         """Recorded branch heads, when there is a store and heads are tracked."""
         return RefHeads(self.state) if self.state is not None and self.track_heads else None
 
+    def reader(self, repository: Repository, deadline: Deadline) -> CommitReader:
+        """The commit reader for ``repository``, bounded by this invocation's ``deadline`` when it
+        reads over the network (a reader with ``bounded_by``: CodeCommit's); local git is not."""
+        reader = self.reader_for(repository)
+        bounded_by = getattr(reader, "bounded_by", None)
+        return bounded_by(deadline) if callable(bounded_by) else reader
+
     def webhook(self) -> SlackWebhook:
         """The webhook client for the current URL (one per URL, so connections are reused)."""
         url = self.webhook_url.get()
@@ -159,7 +166,7 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
         if claim is None:
             return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
     try:
-        with _recorded_heads(push, runtime) as notification:
+        with _recorded_heads(push, runtime, deadline) as notification:
             if not notification.push.ref_changes:
                 result = PushResult(
                     "late", notification, reason="a later push to the same branch was reported first"
@@ -198,7 +205,7 @@ def _event_id(record: Any) -> str:
 
 
 @contextmanager
-def _recorded_heads(push: Push, runtime: Runtime) -> Iterator[Notification]:
+def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterator[Notification]:
     """Enrich the push and move the recorded heads of its references; undo the move on failure.
 
     Heads are moved (compare-and-set) *before* delivery, so a concurrent push to the same branch
@@ -206,7 +213,7 @@ def _recorded_heads(push: Push, runtime: Runtime) -> Iterator[Notification]:
     heads are put back, so the retry counts from where this push did.
     """
     settings = runtime.settings
-    reader = runtime.reader_for(push.repository)
+    reader = runtime.reader(push.repository, deadline)
     heads = runtime.heads
     if heads is None:
         yield enrich(push, reader, max_refs=settings.render.max_refs)
@@ -297,7 +304,8 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
 
     from handler.state.factory import TABLE_VARIABLE, store_from_environment
 
-    environ = dict(os.environ) if environ is None else environ
+    environ = dict(os.environ) if environ is None else dict(environ)
+    environ[TABLE_VARIABLE] = settings.state_table_name or ""
     clients: dict[tuple[str, str | None], Any] = {}
     config = botocore_config(
         max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
@@ -319,7 +327,7 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
             secrets_client=lambda region: client("secretsmanager", region),
         ),
         state=store_from_environment(environ, local=False, config=config),
-        track_heads=bool(environ.get(TABLE_VARIABLE, "").strip()),
+        track_heads=settings.state_table_name is not None,
     )
 
 

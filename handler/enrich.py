@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from handler.errors import CommitUnavailable
+from handler.errors import CommitUnavailable, DiffTruncated
 from handler.events import is_lookup_safe_commit_id
 from handler.history import LATE, CommitCache, HistoryLimits, new_branch_history, update_history
 from handler.model import (
@@ -132,6 +132,8 @@ def _parent_diffs(commit: Commit, cache: CommitCache) -> tuple[ParentDiff, ...]:
     for parent_id in parents:
         try:
             diffs.append(ParentDiff(parent_id, cache.differences(commit.commit_id, parent_id)))
+        except DiffTruncated as truncated:  # the time ran out part way: show what was read, say so
+            diffs.append(ParentDiff(parent_id, truncated.changes, error=truncated.reason))
         except CommitUnavailable as unavailable:
             diffs.append(ParentDiff(parent_id, (), error=unavailable.reason))
     return tuple(diffs)
