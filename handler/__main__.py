@@ -25,13 +25,19 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from handler.app import Runtime, aws_runtime, process_event
 from handler.deliver import Deadline, SlackWebhook, validate_webhook_url
-from handler.demo import DEMO_REPOSITORY_ARN, build_demo_repository, trigger_event
+from handler.demo import (
+    DEMO_PUSH_COUNT,
+    DEMO_REPOSITORY_ARN,
+    demo_pushes,
+    init_demo_repository,
+    trigger_event,
+)
 from handler.errors import (
     CommitUnavailable,
     ConfigurationError,
@@ -340,7 +346,7 @@ def _require_aws_credentials() -> None:
 
 
 def _preview(
-    events: list[tuple[str, dict[str, Any]]],
+    events: Iterable[tuple[str, dict[str, Any]]],
     arguments: argparse.Namespace,
     settings: Settings,
     repo: str | None = None,
@@ -499,16 +505,16 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="codecommit-slack-demo-") as directory:
         repo = Path(directory) / DEMO_REPOSITORY_ARN.rsplit(":", 1)[1]
-        pushes = build_demo_repository(repo)
+        init_demo_repository(repo)
         print(
-            f"Demo repository built at {repo} with {len(pushes)} pushes; each runs through "
-            "handler.app.process_event exactly as the Lambda does, reading commits with git.",
+            f"Demo repository at {repo}: {DEMO_PUSH_COUNT} pushes, each made with git and then run "
+            "through handler.app.process_event exactly as the Lambda does, reading commits with git.",
             file=sys.stderr if arguments.json else sys.stdout,
         )
-        events = [
-            (f"push {index}/{len(pushes)}: {push.title}", push.event)
-            for index, push in enumerate(pushes, start=1)
-        ]
+        events = (  # lazily: each push is made only after the one before it was previewed
+            (f"push {index}/{DEMO_PUSH_COUNT}: {push.title}", push.event)
+            for index, push in enumerate(demo_pushes(repo), start=1)
+        )
         state = SQLiteStore(Path(directory) / "state.sqlite3")
         return _preview(events, arguments, settings, repo=str(repo), state=state)
 
