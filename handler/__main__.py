@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from handler.app import Runtime, aws_runtime, process_event
-from handler.deliver import Deadline, SlackWebhook, validate_webhook_url
+from handler.deadline import Deadline
+from handler.deliver.webhook import SlackWebhook, validate_webhook_url
+from handler.deliver.webhook_url import WebhookUrlSource
 from handler.demo import (
     DEMO_PUSH_COUNT,
     DEMO_REPOSITORY_ARN,
@@ -38,6 +40,8 @@ from handler.demo import (
     init_demo_repository,
     trigger_event,
 )
+from handler.enrich.gitreader import LocalGitReader
+from handler.enrich.reader import CommitOnlyReader
 from handler.errors import (
     CommitUnavailable,
     ConfigurationError,
@@ -47,18 +51,15 @@ from handler.errors import (
     RepositoryReadError,
     UnprocessableEvent,
 )
-from handler.events import parse_event, parse_repository_arn
-from handler.gitreader import LocalGitReader
 from handler.logs import OUTCOME_LOGGER
 from handler.model import Commit, FileChange, Repository
 from handler.preview import as_lambda_event, block_kit_builder_url, capture_webhook, describe
-from handler.reader import CommitOnlyReader
 from handler.settings import Settings
+from handler.sources.trigger import parse_event, parse_repository_arn
 from handler.state import StateStore
 from handler.state.heads import RefHeads
 from handler.state.memory import MemoryStore
 from handler.state.sqlite import SQLiteStore
-from handler.webhook_url import WebhookUrlSource
 
 #: Exit statuses a script can rely on (also listed in ``--help`` and the README).
 EXIT_OK = 0  #: every message was previewed (and posted, with --webhook)
@@ -196,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
 def _configure_stderr_logging() -> None:
     """Diagnostics on stderr; of the outcome lines, only drops (the CLI reports errors itself)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver)
+    handler.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver.webhook)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(
         lambda record: record.name != OUTCOME_LOGGER or getattr(record, "outcome", "") == "dropped"

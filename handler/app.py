@@ -31,20 +31,21 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from handler.deliver import Deadline, DeliveryReceipt, SlackWebhook
-from handler.enrich import HistoryOptions, enrich
+from handler.deadline import Deadline
+from handler.deliver.webhook import DeliveryReceipt, SlackWebhook
+from handler.deliver.webhook_url import WebhookUrlSource
+from handler.enrich.history import HistoryLimits
+from handler.enrich.push import HistoryOptions, enrich
+from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.errors import DeliveryRefused, NotifierError, UnprocessableEvent
-from handler.events import Dropped, iter_trigger_records, parse_push
-from handler.history import HistoryLimits
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
 from handler.model import Notification, Push, RefAction, Repository
-from handler.reader import CodeCommitReader, CommitReader, botocore_config
-from handler.render import render
+from handler.render.push import render
 from handler.settings import Settings
+from handler.sources.trigger import Dropped, iter_trigger_records, parse_push
 from handler.state import StateError, StateStore
 from handler.state.heads import HeadRecord, RefHeads
 from handler.state.ledger import Claim, DeliveryLedger
-from handler.webhook_url import WebhookUrlSource
 
 log = logging.getLogger("handler")
 AUTH_TYPE_STATUSES = frozenset({403, 404, 410})

@@ -26,7 +26,7 @@ The outcome line's keys are stable (see the README's "Troubleshooting")::
     unavailable   [{"ref": ..., "commit": ..., "reason": ...}] for commits that could not be read
 
 No field ever holds the webhook URL: the delivery errors that end up in ``reason`` are redacted
-where they are raised (``handler.deliver``).
+where they are raised (``handler.deliver.webhook``).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from handler.deliver import SECRET_BEARING_LOGGERS
+from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 
 #: The original design's colours: develop yellow, main and master red, everything else purple.

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from handler.deliver import (
-    Deadline,
+from handler.deadline import Deadline
+from handler.deliver.webhook import (
     SlackWebhook,
     attempt_timeouts,
     is_loopback_host,

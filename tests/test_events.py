@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.errors import UnprocessableEvent
-from handler.events import is_lookup_safe_commit_id, parse_event, parse_pusher, parse_repository_arn
-from handler.links import ref_url
 from handler.model import RefAction, RefKind
 from handler.preview import as_lambda_event
+from handler.render.links import ref_url
+from handler.sources.trigger import is_lookup_safe_commit_id, parse_event, parse_pusher, parse_repository_arn
 from tests.conftest import load_event
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,9 +21,10 @@ from moto import mock_aws
 
 import handler.app
 from handler.app import lambda_handler
-from handler.deliver import Deadline
+from handler.deadline import Deadline
 from handler.demo import ScriptedGitRepo
-from handler.enrich import enrich
+from handler.enrich.push import enrich
+from handler.enrich.reader import CodeCommitReader, botocore_config
 from handler.errors import (
     ConfigurationError,
     DeliveryExhausted,
@@ -33,9 +34,8 @@ from handler.errors import (
     ReadDeadlineReached,
     RepositoryReadError,
 )
-from handler.events import parse_pusher
 from handler.model import Push, RefAction, RefChange, RefKind, Repository
-from handler.reader import CodeCommitReader, botocore_config
+from handler.sources.trigger import parse_pusher
 from tests.conftest import codecommit_client
 from tests.scenarios import ScenarioRepo, scenario_events
 from tests.standins.codecommit import CodeCommitStandIn, Fault

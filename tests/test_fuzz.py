@@ -28,13 +28,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.app import process_event
-from handler.deliver import Deadline
+from handler.deadline import Deadline
+from handler.enrich.reader import CommitOnlyReader
 from handler.errors import CommitUnavailable, NotifierError
-from handler.events import parse_event
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
-from handler.reader import CommitOnlyReader
-from handler.render import payload_length
+from handler.render.push import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
+from handler.sources.trigger import parse_event
 from tests.conftest import local_runtime
 from tests.standins import slack
 

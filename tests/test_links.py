@@ -10,8 +10,6 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from handler.events import parse_pusher
-from handler.links import CONSOLE_DOMAINS, commit_url, compare_url, console_base, ref_url, repository_url
 from handler.model import (
     Commit,
     Notification,
@@ -23,8 +21,17 @@ from handler.model import (
     RefReport,
     Repository,
 )
-from handler.render import render
+from handler.render.links import (
+    CONSOLE_DOMAINS,
+    commit_url,
+    compare_url,
+    console_base,
+    ref_url,
+    repository_url,
+)
+from handler.render.push import render
 from handler.settings import RenderSettings
+from handler.sources.trigger import parse_pusher
 
 REPO = Repository("payments", "eu-west-1", "123456789012")
 ANY_TEXT = st.text(alphabet=st.characters(), max_size=120)  # surrogates and controls included

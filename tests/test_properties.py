@@ -12,7 +12,7 @@ import re
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from handler.mrkdwn import ELLIPSIS, HIDDEN_CHARS, escape, fit, utf16_len
+from handler.render.mrkdwn import ELLIPSIS, HIDDEN_CHARS, escape, fit, utf16_len
 
 MENTION = re.compile(r"<[!@#]")
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=400) | st.text(

@@ -15,7 +15,7 @@ import pytest
 
 from cdk.config import HANDLER_SETTINGS, NotifierConfig, StackConfigError
 from handler.app import aws_runtime
-from handler.deliver import SECRET_BEARING_LOGGERS
+from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 from handler.model import Repository
 from handler.settings import (

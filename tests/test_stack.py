@@ -161,9 +161,9 @@ def test_no_secret_value_in_the_template(default: tuple[Template, Path]) -> None
 
 
 def reader_operations() -> list[str]:
-    """The CodeCommit operations handler/reader.py calls, read from its source: what the role must
+    """The CodeCommit operations handler/enrich/reader.py calls, read from its source: what the role must
     grant, no more and no less."""
-    source = (Path(__file__).parent.parent / "handler" / "reader.py").read_text(encoding="utf-8")
+    source = (Path(__file__).parent.parent / "handler" / "enrich" / "reader.py").read_text(encoding="utf-8")
     return sorted(set(re.findall(r'self\._call\(\s*"(\w+)"', source)))
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from handler.model import Repository
-from handler.mrkdwn import scrub
+from handler.render.mrkdwn import scrub
 
 CONSOLE_DOMAINS = {
     "aws": "console.aws.amazon.com",

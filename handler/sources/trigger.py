@@ -27,7 +27,7 @@ from typing import Any
 
 from handler.errors import UnprocessableEvent
 from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
-from handler.mrkdwn import scrub
+from handler.render.mrkdwn import scrub
 
 log = logging.getLogger(__name__)
 

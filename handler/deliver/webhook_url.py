@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.deliver import validate_webhook_url
+from handler.deliver.webhook import validate_webhook_url
 from handler.errors import ConfigurationError
 
 _PUT_SECRET_HINT = (

@@ -3,7 +3,7 @@
 Two implementations exist and are held to the same tests:
 
 * :class:`CodeCommitReader` (here) calls GetCommit and GetDifferences through boto3;
-* :class:`handler.gitreader.LocalGitReader` answers the same questions from a local git
+* :class:`handler.enrich.gitreader.LocalGitReader` answers the same questions from a local git
   repository, which is what ``python -m handler --repo`` and ``make demo`` use.
 """
 
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.deliver import Deadline
+from handler.deadline import Deadline
 from handler.errors import CommitUnavailable, DiffTruncated, ReadDeadlineReached, RepositoryReadError
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
 

@@ -1,4 +1,4 @@
-"""A :class:`~handler.reader.CommitReader` backed by a local git repository.
+"""A :class:`~handler.enrich.reader.CommitReader` backed by a local git repository.
 
 It answers exactly what CodeCommit would: GetCommit's fields, and per-parent differences as
 additions, modifications and deletions (no rename detection, like GetDifferences). An id that is
@@ -12,9 +12,9 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from handler.enrich.reader import NOT_A_COMMIT, parse_git_date
 from handler.errors import CommitUnavailable
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
-from handler.reader import NOT_A_COMMIT, parse_git_date
 
 _FIELDS = ("%H", "%P", "%an", "%ae", "%ad", "%cn", "%ce", "%cd", "%B")
 

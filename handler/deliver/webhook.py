@@ -40,6 +40,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from handler.deadline import Deadline
 from handler.errors import ConfigurationError, DeliveryExhausted, DeliveryRefused
 
 if TYPE_CHECKING:
@@ -74,20 +75,6 @@ class DeliveryReceipt:
     attempts: int
     waited_seconds: float
     rate_limited: int = 0
-
-
-class Deadline:
-    """Seconds left in this invocation, less a margin kept for logging and raising cleanly."""
-
-    def __init__(self, remaining_ms: Callable[[], float] | None, margin_seconds: float = 2.0) -> None:
-        self._remaining_ms = remaining_ms
-        self._margin = margin_seconds
-
-    def seconds_left(self) -> float:
-        """Infinite when there is no Lambda context (local runs)."""
-        if self._remaining_ms is None:
-            return float("inf")
-        return self._remaining_ms() / 1000.0 - self._margin
 
 
 def validate_webhook_url(url: str) -> str:
