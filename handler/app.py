@@ -262,36 +262,85 @@ def _quietly(what: str, action: Callable[[], object]) -> None:
 _lambda_runtime: Runtime | None = None
 
 
-def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:
-    """The runtime the deployed function uses: CodeCommit via boto3, state in DynamoDB (when
-    ``STATE_TABLE_NAME`` is set; otherwise in memory, marks only), webhook from the environment."""
-    import boto3  # imported here so the local preview and the demo never need AWS credentials
+class _AwsClients:
+    """Low-level AWS clients from ONE botocore session, one per (service, region), made on first use.
 
+    Three choices here, each measured by ``make bench`` (README, Performance):
+
+    * botocore rather than ``boto3.client``: importing boto3 imports s3transfer too, which the
+      function never uses. Clients are still made the ordinary way, so ``AWS_ENDPOINT_URL_CODECOMMIT``
+      and the other standard variables point them elsewhere.
+    * One session for every client (CodeCommit, Secrets Manager, DynamoDB): the session loads the
+      endpoint data and the list of services once; each further client only loads its own model.
+    * No garbage collection while a client is made, and everything alive afterwards frozen
+      (:func:`gc.freeze`): a client's service model is tens of thousands of long-lived objects,
+      and without this, the collector re-examines them, and every module imported before them,
+      several times during the first invocation. They live as long as the container anyway. The
+      cost: cyclic garbage that exists at that moment is never collected; clients are made a
+      few times per container at most.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._config = botocore_config(
+            max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
+        )
+        self._session: Any = None
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    def get(self, service: str, region: str | None) -> Any:
+        """The client for ``service`` in ``region`` (None: botocore's own region lookup)."""
+        if (service, region) not in self._clients:
+            import gc
+
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                self._clients[(service, region)] = self._create(service, region)
+            finally:
+                gc.freeze()
+                if collecting:
+                    gc.enable()
+        return self._clients[(service, region)]
+
+    def _create(self, service: str, region: str | None) -> Any:
+        if self._session is None:
+            import botocore.session  # here: the local preview and the demo never need AWS
+
+            self._session = botocore.session.get_session()
+        return self._session.create_client(service, region_name=region, config=self._config)
+
+
+def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:
+    """The runtime the deployed function uses: CodeCommit and Secrets Manager through botocore,
+    state in DynamoDB when ``STATE_TABLE_NAME`` is set (otherwise in memory, marks only), all
+    clients from one session (:class:`_AwsClients`); the webhook from the environment."""
     from handler.state.factory import TABLE_VARIABLE, store_from_environment
 
     environ = dict(os.environ) if environ is None else environ
-    clients: dict[tuple[str, str | None], Any] = {}
-    config = botocore_config(
-        max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
-    )
+    clients = _AwsClients(settings)
+    table_name = environ.get(TABLE_VARIABLE, "").strip()
+    state: StateStore
+    if table_name:
+        from handler.state.dynamodb import DynamoDBStore
 
-    def client(service: str, region: str | None) -> Any:
-        if (service, region) not in clients:
-            clients[(service, region)] = boto3.client(service, region_name=region, config=config)
-        return clients[(service, region)]
-
+        # The factory's region rule (AWS_REGION, which Lambda sets, before AWS_DEFAULT_REGION),
+        # with the session's client instead of one from a session of its own.
+        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+        state = DynamoDBStore(clients.get("dynamodb", region), table_name)
+    else:
+        state = store_from_environment(environ, local=False)
     return Runtime(
         settings=settings,
         reader_for=lambda repository: CodeCommitReader(
-            client("codecommit", repository.region), repository.name
+            clients.get("codecommit", repository.region), repository.name
         ),
         webhook_url=WebhookUrlSource(
             url=settings.webhook_url,
             secret_arn=settings.webhook_secret_arn,
-            secrets_client=lambda region: client("secretsmanager", region),
+            secrets_client=lambda region: clients.get("secretsmanager", region),
         ),
-        state=store_from_environment(environ, local=False, config=config),
-        track_heads=bool(environ.get(TABLE_VARIABLE, "").strip()),
+        state=state,
+        track_heads=bool(table_name),
     )
 
 
