@@ -265,7 +265,7 @@ _lambda_runtime: Runtime | None = None
 class _AwsClients:
     """Low-level AWS clients from ONE botocore session, one per (service, region), made on first use.
 
-    Three choices here, each measured by ``make bench`` (README, Performance):
+    Three choices here, each measured by ``python -m bench.levers`` (README, Performance):
 
     * botocore rather than ``boto3.client``: importing boto3 imports s3transfer too, which the
       function never uses. Clients are still made the ordinary way, so ``AWS_ENDPOINT_URL_CODECOMMIT``
