@@ -292,14 +292,12 @@ class _AwsClients:
         if (service, region) not in self._clients:
             import gc
 
-            collecting = gc.isenabled()
             gc.disable()
             try:
                 self._clients[(service, region)] = self._create(service, region)
             finally:
                 gc.freeze()
-                if collecting:
-                    gc.enable()
+                gc.enable()  # always: runtimes made in parallel threads must never leave it off
         return self._clients[(service, region)]
 
     def _create(self, service: str, region: str | None) -> Any:
