@@ -13,6 +13,10 @@ PUSHER = "arn:aws:sts::123456789012:assumed-role/DeveloperRole/dev@example.com"
 OCTOPUS_PARENTS = 8
 BIG_FILES = 2_000
 BIG_MESSAGE_BYTES = 64 * 1024
+CHAIN_BRANCH = "chain"
+HISTORY_BRANCH = "history"
+#: Commits added by each push to HISTORY_BRANCH after its first, whose head is recorded first.
+HISTORY_PUSHES = (1, 3, 10, 60)
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,8 @@ class BenchRepo:
     merge: str  # a two-parent merge
     big: str  # 2,000 files added in one commit
     octopus: str  # an 8-parent merge, 2,000 files against parent 1, a 64 KB message
+    chain: tuple[str, ...]  # CHAIN_BRANCH: commits of three changed files each, oldest first
+    history: tuple[str, ...]  # HISTORY_BRANCH: a first commit, then one tip per HISTORY_PUSHES
 
 
 def _big_message() -> str:
@@ -30,7 +36,19 @@ def _big_message() -> str:
     return "Octopus merge of eight release trains\n\n" + body.decode("utf-8", errors="ignore")
 
 
-def build_bench_repo(path: Path) -> BenchRepo:
+def _linear(repo: ScriptedGitRepo, branch: str, start: str, count: int) -> list[str]:
+    """``count`` commits on a new ``branch`` from ``start``, each changing three files, oldest first."""
+    repo.git("checkout", "-q", "-b", branch, start)
+    commits = []
+    for index in range(count):
+        for name in ("a.py", "b.py", "c.py"):
+            repo.write(f"src/{name}", f"x = {index}\n")
+        commits.append(repo.commit(f"Step {index + 1} on {branch}\n\nA normal push."))
+    return commits
+
+
+def build_bench_repo(path: Path, *, chain_length: int = 20) -> BenchRepo:
+    """Build the bench repository at ``path``; ``chain_length`` commits on CHAIN_BRANCH."""
     path.mkdir(parents=True)
     repo = ScriptedGitRepo(path)
     repo.git("init", "-q", "-b", "main")
@@ -67,4 +85,12 @@ def build_bench_repo(path: Path) -> BenchRepo:
     repo.git("checkout", "-q", "main")
     repo.git("merge", "-q", "--no-ff", *branches, "-m", _big_message())
     octopus = repo.git("rev-parse", "HEAD")
-    return BenchRepo(path, normal, merge, big, octopus)
+
+    chain = _linear(repo, CHAIN_BRANCH, normal, chain_length)
+    history = _linear(repo, HISTORY_BRANCH, normal, 1 + sum(HISTORY_PUSHES))
+    tips, pushed = [history[0]], 0
+    for count in HISTORY_PUSHES:
+        pushed += count
+        tips.append(history[pushed])
+    repo.git("checkout", "-q", "main")
+    return BenchRepo(path, normal, merge, big, octopus, tuple(chain), tuple(tips))

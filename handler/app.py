@@ -298,37 +298,83 @@ def _quietly(what: str, action: Callable[[], object]) -> None:
 _lambda_runtime: Runtime | None = None
 
 
+class _AwsClients:
+    """Low-level AWS clients from ONE botocore session, one per (service, region), made on first use.
+
+    Three choices here, each measured by ``python -m bench.levers`` (README, Performance):
+
+    * botocore rather than ``boto3.client``: importing boto3 imports s3transfer too, which the
+      function never uses. Clients are still made the ordinary way, so ``AWS_ENDPOINT_URL_CODECOMMIT``
+      and the other standard variables point them elsewhere.
+    * One session for every client (CodeCommit, Secrets Manager, DynamoDB): the session loads the
+      endpoint data and the list of services once; each further client only loads its own model.
+    * No garbage collection while a client is made, and everything alive afterwards frozen
+      (:func:`gc.freeze`): a client's service model is tens of thousands of long-lived objects,
+      and without this, the collector re-examines them, and every module imported before them,
+      several times during the first invocation. They live as long as the container anyway. The
+      cost: cyclic garbage that exists at that moment is never collected; clients are made a
+      few times per container at most.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._config = botocore_config(
+            max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
+        )
+        self._session: Any = None
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    def get(self, service: str, region: str | None) -> Any:
+        """The client for ``service`` in ``region`` (None: botocore's own region lookup)."""
+        if (service, region) not in self._clients:
+            import gc
+
+            gc.disable()
+            try:
+                self._clients[(service, region)] = self._create(service, region)
+            finally:
+                gc.freeze()
+                gc.enable()  # always: runtimes made in parallel threads must never leave it off
+        return self._clients[(service, region)]
+
+    def _create(self, service: str, region: str | None) -> Any:
+        if self._session is None:
+            import botocore.session  # here: the local preview and the demo never need AWS
+
+            self._session = botocore.session.get_session()
+        return self._session.create_client(service, region_name=region, config=self._config)
+
+
 def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:
-    """The runtime the deployed function uses: CodeCommit via boto3, state in DynamoDB (when
-    ``STATE_TABLE_NAME`` is set; otherwise in memory, marks only), webhook from the environment."""
-    import boto3  # imported here so the local preview and the demo never need AWS credentials
+    """The runtime the deployed function uses: CodeCommit and Secrets Manager through botocore,
+    state in DynamoDB when ``STATE_TABLE_NAME`` is set (otherwise in memory, marks only), all
+    clients from one session (:class:`_AwsClients`); the webhook from the environment."""
+    environ = dict(os.environ) if environ is None else environ
+    clients = _AwsClients(settings)
+    table_name = settings.state_table_name
+    state: StateStore
+    if table_name:
+        from handler.state.dynamodb import DynamoDBStore
 
-    from handler.state.factory import TABLE_VARIABLE, store_from_environment
+        # The region rule botocore follows: AWS_REGION (which Lambda sets) before AWS_DEFAULT_REGION,
+        # the client comes from the one shared session.
+        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+        state = DynamoDBStore(clients.get("dynamodb", region), table_name)
+    else:
+        from handler.state.memory import MemoryStore
 
-    environ = dict(os.environ) if environ is None else dict(environ)
-    environ[TABLE_VARIABLE] = settings.state_table_name or ""
-    clients: dict[tuple[str, str | None], Any] = {}
-    config = botocore_config(
-        max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
-    )
-
-    def client(service: str, region: str | None) -> Any:
-        if (service, region) not in clients:
-            clients[(service, region)] = boto3.client(service, region_name=region, config=config)
-        return clients[(service, region)]
-
+        state = MemoryStore()
     return Runtime(
         settings=settings,
         reader_for=lambda repository: CodeCommitReader(
-            client("codecommit", repository.region), repository.name
+            clients.get("codecommit", repository.region), repository.name
         ),
         webhook_url=WebhookUrlSource(
             url=settings.webhook_url,
             secret_arn=settings.webhook_secret_arn,
-            secrets_client=lambda region: client("secretsmanager", region),
+            secrets_client=lambda region: clients.get("secretsmanager", region),
         ),
-        state=store_from_environment(environ, local=False, config=config),
-        track_heads=settings.state_table_name is not None,
+        state=state,
+        track_heads=table_name is not None,
     )
 
 

@@ -19,9 +19,6 @@ from botocore.stub import ANY, Stubber
 
 from handler.state import StateError, StateItem
 from handler.state.dynamodb import STATE_MAX_ATTEMPTS, DynamoDBStore, dynamodb_store
-from handler.state.factory import store_from_environment
-from handler.state.memory import MemoryStore
-from handler.state.sqlite import SQLiteStore
 from tests.standins import LoopbackServer
 
 TABLE = "notifier-state"
@@ -210,13 +207,12 @@ class _RecordingDynamoDB(BaseHTTPRequestHandler):
         pass
 
 
-def test_aws_endpoint_url_dynamodb_steers_the_factorys_client(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aws_endpoint_url_dynamodb_steers_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
     server = LoopbackServer()
     server.serve(_RecordingDynamoDB)
     try:
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{server.port}")
-        store = store_from_environment({"STATE_TABLE_NAME": TABLE, "AWS_REGION": "eu-west-1"}, local=False)
-        assert isinstance(store, DynamoDBStore)
+        store = dynamodb_store(TABLE, "eu-west-1")
         assert store.get("head#x") is None
     finally:
         server.stop()
@@ -227,10 +223,3 @@ def test_aws_endpoint_url_dynamodb_steers_the_factorys_client(monkeypatch: pytes
         )
     ]
 
-
-def test_without_a_table_local_runs_use_sqlite_and_lambda_uses_memory(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert isinstance(store_from_environment({}, local=True), SQLiteStore)
-    assert isinstance(store_from_environment({"STATE_TABLE_NAME": " "}, local=False), MemoryStore)

@@ -24,7 +24,8 @@ versions to restart at 1, an invocation still holding a copy of an expired item 
 unrelated item that took its key over (a claim released by its stale owner, a head restored over
 someone else's): the classic ABA problem of compare-and-set.
 
-:func:`store_from_environment` (in :mod:`handler.state.factory`) picks the backend.
+The deployed function uses DynamoDB when ``STATE_TABLE_NAME`` is set and memory otherwise
+(:func:`handler.app.aws_runtime`); the local preview and the demo use SQLite.
 """
 
 from __future__ import annotations

@@ -1,0 +1,116 @@
+"""How the deployed runtime makes its AWS clients: botocore, one session, the standard endpoints.
+
+The clients are made without boto3 (whose import the cold start would pay for) and from one
+botocore session; these tests hold that to what the design requires of every client: the
+standard ``AWS_ENDPOINT_URL_<SERVICE>`` variables still point it elsewhere. DynamoDB and Secrets
+Manager are moto's server (``tests/standins/dynamodb.py``), CodeCommit the git-backed stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import botocore.session
+import pytest
+
+import handler.app
+from handler.app import lambda_handler
+from tests.scenarios import ScenarioRepo, scenario_events
+from tests.standins import dynamodb
+from tests.standins.codecommit import CodeCommitStandIn
+from tests.standins.slack import SlackStandIn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[dynamodb.DynamoDBStandIn]:
+    with dynamodb.running() as stand_in:
+        yield stand_in
+
+
+def test_every_client_follows_its_standard_endpoint_variable(
+    monkeypatch: pytest.MonkeyPatch,
+    moto_server: dynamodb.DynamoDBStandIn,
+    codecommit_standin: CodeCommitStandIn,
+    scenario_repo: ScenarioRepo,
+    slack_standin: SlackStandIn,
+) -> None:
+    secrets = botocore.session.get_session().create_client(
+        "secretsmanager",
+        region_name=moto_server.region,
+        endpoint_url=moto_server.url,
+        aws_access_key_id="standin",
+        aws_secret_access_key="standin",
+    )
+    arn = secrets.create_secret(Name="endpoint-test-webhook", SecretString=slack_standin.url)["ARN"]
+    monkeypatch.setattr(handler.app, "_lambda_runtime", None)
+    for name, value in moto_server.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_server.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CODECOMMIT", codecommit_standin.url)
+    monkeypatch.setenv("SLACK_WEBHOOK_SECRET_ARN", arn)
+    moto_server.calls.clear()
+    codecommit_standin.calls.clear()
+    delivered_before = len(slack_standin.delivered)
+
+    assert lambda_handler(scenario_events(scenario_repo.commits)["merge_commit"], Context()) == {
+        "delivered": 1
+    }
+
+    assert len(slack_standin.delivered) == delivered_before + 1
+    assert codecommit_standin.calls["GetCommit"] >= 1
+    assert moto_server.calls["secretsmanager.GetSecretValue"] == 1
+    assert moto_server.calls["PutItem"] >= 2  # the claim, the head, the delivery mark
+    assert moto_server.calls["GetItem"] >= 1  # the branch's recorded head
+
+
+def test_the_deployed_runtime_makes_every_client_from_one_botocore_session_without_boto3() -> None:
+    """In a fresh process, as in a new Lambda container: no session left over from other tests."""
+    code = """
+import gc, json, sys
+import botocore.session
+from handler.app import aws_runtime
+from handler.sources.trigger import parse_repository_arn
+from handler.settings import Settings
+
+sessions = []
+original = botocore.session.Session.__init__
+def counted(session, *args, **kwargs):
+    sessions.append(session)
+    original(session, *args, **kwargs)
+botocore.session.Session.__init__ = counted
+
+runtime = aws_runtime(
+    Settings(webhook_url="https://hooks.slack.com/services/T0/B0/x", state_table_name="notifier-state"),
+    {"STATE_TABLE_NAME": "notifier-state", "AWS_REGION": "eu-west-1"},
+)
+runtime.reader_for(parse_repository_arn("arn:aws:codecommit:eu-west-1:111122223333:repo"))
+runtime.reader_for(parse_repository_arn("arn:aws:codecommit:us-west-2:111122223333:other"))
+print(json.dumps({
+    "sessions": len(sessions),
+    "gc_enabled": gc.isenabled(),
+    "boto3": sorted(name for name in sys.modules if name.split(".")[0] in ("boto3", "s3transfer")),
+}))
+"""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9",  # nothing is called
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=environment, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == {"sessions": 1, "gc_enabled": True, "boto3": []}
