@@ -32,7 +32,8 @@ def load_eventbridge(name: str) -> Any:
 
 def sns_wrapped(event: Any) -> dict[str, Any]:
     """The event as an SNS topic delivers it to Lambda."""
-    return {"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "m-1", "Message": json.dumps(event)}}]}
+    sns = {"MessageId": "m-1", "Message": json.dumps(event)}
+    return {"Records": [{"EventSource": "aws:sns", "Sns": sns}]}
 
 
 EXPECTED_KINDS = {
@@ -67,7 +68,8 @@ def test_every_aws_sample_parses(name: str, wrapping: str) -> None:
     assert is_eventbridge_event(event)
     [activity] = list(parse_activities(event))
     assert activity.kind is EXPECTED_KINDS[name]
-    assert activity.repository.name == (raw["detail"].get("repositoryName") or raw["detail"]["repositoryNames"][0])
+    detail = raw["detail"]
+    assert activity.repository.name == (detail.get("repositoryName") or detail["repositoryNames"][0])
     assert activity.repository.region == raw["region"]
     assert activity.actor.arn == raw["detail"]["callerUserArn"]
     assert activity.event_time == datetime.fromisoformat(raw["time"].replace("Z", "+00:00"))
