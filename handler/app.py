@@ -29,9 +29,15 @@ from handler.enrich import enrich
 from handler.errors import DeliveryRefused
 from handler.events import parse_event
 from handler.model import Repository
+from handler.pull_requests.pipeline import (
+    PullRequestRuntime,
+    aws_pull_request_runtime,
+    process_pull_request_event,
+)
 from handler.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.render import render
 from handler.settings import Settings
+from handler.sources.eventbridge import is_eventbridge_event
 from handler.webhook_url import WebhookUrlSource
 
 log = logging.getLogger("handler")
@@ -45,6 +51,8 @@ class Runtime:
     settings: Settings
     reader_for: Callable[[Repository], CommitReader]
     webhook_url: WebhookUrlSource
+    #: Pull-request events' reader and state (None: read nothing from AWS, as local previews do).
+    pull_requests: PullRequestRuntime | None = None
     _webhooks: dict[str, SlackWebhook] = field(default_factory=dict)
 
     def webhook(self) -> SlackWebhook:
@@ -75,6 +83,8 @@ def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str,
     All pushes in the event are read and rendered before the first one is posted, so a failure
     while reading CodeCommit never leaves a half-delivered event behind.
     """
+    if is_eventbridge_event(event):  # pull requests, comments, approvals: handler/pull_requests/
+        return process_pull_request_event(event, runtime, deadline)
     settings = runtime.settings
     payloads = []
     for push in parse_event(event):
@@ -120,6 +130,7 @@ def aws_runtime(settings: Settings) -> Runtime:
             secret_arn=settings.webhook_secret_arn,
             secrets_client=lambda region: client("secretsmanager", region),
         ),
+        pull_requests=aws_pull_request_runtime(os.environ, client),
     )
 
 

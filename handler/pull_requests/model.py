@@ -126,7 +126,6 @@ class Activity:
         pull_request_id: the pull request's id, if any.
         comment: the comment, for comment events.
         approval_rule_name: the rule, for rule events.
-        old_source_commit: reserved for a source update whose previous commit is known.
     """
 
     kind: ActivityKind
@@ -212,6 +211,7 @@ class Notice:
         command: the review command the comment starts with, if any.
         command_rest: the comment's text after the command.
         ready_for_review: True for the one "ready for review" announcement of a former draft.
+        previous_source_commit: for new commits pushed, the source commit last seen (state).
     """
 
     activity: Activity
@@ -223,6 +223,7 @@ class Notice:
     command: ReviewCommand | None = None
     command_rest: str = ""
     ready_for_review: bool = False
+    previous_source_commit: str | None = None
 
     @property
     def pull_request(self) -> PullRequestSnapshot | None:

@@ -146,12 +146,12 @@ class PullRequestStateDetail:
     @property
     def author(self) -> str:
         """ARN of who opened the pull request."""
-        return self._get("author")[:_MAX_ID * 5]
+        return self._get("author")[: _MAX_ID * 5]
 
     @property
     def caller_user_arn(self) -> str:
         """ARN of who caused this event."""
-        return self._get("callerUserArn")[:_MAX_ID * 5]
+        return self._get("callerUserArn")[: _MAX_ID * 5]
 
     @property
     def source_reference(self) -> str:
@@ -228,7 +228,7 @@ class CommentDetail:
         self.where = where
 
     def _get(self, key: str, *, required: bool = False) -> str:
-        return _text(self.raw_event, key, self.where, required=required)[:_MAX_ID * 5]
+        return _text(self.raw_event, key, self.where, required=required)[: _MAX_ID * 5]
 
     @property
     def event(self) -> str:
@@ -474,9 +474,7 @@ def _comment_activity(envelope: EventBridgeEvent, detail: CommentDetail, detail_
         kind=kind,
         event_name=name,
         repository=_repository(envelope, detail.repository_name),
-        actor=identity(
-            detail.caller_user_arn, email=detail.email_address, display_name=detail.display_name
-        ),
+        actor=identity(detail.caller_user_arn, email=detail.email_address, display_name=detail.display_name),
         event_id=envelope.event_id,
         event_time=envelope.time,
         pull_request_id=detail.pull_request_id if on_pull_request else None,
