@@ -94,7 +94,7 @@ def test_get_comment_finds_an_inline_comments_file_and_line_on_a_later_page(
 @pytest.mark.parametrize(
     ("call", "reason"),
     [
-        (lambda r: r.get_pull_request("404"), "the pull request does not exist"),
+        (lambda r: r.get_pull_request("404"), "it does not exist or was removed"),
         (lambda r: r.get_pull_request("abc"), "not a valid pull request id"),
         (
             lambda r: r.get_comment(
@@ -104,7 +104,7 @@ def test_get_comment_finds_an_inline_comments_file_and_line_on_a_later_page(
                 before_commit_id=None,
                 after_commit_id=None,
             ),
-            "the comment does not exist",
+            "it does not exist or was removed",
         ),
         (
             lambda r: r.get_comment(
@@ -114,7 +114,7 @@ def test_get_comment_finds_an_inline_comments_file_and_line_on_a_later_page(
                 before_commit_id=None,
                 after_commit_id=None,
             ),
-            "the comment was deleted",
+            "it was deleted",
         ),
         (lambda r: r.get_approval_state("7", "stale"), "not a valid revision id"),
     ],

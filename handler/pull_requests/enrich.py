@@ -86,7 +86,7 @@ def _comment(activity: Activity, reader: PullRequestReader) -> tuple[CommentDeta
     except Unreadable as unreadable:
         return None, unreadable.reason
     if comment.deleted:
-        return None, "the comment was deleted"
+        return None, "it was deleted"
     return comment, None
 
 

@@ -37,10 +37,10 @@ T = TypeVar("T")
 
 #: Error codes that mean "this thing cannot be read", tolerated: the message says what is known.
 UNREADABLE_ERRORS = {
-    "PullRequestDoesNotExistException": "the pull request does not exist (any more)",
+    "PullRequestDoesNotExistException": "it does not exist or was removed",
     "InvalidPullRequestIdException": "not a valid pull request id",
-    "CommentDoesNotExistException": "the comment does not exist (any more)",
-    "CommentDeletedException": "the comment was deleted",
+    "CommentDoesNotExistException": "it does not exist or was removed",
+    "CommentDeletedException": "it was deleted",
     "InvalidCommentIdException": "not a valid comment id",
     "RepositoryDoesNotExistException": "the repository no longer exists",
     "InvalidRevisionIdException": "not a valid revision id",

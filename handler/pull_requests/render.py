@@ -303,8 +303,8 @@ def _lines(notice: Notice, cast: Cast, settings: PullRequestSettings) -> list[st
         lines.append(_branches(snapshot, notice))
     if notice.details_error:
         lines.append(
-            f"_Pull request details are unavailable ({escape(notice.details_error)}); "
-            "showing what the event says._"
+            f"_The pull request could not be read ({escape(notice.details_error)}), "
+            "so this shows what the event says._"
         )
     lines.extend(_kind_lines(notice, cast, settings))
     return lines
@@ -385,7 +385,7 @@ def _approval_lines(notice: Notice, cast: Cast) -> list[str]:
     """Approvals, revocations, overrides and merges: the count, how it merged, the author."""
     snapshot = notice.pull_request
     count = _approval_count(notice)
-    lines = [f"Approvals: {count}"] if count else []
+    lines = [f"*{count}*"] if count else []
     if notice.activity.kind is not ActivityKind.MERGED:
         if notice.activity.kind is ActivityKind.APPROVED and cast.author is not None:
             lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
@@ -405,7 +405,7 @@ def _comment_lines(notice: Notice, settings: PullRequestSettings) -> list[str]:
     comment = notice.comment
     if comment is None:
         reason = escape(notice.comment_error or "unknown reason")
-        return [f"_The comment's text is unavailable ({reason})._"]
+        return [f"_The comment could not be read ({reason})._"]
     if comment.file_path:
         where = f":page_facing_up: {code(comment.file_path)}"
         if comment.file_position is not None:
@@ -426,7 +426,7 @@ def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings) ->
     if notice.command is ReviewCommand.REVIEW_DONE:
         count = _approval_count(notice)
         if count:
-            lines.append(f"Approvals: {count}")
+            lines.append(f"*{count}*")
         if cast.author is not None:
             lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
     elif cast.reviewers:
