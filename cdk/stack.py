@@ -16,6 +16,7 @@ from constructs import Construct
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge
+from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.topic import NotificationTopic
 from cdk.triggers import RepositoryTriggers
 
@@ -57,6 +58,18 @@ class CodeCommitSlackNotifierStack(Stack):
             alarm_topic_arn=config.alarm_topic_arn,
         )
         self.topic.topic.add_subscription(subscriptions.LambdaSubscription(self.notifier.function))
+        pull_requests = PullRequestConfig.from_context(self.node.try_get_context)
+        self.pull_request_events = None
+        if pull_requests.enabled:  # pull requests, comments, approvals: EventBridge → the function
+            self.pull_request_events = PullRequestEvents(
+                self,
+                "PullRequestEvents",
+                repository_arns=repository_arns,
+                function=self.notifier.function,
+                role=self.notifier.role,
+                dead_letter_queue=self.notifier.dead_letter_queue,
+                config=pull_requests,
+            )
 
         self.triggers = None
         if config.repositories:

@@ -162,7 +162,13 @@ def test_notifier_role_is_least_privilege(default: tuple[Template, Path]) -> Non
     )
     assert "ManagedPolicyArns" not in role["Properties"]
     by_sid = {s.get("Sid", "destination"): s for s in statements(template, "NotifierRole")}
-    assert set(by_sid) == {"WriteOwnLogs", "ReadWatchedRepositories", "ReadWebhookSecret", "destination"}
+    assert set(by_sid) == {
+        "WriteOwnLogs",
+        "ReadWatchedRepositories",
+        "ReadPullRequests",
+        "ReadWebhookSecret",
+        "destination",
+    }
     assert by_sid["ReadWatchedRepositories"]["Action"] == [
         "codecommit:GetCommit",
         "codecommit:GetDifferences",
