@@ -177,7 +177,10 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
             (f"push {index}/{len(pushes)}: {push.title}", push.event)
             for index, push in enumerate(pushes, start=1)
         ]
-        return _preview(events, arguments, settings, repo=str(repo))
+        status = _preview(events, arguments, settings, repo=str(repo))
+    from handler.pull_requests.demo import run_pull_request_demo  # a pull request's life, same pipeline
+
+    return status or (0 if run_pull_request_demo(sys.stdout, json_only=arguments.json) else 1)
 
 
 if __name__ == "__main__":

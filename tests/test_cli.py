@@ -30,7 +30,9 @@ def test_demo_shows_every_push_through_the_pipeline() -> None:
     result = run("--demo", "--json")
     assert result.returncode == 0, result.stderr
     payloads = [json.loads(line) for line in result.stdout.splitlines()]
-    assert len(payloads) == 6
+    pull_requests = [p for p in payloads if "/pull-requests/" in p["attachments"][0]["title_link"]]
+    payloads = [payload for payload in payloads if payload not in pull_requests]
+    assert len(payloads) == 6 and len(pull_requests) == 6  # pushes, then a pull request's life
     texts = [payload["text"] for payload in payloads]
     assert texts[0] == "bob created branch main in payments-service"
     assert "deleted branch feature/login-v2" in texts[-1]
@@ -63,3 +65,12 @@ def test_unusable_input_says_why_and_exits_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "not an SNS event, SNS message or trigger record" in result.stderr
     assert run().returncode == 2
+
+
+def test_preview_an_eventbridge_pull_request_event_offline() -> None:
+    event = Path(__file__).parent / "fixtures" / "eventbridge" / "awsdoc_pullRequestMergeStatusUpdated.json"
+    result = run(str(event), "--json")
+    assert result.returncode == 0, result.stderr
+    [payload] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert payload["text"] == "Mary_Major (role Admin) merged #1 My Example Pull Request into main"
+    assert "could not be read (offline preview" in payload["attachments"][0]["text"]

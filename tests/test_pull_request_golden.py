@@ -88,3 +88,21 @@ def test_pull_request_golden(
     assert payloads == json.loads(golden.read_text(encoding="utf-8"))
     for payload in payloads:
         check_limits_and_mentions(payload)
+
+
+def test_demo_plays_a_pull_requests_life_through_the_pipeline() -> None:
+    import io
+
+    from handler.pull_requests.demo import run_pull_request_demo
+
+    out = io.StringIO()
+    assert run_pull_request_demo(out, json_only=True) == 6  # the draft's "opened" posts nothing
+    payloads = [json.loads(line) for line in out.getvalue().splitlines()]
+    texts = [payload["text"] for payload in payloads]
+    assert texts[0].startswith("<@U0CHEN001> <@U0BOB0001> ready for review: #42")
+    assert (
+        texts[3]
+        == "<@U0ANA0001> review finished by bob, please take a look: #42 "
+        + "Passkey login for the payments console"
+    )
+    assert texts[4].endswith("(1 of 2 approvals)") and texts[5].startswith("<@U0ANA0001> bob merged #42")
