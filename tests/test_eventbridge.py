@@ -147,3 +147,10 @@ def test_dropped_events_are_logged_with_a_reason(caplog: pytest.LogCaptureFixtur
         assert list(parse_activities(reaction)) == []
         assert list(parse_activities(sns_wrapped(reaction))) == []
     assert caplog.text.count("is not a pull-request or comment event") == 2
+
+
+def test_lone_surrogates_are_replaced_so_links_and_payloads_encode() -> None:
+    event = load_eventbridge("awsdoc_commentOnPullRequestCreated.json")
+    event["detail"]["commentId"] = "\ud800x"
+    [activity] = parse_activities(event)
+    assert activity.comment is not None and activity.comment.comment_id == "\ufffdx"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -41,6 +42,8 @@ COMMENT_ON_COMMIT = "CodeCommit Comment on Commit"
 HANDLED_DETAIL_TYPES = (PULL_REQUEST_STATE_CHANGE, COMMENT_ON_PULL_REQUEST, COMMENT_ON_COMMIT)
 _MAX_ID = 200
 _MAX_TEXT = 20_000
+#: Lone surrogates (possible in JSON) can't be encoded, so they'd break links and the payload.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 
 def _text(mapping: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
@@ -52,7 +55,7 @@ def _text(mapping: Mapping[str, Any], key: str, where: str, *, required: bool = 
         return ""
     if not isinstance(value, str):
         raise UnprocessableEvent(f"{where}.{key} should be str, got {type(value).__name__}")
-    return value[:_MAX_TEXT]
+    return _SURROGATES.sub("\ufffd", value[:_MAX_TEXT])
 
 
 class EventBridgeEvent:
