@@ -55,7 +55,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
 
 golden: $(VENV)/.dev-installed
-	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py -q
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -28,6 +28,7 @@ class CodeCommitSlackNotifierStack(Stack):
         topic: the encrypted topic and its key.
         notifier: the function, its queue, alarms and log group.
         triggers: the trigger manager for existing repositories (None if there are none).
+        pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created empty).
     """

@@ -142,6 +142,8 @@ def plan(activity: Activity, runtime: PullRequestRuntime, limits: RenderSettings
                     activity.pull_request_id,
                     activity.kind.value,
                 )
+                for write in _source_writes(notice, state, now):  # nothing to deliver first
+                    write()
                 return []
         else:
             item = state.get(key)
