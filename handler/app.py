@@ -22,23 +22,22 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handler.deliver import Deadline, DeliveryReceipt, SlackWebhook
 from handler.enrich import enrich
 from handler.errors import DeliveryRefused
 from handler.events import parse_event
 from handler.model import Repository
-from handler.pull_requests.pipeline import (
-    PullRequestRuntime,
-    aws_pull_request_runtime,
-    process_pull_request_event,
-)
+from handler.pull_requests import lazy_aws_runtime
 from handler.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.render import render
 from handler.settings import Settings
-from handler.sources.eventbridge import is_eventbridge_event
+from handler.sources import is_eventbridge_event
 from handler.webhook_url import WebhookUrlSource
+
+if TYPE_CHECKING:
+    from handler.pull_requests.pipeline import PullRequestRuntime
 
 log = logging.getLogger("handler")
 AUTH_TYPE_STATUSES = frozenset({403, 404, 410})
@@ -51,8 +50,8 @@ class Runtime:
     settings: Settings
     reader_for: Callable[[Repository], CommitReader]
     webhook_url: WebhookUrlSource
-    #: Pull-request events' reader and state (None: read nothing from AWS, as local previews do).
-    pull_requests: PullRequestRuntime | None = None
+    #: Pull-request events' reader and state, or a factory for them (None: read nothing from AWS).
+    pull_requests: PullRequestRuntime | Callable[[], PullRequestRuntime] | None = None
     _webhooks: dict[str, SlackWebhook] = field(default_factory=dict)
 
     def webhook(self) -> SlackWebhook:
@@ -84,6 +83,8 @@ def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str,
     while reading CodeCommit never leaves a half-delivered event behind.
     """
     if is_eventbridge_event(event):  # pull requests, comments, approvals: handler/pull_requests/
+        from handler.pull_requests.pipeline import process_pull_request_event
+
         return process_pull_request_event(event, runtime, deadline)
     settings = runtime.settings
     payloads = []
@@ -130,7 +131,7 @@ def aws_runtime(settings: Settings) -> Runtime:
             secret_arn=settings.webhook_secret_arn,
             secrets_client=lambda region: client("secretsmanager", region),
         ),
-        pull_requests=aws_pull_request_runtime(os.environ, client),
+        pull_requests=lazy_aws_runtime(os.environ, client),
     )
 
 

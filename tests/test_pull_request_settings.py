@@ -215,3 +215,17 @@ def test_a_bad_user_map_fails_pull_request_events_but_not_pushes(
         lambda_handler(deployed["opened"].events[0], Context())
     assert slack_standin.delivered == []
     assert lambda_handler({"Records": []}, Context()) == {"delivered": 0}
+
+
+def test_push_events_do_not_load_the_pull_request_pipeline() -> None:
+    """Cold start: importing the entry point leaves the pull-request modules unloaded."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, handler.app; "
+        "loaded = [m for m in sys.modules if m.startswith(('handler.pull_requests.', 'handler.sources.'))]; "
+        "print(loaded)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

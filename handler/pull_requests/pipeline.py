@@ -212,7 +212,9 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
     is read from AWS.
     """
     global _offline  # noqa: PLW0603 (one offline runtime per process, so drafts persist in a preview session)
-    pull_requests: PullRequestRuntime | None = getattr(runtime, "pull_requests", None)
+    pull_requests = runtime.pull_requests
+    if callable(pull_requests):  # built on first use, then kept for the container's life
+        pull_requests = runtime.pull_requests = pull_requests()
     if pull_requests is None:
         _offline = _offline or offline_runtime()
         pull_requests = _offline

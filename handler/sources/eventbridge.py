@@ -14,7 +14,6 @@ does not report (reference changes, reactions, approval-rule templates) are drop
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -31,10 +30,22 @@ from handler.pull_requests.model import (
     Identity,
     PullRequestSnapshot,
 )
+from handler.sources import EVENTBRIDGE_SOURCE, is_eventbridge_event, sns_eventbridge_message
 
 log = logging.getLogger(__name__)
 
-EVENTBRIDGE_SOURCE = "aws.codecommit"
+__all__ = [
+    "EVENTBRIDGE_SOURCE",
+    "HANDLED_DETAIL_TYPES",
+    "CommentDetail",
+    "EventBridgeEvent",
+    "PullRequestStateDetail",
+    "is_eventbridge_event",
+    "iter_eventbridge_events",
+    "parse_activities",
+    "parse_activity",
+]
+
 PULL_REQUEST_STATE_CHANGE = "CodeCommit Pull Request State Change"
 COMMENT_ON_PULL_REQUEST = "CodeCommit Comment on Pull Request"
 COMMENT_ON_COMMIT = "CodeCommit Comment on Commit"
@@ -311,38 +322,6 @@ _COMMENT_KINDS = {
 }
 
 
-def is_eventbridge_event(event: Any) -> bool:
-    """True for a CodeCommit EventBridge event, delivered directly or as an SNS record's message.
-
-    This is the dispatch test ``handler.app`` uses: trigger messages (``Records`` of
-    ``aws:codecommit`` records) are never EventBridge events.
-    """
-    if not isinstance(event, dict):
-        return False
-    if "detail-type" in event or "detail" in event:
-        return event.get("source") == EVENTBRIDGE_SOURCE
-    records = event.get("Records")
-    if not isinstance(records, list):
-        return False
-    return any(_sns_eventbridge_message(record) is not None for record in records)
-
-
-def _sns_eventbridge_message(record: Any) -> dict[str, Any] | None:
-    """The EventBridge event inside an SNS record, or None if the record holds something else."""
-    if not isinstance(record, dict) or not isinstance(record.get("Sns"), dict):
-        return None
-    message = record["Sns"].get("Message")
-    if not isinstance(message, str) or EVENTBRIDGE_SOURCE not in message:
-        return None
-    try:
-        decoded = json.loads(message)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(decoded, dict) and decoded.get("source") == EVENTBRIDGE_SOURCE and "detail" in decoded:
-        return decoded
-    return None
-
-
 def iter_eventbridge_events(event: Any) -> Iterator[EventBridgeEvent | Dropped]:
     """Yield each EventBridge event in a Lambda event (direct, or one per SNS record)."""
     if isinstance(event, dict) and event.get("source") == EVENTBRIDGE_SOURCE:
@@ -353,7 +332,7 @@ def iter_eventbridge_events(event: Any) -> Iterator[EventBridgeEvent | Dropped]:
         yield Dropped("event", "not an EventBridge or SNS event")
         return
     for index, record in enumerate(records):
-        decoded = _sns_eventbridge_message(record)
+        decoded = sns_eventbridge_message(record)
         if decoded is None:
             yield Dropped(f"Records[{index}]", "not an SNS message holding a CodeCommit EventBridge event")
         else:
