@@ -40,6 +40,7 @@ from handler.sources.eventbridge import EVENTBRIDGE_SOURCE, HANDLED_DETAIL_TYPES
 PULL_REQUEST_ACTIONS = (
     "codecommit:EvaluatePullRequestApprovalRules",
     "codecommit:GetComment",
+    "codecommit:GetCommentsForComparedCommit",
     "codecommit:GetCommentsForPullRequest",
     "codecommit:GetPullRequest",
     "codecommit:GetPullRequestApprovalStates",

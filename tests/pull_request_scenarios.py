@@ -262,7 +262,15 @@ def build_scenarios(book: PullRequestBook) -> dict[str, Scenario]:
     )
     comment(
         "commit_comment",
-        StoredComment("c-commit", "Nice cleanup!", ERIN, None, after_commit_id="c" * 40),
+        StoredComment(
+            "c-commit",
+            "Nice cleanup!",
+            ERIN,
+            None,
+            after_commit_id="c" * 40,
+            file_path="README.md",
+            file_position=3,
+        ),
         emailAddress="erin@example.com",
     )
 

@@ -49,6 +49,11 @@ def standin() -> Iterator[codecommit.CodeCommitStandIn]:
                 )
             )
         book.add_comment(StoredComment("gone", "x", BOB, "7", deleted=True))
+        book.add_comment(
+            StoredComment(
+                "on-commit", "why?", BOB, None, after_commit_id="c" * 40, file_path="a.py", file_position=9
+            )
+        )
         book.approve("7", BOB)
         book.approve("7", ALICE, "REVOKE")
         yield stand_in
@@ -156,3 +161,14 @@ def test_throttling_past_the_retries_raises_so_lambda_retries(
 )
 def test_rule_content_is_read_defensively(content: str, expected: tuple[int, tuple[str, ...]]) -> None:
     assert parse_rule_content(content) == expected
+
+
+def test_get_comment_on_a_commit_finds_its_file_and_line(reader: CodeCommitPullRequestReader) -> None:
+    comment = reader.get_comment(
+        "on-commit",
+        pull_request_id=None,
+        repository_name="payments",
+        before_commit_id=None,
+        after_commit_id="c" * 40,
+    )
+    assert (comment.content, comment.file_path, comment.file_position) == ("why?", "a.py", 9)

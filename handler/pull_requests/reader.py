@@ -3,8 +3,9 @@
 Two implementations answer the same questions:
 
 * :class:`CodeCommitPullRequestReader` calls GetPullRequest, GetComment,
-  GetCommentsForPullRequest (for an inline comment's file and line, which GetComment does not
-  give), GetPullRequestApprovalStates and EvaluatePullRequestApprovalRules through boto3;
+  GetCommentsForPullRequest or GetCommentsForComparedCommit (for an inline comment's file and
+  line, which GetComment does not give), GetPullRequestApprovalStates and
+  EvaluatePullRequestApprovalRules through boto3;
 * :class:`OfflinePullRequestReader` reads nothing, for local previews without AWS: every message
   is then built from what the event says.
 
@@ -175,7 +176,7 @@ class CodeCommitPullRequestReader:
         response = self._call("GetComment", what, lambda: self._client.get_comment(commentId=comment_id))
         raw = response["comment"]
         location: dict[str, Any] = {}
-        if pull_request_id and before_commit_id and after_commit_id:
+        if after_commit_id:
             try:
                 location = self._location(
                     comment_id, pull_request_id, repository_name, before_commit_id, after_commit_id
@@ -195,26 +196,42 @@ class CodeCommitPullRequestReader:
         )
 
     def _location(
-        self, comment_id: str, pull_request_id: str, repository_name: str, before: str, after: str
+        self,
+        comment_id: str,
+        pull_request_id: str | None,
+        repository_name: str,
+        before: str | None,
+        after: str,
     ) -> dict[str, Any]:
-        """Where an inline comment sits: the ``location`` of the thread that holds it ({} if none)."""
-        paginator = self._client.get_paginator("get_comments_for_pull_request")
-        pages = paginator.paginate(
-            pullRequestId=pull_request_id,
-            repositoryName=repository_name,
-            beforeCommitId=before,
-            afterCommitId=after,
-            PaginationConfig={"MaxItems": MAX_COMMENT_PAGES * 100},
-        )
+        """Where an inline comment sits: the ``location`` of the thread that holds it ({} if none).
+
+        GetComment does not say; GetCommentsForPullRequest (or, for a comment on a commit,
+        GetCommentsForComparedCommit) lists the threads of one comparison with their locations.
+        """
+        arguments: dict[str, Any] = {
+            "repositoryName": repository_name,
+            "afterCommitId": after,
+            "PaginationConfig": {"MaxItems": MAX_COMMENT_PAGES * 100},
+        }
+        if before:
+            arguments["beforeCommitId"] = before
+        if pull_request_id:
+            operation, key = "GetCommentsForPullRequest", "commentsForPullRequestData"
+            pages = self._client.get_paginator("get_comments_for_pull_request").paginate(
+                pullRequestId=pull_request_id, **arguments
+            )
+        else:
+            operation, key = "GetCommentsForComparedCommit", "commentsForComparedCommitData"
+            pages = self._client.get_paginator("get_comments_for_compared_commit").paginate(**arguments)
 
         def find() -> dict[str, Any]:
             for page in pages:
-                for thread in page.get("commentsForPullRequestData", ()):
+                for thread in page.get(key, ()):
                     if any(c.get("commentId") == comment_id for c in thread.get("comments", ())):
                         return dict(thread.get("location") or {})
             return {}
 
-        return self._call("GetCommentsForPullRequest", f"comment {comment_id}", find)
+        return self._call(operation, f"comment {comment_id}", find)
 
     def get_approval_state(self, pull_request_id: str, revision_id: str) -> ApprovalState:
         what = f"pull request {pull_request_id}"

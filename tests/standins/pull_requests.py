@@ -21,6 +21,7 @@ OPERATIONS = frozenset(
         "GetPullRequest",
         "GetComment",
         "GetCommentsForPullRequest",
+        "GetCommentsForComparedCommit",
         "GetPullRequestApprovalStates",
         "EvaluatePullRequestApprovalRules",
     }
@@ -226,6 +227,28 @@ class PullRequestBook:
         if start + page_size < len(data):
             answer["nextToken"] = base64.b64encode(str(start + page_size).encode()).decode()
         return answer
+
+    def _GetCommentsForComparedCommit(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body.get("repositoryName"):
+            raise ServiceError("RepositoryNameRequiredException", "A repository name is required.")
+        if not body.get("afterCommitId"):
+            raise ServiceError("CommitIdRequiredException", "A commit ID is required.")
+        data = []
+        for comment in self.comments.values():
+            if comment.pull_request_id is None and comment.after_commit_id == body["afterCommitId"]:
+                entry: dict[str, Any] = {
+                    "repositoryName": body["repositoryName"],
+                    "afterCommitId": comment.after_commit_id,
+                    "comments": [self._comment(comment)],
+                }
+                if comment.file_path:
+                    entry["location"] = {
+                        "filePath": comment.file_path,
+                        "filePosition": comment.file_position,
+                        "relativeFileVersion": "AFTER",
+                    }
+                data.append(entry)
+        return {"commentsForComparedCommitData": data}
 
     def _revision(self, body: dict[str, Any]) -> StoredPullRequest:
         stored = self._pull_request(body)
