@@ -289,6 +289,7 @@ def build_scenarios(book: PullRequestBook) -> dict[str, Scenario]:
     for name, (text, who) in commands.items():
         tags: dict[str, Any] = {"emailAddress": "erin@example.com"} if who == ERIN else {}
         comment(name, StoredComment(f"c-{name}", text, who, "12"), **tags)
+    comment("command_on_unreadable_pull_request", StoredComment("c-404", "/re-review", ALICE, "404"))
     renamed = {**env, "REVIEW_COMMANDS": json.dumps({"/lgtm": "review-done", "/review-done": None})}
     comment("renamed_command", StoredComment("c-lgtm", "/lgtm ship it", BOB, "12"), environ=renamed)
     comment(

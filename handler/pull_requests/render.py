@@ -107,6 +107,8 @@ class Cast:
     reviewers: tuple[Person, ...]
     actor_is_author: bool
     actor_is_reviewer: bool
+    #: False when the pull request could not be read: then nobody is called "not a reviewer".
+    roles_known: bool = True
 
 
 def cast_of(notice: Notice, user_map: UserMap) -> Cast:
@@ -122,7 +124,7 @@ def cast_of(notice: Notice, user_map: UserMap) -> Cast:
     actor_is_reviewer = any(_same(actor, reviewer) for reviewer in found) or any(
         fnmatch.fnmatchcase(actor.arn, member) for member in pool if member.startswith("arn:")
     )
-    return Cast(actor, author, found, actor_is_author, actor_is_reviewer)
+    return Cast(actor, author, found, actor_is_author, actor_is_reviewer, notice.details is not None)
 
 
 def _same(one: Person, other: Person) -> bool:
@@ -237,9 +239,9 @@ def _command_sentence(command: ReviewCommand, cast: Cast, what: str) -> str:
     if command is ReviewCommand.REVIEW_DONE:
         if cast.actor_is_author:
             return f"review finished on {what}, says its author {who}"
-        role = "" if cast.actor_is_reviewer else " (not a reviewer of it)"
+        role = "" if cast.actor_is_reviewer or not cast.roles_known else " (not a reviewer of it)"
         return f"review finished by {who}{role}, please take a look: {what}"
-    role = "" if cast.actor_is_author else " (not its author)"
+    role = "" if cast.actor_is_author or not cast.roles_known else " (not its author)"
     if command is ReviewCommand.RE_REVIEW:
         return f"{who}{role} asks for another review of {what}"
     return f"{who}{role} has a question for the reviewers of {what}"
@@ -431,6 +433,8 @@ def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings) ->
             lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
     elif cast.reviewers:
         lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, mention=True))
+    elif notice.details is None:
+        lines.append("_The reviewers are unknown: their approval rules could not be read._")
     else:
         lines.append("_No reviewers: the pull request has no approval rule with a pool._")
     if notice.command_rest.strip():
