@@ -76,7 +76,8 @@ def eventbridge_event(detail_type: str, detail: dict[str, Any], event_id: str) -
     }
 
 
-def _state(snapshot: PullRequestSnapshot, event: str, caller: str, **extra: str) -> dict[str, Any]:
+def state_event(snapshot: PullRequestSnapshot, event: str, caller: str, **extra: str) -> dict[str, Any]:
+    """The ``CodeCommit Pull Request State Change`` event CodeCommit sends for ``snapshot``."""
     detail = {
         "author": snapshot.author_arn,
         "callerUserArn": caller,
@@ -98,6 +99,7 @@ def _state(snapshot: PullRequestSnapshot, event: str, caller: str, **extra: str)
 
 
 def _comment(comment_id: str, caller: str) -> dict[str, Any]:
+    """The ``CodeCommit Comment on Pull Request`` event for a new comment on the demo's #42."""
     detail = {
         "afterCommitId": SOURCE_2,
         "beforeCommitId": DESTINATION,
@@ -144,12 +146,12 @@ def demo_steps(reader: ScriptedPullRequestReader) -> list[tuple[str, Any, dict[s
         (
             "a draft pull request is opened: nothing is posted",
             show(draft),
-            _state(draft, "pullRequestCreated", ANA),
+            state_event(draft, "pullRequestCreated", ANA),
         ),
         (
             "the title loses its Draft: marker and new commits arrive: ready for review, reviewers mentioned",
             show(ready),
-            _state(ready, "pullRequestSourceBranchUpdated", ANA),
+            state_event(ready, "pullRequestSourceBranchUpdated", ANA),
         ),
         (
             "Chen asks a question on a line",
@@ -170,12 +172,12 @@ def demo_steps(reader: ScriptedPullRequestReader) -> list[tuple[str, Any, dict[s
         (
             "Bob approves: 1 of 2 approvals",
             approve,
-            _state(ready, "pullRequestApprovalStateChanged", BOB, approvalStatus="APPROVE"),
+            state_event(ready, "pullRequestApprovalStateChanged", BOB, approvalStatus="APPROVE"),
         ),
         (
             "Bob merges it",
             show(merged),
-            _state(merged, "pullRequestMergeStatusUpdated", BOB, mergeOption="SQUASH_MERGE"),
+            state_event(merged, "pullRequestMergeStatusUpdated", BOB, mergeOption="SQUASH_MERGE"),
         ),
     ]
 

@@ -134,9 +134,9 @@ def plan(activity: Activity, runtime: PullRequestRuntime, limits: RenderSettings
     now = int(runtime.clock())
     if activity.pull_request_id and snapshot is not None and snapshot.title:
         key = draft_key(activity)
-        if is_draft_title(snapshot.title):
+        if is_draft_title(snapshot.title) and activity.kind not in FINAL_KINDS:
             state.put_new(key, {"title": snapshot.title[:200]}, expires_at=now + DRAFT_TTL_SECONDS)
-            if notice.command is None and activity.kind not in FINAL_KINDS:
+            if notice.command is None:
                 log.info(
                     "pull request %s is a draft: %s not announced",
                     activity.pull_request_id,
@@ -145,10 +145,10 @@ def plan(activity: Activity, runtime: PullRequestRuntime, limits: RenderSettings
                 for write in _source_writes(notice, state, now):  # nothing to deliver first
                     write()
                 return []
-        else:
+        elif not is_draft_title(snapshot.title):
             item = state.get(key)
             if item is not None:
-                if activity.kind in FINAL_KINDS:
+                if activity.kind in FINAL_KINDS or not settings.posts(ActivityKind.OPENED):
                     state.delete(item)
                 else:
                     ready = replace(notice, ready_for_review=True, command=None, command_rest="")
