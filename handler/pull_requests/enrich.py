@@ -7,7 +7,8 @@ What is read, per kind:
   rules name the reviewers;
 * comments: GetComment (the text, which events never carry) and, for pull-request comments,
   GetCommentsForPullRequest for an inline comment's file and line;
-* approvals, revocations and overrides: the approval state, for "1 of 2 approvals".
+* approvals, revocations, overrides and ``/review-done``: the approval state, for "1 of 2
+  approvals".
 
 Whatever cannot be read is recorded with the reason and the message is built from the event.
 Anything else the reader raises (throttling after retries, access denied) propagates.
@@ -48,7 +49,7 @@ def enrich(activity: Activity, reader: PullRequestReader, commands: Mapping[str,
     if comment is not None and activity.kind in COMMAND_KINDS and activity.pull_request_id:
         command, rest = split_command(comment.content, commands)
     approvals = None
-    if activity.kind in APPROVAL_KINDS and activity.pull_request_id:
+    if (activity.kind in APPROVAL_KINDS or command is ReviewCommand.REVIEW_DONE) and activity.pull_request_id:
         approvals = _approvals(activity, details, reader)
     return Notice(
         activity=activity,
