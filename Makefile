@@ -10,10 +10,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-# No calls home: jsii's Node banner, CDK notices and telemetry are all switched off.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+# Node.js comes from package.json (the `node` package pins a supported release and fetches its
+# binary from the npm registry), so the machine's own Node may be any version, or older: the
+# pinned one is first on PATH for the CDK CLI and for jsii, which `import aws_cdk` starts from
+# pytest (tests/test_stack.py) as well as from `cdk synth`.
+NODE_BIN := $(CURDIR)/node_modules/.bin
+export PATH := $(NODE_BIN):$(PATH)
+# No calls home: CDK notices, version checks and telemetry are all switched off.
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -31,6 +34,7 @@ $(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	$(NODE_BIN)/node --version
 	touch $@
 
 demo: $(VENV)/.runtime-installed
@@ -42,13 +46,13 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-pytest: $(VENV)/.dev-installed
+pytest: $(VENV)/.dev-installed node_modules/.installed
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest synth
 
 synth: $(VENV)/.dev-installed node_modules/.installed
-	PATH="$(CURDIR)/$(BIN):$$PATH" npx --no-install cdk synth --quiet --no-notices > /dev/null
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(NODE_BIN)/cdk synth --quiet --no-notices > /dev/null
 	@echo "template written to cdk.out/CodeCommitSlackNotifier.template.json"
 
 bench: $(VENV)/.dev-installed
@@ -56,6 +60,19 @@ bench: $(VENV)/.dev-installed
 
 golden: $(VENV)/.dev-installed
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py -q
+
+# make screenshots: docs/img/*.png, each tests/golden/*.json drawn as Slack lays it out, in headless
+# Chromium (installed with apt-get when missing and run as root). Not part of `make test`.
+.PHONY: screenshots
+screenshots:
+	@command -v chromium > /dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+			apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji fonts-wqy-microhei; \
+		else \
+			echo "make screenshots needs Chromium: sudo apt-get install -y chromium fonts-noto-color-emoji"; \
+			exit 2; \
+		fi; }
+	$(PYTHON) docs/screenshots.py --chromium "$$(command -v chromium)"
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

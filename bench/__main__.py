@@ -36,7 +36,7 @@ from handler.demo import trigger_event
 from handler.enrich import enrich
 from handler.events import parse_event
 from handler.model import Commit, FileChange
-from handler.reader import CodeCommitReader, botocore_config, file_change_from_api
+from handler.reader import CodeCommitReader, CommitOnlyReader, botocore_config, file_change_from_api
 from handler.render import payload_length, render
 from handler.settings import SLACK_MESSAGE_LIMIT, Settings
 from tests.standins import codecommit, slack
@@ -181,7 +181,7 @@ def aws_calls(repo: BenchRepo, cc: codecommit.CodeCommitStandIn, hook: slack.Sla
 # ── c. processing cost ─────────────────────────────────────────────────────────────────────────
 
 
-class RecordedReader:
+class RecordedReader(CommitOnlyReader):
     """Answers from what a real reader returned, so only our own processing is timed."""
 
     def __init__(
@@ -315,7 +315,7 @@ def burst(repo: BenchRepo, cc: codecommit.CodeCommitStandIn, invocations: int) -
             thread.join()
         total = (hook.delivered_at[-1] - started) if hook.delivered_at else float("nan")
         delivered = len(hook.delivered)
-        titles = {payload["attachments"][0]["title"] for payload in hook.delivered}
+        titles = {payload["attachments"][0]["fallback"] for payload in hook.delivered}
         raised = sum(1 for outcome in outcomes if outcome.startswith("raised"))
         lost = invocations - len(titles) - raised
         limit = invocations * 1.0

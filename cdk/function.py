@@ -1,8 +1,9 @@
 """The notifier function with everything that keeps its events safe and visible.
 
-* least-privilege role: CloudWatch Logs on its own log group, ``codecommit:GetCommit`` and
-  ``codecommit:GetDifferences`` on the watched repositories, ``secretsmanager:GetSecretValue`` on
-  the one secret (and ``kms:Decrypt`` only if that secret uses a customer-managed key);
+* least-privilege role: CloudWatch Logs on its own log group, the CodeCommit reads the notifier
+  makes (:data:`CODECOMMIT_READS`) on the watched repositories, ``secretsmanager:GetSecretValue`` on
+  the one secret (and ``kms:Decrypt`` only if that secret uses a customer-managed key); the
+  stack adds item access to its state table (cdk/state_table.py);
 * async invocation: 2 retries within 6 hours, then the event goes to an encrypted SQS queue;
 * alarms on function errors and on any message in that queue, optionally sent to an ops topic.
 """
@@ -30,6 +31,19 @@ from cdk.nag import acknowledge, acknowledge_wildcard
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "handler.app.lambda_handler"
+#: Every CodeCommit call the notifier's reader makes, and nothing else (tests/test_stack.py checks
+#: this list against handler/reader.py): a push's commit and diffs, and for whole pushes the
+#: commits it added (BatchGetCommits), merge bases (GetMergeOptions), where a branch points
+#: (GetBranch), the default branch (GetRepository) and an annotated tag's commit (GetFolder).
+CODECOMMIT_READS = (
+    "BatchGetCommits",
+    "GetBranch",
+    "GetCommit",
+    "GetDifferences",
+    "GetFolder",
+    "GetMergeOptions",
+    "GetRepository",
+)
 ASYNC_RETRY_ATTEMPTS = 2
 MAX_EVENT_AGE = Duration.hours(6)
 
@@ -91,7 +105,7 @@ class NotifierFunction(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadWatchedRepositories",
-                actions=["codecommit:GetCommit", "codecommit:GetDifferences"],
+                actions=[f"codecommit:{operation}" for operation in CODECOMMIT_READS],
                 resources=list(repository_arns),
             )
         )
@@ -123,6 +137,7 @@ class NotifierFunction(Construct):
             memory_size=256,
             timeout=Duration.seconds(timeout_seconds),
             log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,  # one searchable record per line (handler/logs.py)
             reserved_concurrent_executions=reserved_concurrency,
             environment={"SLACK_WEBHOOK_SECRET_ARN": secret_id, **environment},
         )

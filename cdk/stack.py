@@ -1,4 +1,4 @@
-"""The stack: repositories → triggers → encrypted topic → notifier function → Slack.
+"""The stack: repositories → triggers → encrypted topic → notifier function (+ state table) → Slack.
 
 The stack composes the constructs and owns the wiring between them: the subscription, the
 repository ARNs each policy is scoped to, the secret and the outputs. Each cdk-nag finding the
@@ -17,6 +17,7 @@ from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
+from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
 from cdk.triggers import RepositoryTriggers
 
@@ -28,6 +29,7 @@ class CodeCommitSlackNotifierStack(Stack):
         topic: the encrypted topic and its key.
         notifier: the function, its queue, alarms and log group.
         triggers: the trigger manager for existing repositories (None if there are none).
+        state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created empty).
@@ -59,6 +61,9 @@ class CodeCommitSlackNotifierStack(Stack):
             alarm_topic_arn=config.alarm_topic_arn,
         )
         self.topic.topic.add_subscription(subscriptions.LambdaSubscription(self.notifier.function))
+        self.state = StateTable(self, "State")
+        self.notifier.function.add_environment("STATE_TABLE_NAME", self.state.table.table_name)
+        self.state.grant_item_access(self.notifier.role)
         pull_requests = PullRequestConfig.from_context(self.node.try_get_context)
         self.pull_request_events = None
         if pull_requests.enabled:  # pull requests, comments, approvals: EventBridge → the function

@@ -6,9 +6,11 @@ Three ways in::
     python -m handler --repo PATH --ref REF           # a push of REF in a local git repository
     python -m handler EVENT.json [--repo PATH]        # a saved SNS / trigger event
 
-Every one runs the Lambda's pipeline (parse → enrich → render → deliver). Without ``--webhook``
-the message is delivered to a capture server on 127.0.0.1 and printed; with it, it is posted to
-that Slack webhook too. Commits are read from ``--repo`` through git, from CodeCommit with
+Every one runs the Lambda's pipeline (parse → enrich → render → deliver) with the settings the
+function would read: the same environment variables (``BRANCH_COLORS``, ``MAX_FILES_PER_DIFF``,
+...), validated the same way, overridable with ``--set NAME=VALUE``. Without ``--webhook`` the
+message is delivered to a capture server on 127.0.0.1 and printed; with it, it is posted to that
+Slack webhook too. Commits are read from ``--repo`` through git, from CodeCommit with
 ``--codecommit`` (needs AWS credentials), or not at all (the message says so).
 """
 
@@ -17,25 +19,88 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from handler.app import Runtime, aws_runtime, process_event
-from handler.deliver import Deadline, SlackWebhook
+from handler.deliver import Deadline, SlackWebhook, validate_webhook_url
 from handler.demo import DEMO_REPOSITORY_ARN, build_demo_repository, trigger_event
-from handler.errors import CommitUnavailable, NotifierError
+from handler.errors import (
+    CommitUnavailable,
+    ConfigurationError,
+    DeliveryError,
+    DeliveryRefused,
+    NotifierError,
+    RepositoryReadError,
+    UnprocessableEvent,
+)
+from handler.events import parse_event, parse_repository_arn
 from handler.gitreader import LocalGitReader
+from handler.logs import OUTCOME_LOGGER
 from handler.model import Commit, FileChange, Repository
 from handler.preview import as_lambda_event, block_kit_builder_url, capture_webhook, describe
+from handler.reader import CommitOnlyReader
 from handler.settings import Settings
+from handler.state import StateStore
+from handler.state.heads import RefHeads
+from handler.state.memory import MemoryStore
+from handler.state.sqlite import SQLiteStore
 from handler.webhook_url import WebhookUrlSource
 
+#: Exit statuses a script can rely on (also listed in ``--help`` and the README).
+EXIT_OK = 0  #: every message was previewed (and posted, with --webhook)
+EXIT_DROPPED = 1  #: an event was dropped: nothing would be posted for it (the reason is on stderr)
+EXIT_USAGE = 2  #: bad arguments or input: flags, --repo path, --ref, --repository-arn, event file
+EXIT_CONFIG = 3  #: a function setting is invalid (environment or --set), or AWS credentials are missing
+EXIT_DELIVERY = 4  #: --webhook: Slack refused the message or did not take it in time
+EXIT_READ = 5  #: --codecommit: reading the repository failed (access denied, throttled, unreachable)
 
-class OfflineReader:
+#: The repository a ``--repo`` preview is labelled with, unless ``--repository-arn`` says otherwise:
+#: the directory's name, in a neutral region and account that no real trigger would carry.
+LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT = "000000000000"
+LOCAL_PUSHER = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/you"
+
+EPILOG = f"""\
+settings:
+  The function's environment variables apply here too (BRANCH_COLORS, MAX_FILES_PER_DIFF,
+  MAX_REFS_PER_MESSAGE, ...; see the README), read and validated exactly as the function does.
+  --set NAME=VALUE overrides one for this run.
+
+repository name:
+  A --repo preview names the repository after its directory, in region {LOCAL_REGION}, account
+  {LOCAL_ACCOUNT}; pass --repository-arn to use a real one. --demo keeps the demo's own ARN.
+
+colour:
+  --color auto (the default) colours a terminal unless NO_COLOR is set to a non-empty value or
+  TERM is dumb; always and never override both. --json output is never coloured.
+
+exit status:
+  {EXIT_OK}  previewed (and posted, with --webhook)
+  {EXIT_DROPPED}  an event was dropped: nothing would be posted for it (why is on stderr)
+  {EXIT_USAGE}  bad arguments or input (flags, --repo path, --ref, --repository-arn, event file)
+  {EXIT_CONFIG}  invalid setting (environment or --set), or no AWS credentials for --codecommit
+  {EXIT_DELIVERY}  --webhook: Slack refused the message or did not take it
+  {EXIT_READ}  --codecommit: reading the repository failed
+"""
+
+
+class CliError(Exception):
+    """A problem the person running the command can fix; printed as one line, never a traceback."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class OfflineReader(CommitOnlyReader):
     """A reader for event-file previews without ``--repo``: every commit is unavailable, politely."""
 
     def get_commit(self, commit_id: str) -> Commit:
@@ -46,29 +111,43 @@ class OfflineReader:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    """Run the command; return its exit status (see :data:`EPILOG`)."""
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    _configure_stderr_logging()
     try:
-        settings = Settings.from_environ({})
+        settings = _settings(arguments.set, os.environ)
         if arguments.demo:
             return _run_demo(arguments, settings)
+        if arguments.event and arguments.ref:
+            raise CliError("give an EVENT file or --ref, not both: the event names its own refs", EXIT_USAGE)
         if arguments.event:
-            event = as_lambda_event(json.loads(Path(arguments.event).read_text(encoding="utf-8")))
-            return _preview([("event file " + arguments.event, event)], arguments, settings)
-        if arguments.repo and arguments.ref:
+            return _preview([(f"event file {arguments.event}", _read_event(arguments))], arguments, settings)
+        if arguments.ref:
+            # Heads are remembered in the working directory, so the next preview of this ref
+            # lists the commits added since this one.
+            event = _event_for_ref(arguments)
             return _preview(
-                [(f"{arguments.ref} in {arguments.repo}", _event_for_ref(arguments))], arguments, settings
+                [(f"{arguments.ref} in {arguments.repo}", event)],
+                arguments,
+                settings,
+                state=_ref_preview_state(event),
             )
-    except (NotifierError, OSError, ValueError, subprocess.CalledProcessError) as error:
+    except CliError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    _parser().print_usage(sys.stderr)
+        return error.exit_code
+    parser.print_usage(sys.stderr)
     print("error: give an EVENT file, --repo PATH --ref REF, or --demo", file=sys.stderr)
-    return 2
+    return EXIT_USAGE
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m handler", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m handler",
+        description="Preview (and optionally post) the Slack message for a push, locally.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("event", nargs="?", help="a saved SNS event, SNS message or trigger record (JSON)")
     parser.add_argument(
         "--demo", action="store_true", help="build the demo repository and preview its pushes"
@@ -77,37 +156,187 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ref", help="with --repo: the ref that was pushed, e.g. refs/heads/feature/x or main"
     )
-    parser.add_argument("--action", choices=("created", "updated", "deleted"), default="updated")
-    parser.add_argument("--pusher", default="arn:aws:iam::123456789012:user/you", help="userIdentityARN")
-    parser.add_argument("--repository-arn", default=DEMO_REPOSITORY_ARN, help="eventSourceARN to use")
+    parser.add_argument(
+        "--action",
+        choices=("created", "updated", "deleted"),
+        default="updated",
+        help="with --ref: what the push did to the ref (default: %(default)s)",
+    )
+    parser.add_argument("--pusher", default=LOCAL_PUSHER, help="userIdentityARN (default: %(default)s)")
+    parser.add_argument(
+        "--repository-arn",
+        help=f"with --ref: eventSourceARN (default: the --repo directory's name in {LOCAL_REGION})",
+    )
     parser.add_argument(
         "--codecommit", action="store_true", help="read commits from CodeCommit (AWS credentials)"
     )
     parser.add_argument("--webhook", help="also post to this Slack webhook URL")
-    parser.add_argument("--json", action="store_true", help="print only the payloads, one JSON per line")
+    parser.add_argument(
+        "--json", action="store_true", help="print only the payloads on stdout, one JSON per line"
+    )
+    parser.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colour the terminal preview"
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a function setting for this run, overriding the environment (repeatable)",
+    )
     return parser
 
 
+def _configure_stderr_logging() -> None:
+    """Diagnostics on stderr; of the outcome lines, only drops (the CLI reports errors itself)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.addFilter(
+        lambda record: record.name != OUTCOME_LOGGER or getattr(record, "outcome", "") == "dropped"
+    )
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+
+
+def _settings(overrides: list[str], environ: Mapping[str, str]) -> Settings:
+    """The function's settings, from the environment with ``--set`` overrides, validated alike."""
+    merged = dict(environ)
+    for override in overrides:
+        name, equals, value = override.partition("=")
+        if not equals or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            raise CliError(f"--set takes NAME=VALUE with an upper-case NAME, got {override!r}", EXIT_USAGE)
+        merged[name] = value
+    try:
+        return Settings.from_environ(merged)
+    except ConfigurationError as error:
+        raise CliError(f"invalid setting: {error}", EXIT_CONFIG) from error
+
+
+def _read_event(arguments: argparse.Namespace) -> dict[str, Any]:
+    if arguments.repository_arn:
+        raise CliError(
+            "--repository-arn only applies with --ref: an event file names its repository", EXIT_USAGE
+        )
+    path = Path(arguments.event)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise CliError(f"cannot read the event file {path}: {reason}", EXIT_USAGE) from error
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise CliError(f"the event file {path} is not JSON: {error}", EXIT_USAGE) from error
+    try:
+        return as_lambda_event(document)
+    except UnprocessableEvent as error:
+        raise CliError(f"{path}: {error}", EXIT_USAGE) from error
+
+
+def _git_repository(path_text: str) -> LocalGitReader:
+    """The reader for ``--repo``, after checking that the path is a git repository."""
+    path = Path(path_text)
+    if not path.exists():
+        raise CliError(f"--repo {path_text}: no such directory", EXIT_USAGE)
+    if not path.is_dir():
+        raise CliError(f"--repo {path_text}: not a directory", EXIT_USAGE)
+    reader = LocalGitReader(path)
+    try:
+        reader.git("rev-parse", "--git-dir")
+    except FileNotFoundError as error:
+        raise CliError("--repo needs the git command, and it is not on PATH", EXIT_USAGE) from error
+    except subprocess.CalledProcessError as error:
+        raise CliError(f"--repo {path_text}: not a git repository", EXIT_USAGE) from error
+    return reader
+
+
+def _repository_arn(arguments: argparse.Namespace) -> str:
+    if arguments.repository_arn:
+        try:
+            parse_repository_arn(arguments.repository_arn)
+        except UnprocessableEvent as error:
+            raise CliError(
+                f"--repository-arn {arguments.repository_arn[:200]!r} is not a CodeCommit repository ARN; "
+                "expected arn:aws:codecommit:REGION:ACCOUNT:NAME",
+                EXIT_USAGE,
+            ) from error
+        return str(arguments.repository_arn)
+    name = re.sub(r"[^\w.-]", "-", Path(arguments.repo).resolve().name)[:100] or "repository"
+    return f"arn:aws:codecommit:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{name}"
+
+
 def _event_for_ref(arguments: argparse.Namespace) -> dict[str, Any]:
-    reader = LocalGitReader(arguments.repo)
+    if not arguments.repo:
+        raise CliError("--ref needs --repo PATH: the repository the ref is in", EXIT_USAGE)
+    reader = _git_repository(arguments.repo)
+    repository_arn = _repository_arn(arguments)
     ref = arguments.ref
-    if not ref.startswith("refs/"):
-        full = reader.git("rev-parse", "--symbolic-full-name", ref).decode().strip()
-        ref = full or ("refs/tags/" + ref if reader.git("tag", "-l", ref).strip() else f"refs/heads/{ref}")
-    commit = reader.git("rev-parse", ref).decode().strip()
+    try:
+        if not ref.startswith("refs/"):
+            full = reader.git("rev-parse", "--symbolic-full-name", ref).decode().strip()
+            ref = full or (
+                "refs/tags/" + ref if reader.git("tag", "-l", ref).strip() else f"refs/heads/{ref}"
+            )
+        commit = reader.git("rev-parse", "--verify", "--quiet", ref).decode().strip()
+    except subprocess.CalledProcessError as error:
+        raise CliError(
+            f"--ref {arguments.ref!r} is not a branch, tag or commit in {arguments.repo} "
+            "(`git -C PATH show-ref` lists them)",
+            EXIT_USAGE,
+        ) from error
     reference: dict[str, Any] = {"commit": commit, "ref": ref}
     if arguments.action != "updated":
         reference[arguments.action] = True
-    return trigger_event([reference], pusher_arn=arguments.pusher, repository_arn=arguments.repository_arn)
+    return trigger_event(
+        [reference],
+        pusher_arn=arguments.pusher,
+        repository_arn=repository_arn,
+        message_id=f"preview-{uuid.uuid4()}",
+    )
 
 
-def _reader_factory(arguments: argparse.Namespace, repo: str | None) -> Callable[[Repository], Any]:
+def _ref_preview_state(event: dict[str, Any]) -> StateStore:
+    """The store a ``--ref`` preview keeps heads in: a file in the working directory, so the next
+    preview of the ref lists what was added since. When the ref has not moved since the last
+    preview, the pipeline would rightly post nothing; a preview shows the tip instead, from a
+    fresh store, and says so."""
+    store = SQLiteStore()
+    heads = RefHeads(store)
+    for push in parse_event(event):
+        for ref_change in push.ref_changes:
+            record = heads.read(push.repository, ref_change.full_name)
+            if record is not None and record.commit_id == ref_change.commit_id:
+                print(
+                    f"note: no new commits since the last preview of {ref_change.full_name}; showing its tip",
+                    file=sys.stderr,
+                )
+                return MemoryStore()
+    return store
+
+
+def _reader_factory(
+    arguments: argparse.Namespace, repo: str | None, settings: Settings
+) -> Callable[[Repository], Any]:
     if repo:
-        local = LocalGitReader(repo)
+        local = _git_repository(repo)
         return lambda repository: local
     if arguments.codecommit:
-        return aws_runtime(Settings.from_environ({})).reader_for
+        _require_aws_credentials()
+        return aws_runtime(settings).reader_for
     return lambda repository: OfflineReader()
+
+
+NO_CREDENTIALS = (
+    "--codecommit needs AWS credentials and none were found; run `aws configure` or "
+    "`aws sso login`, set AWS_PROFILE, or preview from a clone with --repo PATH instead"
+)
+
+
+def _require_aws_credentials() -> None:
+    import boto3  # only --codecommit pays for it
+
+    if boto3.Session().get_credentials() is None:
+        raise CliError(NO_CREDENTIALS, EXIT_CONFIG)
 
 
 def _preview(
@@ -115,48 +344,146 @@ def _preview(
     arguments: argparse.Namespace,
     settings: Settings,
     repo: str | None = None,
+    state: StateStore | None = None,
 ) -> int:
+    """Run each event through the pipeline into a capture webhook and print what was posted.
+
+    ``state`` is where delivery marks and branch heads are kept between the events (and between
+    runs, for a file-backed store); None gives each run a fresh in-memory store.
+    """
+    state = state if state is not None else MemoryStore()
     repo = repo or arguments.repo
+    if repo and arguments.codecommit:
+        raise CliError("give --repo or --codecommit, not both: commits are read from one place", EXIT_USAGE)
+    reader_for = _reader_factory(arguments, repo, settings)
+    webhook = _webhook(arguments, settings)
+    color, truecolor = _color_choice(arguments.color, sys.stdout, os.environ)
+    status = EXIT_OK
     with capture_webhook() as (capture_url, received):
         for title, event in events:
-            _deliver(event, arguments, settings, repo, capture_url)
+            outcomes = _run_pipeline(event, settings, reader_for, capture_url, state)
             if not received:
-                print(f"── {title}: dropped (see the warning above), nothing would be posted")
+                if outcomes.get("duplicate") or outcomes.get("late"):
+                    why = (
+                        "delivered before (the same SNS message id), so nothing is posted again"
+                        if outcomes.get("duplicate")
+                        else "a later push to the same branch was already reported, so nothing is posted"
+                    )
+                    print(f"\n── {title}: {why}", file=sys.stderr if arguments.json else sys.stdout)
+                    continue
+                print(
+                    f"── {title}: dropped (see the warning above), nothing would be posted", file=sys.stderr
+                )
+                status = EXIT_DROPPED
                 continue
             for payload in received:
-                _print(title, payload, arguments)
-                if arguments.webhook:  # the same payload, through the same delivery code
-                    SlackWebhook(arguments.webhook).send(payload, deadline=Deadline(None))
+                _print(
+                    title,
+                    payload,
+                    json_only=arguments.json,
+                    color=color and not arguments.json,
+                    truecolor=truecolor,
+                )
+                if webhook is not None:  # the same payload, through the same delivery code
+                    _post(webhook, payload)
             received.clear()
-    return 0
+    return status
 
 
-def _deliver(
+def _run_pipeline(
     event: dict[str, Any],
-    arguments: argparse.Namespace,
     settings: Settings,
-    repo: str | None,
+    reader_for: Callable[[Repository], Any],
     capture_url: str,
-) -> None:
-    """Run the Lambda's pipeline once, delivering to the local capture webhook."""
+    state: StateStore,
+) -> dict[str, int]:
+    """Run the Lambda's pipeline once, delivering to the local capture webhook; return its outcomes."""
     runtime = Runtime(
         settings=settings,
-        reader_for=_reader_factory(arguments, repo),
+        reader_for=reader_for,
         webhook_url=WebhookUrlSource(url=capture_url, secret_arn=None, secrets_client=_no_secrets),
+        state=state,
     )
-    process_event(event, runtime, Deadline(None))
+    try:
+        return process_event(event, runtime, Deadline(None))
+    except RepositoryReadError as error:
+        if type(error.__cause__).__name__ == "NoCredentialsError":
+            raise CliError(NO_CREDENTIALS, EXIT_CONFIG) from error
+        detail = str(error).split("; ", 1)[0]  # the rest is advice for the deployed function
+        if "AccessDenied" in detail:
+            detail += (
+                "; the AWS identity you are using needs CodeCommit read access (codecommit:Get*, "
+                "codecommit:BatchGetCommits) on this repository"
+            )
+        raise CliError(f"reading the repository failed: {detail}", EXIT_READ) from error
+    except subprocess.CalledProcessError as error:
+        git_says = (error.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise CliError(f"git failed: {git_says[-1] if git_says else error}", EXIT_USAGE) from error
+    except NotifierError as error:
+        raise CliError(str(error), EXIT_USAGE) from error
+
+
+def _webhook(arguments: argparse.Namespace, settings: Settings) -> SlackWebhook | None:
+    if not arguments.webhook:
+        return None
+    try:
+        validate_webhook_url(arguments.webhook)
+    except ConfigurationError as error:
+        raise CliError(f"--webhook: {error}", EXIT_USAGE) from error
+    return SlackWebhook(
+        arguments.webhook,
+        timeout_seconds=settings.slack_timeout_seconds,
+        max_attempts=settings.delivery_max_attempts,
+    )
+
+
+def _post(webhook: SlackWebhook, payload: dict[str, Any]) -> None:
+    """Post to ``--webhook``; a failure is explained for someone at a terminal, not for the Lambda."""
+    try:
+        webhook.send(payload, deadline=Deadline(None))
+    except DeliveryRefused as error:
+        if error.status in (403, 404, 410):
+            advice = (
+                "the webhook URL given to --webhook is wrong, revoked or its channel was archived; "
+                "copy a current one from the Slack app's Incoming Webhooks page"
+            )
+        else:
+            advice = (
+                "Slack rejected the payload itself; please report it as a bug with the event you previewed"
+            )
+        raise CliError(f"Slack refused the message (HTTP {error.status}): {advice}", EXIT_DELIVERY) from error
+    except DeliveryError as error:
+        last = f"HTTP {error.status}" if error.status else "no answer"
+        raise CliError(
+            f"Slack did not take the message after {error.attempts} attempt(s) (last: {last}); "
+            "nothing was posted, try again later",
+            EXIT_DELIVERY,
+        ) from error
 
 
 def _no_secrets(region: str | None) -> Any:
     raise AssertionError("the local preview never reads Secrets Manager")
 
 
-def _print(title: str, payload: dict[str, Any], arguments: argparse.Namespace) -> None:
-    if arguments.json:
+def _color_choice(choice: str, stream: TextIO, environ: Mapping[str, str]) -> tuple[bool, bool]:
+    """Whether to colour, and whether 24-bit colour is known to work (``COLORTERM``).
+
+    ``auto`` follows https://no-color.org: a non-empty ``NO_COLOR`` turns colour off; an explicit
+    ``--color always`` or ``never`` wins over it.
+    """
+    truecolor = environ.get("COLORTERM", "").lower() in ("truecolor", "24bit")
+    if choice != "auto":
+        return choice == "always", truecolor
+    wanted = stream.isatty() and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+    return wanted, truecolor
+
+
+def _print(title: str, payload: dict[str, Any], *, json_only: bool, color: bool, truecolor: bool) -> None:
+    if json_only:
         print(json.dumps(payload, ensure_ascii=False))
         return
     print(f"\n══ {title} " + "═" * max(0, 70 - len(title)))
-    print(describe(payload, color=sys.stdout.isatty()))
+    print(describe(payload, color=color, truecolor=truecolor))
     print("\nSlack payload:")
     print(json.dumps(payload, ensure_ascii=False, indent=2))
     link = block_kit_builder_url(payload)
@@ -165,8 +492,13 @@ def _print(title: str, payload: dict[str, Any], arguments: argparse.Namespace) -
 
 
 def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
+    if arguments.repo or arguments.ref or arguments.event or arguments.repository_arn:
+        raise CliError(
+            "--demo builds its own repository; leave out EVENT, --repo, --ref and --repository-arn",
+            EXIT_USAGE,
+        )
     with tempfile.TemporaryDirectory(prefix="codecommit-slack-demo-") as directory:
-        repo = Path(directory) / "payments-service"
+        repo = Path(directory) / DEMO_REPOSITORY_ARN.rsplit(":", 1)[1]
         pushes = build_demo_repository(repo)
         print(
             f"Demo repository built at {repo} with {len(pushes)} pushes; each runs through "
@@ -177,10 +509,11 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
             (f"push {index}/{len(pushes)}: {push.title}", push.event)
             for index, push in enumerate(pushes, start=1)
         ]
-        status = _preview(events, arguments, settings, repo=str(repo))
-    from handler.pull_requests.demo import run_pull_request_demo  # a pull request's life, same pipeline
+        state = SQLiteStore(Path(directory) / "state.sqlite3")
+        status = _preview(events, arguments, settings, repo=str(repo), state=state)
+    from handler.pull_requests.demo import run_pull_request_demo as play  # a pull request's life
 
-    return status or (0 if run_pull_request_demo(sys.stdout, json_only=arguments.json) else 1)
+    return status or (EXIT_OK if play(sys.stdout, json_only=arguments.json) else EXIT_DROPPED)
 
 
 if __name__ == "__main__":

@@ -2,38 +2,50 @@
 
 ::
 
-    event ──parse──► Push ──enrich──► Notification ──render──► payload ──deliver──► Slack
-          (events)        (CodeCommit       (pure)                  (bounded
-                           or local git)                             retries)
+    event ──parse──► Push ──claim──► enrich ──record heads──► render ──deliver──► Slack ──mark delivered
+          (events)       (ledger)  (CodeCommit  (compare-and-    (pure)   (bounded
+                                    or git)      set, state)               retries)
 
 :func:`process_event` is that pipeline. The Lambda handler calls it with a :class:`Runtime` that
-reads CodeCommit through boto3 and finds the webhook in Secrets Manager; ``python -m handler``
-and ``make demo`` call it with a runtime that reads a local git repository instead. Nothing else
-differs between them.
+reads CodeCommit through boto3, keeps state in DynamoDB and finds the webhook in Secrets
+Manager; ``python -m handler`` and ``make demo`` call it with a runtime that reads a local git
+repository and keeps state in a local SQLite file instead. Nothing else differs between them.
 
-Outcomes (DESIGN.md): poison is logged and dropped; a push whose commit can't be read is still
-posted with what is known; every other failure raises, so Lambda retries the event and the
-dead-letter queue keeps it.
+Each push (trigger record) of an event is delivered on its own: claimed, enriched, recorded,
+rendered, posted and marked. One push that fails does not stop its neighbours; the event raises
+after all were tried, and Lambda's retry finds the delivered ones marked and posts only the rest.
+
+Outcomes: poison is logged and dropped; a push whose commit can't be read is still posted with
+what is known; a redelivered push posts nothing; every other failure raises (after undoing what
+the failed push recorded), so Lambda retries the event and the dead-letter queue keeps it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from handler.deliver import Deadline, DeliveryReceipt, SlackWebhook
-from handler.enrich import enrich
-from handler.errors import DeliveryRefused
-from handler.events import parse_event
-from handler.model import Repository
+from handler.enrich import HistoryOptions, enrich
+from handler.errors import DeliveryRefused, NotifierError, UnprocessableEvent
+from handler.events import Dropped, iter_trigger_records, parse_push
+from handler.history import HistoryLimits
+from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
+from handler.model import Notification, Push, RefAction, Repository
 from handler.pull_requests import lazy_aws_runtime
 from handler.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.render import render
 from handler.settings import Settings
 from handler.sources import is_eventbridge_event
+from handler.state import StateError, StateStore
+from handler.state.heads import HeadRecord, RefHeads
+from handler.state.ledger import Claim, DeliveryLedger
 from handler.webhook_url import WebhookUrlSource
 
 if TYPE_CHECKING:
@@ -41,18 +53,45 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("handler")
 AUTH_TYPE_STATUSES = frozenset({403, 404, 410})
+#: How long a delivery claim is held when there is no Lambda deadline (local runs).
+LOCAL_CLAIM_SECONDS = 15 * 60
+#: Compare-and-set rounds on a branch's recorded head before giving up (Lambda retries later).
+HEAD_SWAP_ROUNDS = 3
 
 
 @dataclass
 class Runtime:
-    """The I/O edges of the pipeline: where commits are read and where messages go."""
+    """The I/O edges of the pipeline: where commits are read, state is kept and messages go.
+
+    Attributes:
+        settings: the validated settings.
+        reader_for: the commit reader for a repository.
+        webhook_url: where the webhook URL comes from.
+        state: the state store: delivery marks always, and branch heads when ``track_heads``.
+            None: no redelivery guard and no commit lists (each branch shows its tip).
+        track_heads: remember branch heads, so a push lists every commit it added.
+        pull_requests: pull-request events' reader and settings (handler/pull_requests/); they
+            keep drafts in ``state`` too.
+    """
 
     settings: Settings
     reader_for: Callable[[Repository], CommitReader]
     webhook_url: WebhookUrlSource
-    #: Pull-request events' reader and state, or a factory for them (None: read nothing from AWS).
+    state: StateStore | None = None
+    track_heads: bool = True
+    #: Pull-request events' reader and settings, or a factory for them (None: read nothing from AWS).
     pull_requests: PullRequestRuntime | Callable[[], PullRequestRuntime] | None = None
     _webhooks: dict[str, SlackWebhook] = field(default_factory=dict)
+
+    @property
+    def ledger(self) -> DeliveryLedger | None:
+        """Delivery marks, when there is a store."""
+        return DeliveryLedger(self.state) if self.state is not None else None
+
+    @property
+    def heads(self) -> RefHeads | None:
+        """Recorded branch heads, when there is a store and heads are tracked."""
+        return RefHeads(self.state) if self.state is not None and self.track_heads else None
 
     def webhook(self) -> SlackWebhook:
         """The webhook client for the current URL (one per URL, so connections are reused)."""
@@ -77,40 +116,201 @@ class Runtime:
 
 
 def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
-    """Run the pipeline over one event; return counts of what was posted.
+    """Run the pipeline over one event; return how many pushes had each outcome.
 
-    All pushes in the event are read and rendered before the first one is posted, so a failure
-    while reading CodeCommit never leaves a half-delivered event behind.
+    Outcomes: ``delivered``; ``duplicate`` (this push was delivered before: a redelivery);
+    ``late`` (every branch it moved had already been reported by a later push).
+
+    Raises:
+        Exception: the first failure among the event's pushes, after every push was tried.
     """
     if is_eventbridge_event(event):  # pull requests, comments, approvals: handler/pull_requests/
         from handler.pull_requests.pipeline import process_pull_request_event
 
         return process_pull_request_event(event, runtime, deadline)
-    settings = runtime.settings
-    payloads = []
-    for push in parse_event(event):
-        reader = runtime.reader_for(push.repository)
-        notification = enrich(push, reader, max_refs=settings.render.max_refs)
-        payloads.append((push, render(notification, settings.render)))
-    for push, payload in payloads:
-        receipt = runtime.deliver(payload, deadline)
-        log.info(
-            "delivered %s push to %s (%d reference(s)) in %d attempt(s)",
-            "test" if push.is_test else "a",
-            push.repository.name,
-            len(push.ref_changes),
-            receipt.attempts,
+    outcomes: Counter[str] = Counter(delivered=0)
+    failures: list[Exception] = []
+    for push in _parse_pushes(event):
+        try:
+            result = deliver_push(push, runtime, deadline)
+        except Exception as error:  # one push's failure must not sink its neighbours
+            log_push_outcome(push, "raised", error=error)
+            failures.append(error)
+            continue
+        log_push_outcome(
+            push,
+            result.outcome,
+            notification=result.notification,
+            attempts=result.attempts,
+            reason=result.reason,
         )
-    return {"delivered": len(payloads)}
+        outcomes[result.outcome] += 1
+    if failures:
+        if len(failures) > 1:
+            log.error("%d pushes of this event failed; raising the first so Lambda retries", len(failures))
+        raise failures[0]
+    return dict(outcomes)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What became of one push: its outcome, the notification (if one was built) and Slack attempts."""
+
+    outcome: Outcome
+    notification: Notification | None = None
+    attempts: int = 0
+    reason: str = ""
+
+
+def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
+    """Claim, enrich, record, render, post and mark one push; undo what it recorded if it fails."""
+    ledger = runtime.ledger
+    claim: Claim | None = None
+    if ledger is not None and push.delivery_key:
+        hold = deadline.seconds_left()
+        claim = ledger.claim(push.delivery_key, hold_seconds=min(hold, LOCAL_CLAIM_SECONDS) + 5)
+        if claim is None:
+            return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
+    try:
+        with _recorded_heads(push, runtime) as notification:
+            if not notification.push.ref_changes:
+                result = PushResult(
+                    "late", notification, reason="a later push to the same branch was reported first"
+                )
+            else:
+                receipt = runtime.deliver(render(notification, runtime.settings.render), deadline)
+                result = PushResult("delivered", notification, receipt.attempts)
+    except BaseException:
+        if claim is not None and ledger is not None:
+            _quietly("release the delivery claim", partial(ledger.release, claim))
+        raise
+    if claim is not None and ledger is not None and not ledger.complete(claim):
+        log.warning("push %s: the delivery claim expired before it was marked delivered", push.delivery_key)
+    return result
+
+
+def _parse_pushes(event: Any) -> list[Push]:
+    """Every usable push in the event; one ``dropped`` outcome line for each part that is not."""
+    pushes = []
+    for item in iter_trigger_records(event):
+        if isinstance(item, Dropped):
+            log_outcome(outcome="dropped", reason=f"{item.where}: {item.reason}")
+            continue
+        try:
+            pushes.append(parse_push(item))
+        except UnprocessableEvent as error:
+            log_outcome(outcome="dropped", event_id=_event_id(item), reason=f"{item.where}: {error}")
+    return pushes
+
+
+def _event_id(record: Any) -> str:
+    try:
+        return str(record.event_id)
+    except UnprocessableEvent:
+        return ""
+
+
+@contextmanager
+def _recorded_heads(push: Push, runtime: Runtime) -> Iterator[Notification]:
+    """Enrich the push and move the recorded heads of its references; undo the move on failure.
+
+    Heads are moved (compare-and-set) *before* delivery, so a concurrent push to the same branch
+    counts from this push's head and never lists a commit twice; if delivery then fails, the
+    heads are put back, so the retry counts from where this push did.
+    """
+    settings = runtime.settings
+    reader = runtime.reader_for(push.repository)
+    heads = runtime.heads
+    if heads is None:
+        yield enrich(push, reader, max_refs=settings.render.max_refs)
+        return
+    limits = HistoryLimits(listed=settings.render.max_commits, read=settings.max_commits_read)
+    for _ in range(HEAD_SWAP_ROUNDS):
+        detailed = push.ref_changes[: settings.render.max_refs]
+        records = {ref.full_name: heads.read(push.repository, ref.full_name) for ref in detailed}
+        previous = {name: head for name, record in records.items() if (head := _counted_from(record, push))}
+        notification = enrich(
+            push, reader, max_refs=settings.render.max_refs, history=HistoryOptions(previous, limits)
+        )
+        swapped = _swap_heads(heads, notification, records, push.delivery_key)
+        if swapped is not None:
+            break
+    else:
+        raise StateError(
+            f"the recorded heads of {push.repository.name} kept changing under concurrent pushes; "
+            "raising so Lambda retries the event"
+        )
+    try:
+        yield notification
+    except BaseException:
+        for after, before in reversed(swapped):
+            _quietly("restore a branch head", partial(heads.restore, after, before))
+        raise
+    for ref_change in notification.push.ref_changes[: settings.render.max_refs]:
+        if ref_change.action is RefAction.DELETED:
+            _quietly("forget a deleted head", partial(heads.clear, push.repository, ref_change.full_name))
+
+
+def _counted_from(record: HeadRecord | None, push: Push) -> str | None:
+    """The head a push counts its commits from: the recorded one, or, if this push recorded it
+    itself (a retry after its delivery failed and the head could not be put back), the one before."""
+    if record is None:
+        return None
+    if push.delivery_key and record.set_by == push.delivery_key:
+        return record.previous_id
+    return record.commit_id
+
+
+def _swap_heads(
+    heads: RefHeads,
+    notification: Notification,
+    records: dict[str, HeadRecord | None],
+    delivery_key: str,
+) -> list[tuple[HeadRecord, HeadRecord | None]] | None:
+    """Move every created or updated reference's head; None (all undone) if one moved under us."""
+    swapped: list[tuple[HeadRecord, HeadRecord | None]] = []
+    for report in notification.reports:
+        ref_change = report.ref_change
+        if ref_change.action is RefAction.DELETED or ref_change.commit_id is None:
+            continue
+        record = records.get(ref_change.full_name)
+        if record is not None and record.commit_id == ref_change.commit_id and record.set_by == delivery_key:
+            continue  # this push's own head, recorded by an earlier attempt that died
+        after = heads.swap(
+            notification.push.repository,
+            ref_change.full_name,
+            current=record,
+            commit_id=ref_change.commit_id,
+            previous_id=_counted_from(record, notification.push),
+            set_by=delivery_key,
+        )
+        if after is None:
+            for done, before in reversed(swapped):
+                heads.restore(done, before)
+            return None
+        swapped.append((after, record))
+    return swapped
+
+
+def _quietly(what: str, action: Callable[[], object]) -> None:
+    """Best-effort cleanup while another error is on its way out: log a failure, never mask it."""
+    try:
+        action()
+    except (NotifierError, OSError) as error:
+        log.warning("could not %s: %s: %s", what, type(error).__name__, error)
 
 
 _lambda_runtime: Runtime | None = None
 
 
-def aws_runtime(settings: Settings) -> Runtime:
-    """The runtime the deployed function uses: CodeCommit via boto3, webhook from the environment."""
+def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:
+    """The runtime the deployed function uses: CodeCommit via boto3, state in DynamoDB (when
+    ``STATE_TABLE_NAME`` is set; otherwise in memory, marks only), webhook from the environment."""
     import boto3  # imported here so the local preview and the demo never need AWS credentials
 
+    from handler.state.factory import TABLE_VARIABLE, store_from_environment
+
+    environ = dict(os.environ) if environ is None else environ
     clients: dict[tuple[str, str | None], Any] = {}
     config = botocore_config(
         max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
@@ -131,20 +331,17 @@ def aws_runtime(settings: Settings) -> Runtime:
             secret_arn=settings.webhook_secret_arn,
             secrets_client=lambda region: client("secretsmanager", region),
         ),
-        pull_requests=lazy_aws_runtime(os.environ, client),
+        state=store_from_environment(environ, local=False, config=config),
+        track_heads=bool(environ.get(TABLE_VARIABLE, "").strip()),
+        pull_requests=lazy_aws_runtime(environ, client),
     )
-
-
-def _set_log_level(name: str) -> None:
-    level = logging.getLevelName(name.strip().upper())
-    logging.getLogger().setLevel(level if isinstance(level, int) else logging.INFO)
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
     """Entry point for the SNS-subscribed function (handler string ``handler.app.lambda_handler``)."""
     global _lambda_runtime  # noqa: PLW0603 (one runtime per warm container: cached clients and secret)
     if _lambda_runtime is None:
-        _set_log_level(os.environ.get("LOG_LEVEL", "INFO"))
+        configure_logging(os.environ)
         _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     return process_event(event, _lambda_runtime, Deadline(remaining))

@@ -37,8 +37,13 @@ def trigger_event(
     event_time: str = "2026-11-20T09:30:00.000+0000",
     event_name: str = "ReferenceChanges",
     event_id: str = "00000000-0000-4000-8000-000000000000",
+    message_id: str | None = None,
 ) -> dict[str, Any]:
-    """The SNS-to-Lambda event CodeCommit's trigger produces for these references."""
+    """The SNS-to-Lambda event CodeCommit's trigger produces for these references.
+
+    ``message_id`` is the SNS ``MessageId``, which the notifier uses to recognise a redelivery;
+    it defaults to ``event_id``.
+    """
     region = repository_arn.split(":")[3]
     record = {
         "awsRegion": region,
@@ -65,7 +70,7 @@ def trigger_event(
                 "EventSubscriptionArn": "arn:aws:sns:eu-west-1:123456789012:codecommit-slack:1",
                 "Sns": {
                     "Type": "Notification",
-                    "MessageId": event_id,
+                    "MessageId": message_id or event_id,
                     "TopicArn": "arn:aws:sns:eu-west-1:123456789012:codecommit-slack",
                     "Subject": f"UPDATE: AWS CodeCommit {region} push: {repository_arn.split(':')[5]}",
                     "Message": message,
@@ -118,7 +123,13 @@ class ScriptedGitRepo:
 
 
 def build_demo_repository(path: Path) -> list[DemoPush]:
-    """Create the demo repository at ``path`` and return its pushes, oldest first."""
+    """Create the demo repository at ``path`` and return its pushes, oldest first.
+
+    The pushes are replayed in order against the finished repository, with the notifier's state
+    kept between them, so they show what a channel sees over a day: a branch's first push, a
+    push of several commits after it, a merge, a release with tags, a force push, the same SNS
+    message delivered twice, and a branch deleted after its merge.
+    """
     path.mkdir(parents=True, exist_ok=True)
     repo = ScriptedGitRepo(path)
     repo.git("init", "-q", "-b", "main")
@@ -149,8 +160,26 @@ def build_demo_repository(path: Path) -> list[DemoPush]:
         "is shown, never obeyed.",
         author=("Bob Builder", "bob@example.com"),
     )
+    repo.write("src/payments/retry.py", "ATTEMPTS = 3\n")
+    doomed = repo.commit("WIP: retry charges (do not merge)", author=("Bob Builder", "bob@example.com"))
+    # Bob rewrites develop: the WIP commit is replaced by a finished one (a force push)
+    repo.git("reset", "-q", "--hard", hostile)
+    repo.write("src/payments/retry.py", "ATTEMPTS = 3\nBACKOFF_SECONDS = 2\n")
+    rewritten = repo.commit("Retry failed charges with backoff", author=("Bob Builder", "bob@example.com"))
 
     repo.git("checkout", "-q", "main")
+    work = []
+    for subject, relative, content in (
+        ("Add currency codes", "src/payments/currency.py", "CODES = ['EUR', 'USD']\n"),
+        (
+            "Validate amounts before charging",
+            "src/payments/api.py",
+            "def charge(amount):\n    assert amount\n",
+        ),
+        ("Document the charge API", "docs/api.md", "# charge(amount)\n"),
+    ):
+        repo.write(relative, content)
+        work.append(repo.commit(subject, author=("Bob Builder", "bob@example.com")))
     repo.git("merge", "-q", "--no-ff", "feature/login-v2", "-m", "Merge branch 'feature/login-v2'")
     merge = repo.git("rev-parse", "HEAD")
 
@@ -160,36 +189,46 @@ def build_demo_repository(path: Path) -> list[DemoPush]:
     repo.git("tag", "v1.0.0-rc1", merge)
     repo.git("branch", "-D", "feature/login-v2")
 
-    def push(title: str, pusher: str, *references: dict[str, Any]) -> DemoPush:
-        return DemoPush(title, trigger_event(list(references), pusher_arn=pusher))
+    pushes: list[DemoPush] = []
 
-    return [
-        push(
-            "first push: main created with a root commit",
-            BOB,
-            {"commit": root, "ref": "refs/heads/main", "created": True},
-        ),
-        push(
-            "new branch with non-ASCII text, a symlink and a submodule",
-            ANA,
-            {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True},
-        ),
-        push(
-            "a commit message that tries to ping the channel",
-            BOB,
-            {"commit": hostile, "ref": "refs/heads/develop", "created": True},
-        ),
-        push("a merge into main: one file list per parent", ANA, {"commit": merge, "ref": "refs/heads/main"}),
-        push(
-            "one push, three references: a release branch and two tags",
-            ANA,
-            {"commit": merge, "ref": "refs/heads/release/2026.11", "created": True},
-            {"commit": annotated_tag, "ref": "refs/tags/v1.0.0", "created": True},
-            {"commit": merge, "ref": "refs/tags/v1.0.0-rc1", "created": True},
-        ),
-        push(
-            "the feature branch deleted after the merge",
-            ANA,
-            {"commit": login, "ref": "refs/heads/feature/login-v2", "deleted": True},
-        ),
-    ]
+    def push(title: str, pusher: str, *references: dict[str, Any], message_id: str | None = None) -> None:
+        message_id = message_id or f"demo-message-{len(pushes) + 1}"
+        pushes.append(
+            DemoPush(title, trigger_event(list(references), pusher_arn=pusher, message_id=message_id))
+        )
+
+    push(
+        "first push: main created with a root commit",
+        BOB,
+        {"commit": root, "ref": "refs/heads/main", "created": True},
+    )
+    push(
+        "new branch with non-ASCII text, a symlink and a submodule",
+        ANA,
+        {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True},
+    )
+    push(
+        "a commit message that tries to ping the channel",
+        BOB,
+        {"commit": doomed, "ref": "refs/heads/develop", "created": True},
+    )
+    push(
+        "three commits pushed to main: every one listed", BOB, {"commit": work[-1], "ref": "refs/heads/main"}
+    )
+    push("a merge into main: one file list per parent", ANA, {"commit": merge, "ref": "refs/heads/main"})
+    push(
+        "one push, three references: a release branch and two tags",
+        ANA,
+        {"commit": merge, "ref": "refs/heads/release/2026.11", "created": True},
+        {"commit": annotated_tag, "ref": "refs/tags/v1.0.0", "created": True},
+        {"commit": merge, "ref": "refs/tags/v1.0.0-rc1", "created": True},
+    )
+    force = {"commit": rewritten, "ref": "refs/heads/develop"}
+    push("develop force-pushed: the WIP commit replaced", BOB, force, message_id="demo-force-push")
+    push("the same SNS message delivered again: nothing is posted", BOB, force, message_id="demo-force-push")
+    push(
+        "the feature branch deleted after the merge",
+        ANA,
+        {"commit": login, "ref": "refs/heads/feature/login-v2", "deleted": True},
+    )
+    return pushes

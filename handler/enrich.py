@@ -1,25 +1,34 @@
-"""Enrich: read each pushed commit and its per-parent changes through a :class:`CommitReader`.
+"""Enrich: read what each reference of a push points at, and what the push added to each branch.
 
 What is read for each kind of reference:
 
-* a branch created or updated: the tip commit, and its changes against every parent (one list
-  per parent for a merge; against nothing for a root commit);
-* a tag created or updated: the commit it names (no file list: a tag adds no changes);
+* a branch created or updated: the tip commit and its changes against every parent (one list
+  per parent for a merge; against nothing for a root commit); and, when history is on
+  (``HistoryOptions``), the commits the push added (:mod:`handler.history`): since the head
+  recorded before it for an update, or since the default branch for a new branch;
+* a tag created or updated: the commit it names. An annotated tag's trigger id is the tag
+  object's, which GetCommit can't read: the tag's ref is then resolved to its commit (CodeCommit's
+  GetFolder takes a tag as its commit specifier and answers with the commit id);
 * a deleted branch or tag: the commit it last named, if it can still be read, and no file list.
 
-A commit that cannot be read (unknown id, an annotated tag's object id, a branch deleted with its
-commits) is recorded with the reason instead of failing the push: the message still says who
-pushed what. Anything else the reader raises (throttling after retries, access denied) propagates,
-so the event is retried and kept.
+A commit that cannot be read (unknown id, a branch deleted with its commits) is recorded with the
+reason instead of failing the push: the message still says who pushed what. Anything else the
+reader raises (throttling after retries, access denied) propagates, so the event is retried and
+kept.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
 from handler.errors import CommitUnavailable
 from handler.events import is_lookup_safe_commit_id
+from handler.history import LATE, CommitCache, HistoryLimits, new_branch_history, update_history
 from handler.model import (
+    BranchHistory,
     Commit,
-    FileChange,
     Notification,
     ParentDiff,
     Push,
@@ -31,15 +40,47 @@ from handler.model import (
 from handler.reader import CommitReader
 
 
-def enrich(push: Push, reader: CommitReader, *, max_refs: int) -> Notification:
-    """Build the :class:`Notification` for a push, reading at most ``max_refs`` references."""
-    cache = _ReadCache(reader)
+@dataclass(frozen=True)
+class HistoryOptions:
+    """Whole-push history for this push: the heads recorded before it, and how far to walk.
+
+    Attributes:
+        previous_heads: full ref name → the head recorded for it before this push. A branch
+            update whose ref is absent is seen for the first time: its tip alone is shown.
+        limits: how many commits to list and read.
+    """
+
+    previous_heads: Mapping[str, str] = field(default_factory=dict)
+    limits: HistoryLimits = field(default_factory=HistoryLimits)
+
+
+def enrich(
+    push: Push, reader: CommitReader, *, max_refs: int, history: HistoryOptions | None = None
+) -> Notification:
+    """Build the :class:`Notification` for a push, reading at most ``max_refs`` references.
+
+    Without ``history`` no commit list is read (the tip commit of each reference is shown). With
+    it, a branch update that turns out to be a late delivery of an older push (the branch has
+    moved past it, see :mod:`handler.history`) is left out of the notification and listed in
+    ``Notification.late``; a push whose every reference is late has nothing left to post.
+    """
+    cache = CommitCache(reader)
     detailed, omitted = push.ref_changes[:max_refs], push.ref_changes[max_refs:]
-    reports = tuple(_report(ref_change, cache) for ref_change in detailed)
-    return Notification(push=push, reports=reports, omitted=omitted)
+    reports, late = [], []
+    for ref_change in detailed:
+        report = _report(ref_change, cache, history)
+        if report is None:
+            late.append(ref_change)
+        else:
+            reports.append(report)
+    if late:
+        push = dataclasses.replace(
+            push, ref_changes=tuple(ref for ref in push.ref_changes if ref not in late)
+        )
+    return Notification(push=push, reports=tuple(reports), omitted=omitted, late=tuple(late))
 
 
-def _report(ref_change: RefChange, cache: _ReadCache) -> RefReport:
+def _report(ref_change: RefChange, cache: CommitCache, history: HistoryOptions | None) -> RefReport | None:
     commit_id = ref_change.commit_id
     if commit_id is None:
         return RefReport(ref_change, None, "the trigger gave no commit id")
@@ -48,13 +89,44 @@ def _report(ref_change: RefChange, cache: _ReadCache) -> RefReport:
     try:
         commit = cache.commit(commit_id)
     except CommitUnavailable as unavailable:
-        return RefReport(ref_change, None, unavailable.reason)
-    wants_files = ref_change.action is not RefAction.DELETED and ref_change.kind is not RefKind.TAG
-    diffs = _parent_diffs(commit, cache) if wants_files else ()
-    return RefReport(ref_change, commit, None, diffs)
+        return _unreadable_tip(ref_change, cache, unavailable)
+    if ref_change.action is RefAction.DELETED or ref_change.kind is not RefKind.BRANCH:
+        return RefReport(ref_change, commit, None)
+    branch_history: BranchHistory | None = None
+    if history is not None:
+        found = _branch_history(ref_change, commit, cache, history)
+        if found is LATE:
+            return None
+        branch_history = found if isinstance(found, BranchHistory) else None
+    return RefReport(ref_change, commit, None, _parent_diffs(commit, cache), history=branch_history)
 
 
-def _parent_diffs(commit: Commit, cache: _ReadCache) -> tuple[ParentDiff, ...]:
+def _unreadable_tip(ref_change: RefChange, cache: CommitCache, unavailable: CommitUnavailable) -> RefReport:
+    """An id GetCommit can't read: peel a live tag to its commit, else say why it is unreadable."""
+    if ref_change.kind is RefKind.TAG and ref_change.action is not RefAction.DELETED:
+        peeled_id = cache.reader.resolve_commit(ref_change.full_name)
+        if peeled_id is not None and peeled_id != ref_change.commit_id:
+            try:
+                commit = cache.commit(peeled_id)
+            except CommitUnavailable:
+                pass
+            else:
+                return RefReport(ref_change, commit, None, tag_object_id=ref_change.commit_id)
+    return RefReport(ref_change, None, unavailable.reason)
+
+
+def _branch_history(
+    ref_change: RefChange, commit: Commit, cache: CommitCache, history: HistoryOptions
+) -> BranchHistory | object | None:
+    if ref_change.action is RefAction.CREATED:
+        return new_branch_history(cache, ref_change, commit, limits=history.limits)
+    previous_id = history.previous_heads.get(ref_change.full_name)
+    if previous_id is None:
+        return None
+    return update_history(cache, ref_change, commit, previous_id, limits=history.limits)
+
+
+def _parent_diffs(commit: Commit, cache: CommitCache) -> tuple[ParentDiff, ...]:
     parents: tuple[str | None, ...] = commit.parent_ids or (None,)
     diffs = []
     for parent_id in parents:
@@ -63,32 +135,3 @@ def _parent_diffs(commit: Commit, cache: _ReadCache) -> tuple[ParentDiff, ...]:
         except CommitUnavailable as unavailable:
             diffs.append(ParentDiff(parent_id, (), error=unavailable.reason))
     return tuple(diffs)
-
-
-class _ReadCache:
-    """Reads each commit and each (commit, parent) pair once per push.
-
-    A branch and a tag created on the same commit in one push cost one GetCommit, not two.
-    """
-
-    def __init__(self, reader: CommitReader) -> None:
-        self._reader = reader
-        self._commits: dict[str, Commit | CommitUnavailable] = {}
-        self._diffs: dict[tuple[str, str | None], tuple[FileChange, ...]] = {}
-
-    def commit(self, commit_id: str) -> Commit:
-        if commit_id not in self._commits:
-            try:
-                self._commits[commit_id] = self._reader.get_commit(commit_id)
-            except CommitUnavailable as unavailable:
-                self._commits[commit_id] = unavailable
-        cached = self._commits[commit_id]
-        if isinstance(cached, CommitUnavailable):
-            raise cached
-        return cached
-
-    def differences(self, commit_id: str, parent_id: str | None) -> tuple[FileChange, ...]:
-        key = (commit_id, parent_id)
-        if key not in self._diffs:
-            self._diffs[key] = self._reader.get_differences(commit_id, parent_id)
-        return self._diffs[key]

@@ -90,9 +90,24 @@ class TriggerReference:
 class TriggerRecord:
     """One element of a trigger message's ``Records``."""
 
-    def __init__(self, raw: Mapping[str, Any], where: str) -> None:
+    def __init__(self, raw: Mapping[str, Any], where: str, message_id: str = "") -> None:
         self.raw_event = raw
         self.where = where
+        self._message_id = message_id
+
+    @property
+    def delivery_key(self) -> str:
+        """What identifies this record across redeliveries: ``<message>#<record index>``.
+
+        The message is the SNS ``MessageId`` (the same on every redelivery of one publish), or for a
+        trigger that invokes Lambda directly, the record's ``eventId``. Empty when neither exists
+        (a hand-made event): such a record is posted without a redelivery guard.
+        """
+        message = self._message_id or (f"trigger:{self.event_id}" if self.event_id else "")
+        if not message:
+            return ""
+        index = self.where.rsplit("[", 1)[-1].rstrip("]")
+        return f"{message[:128]}#{index}"
 
     @property
     def event_source(self) -> str:
@@ -192,12 +207,17 @@ def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[Trig
     except RecursionError:
         yield Dropped(where, "'Message' is JSON nested too deeply to be a trigger message")
         return
+    except ValueError as error:  # e.g. an integer longer than Python's 4,300-digit conversion limit
+        yield Dropped(where, f"'Message' is JSON that cannot be read: {str(error)[:120]}")
+        return
     if not isinstance(decoded, dict) or not isinstance(decoded.get("Records"), list):
         yield Dropped(where, "'Message' is not a CodeCommit trigger message: no 'Records' list")
         return
     if not decoded["Records"]:
         yield Dropped(where, "'Message' has an empty 'Records' list")
         return
+    message_id = sns.get("MessageId")
+    message_id = f"sns:{message_id.strip()}" if isinstance(message_id, str) and message_id.strip() else ""
     for index, record in enumerate(decoded["Records"]):
         record_where = f"{where}.Message.Records[{index}]"
         if not isinstance(record, dict):
@@ -206,7 +226,7 @@ def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[Trig
             source = str(record.get("eventSource", "missing"))[:80]
             yield Dropped(record_where, f"eventSource is {source!r}, not {CODECOMMIT_SOURCE!r}")
         else:
-            yield TriggerRecord(record, record_where)
+            yield TriggerRecord(record, record_where, message_id)
 
 
 def parse_push(record: TriggerRecord) -> Push:
@@ -238,6 +258,7 @@ def parse_push(record: TriggerRecord) -> Push:
         trigger_name=record.trigger_name,
         is_test=is_test,
         custom_data=record.custom_data,
+        delivery_key=record.delivery_key,
     )
 
 

@@ -9,6 +9,7 @@ for the same stated reason.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from handler.errors import CommitUnavailable
@@ -64,6 +65,51 @@ class LocalGitReader:
         else:
             output = self.git(*base, parent_id, commit_id, "--")
         return tuple(_parse_raw_diff(output))
+
+
+    def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
+        """Each readable commit of ``commit_ids``, by id (unreadable ones are left out)."""
+        found: dict[str, Commit] = {}
+        for commit_id in dict.fromkeys(commit_ids):
+            try:
+                commit = self.get_commit(commit_id)
+            except CommitUnavailable:
+                continue
+            found[commit.commit_id] = commit
+        return found
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        """``git merge-base``: None when the histories are unrelated."""
+        first_id, second_id = self.resolve_commit(first), self.resolve_commit(second)
+        for specifier, resolved in ((first, first_id), (second, second_id)):
+            if resolved is None:
+                raise CommitUnavailable(specifier, NOT_A_COMMIT)
+        try:
+            return self.git("merge-base", str(first_id), str(second_id)).decode().strip() or None
+        except subprocess.CalledProcessError:
+            return None
+
+    def branch_head(self, branch: str) -> str | None:
+        """The commit ``refs/heads/<branch>`` points at, or None."""
+        return self.resolve_commit(f"refs/heads/{branch}")
+
+    def default_branch(self) -> str | None:
+        """The branch HEAD names (what CodeCommit calls the default branch), or None."""
+        try:
+            name = self.git("symbolic-ref", "-q", "--short", "HEAD").decode().strip()
+        except subprocess.CalledProcessError:
+            return None
+        return name if name and self.branch_head(name) else None
+
+    def resolve_commit(self, specifier: str) -> str | None:
+        """``git rev-parse <specifier>^{commit}``: a tag is peeled to its commit; None if unknown."""
+        if specifier.startswith("-"):
+            return None
+        try:
+            output = self.git("rev-parse", "--verify", "-q", f"{specifier}^{{commit}}", "--")
+        except subprocess.CalledProcessError:
+            return None
+        return output.decode().split()[0] if output.strip() else None
 
 
 def _parse_raw_diff(output: bytes) -> list[FileChange]:

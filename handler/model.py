@@ -249,3 +249,6 @@ class Notification:
     push: Push
     reports: tuple[RefReport, ...]
     omitted: tuple[RefChange, ...] = ()
+    #: Branch updates left out because a later push to the same branch was already reported
+    #: (SNS does not keep order): their commits were listed then. Not rendered; logged.
+    late: tuple[RefChange, ...] = ()

@@ -7,6 +7,7 @@ included, with no Slack workspace: the payload is posted over HTTP to 127.0.0.1 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,31 +57,135 @@ def block_kit_builder_url(payload: dict[str, Any]) -> str | None:
     return url if len(url) <= MAX_LINK_LENGTH else None
 
 
-def describe(payload: dict[str, Any], *, color: bool = False) -> str:
-    """A terminal rendering of a payload: one bar per attachment, in its colour when ``color``."""
-    lines = [payload.get("text", "")]
+def describe(payload: dict[str, Any], *, color: bool = False, truecolor: bool = True) -> str:
+    """A terminal rendering of a payload, showing its text the way Slack displays it.
+
+    Entities are unescaped and links show their label (``Ana Núñez <ana@…>``, not ``&lt;ana…&gt;``).
+    With ``color``, each attachment's bar is drawn in its colour (24-bit when ``truecolor``, else
+    the nearest of the 256 standard colours) and ``*bold*``, ``_italic_``, ``~strike~`` and
+    ``code`` are styled with ANSI escapes; without it the markers stay, so emphasis survives in
+    plain text and logs.
+    """
+    show = _Display(color)
+    lines = [show.mrkdwn(str(payload.get("text", "")))]
+    lines.extend(show.blocks(payload.get("blocks", [])))
     for attachment in payload.get("attachments", []):
-        bar = _bar(attachment.get("color", "#999999")) if color else "┃"
+        bar = _bar(str(attachment.get("color", "#999999")), truecolor) if color else "┃"
         body: list[str] = []
         for key in ("pretext", "author_name", "title"):
             if attachment.get(key):
-                body.append(str(attachment[key]))
+                body.extend(show.mrkdwn(str(attachment[key])).splitlines())
         if attachment.get("title_link"):
-            body.append(f"  ↳ {attachment['title_link']}")
-        body.extend(str(attachment.get("text", "")).splitlines())
+            body.append(show.dim(f"  ↳ {attachment['title_link']}"))
+        body.extend(show.mrkdwn(str(attachment.get("text", ""))).splitlines())
         for entry in attachment.get("fields", []):
-            value = str(entry["value"]).replace("\n", " · ")
-            body.append(f"{entry['title']}: {value}")
+            value = show.mrkdwn(str(entry.get("value", ""))).replace("\n", " · ")
+            body.append(f"{show.bold(str(entry.get('title', '')))}: {value}")
+        body.extend(show.blocks(attachment.get("blocks", [])))
         if attachment.get("footer"):
-            body.append(str(attachment["footer"]))
+            body.append(show.dim(show.mrkdwn(str(attachment["footer"]))))
         lines.append("")
         lines.extend(f"{bar} {line}" for line in body)
     return "\n".join(lines)
 
 
-def _bar(hex_color: str) -> str:
-    red, green, blue = (int(hex_color[index : index + 2], 16) for index in (1, 3, 5))
-    return f"\x1b[38;2;{red};{green};{blue}m┃\x1b[0m"
+_ESC = "\x1b["
+_RESET = _ESC + "0m"
+#: Slack's formatting in text fields, innermost first: code spans keep their content literal.
+_MRKDWN = re.compile(
+    r"`(?P<code>[^`\n]+)`"
+    r"|<(?P<target>[^<>|\n]+)(?:\|(?P<label>[^<>\n]*))?>"
+    r"|(?<![\w*])\*(?P<bold>[^*\n]+?)\*(?![\w*])"
+    r"|(?<![\w_])_(?P<italic>[^_\n]+?)_(?![\w_])"
+    r"|(?<![\w~])~(?P<strike>[^~\n]+?)~(?![\w~])"
+)
+_SPECIAL_MENTIONS = {"!channel": "@channel", "!here": "@here", "!everyone": "@everyone"}
+
+
+class _Display:
+    """Turns Slack mrkdwn into terminal text, with ANSI styles when ``color`` is on."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def _style(self, code: str, text: str, plain: str) -> str:
+        return f"{_ESC}{code}m{text}{_RESET}" if self.color else plain
+
+    def bold(self, text: str) -> str:
+        return self._style("1", text, text)
+
+    def dim(self, text: str) -> str:
+        return self._style("2", text, text)
+
+    def mrkdwn(self, text: str) -> str:
+        """Display ``text`` as Slack would: links by label, entities unescaped, emphasis styled."""
+        out: list[str] = []
+        position = 0
+        for match in _MRKDWN.finditer(text):
+            out.append(_unescape(text[position : match.start()]))
+            out.append(self._token(match))
+            position = match.end()
+        out.append(_unescape(text[position:]))
+        return "".join(out)
+
+    def _token(self, match: re.Match[str]) -> str:
+        if match["code"] is not None:
+            code = _unescape(match["code"])
+            return self._style("36", code, f"`{code}`")
+        if match["target"] is not None:
+            return self._link(match["target"], match["label"])
+        for group, ansi, marker in (("bold", "1", "*"), ("italic", "3", "_"), ("strike", "9", "~")):
+            if match[group] is not None:
+                inner = self.mrkdwn(match[group])
+                return self._style(ansi, inner, f"{marker}{inner}{marker}")
+        return match[0]
+
+    def _link(self, target: str, label: str | None) -> str:
+        """``<url|label>`` shows the label (the url dimmed after it); mentions show their name."""
+        shown = _unescape(label) if label else None
+        if target.startswith("!"):
+            name = target.split("^", 1)[0]
+            return shown or _SPECIAL_MENTIONS.get(name, "@" + name[1:])
+        if target[:1] in "@#":
+            return shown or target
+        url = _unescape(target)
+        if not shown or shown == url:
+            return self._style("4", url, url)
+        return self._style("4", shown, shown) + " " + self._style("2", url, f"({url})")
+
+    def blocks(self, blocks: Any) -> list[str]:
+        """The text of Block Kit blocks, one or more lines each."""
+        lines: list[str] = []
+        for block in blocks if isinstance(blocks, list) else []:
+            if not isinstance(block, dict):
+                continue
+            texts = [block.get("text"), *(block.get("fields") or []), *(block.get("elements") or [])]
+            for item in texts:
+                if isinstance(item, dict) and isinstance(item.get("text"), str):
+                    rendered = item["text"] if item.get("type") == "plain_text" else self.mrkdwn(item["text"])
+                    lines.extend(
+                        self.bold(line) if block.get("type") == "header" else line
+                        for line in rendered.splitlines()
+                    )
+            if block.get("type") == "divider":
+                lines.append(self.dim("─" * 20))
+        return lines
+
+
+def _unescape(text: str) -> str:
+    """Slack's three entities, ``&amp;`` last so ``&amp;lt;`` stays ``&lt;`` as Slack shows it."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _bar(hex_color: str, truecolor: bool) -> str:
+    try:
+        red, green, blue = (int(hex_color.lstrip("#")[index : index + 2], 16) for index in (0, 2, 4))
+    except ValueError:
+        red, green, blue = 0x99, 0x99, 0x99
+    if truecolor:
+        return f"{_ESC}38;2;{red};{green};{blue}m┃{_RESET}"
+    cube = [round(channel / 255 * 5) for channel in (red, green, blue)]
+    return f"{_ESC}38;5;{16 + 36 * cube[0] + 6 * cube[1] + cube[2]}m┃{_RESET}"
 
 
 def as_lambda_event(document: Any) -> dict[str, Any]:

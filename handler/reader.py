@@ -10,6 +10,7 @@ Two implementations exist and are held to the same tests:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -29,8 +30,13 @@ UNREADABLE_COMMIT_ERRORS = frozenset(
         "InvalidCommitException",
         "InvalidCommitIdException",
         "RepositoryDoesNotExistException",
+        "BranchDoesNotExistException",
+        "TipsDivergenceExceededException",
+        "FolderDoesNotExistException",
     }
 )
+#: BatchGetCommits takes at most this many ids a call.
+BATCH_GET_COMMITS_LIMIT = 100
 
 
 class CommitReader(Protocol):
@@ -43,6 +49,64 @@ class CommitReader(Protocol):
     def get_differences(self, commit_id: str, parent_id: str | None) -> tuple[FileChange, ...]:
         """Return every change of ``commit_id`` against ``parent_id`` (None: against nothing)."""
         ...
+
+    def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
+        """Read several commits at once; ids that are not readable commits are left out."""
+        ...
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        """The best common ancestor of two commit specifiers (ids or branch names).
+
+        Returns None when the two share no history. Raises :class:`CommitUnavailable` when either
+        cannot be resolved, or the service will not compute it (histories too far apart).
+        """
+        ...
+
+    def branch_head(self, branch: str) -> str | None:
+        """The commit a branch (short name) points at now, or None if there is no such branch."""
+        ...
+
+    def default_branch(self) -> str | None:
+        """The repository's default branch (short name), or None if it has none yet."""
+        ...
+
+    def resolve_commit(self, specifier: str) -> str | None:
+        """The commit a reference resolves to now (a tag is peeled to its commit), or None."""
+        ...
+
+
+class CommitOnlyReader:
+    """The history half of :class:`CommitReader` for readers that only know single commits.
+
+    Subclasses provide ``get_commit`` and ``get_differences``; this answers the rest the way a
+    repository that cannot compare histories would: commits one by one, and "cannot say" for
+    merge bases and the default branch, so enrich shows each branch's tip (as for a branch seen
+    the first time) instead of guessing.
+    """
+
+    def get_commit(self, commit_id: str) -> Commit:  # pragma: no cover - always overridden
+        raise NotImplementedError
+
+    def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
+        found: dict[str, Commit] = {}
+        for commit_id in dict.fromkeys(commit_ids):
+            try:
+                found[commit_id] = self.get_commit(commit_id)
+            except CommitUnavailable:
+                continue
+        return found
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        raise CommitUnavailable(first, CANNOT_COMPARE)
+
+    def branch_head(self, branch: str) -> str | None:
+        return None
+
+    def default_branch(self) -> str | None:
+        raise CommitUnavailable("HEAD", CANNOT_COMPARE)
+
+    def resolve_commit(self, specifier: str) -> str | None:
+        return None
 
 
 def parse_git_date(value: str | None) -> datetime | None:
@@ -90,14 +154,7 @@ class CodeCommitReader:
             commit_id,
             lambda: self._client.get_commit(repositoryName=self._repository_name, commitId=commit_id),
         )
-        raw = response["commit"]
-        return Commit(
-            commit_id=raw.get("commitId") or commit_id,
-            message=raw.get("message") or "",
-            author=_person(raw.get("author")),
-            committer=_person(raw.get("committer")),
-            parent_ids=tuple(raw.get("parents") or ()),
-        )
+        return _commit_from_api(response["commit"], commit_id)
 
     def get_differences(self, commit_id: str, parent_id: str | None) -> tuple[FileChange, ...]:
         """GetDifferences against one parent, every page read; a root commit omits the parent."""
@@ -119,6 +176,73 @@ class CodeCommitReader:
         differences = self._call("GetDifferences", commit_id, read_all_pages)
         return tuple(file_change_from_api(difference) for difference in differences)
 
+    def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
+        """BatchGetCommits, 100 ids a call (the service's limit); unreadable ids are left out."""
+        found: dict[str, Commit] = {}
+        unique = list(dict.fromkeys(commit_ids))
+        for start in range(0, len(unique), BATCH_GET_COMMITS_LIMIT):
+            batch = unique[start : start + BATCH_GET_COMMITS_LIMIT]
+            response = self._call(
+                "BatchGetCommits",
+                batch[0],
+                lambda batch=batch: self._client.batch_get_commits(
+                    repositoryName=self._repository_name, commitIds=batch
+                ),
+            )
+            for raw in response.get("commits") or ():
+                commit = _commit_from_api(raw, raw.get("commitId") or "")
+                found[commit.commit_id] = commit
+        return found
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        """GetMergeOptions' ``baseCommitId``: the merge base of ``first`` (source) and ``second``."""
+        response = self._call(
+            "GetMergeOptions",
+            first,
+            lambda: self._client.get_merge_options(
+                repositoryName=self._repository_name,
+                sourceCommitSpecifier=first,
+                destinationCommitSpecifier=second,
+            ),
+        )
+        return response.get("baseCommitId") or None
+
+    def branch_head(self, branch: str) -> str | None:
+        """GetBranch's ``commitId``; None when the branch does not exist (any more)."""
+        try:
+            response = self._call(
+                "GetBranch",
+                branch,
+                lambda: self._client.get_branch(repositoryName=self._repository_name, branchName=branch),
+            )
+        except CommitUnavailable:
+            return None
+        return (response.get("branch") or {}).get("commitId") or None
+
+    def default_branch(self) -> str | None:
+        """GetRepository's ``defaultBranch`` (absent for a repository with no branch yet)."""
+        response = self._call(
+            "GetRepository",
+            self._repository_name,
+            lambda: self._client.get_repository(repositoryName=self._repository_name),
+        )
+        return (response.get("repositoryMetadata") or {}).get("defaultBranch") or None
+
+    def resolve_commit(self, specifier: str) -> str | None:
+        """GetFolder on the root at ``specifier``: its ``commitId`` is the commit the ref resolves
+        to, which peels an annotated tag (documented: a commit specifier may be a tag)."""
+        try:
+            response = self._call(
+                "GetFolder",
+                specifier,
+                lambda: self._client.get_folder(
+                    repositoryName=self._repository_name, commitSpecifier=specifier, folderPath="/"
+                ),
+            )
+        except CommitUnavailable:
+            return None
+        return response.get("commitId") or None
+
     def _call(self, operation: str, commit_id: str, call: Any) -> Any:
         try:
             return call()
@@ -128,8 +252,8 @@ class CodeCommitReader:
                 raise CommitUnavailable(commit_id, _UNREADABLE_REASONS.get(code, code)) from error
             raise RepositoryReadError(
                 f"{operation} on {self._repository_name} failed with {code or 'an error'} after "
-                "retries; if it says AccessDenied, grant the function codecommit:GetCommit and "
-                "codecommit:GetDifferences on this repository"
+                f"retries; if it says AccessDenied, grant the function codecommit:{operation} on "
+                "this repository"
             ) from error
         except BotoCoreError as error:
             raise RepositoryReadError(
@@ -139,10 +263,9 @@ class CodeCommitReader:
 
 #: Why a commit can't be read, worded the same by every reader so a push renders identically
 #: whether its commits come from CodeCommit or from a local git repository.
-NOT_A_COMMIT = (
-    "no commit has this id (it may be an annotated tag's object id, or a commit removed with its branch)"
-)
+NOT_A_COMMIT = "no commit has this id in the repository"
 INVALID_COMMIT_ID = "not a valid commit id"
+CANNOT_COMPARE = "this reader cannot compare histories"
 REPOSITORY_GONE = "the repository no longer exists"
 
 _UNREADABLE_REASONS = {
@@ -151,7 +274,21 @@ _UNREADABLE_REASONS = {
     "InvalidCommitException": INVALID_COMMIT_ID,
     "InvalidCommitIdException": INVALID_COMMIT_ID,
     "RepositoryDoesNotExistException": REPOSITORY_GONE,
+    "BranchDoesNotExistException": "no such branch",
+    "TipsDivergenceExceededException": "the histories are too far apart to compare",
+    "FolderDoesNotExistException": "the reference has no readable tree",
 }
+
+
+def _commit_from_api(raw: dict[str, Any], commit_id: str) -> Commit:
+    """GetCommit's or BatchGetCommits' ``Commit`` as a :class:`Commit`."""
+    return Commit(
+        commit_id=raw.get("commitId") or commit_id,
+        message=raw.get("message") or "",
+        author=_person(raw.get("author")),
+        committer=_person(raw.get("committer")),
+        parent_ids=tuple(raw.get("parents") or ()),
+    )
 
 
 def _person(raw: Any) -> Person:

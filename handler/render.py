@@ -1,57 +1,77 @@
 """Render: a :class:`~handler.model.Notification` becomes one Slack message. Pure: no I/O, no clock.
 
-The message uses Slack's attachment format, which is the only way to get a colour bar and
-renders in Mattermost too::
+The message says who did what where once, in the line a reader sees first, then the commits,
+then the detail (the shape of the GitHub and GitLab chat integrations)::
 
-    text          one plain line for notifications: "alice pushed to branch main in my-repo"
-    attachments   one per reference, coloured by branch:
-      pretext     :new: / :x: banners for created and deleted references, and for Test triggers
-      author_name who pushed (assumed-role session names, IAM users, root, federated users)
-      title       "[my-repo] feature/login-v2", linked to the branch or tag in the console
-      text        commit subject (bold) and body, then changed files against each parent,
-                  grouped as added / modified / deleted with counts and "… and N more files"
-      fields      commit (linked), author, committer when different, parents of a merge
-      footer, ts  "AWS CodeCommit · us-east-1 · trigger <name>", event time
+    text          alice pushed <compare|3 new commits> to branch <browse|`main`> in <repo|payments-service>
+    attachments   one per reference, with the branch's colour bar:
+      text        (a push of several references: the line above for this reference, without "alice")
+                  <commit|`9f2c1e4`> Fix rounding in refunds — Ana Núñez      one line per commit,
+                  <commit|`41d07aa`> Add refund endpoint — Ana Núñez          newest first, up to
+                  … and 2 more commits                                         ``max_commits``
+                  *3 files changed* by `9f2c1e4`: 1 added, 2 modified         the newest commit's
+                  _Added_ • `src/refund.py` …                                  files, per parent
+      footer, ts  "AWS CodeCommit · eu-west-1", the event time (on the last attachment only)
 
-Every piece of git-controlled text passes through :func:`handler.mrkdwn.escape`. Limits: the whole
-message stays within ``message_limit`` and each attachment's text within ``section_limit``
-(UTF-16 code units); the renderer shrinks text budgets until the message fits and, as a last
-resort, falls back to a one-attachment summary that always fits.
+A branch seen for the first time (no recorded history) shows its newest commit instead of a list:
+subject in bold, body, files. A new branch lists what it brings against the default branch; a
+force push is flagged (":warning: … *force-pushed*") with the commits it dropped; a tag shows the
+commit it names (an annotated tag's commit, peeled by enrich); a deleted reference shows the commit
+it pointed at, once. A second parent of a merge is listed only when its diff has something in it.
+
+Every piece of git-controlled text passes through :func:`handler.mrkdwn.escape` (via ``code`` and
+``fit``) and every link comes from :mod:`handler.links`. Limits: the whole message stays within
+``message_limit`` and each attachment's text within ``section_limit`` (UTF-16 code units); lists
+keep whole lines and say how many were left out; the renderer shrinks text budgets until the
+message fits and, as a last resort, falls back to a one-attachment summary that always fits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from handler.links import commit_url, ref_url, repository_url
+from handler.links import commit_url, compare_url, ref_url, repository_url
 from handler.model import (
+    BranchHistory,
     ChangeType,
+    Commit,
     EntryKind,
     FileChange,
+    HistoryRelation,
     Notification,
     ParentDiff,
-    Person,
     Push,
     RefAction,
     RefChange,
     RefKind,
     RefReport,
+    Repository,
 )
 from handler.mrkdwn import code, escape, fit, utf16_len
 from handler.settings import RenderSettings
 
 OVERFLOW_COLOR = "#9E9E9E"
 SHORT_ID = 7
-_SUBJECT_LIMIT = 250
-_LINE_LIMIT = 300
-_FIELD_LIMIT = 300
-_PARENTS_LIMIT = 1_200
+_SUBJECT_LIMIT = 250  # the subject of a commit shown on its own
+_LIST_SUBJECT_LIMIT = 100  # a subject in a list of commits
+_NAME_LIMIT = 80  # an author's name
+_REF_LIMIT = 120  # a reference's name
+_LINE_LIMIT = 300  # plain lines: fallback, footer
+_TOP_LIMIT = 1_500  # the message's first line, links included
+_URL_LIMIT = 1_000  # a longer link (a huge branch name) is dropped and its label kept
+_MORE_RESERVE = 60  # room kept for a "… and N more" line
+_MIN_TEXT = 200
+#: What CodeCommit and git say when an id names no commit. The reader adds a hint that fits only
+#: tags ("it may be an annotated tag's object id"), so the renderer words that case by ref kind.
+_NO_SUCH_COMMIT = "no commit has this id"
 _CHANGE_LABELS = {
-    ChangeType.ADDED: "Added",
-    ChangeType.MODIFIED: "Modified",
-    ChangeType.DELETED: "Deleted",
+    ChangeType.ADDED: "added",
+    ChangeType.MODIFIED: "modified",
+    ChangeType.DELETED: "deleted",
 }
+_ORDER = {ChangeType.ADDED: 0, ChangeType.MODIFIED: 1, ChangeType.DELETED: 2}
 _VERBS = {
     (RefKind.BRANCH, RefAction.CREATED): "created branch",
     (RefKind.BRANCH, RefAction.UPDATED): "pushed to branch",
@@ -63,20 +83,35 @@ _VERBS = {
     (RefKind.OTHER, RefAction.UPDATED): "updated reference",
     (RefKind.OTHER, RefAction.DELETED): "deleted reference",
 }
+#: How several references changed by one push are counted in the first line, in this order.
+_GROUP_VERBS = {
+    (RefAction.CREATED, RefKind.BRANCH): "created",
+    (RefAction.CREATED, RefKind.TAG): "created",
+    (RefAction.CREATED, RefKind.OTHER): "created",
+    (RefAction.UPDATED, RefKind.BRANCH): "pushed to",
+    (RefAction.UPDATED, RefKind.TAG): "moved",
+    (RefAction.UPDATED, RefKind.OTHER): "updated",
+    (RefAction.DELETED, RefKind.BRANCH): "deleted",
+    (RefAction.DELETED, RefKind.TAG): "deleted",
+    (RefAction.DELETED, RefKind.OTHER): "deleted",
+}
+_KIND_PLURALS = {RefKind.BRANCH: "branches", RefKind.TAG: "tags", RefKind.OTHER: "references"}
 
 
 def render(notification: Notification, settings: RenderSettings) -> dict[str, Any]:
     """The Slack payload for one push, within ``settings.message_limit``."""
+    top = _top_text(notification)
     attachment_count = len(notification.reports) + (1 if notification.omitted else 0)
-    share = (settings.message_limit - 1_000) // max(1, attachment_count) - 1_500
-    text_limit = max(200, min(settings.section_limit, share))
+    room = settings.message_limit - utf16_len(top) - 200
+    share = room // max(1, attachment_count) - 800  # colour, fallback, footer and keys
+    text_limit = max(_MIN_TEXT, min(settings.section_limit, share))
     while True:
-        payload = _full_payload(notification, settings, text_limit)
+        payload = _full_payload(notification, settings, top, text_limit)
         if payload_length(payload) <= settings.message_limit:
             return payload
-        if text_limit <= 200:
+        if text_limit <= _MIN_TEXT:
             return _summary_payload(notification, settings)
-        text_limit = max(200, text_limit // 2)
+        text_limit = max(_MIN_TEXT, text_limit // 2)
 
 
 def payload_length(payload: Any) -> int:
@@ -91,16 +126,15 @@ def payload_length(payload: Any) -> int:
 
 
 def headline(push: Push, ref_changes: tuple[RefChange, ...]) -> str:
-    """The plain one-line summary shown in notifications (escaped, unformatted)."""
+    """The plain one-line summary for clients that show no formatting (escaped, unformatted)."""
     who, repo = push.pusher.label, push.repository.name
-    prefix = "[Test trigger] " if push.is_test else ""
-    if len(ref_changes) == 1:
+    if push.is_test:
+        sentence = f"{who} sent a test notification for {repo}; nothing was pushed"
+    elif len(ref_changes) == 1:
         sentence = _sentence(who, ref_changes[0], repo)
     else:
-        names = ", ".join(ref.short_name for ref in ref_changes[:5])
-        more = f" and {len(ref_changes) - 5} more" if len(ref_changes) > 5 else ""
-        sentence = f"{who} updated {len(ref_changes)} references in {repo}: {names}{more}"
-    return fit(escape(prefix + sentence), _LINE_LIMIT)
+        sentence = f"{who} {_group_counts(ref_changes)} in {repo}"
+    return fit(escape(sentence), _LINE_LIMIT)
 
 
 def _sentence(who: str, ref_change: RefChange, repo: str) -> str:
@@ -108,177 +142,390 @@ def _sentence(who: str, ref_change: RefChange, repo: str) -> str:
     return f"{who} {verb} {ref_change.short_name} in {repo}"
 
 
-def _full_payload(notification: Notification, settings: RenderSettings, text_limit: int) -> dict[str, Any]:
+def _group_counts(ref_changes: Iterable[RefChange]) -> str:
+    """``created 2 branches and 1 tag, deleted 1 branch``: what the references were, counted."""
+    counts: dict[tuple[RefAction, RefKind], int] = {}
+    for ref_change in ref_changes:
+        key = (ref_change.action, ref_change.kind)
+        counts[key] = counts.get(key, 0) + 1
+    clauses: list[str] = []
+    previous_verb = None
+    for (action, kind), verb in _GROUP_VERBS.items():
+        count = counts.get((action, kind))
+        if not count:
+            continue
+        noun = f"{count:,} {kind.value if count == 1 else _KIND_PLURALS[kind]}"
+        if verb == previous_verb:
+            clauses[-1] += f" and {noun}"
+        else:
+            clauses.append(f"{verb} {noun}")
+        previous_verb = verb
+    return _join(clauses)
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --- The first line: who, what, where ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    """What happened to one reference, in mrkdwn, so it reads both after a name and on its own.
+
+    ``alice {verb} {target} in repo: {note}`` is the message's first line for one reference;
+    ``{Verb} {target}: {note}`` opens the reference's attachment when a push has several.
+    """
+
+    verb: str
+    target: str
+    note: str = ""
+    flag: str = ""
+
+
+def _top_text(notification: Notification) -> str:
     push = notification.push
-    attachments = [_attachment(report, push, settings, text_limit) for report in notification.reports]
+    repository = push.repository
+    who = escape(push.pusher.label)
+    repo = _link(repository_url(repository), escape(repository.name))
+    if push.is_test:
+        text = f":test_tube: {who} sent a test notification for {repo}; nothing was pushed."
+    elif len(push.ref_changes) == 1 and len(notification.reports) == 1:
+        phrase = _phrase(notification.reports[0], repository)
+        text = f"{phrase.flag}{who} {phrase.verb} {phrase.target} in {repo}"
+        text += f": {phrase.note}" if phrase.note else ""
+    else:
+        forced = any(report.history is not None and report.history.forced for report in notification.reports)
+        text = f"{':warning: ' if forced else ''}{who} {_group_counts(push.ref_changes)} in {repo}"
+        text += ", with a *force push*" if forced else ""
+    return fit(text, _TOP_LIMIT)
+
+
+def _standalone(phrase: _Phrase) -> str:
+    verb = phrase.verb
+    first = next((index for index, char in enumerate(verb) if char.isalpha()), 0)
+    verb = verb[:first] + verb[first:].capitalize()
+    verb = verb if "*" in verb else f"*{verb}*"
+    return f"{phrase.flag}{verb} {phrase.target}" + (f": {phrase.note}" if phrase.note else "")
+
+
+def _phrase(report: RefReport, repository: Repository) -> _Phrase:
+    ref_change = report.ref_change
+    verb = _VERBS[(ref_change.kind, ref_change.action)]
+    name = code(ref_change.short_name, _REF_LIMIT)
+    if ref_change.action is RefAction.DELETED or ref_change.kind is RefKind.OTHER:
+        return _Phrase(verb, name)
+    linked = _link(ref_url(repository, ref_change.full_name), name)
+    history = report.history
+    if ref_change.kind is RefKind.BRANCH and history is not None and report.commit is not None:
+        return _history_phrase(history, linked, report.commit.commit_id, repository)
+    return _Phrase(verb, linked)
+
+
+def _history_phrase(history: BranchHistory, linked: str, head_id: str, repository: Repository) -> _Phrase:
+    def compared(base_id: str | None, label: str) -> str:
+        return _link(compare_url(repository, base_id, head_id), label) if base_id else label
+
+    head = _commit_link(repository, head_id)
+    if history.relation in (HistoryRelation.FAST_FORWARD, HistoryRelation.FORCED):
+        return _update_phrase(history, linked, compared(history.previous_id, _new_commits(history)), head)
+    return _new_branch_phrase(history, linked, compared(history.base_id, _commits(history)), head)
+
+
+def _update_phrase(history: BranchHistory, linked: str, new_commits: str, head: str) -> _Phrase:
+    """A push to a branch whose previous head was recorded: a fast forward or a force push."""
+    added = new_commits if history.total else f"no new commits, now at {head}"
+    if history.relation is HistoryRelation.FAST_FORWARD:
+        if not history.total:
+            return _Phrase("pushed to branch", linked, added)
+        return _Phrase("pushed", f"{added} to {linked}")
+    if history.dropped is None:
+        dropped = "commits were dropped"
+    else:
+        dropped = _count(history.dropped, history.dropped_exact, "commit") + " dropped"
+    return _Phrase("*force-pushed*", linked, f"{dropped}, {added}", flag=":warning: ")
+
+
+def _new_branch_phrase(history: BranchHistory, linked: str, commits: str, head: str) -> _Phrase:
+    """A created branch, measured against the default branch."""
+    default = code(history.base_ref, _REF_LIMIT) if history.base_ref else ""
+    if history.relation is HistoryRelation.BRANCHED:
+        base = default or "the default branch"
+        if not history.total:
+            return _Phrase("created branch", linked, f"at {head}, a commit already on {base}")
+        return _Phrase("created branch", linked, f"{commits} not on {base}")
+    if history.relation is HistoryRelation.DEFAULT_BRANCH:
+        return _Phrase("created branch", linked, f"the default branch, with {_commits(history)}")
+    base = f"the default branch {default}" if default else "the default branch"
+    return _Phrase("created branch", linked, f"{_commits(history)}, sharing no history with {base}")
+
+
+def _new_commits(history: BranchHistory) -> str:
+    return _count(history.total, history.total_exact, "new commit")
+
+
+def _commits(history: BranchHistory) -> str:
+    return _count(history.total, history.total_exact, "commit")
+
+
+def _count(number: int, exact: bool, noun: str) -> str:
+    return f"{'' if exact else 'at least '}{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _link(url: str | None, label: str) -> str:
+    """``<url|label>``; no URL, or one too long to be worth sending, leaves the label alone."""
+    return f"<{url}|{label}>" if url is not None and len(url) <= _URL_LIMIT else label
+
+
+# --- Attachments ---------------------------------------------------------------------------------
+
+
+def _full_payload(
+    notification: Notification, settings: RenderSettings, top: str, text_limit: int
+) -> dict[str, Any]:
+    push = notification.push
+    standalone = len(notification.reports) > 1 or bool(notification.omitted)
+    attachments = [
+        _attachment(report, push, settings, text_limit, standalone=standalone)
+        for report in notification.reports
+    ]
     if notification.omitted:
         attachments.append(_overflow_attachment(notification.omitted, text_limit))
-    return _payload(headline(push, push.ref_changes), attachments)
+    if attachments:
+        attachments[-1].update(_footer(push))
+    return _payload(top, attachments)
 
 
 def _payload(text: str, attachments: list[dict[str, Any]]) -> dict[str, Any]:
     return {"text": text, "attachments": attachments, "unfurl_links": False, "unfurl_media": False}
 
 
-def _summary_payload(notification: Notification, settings: RenderSettings) -> dict[str, Any]:
-    """The last resort: every reference named in one attachment that is cut to fit."""
-    push = notification.push
-    top = headline(push, push.ref_changes)
-    room = settings.message_limit - utf16_len(top) - 2 * _LINE_LIMIT - 100
-    lines = [_ref_line(ref) for ref in push.ref_changes]
-    text = fit("\n".join(lines), min(room, settings.section_limit))
-    attachment = {"color": OVERFLOW_COLOR, "fallback": top, "text": text, "mrkdwn_in": ["text"]}
-    return _payload(top, [attachment])
-
-
-def _ref_line(ref_change: RefChange) -> str:
-    verb = _VERBS[(ref_change.kind, ref_change.action)]
-    commit = f" at `{escape(ref_change.commit_id[:SHORT_ID])}`" if ref_change.commit_id else ""
-    return f"• {escape(verb)} {code(ref_change.short_name, 120)}{commit}"
-
-
-def _overflow_attachment(omitted: tuple[RefChange, ...], text_limit: int) -> dict[str, Any]:
-    heading = (
-        f"*… and {len(omitted)} more reference{'s' if len(omitted) != 1 else ''}* "
-        "(listed, not read, to keep this message short):"
-    )
-    body = fit("\n".join([heading, *(_ref_line(ref) for ref in omitted)]), text_limit)
-    return {
-        "color": OVERFLOW_COLOR,
-        "fallback": f"… and {len(omitted)} more references",
-        "text": body,
-        "mrkdwn_in": ["text"],
-    }
-
-
-def _attachment(report: RefReport, push: Push, settings: RenderSettings, text_limit: int) -> dict[str, Any]:
+def _attachment(
+    report: RefReport, push: Push, settings: RenderSettings, text_limit: int, *, standalone: bool
+) -> dict[str, Any]:
     ref_change = report.ref_change
-    repository = push.repository
-    prefix = "[Test trigger] " if push.is_test else ""
     attachment: dict[str, Any] = {
         "color": settings.color_for(ref_change.full_name, ref_change.short_name),
-        "fallback": fit(
-            escape(prefix + _sentence(push.pusher.label, ref_change, repository.name)), _LINE_LIMIT
-        ),
-        "author_name": fit(escape(push.pusher.label), _LINE_LIMIT),
+        "fallback": _fallback(push, ref_change),
     }
-    banner = _banner(ref_change, push.is_test)
-    if banner:
-        attachment["pretext"] = banner
-    title_name = (
-        ref_change.short_name
-        if ref_change.kind is RefKind.BRANCH
-        else (f"{ref_change.kind.value} {ref_change.short_name}")
-    )
-    attachment["title"] = fit(escape(f"[{repository.name}] {title_name}"), _LINE_LIMIT)
-    if ref_change.action is not RefAction.DELETED and ref_change.kind is not RefKind.OTHER:
-        attachment["title_link"] = ref_url(repository, ref_change.full_name)
-    elif report.commit is not None:
-        attachment["title_link"] = commit_url(repository, report.commit.commit_id)
-    else:
-        attachment["title_link"] = repository_url(repository)
-    attachment["text"] = _text(report, settings, text_limit)
-    attachment["fields"] = _fields(report, push)
-    attachment["footer"] = _footer(push)
-    if push.event_time is not None:
-        attachment["ts"] = int(push.event_time.timestamp())
-    attachment["mrkdwn_in"] = ["pretext", "text", "fields"]
+    lead = None
+    if push.is_test:
+        lead = f"*Example* from {ref_change.kind.value} {code(ref_change.short_name, _REF_LIMIT)}:"
+    elif standalone:
+        lead = _standalone(_phrase(report, push.repository))
+    text = _text(report, push, settings, text_limit, lead)
+    if text:
+        attachment["text"] = text
+    attachment["mrkdwn_in"] = ["text"]
     return attachment
 
 
-def _banner(ref_change: RefChange, is_test: bool) -> str | None:
-    if is_test:
-        return (
-            ":test_tube: *Test trigger*: sent by the CodeCommit console or "
-            "`aws codecommit test-repository-triggers`; nothing was pushed."
+def _fallback(push: Push, ref_change: RefChange) -> str:
+    who, repo = push.pusher.label, push.repository.name
+    if push.is_test:
+        sentence = (
+            f"Test notification for {repo}, example from {ref_change.kind.value} {ref_change.short_name}"
         )
-    kind = ref_change.kind.value
-    if ref_change.action is RefAction.DELETED:
-        return f":x: *{kind.upper()} DELETED*: {code(ref_change.short_name)}"
-    if ref_change.action is RefAction.CREATED:
-        return f":new: *New {kind}* {code(ref_change.short_name)}"
-    return None
+    else:
+        sentence = _sentence(who, ref_change, repo)
+    return fit(escape(sentence), _LINE_LIMIT)
 
 
-def _text(report: RefReport, settings: RenderSettings, text_limit: int) -> str:
-    ref_change, commit = report.ref_change, report.commit
-    lines: list[str] = []
+def _footer(push: Push) -> dict[str, Any]:
+    parts = ["AWS CodeCommit", push.repository.region]
+    if push.custom_data:
+        parts.append(push.custom_data)
+    footer: dict[str, Any] = {"footer": fit(escape(" · ".join(parts)), _LINE_LIMIT)}
+    if push.event_time is not None:
+        footer["ts"] = int(push.event_time.timestamp())
+    return footer
+
+
+def _text(report: RefReport, push: Push, settings: RenderSettings, limit: int, lead: str | None) -> str:
+    """The attachment's text: the reference line when needed, commits, then files, within ``limit``."""
+    ref_change, commit, repository = report.ref_change, report.commit, push.repository
+    lead_line = fit(lead, limit // 3) + "\n" if lead else ""
+    blocks: list[str] = []
+    rest = limit - utf16_len(lead_line)
+    history = None if push.is_test else report.history
     if ref_change.action is RefAction.DELETED:
-        where = f" `{escape(ref_change.commit_id[:SHORT_ID])}`" if ref_change.commit_id else ""
-        lines.append(
-            f"The {ref_change.kind.value} pointed at{where or ' an unknown commit'} when it was deleted."
-        )
-    if commit is None:
-        short = escape((ref_change.commit_id or "unknown")[:SHORT_ID])
-        reason = escape(report.commit_error or "unknown reason")
-        lines.append(f"_Commit details for `{short}` are unavailable: {reason}._")
-        return fit("\n".join(lines), text_limit)
-    lines.append(
+        blocks.append(_deleted_line(report, repository))
+    elif commit is None:
+        blocks.append(_unreadable_line(report))
+    elif history is not None and ref_change.kind is RefKind.BRANCH:
+        if not history.total:  # nothing new: the first line already says where the branch points
+            return lead_line.rstrip("\n")
+        room = rest - 400  # files get at least a few lines
+        blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), room))
+        blocks.extend(_history_files(report, history, settings, rest - _used(blocks)))
+    else:
+        blocks.append(_tip(commit, repository, settings))
+        blocks.extend(_tip_files(report.parent_diffs, settings, rest - _used(blocks), by=None))
+    return fit(lead_line + "\n\n".join(block for block in blocks if block), limit).rstrip("\n")
+
+
+def _used(blocks: list[str]) -> int:
+    return sum(utf16_len(block) + 2 for block in blocks)
+
+
+def _short(commit_id: str) -> str:
+    return f"`{escape(commit_id[:SHORT_ID])}`"
+
+
+def _commit_link(repository: Repository, commit_id: str) -> str:
+    return _link(commit_url(repository, commit_id), _short(commit_id))
+
+
+def _author(commit: Commit, *, committer: bool) -> str:
+    author = commit.author
+    who = fit(escape(author.name or author.email or "unknown"), _NAME_LIMIT)
+    other = commit.committer
+    if committer and (other.name, other.email) != (author.name, author.email) and (other.name or other.email):
+        who += f", committed by {fit(escape(other.name or other.email), _NAME_LIMIT)}"
+    return who
+
+
+def _tip(commit: Commit, repository: Repository, settings: RenderSettings) -> str:
+    """One commit on its own: linked id, subject in bold, author, then the body."""
+    subject = (
         f"*{fit(escape(commit.subject), _SUBJECT_LIMIT)}*" if commit.subject else "_(no commit message)_"
     )
+    line = f"{_commit_link(repository, commit.commit_id)} {subject} — {_author(commit, committer=True)}"
     if commit.body and settings.max_body_chars:
-        lines.append(fit(escape(commit.body), settings.max_body_chars, marker="… _(message shortened)_"))
-    head = "\n".join(lines)
-    room = text_limit - utf16_len(head)
-    sections = list(_diff_sections(report.parent_diffs, settings.max_files, room))
-    return fit("\n\n".join([head, *sections]) if sections else head, text_limit)
+        line += "\n" + fit(escape(commit.body), settings.max_body_chars, marker="… _(message shortened)_")
+    return line
 
 
-def _diff_sections(diffs: tuple[ParentDiff, ...], max_files: int, room: int) -> Iterator[str]:
-    """One block per parent; file lines are added only while they fit in ``room``."""
-    share = room // max(1, len(diffs)) - 4
-    for index, diff in enumerate(diffs, start=1):
-        header = _diff_header(diff, index, len(diffs))
+def _commit_line(commit: Commit, repository: Repository) -> str:
+    subject = fit(escape(commit.subject), _LIST_SUBJECT_LIMIT) if commit.subject else "_(no commit message)_"
+    return f"{_commit_link(repository, commit.commit_id)} {subject} — {_author(commit, committer=False)}"
+
+
+def _commit_list(history: BranchHistory, repository: Repository, max_commits: int, room: int) -> str:
+    """One line per commit, newest first, whole lines only, then how many were left out."""
+    lines: list[str] = []
+    used = 0
+    for commit in history.commits[:max_commits]:
+        line = _commit_line(commit, repository)
+        if used + utf16_len(line) + 1 + _MORE_RESERVE > room:
+            break
+        lines.append(line)
+        used += utf16_len(line) + 1
+    rest = max(0, history.total - len(lines))
+    if rest:
+        more = _count(rest, history.total_exact, "more commit")
+        lines.append(f"… and {more}")
+    return "\n".join(lines)
+
+
+def _deleted_line(report: RefReport, repository: Repository) -> str:
+    """The commit a deleted reference pointed at, said once; nothing when the trigger gave none."""
+    if report.commit is not None:
+        return f"Its last commit: {_commit_line(report.commit, repository)}"
+    commit_id = report.ref_change.commit_id
+    if not commit_id:
+        return ""
+    line = f"It pointed at {_short(commit_id)}."
+    reason = report.commit_error or ""
+    if reason and not reason.startswith(_NO_SUCH_COMMIT):
+        line += f" _(Commit not read: {escape(reason)}.)_"
+    return line
+
+
+def _unreadable_line(report: RefReport) -> str:
+    """A created or updated reference whose commit could not be read: short, true for its kind."""
+    commit_id = report.ref_change.commit_id
+    reason = report.commit_error or "unknown reason"
+    if not commit_id:
+        return f"_No commit to show: {escape(reason)}._"
+    if reason.startswith(_NO_SUCH_COMMIT):
+        if report.ref_change.kind is RefKind.TAG:
+            return f"It points at {_short(commit_id)}, which could not be read as a commit."
+        reason = _NO_SUCH_COMMIT
+    return f"_Commit {_short(commit_id)} could not be read: {escape(reason)}._"
+
+
+# --- Changed files -------------------------------------------------------------------------------
+
+
+def _history_files(
+    report: RefReport, history: BranchHistory, settings: RenderSettings, room: int
+) -> list[str]:
+    """A new branch's combined change when enrich read it; otherwise the newest commit's files."""
+    if history.combined_changes is not None or history.combined_error:
+        if history.relation is HistoryRelation.BRANCHED and history.base_ref:
+            where = f" on this branch, against {code(history.base_ref, _REF_LIMIT)}"
+        elif history.relation is HistoryRelation.BRANCHED and history.base_id:
+            where = f" on this branch, against {_short(history.base_id)}"
+        else:
+            where = " on this branch"
+        if history.combined_changes is None:
+            return [f"*Files changed*{where} could not be read: _{escape(history.combined_error or '')}_"]
+        return [_file_section(history.combined_changes, where, settings.max_files, room)]
+    by = report.commit.commit_id if report.commit is not None and history.total > 1 else None
+    return _tip_files(report.parent_diffs, settings, room, by=by)
+
+
+def _tip_files(
+    diffs: tuple[ParentDiff, ...], settings: RenderSettings, room: int, *, by: str | None
+) -> list[str]:
+    """One section per parent; a merge's other parents only when their diff has something in it."""
+    shown = [(index, diff) for index, diff in enumerate(diffs, 1) if index == 1 or diff.changes or diff.error]
+    share = room // max(1, len(shown)) - 4
+    sections = []
+    for index, diff in shown:
+        where = f" by {_short(by)}" if by else ""
+        if diff.parent_id is None:
+            where += " (root commit)"
+        elif len(diffs) > 1:
+            parent = "the first parent" if index == 1 else f"parent {index}"
+            where += f" against {parent} {_short(diff.parent_id)}"
         if diff.error:
-            yield f"{header}\n_{escape(diff.error)}_"
-            continue
-        ordered = sorted(diff.changes, key=lambda change: (_ORDER[change.change_type], change.path))
-        lines, used, shown, group = [header], utf16_len(header), 0, None
-        reserve = 40  # room kept for the "… and N more files" line
-        for change in ordered[:max_files]:
-            new_lines = []
-            if change.change_type is not group:
-                count = sum(1 for item in ordered if item.change_type is change.change_type)
-                new_lines.append(f"*{_CHANGE_LABELS[change.change_type]}* ({count})")
-            new_lines.append(_file_line(change))
-            cost = sum(utf16_len(line) + 1 for line in new_lines)
-            if used + cost + reserve > share:
-                break
-            lines.extend(new_lines)
-            used += cost
-            shown += 1
-            group = change.change_type
-        if shown < len(ordered):
-            remaining = len(ordered) - shown
-            lines.append(f"… and {remaining} more file{'s' if remaining != 1 else ''}")
-        yield "\n".join(lines)
+            sections.append(f"*Files changed*{where} could not be read: _{escape(diff.error)}_")
+        else:
+            sections.append(_file_section(diff.changes, where, settings.max_files, share))
+    return sections
 
 
-_ORDER = {ChangeType.ADDED: 0, ChangeType.MODIFIED: 1, ChangeType.DELETED: 2}
+def _file_section(changes: tuple[FileChange, ...], where: str, max_files: int, room: int) -> str:
+    """A count line, then paths grouped by change type while they fit, then how many were left out."""
+    ordered = sorted(changes, key=lambda change: (_ORDER[change.change_type], change.path))
+    types = [
+        change_type for change_type in _CHANGE_LABELS if any(c.change_type is change_type for c in ordered)
+    ]
+    header = _files_header(ordered, types, where)
+    lines, used, shown, group = [header], utf16_len(header), 0, None
+    for change in ordered[:max_files]:
+        new_lines = []
+        if len(types) > 1 and change.change_type is not group:
+            new_lines.append(f"_{_CHANGE_LABELS[change.change_type].capitalize()}_")
+        new_lines.append(_file_line(change))
+        cost = sum(utf16_len(line) + 1 for line in new_lines)
+        if used + cost + _MORE_RESERVE > room:
+            break
+        lines.extend(new_lines)
+        used += cost
+        shown += 1
+        group = change.change_type
+    if shown < len(ordered):
+        remaining = len(ordered) - shown
+        lines.append(f"… and {remaining:,} more file{'s' if remaining != 1 else ''}")
+    return "\n".join(lines)
 
 
-def _diff_header(diff: ParentDiff, index: int, parent_count: int) -> str:
-    counts = _counts(diff.changes)
-    if diff.parent_id is None:
-        against = "root commit"
-    elif parent_count > 1:
-        against = f"against parent {index} `{escape(diff.parent_id[:SHORT_ID])}`"
-    else:
-        against = f"against `{escape(diff.parent_id[:SHORT_ID])}`"
-    return f":page_facing_up: *Changed files* ({against}): {counts}"
-
-
-def _counts(changes: Iterable[FileChange]) -> str:
-    changes = list(changes)
-    if not changes:
-        return "no file changes"
-    parts = []
-    for change_type, label in _CHANGE_LABELS.items():
-        count = sum(1 for change in changes if change.change_type is change_type)
-        if count:
-            parts.append(f"{count} {label.lower()}")
-    total = len(changes)
-    return f"{total} file{'s' if total != 1 else ''}: " + ", ".join(parts)
+def _files_header(ordered: list[FileChange], types: list[ChangeType], where: str) -> str:
+    total = len(ordered)
+    files = f"{total:,} file{'' if total == 1 else 's'}"
+    if not ordered:
+        return f"*No files changed*{where}"
+    if len(types) == 1:
+        return f"*{files} {_CHANGE_LABELS[types[0]]}*{where}"
+    counts = ", ".join(
+        f"{sum(1 for change in ordered if change.change_type is change_type):,} {_CHANGE_LABELS[change_type]}"
+        for change_type in types
+    )
+    return f"*{files} changed*{where}: {counts}"
 
 
 def _file_line(change: FileChange) -> str:
@@ -290,45 +537,59 @@ def _file_line(change: FileChange) -> str:
     return f"• {code(change.path)}{note}"
 
 
-def _fields(report: RefReport, push: Push) -> list[dict[str, Any]]:
-    commit = report.commit
-    repository = push.repository
-    if commit is None:
-        if not report.ref_change.commit_id:
-            return []
-        return [_field("Commit", f"`{escape(report.ref_change.commit_id[:40])}`")]
-    link = f"<{commit_url(repository, commit.commit_id)}|`{escape(commit.commit_id[:SHORT_ID])}`>"
-    if len(commit.parent_ids) > 1:
-        link += f" (merge of {len(commit.parent_ids)} parents)"
-    fields = [_field("Commit", link), _field("Author", _person(commit.author))]
-    if (commit.committer.name, commit.committer.email) != (commit.author.name, commit.author.email):
-        fields.append(_field("Committer", _person(commit.committer)))
-    if len(commit.parent_ids) > 1:
-        parents = ", ".join(
-            f"<{commit_url(repository, parent)}|`{escape(parent[:SHORT_ID])}`>"
-            for parent in commit.parent_ids[:8]
-        )
-        fields.append(_field("Parents", parents, short=False, limit=_PARENTS_LIMIT))
-    return fields
+# --- When there is too much ----------------------------------------------------------------------
 
 
-def _field(title: str, value: str, *, short: bool = True, limit: int = _FIELD_LIMIT) -> dict[str, Any]:
-    return {"title": title, "value": fit(value, limit), "short": short}
+def _ref_line(ref_change: RefChange) -> str:
+    verb = _VERBS[(ref_change.kind, ref_change.action)]
+    commit = f" at {_short(ref_change.commit_id)}" if ref_change.commit_id else ""
+    return f"• {escape(verb)} {code(ref_change.short_name, _REF_LIMIT)}{commit}"
 
 
-def _person(person: Person) -> str:
-    who = escape(person.name or "unknown")
-    if person.email:
-        who += f" {escape('<' + person.email + '>')}"
-    if person.date is not None:
-        who += f"\n{person.date.strftime('%Y-%m-%d %H:%M %z')}"
-    return who
+def _whole_lines(lines: list[str], room: int) -> tuple[list[str], int]:
+    """As many whole lines as fit in ``room`` with a "… and N more" line kept free; how many fit."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        cost = utf16_len(line) + 1
+        reserve = 0 if index == len(lines) - 1 else _MORE_RESERVE
+        if used + cost + reserve > room:
+            break
+        kept.append(line)
+        used += cost
+    return kept, len(kept)
 
 
-def _footer(push: Push) -> str:
-    parts = ["AWS CodeCommit", push.repository.region]
-    if push.trigger_name:
-        parts.append(f"trigger {push.trigger_name}")
-    if push.custom_data:
-        parts.append(push.custom_data)
-    return fit(escape(" · ".join(parts)), _LINE_LIMIT)
+def _overflow_attachment(omitted: tuple[RefChange, ...], text_limit: int) -> dict[str, Any]:
+    count = len(omitted)
+    references = f"{count:,} more reference{'s' if count != 1 else ''}"
+    heading = f"*{references}*, listed but not read, to keep this message short"
+    lines, shown = _whole_lines([_ref_line(ref) for ref in omitted], text_limit - utf16_len(heading) - 20)
+    heading += ":" if shown == count else f"; the first {shown:,}:"
+    body = [heading, *lines]
+    if shown < count:
+        body.append(f"… and {count - shown:,} more")
+    return {
+        "color": OVERFLOW_COLOR,
+        "fallback": f"… and {references}",
+        "text": fit("\n".join(body), text_limit),
+        "mrkdwn_in": ["text"],
+    }
+
+
+def _summary_payload(notification: Notification, settings: RenderSettings) -> dict[str, Any]:
+    """The last resort: every reference named, whole lines only, in one attachment."""
+    push = notification.push
+    top = headline(push, push.ref_changes)
+    room = min(settings.message_limit - utf16_len(top) - 2 * _LINE_LIMIT - 100, settings.section_limit)
+    lines, shown = _whole_lines([_ref_line(ref) for ref in push.ref_changes], room)
+    if shown < len(push.ref_changes):
+        lines.append(f"… and {len(push.ref_changes) - shown:,} more")
+    attachment = {
+        "color": OVERFLOW_COLOR,
+        "fallback": top,
+        "text": fit("\n".join(lines), room),
+        "mrkdwn_in": ["text"],
+    }
+    attachment.update(_footer(push))
+    return _payload(top, [attachment])

@@ -39,6 +39,7 @@ class RenderSettings:
         max_files: changed paths listed per parent diff before "and N more files".
         max_body_chars: characters of the commit message body shown before it is cut.
         max_refs: references shown in full in one message; the rest are listed by name.
+        max_commits: commits listed for a push before "… and N more commits".
         message_limit: characters (UTF-16 code units) in the whole message, at most 40,000.
         section_limit: characters in one attachment's text, at most 3,000.
     """
@@ -47,6 +48,7 @@ class RenderSettings:
     max_files: int = 20
     max_body_chars: int = 800
     max_refs: int = 10
+    max_commits: int = 10
     message_limit: int = SLACK_MESSAGE_LIMIT
     section_limit: int = SLACK_SECTION_LIMIT
 
@@ -73,6 +75,9 @@ class Settings:
     slack_timeout_seconds: float = 10.0
     codecommit_max_attempts: int = 5
     codecommit_timeout_seconds: float = 10.0
+    #: Commits read at most per branch push when listing what it added (one API call each on a
+    #: linear history, since CodeCommit has no log API); past it the counts are lower bounds.
+    max_commits_read: int = 50
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -82,6 +87,7 @@ class Settings:
             max_files=_int(environ, "MAX_FILES_PER_DIFF", 20, 1, 500),
             max_body_chars=_int(environ, "MAX_BODY_CHARS", 800, 0, SLACK_SECTION_LIMIT),
             max_refs=_int(environ, "MAX_REFS_PER_MESSAGE", 10, 1, 20),
+            max_commits=_int(environ, "MAX_COMMITS_LISTED", 10, 1, 50),
             message_limit=_int(environ, "MAX_MESSAGE_CHARS", SLACK_MESSAGE_LIMIT, 2_000, SLACK_MESSAGE_LIMIT),
             section_limit=_int(environ, "MAX_SECTION_CHARS", SLACK_SECTION_LIMIT, 500, SLACK_SECTION_LIMIT),
         )
@@ -93,6 +99,7 @@ class Settings:
             slack_timeout_seconds=float(_int(environ, "SLACK_TIMEOUT_SECONDS", 10, 1, 60)),
             codecommit_max_attempts=_int(environ, "CODECOMMIT_MAX_ATTEMPTS", 5, 1, 20),
             codecommit_timeout_seconds=float(_int(environ, "CODECOMMIT_TIMEOUT_SECONDS", 10, 1, 60)),
+            max_commits_read=_int(environ, "MAX_COMMITS_READ", 50, 1, 500),
         )
 
 

@@ -77,6 +77,32 @@ def build_scenario_repo(path: Path) -> ScenarioRepo:
     repo.git("tag", "-a", "v1.0", "-m", "Release 1.0")
     commits["annotated_tag"] = repo.git("rev-parse", "refs/tags/v1.0")
     repo.git("tag", "v1.0-light")
+
+    # Whole pushes (added last, so every id above stays the same): main moves on by three commits,
+    # a branch is rewritten, a branch gains fifteen commits, and an unmerged branch has two.
+    for index in range(1, 4):
+        repo.write("src/app.py", f"print('step {index}')\n")
+        commits[f"main_{index}"] = repo.commit(
+            f"Step {index} of the rollout", author=("Bob", "bob@example.com")
+        )
+    repo.git("checkout", "-q", "-b", "feature/rewrite", commits["root"])
+    for index in range(1, 3):
+        repo.write("rewrite.txt", f"draft {index}\n")
+        commits[f"doomed_{index}"] = repo.commit(f"Draft {index} (to be rewritten)")
+    repo.git("checkout", "-q", "-B", "feature/rewrite", commits["root"])
+    repo.write("rewrite.txt", "final\n")
+    commits["rewritten"] = repo.commit("Rewrite the drafts as one commit")
+    repo.git("checkout", "-q", "-b", "bulk/history", commits["main_3"])
+    for index in range(1, 16):
+        repo.write("history.txt", f"{index}\n")
+        commits[f"history_{index}"] = repo.commit(f"History commit {index}")
+    repo.git("checkout", "-q", "-b", "feature/payments", commits["main_3"])
+    repo.write("src/payments.py", "def pay(): ...\n")
+    commits["payments_1"] = repo.commit("Add the payments module")
+    repo.write("src/payments.py", "def pay(amount): ...\n")
+    repo.write("docs/payments.md", "# Payments\n")
+    commits["payments_2"] = repo.commit("Take an amount, and document it")
+    repo.git("checkout", "-q", "main")
     return ScenarioRepo(path, commits)
 
 
@@ -114,4 +140,19 @@ def scenario_events(commits: dict[str, str]) -> dict[str, dict[str, Any]]:
         "test_trigger_with_reference": event(
             ref(commits["merge"], "refs/heads/main"), event_name="TriggerEventTest"
         ),
+        "whole_push_three_commits": event(ref(commits["main_3"], "refs/heads/main")),
+        "whole_push_fifteen_commits": event(ref(commits["history_15"], "refs/heads/bulk/history")),
+        "force_push": event(ref(commits["rewritten"], "refs/heads/feature/rewrite")),
+        "new_branch_with_commits": event(
+            ref(commits["payments_2"], "refs/heads/feature/payments", created=True)
+        ),
     }
+
+
+#: For the whole-push scenarios: the head each reference had before the push (a commit key of
+#: :func:`build_scenario_repo`), recorded in the notifier's state before the event arrives.
+PREVIOUS_HEADS: dict[str, dict[str, str]] = {
+    "whole_push_three_commits": {"refs/heads/main": "merge"},
+    "whole_push_fifteen_commits": {"refs/heads/bulk/history": "main_3"},
+    "force_push": {"refs/heads/feature/rewrite": "doomed_2"},
+}

@@ -58,7 +58,7 @@ def test_push_is_posted_once_with_the_webhook_from_the_secret(
     event = scenario_events(scenario_repo.commits)["merge_commit"]
     assert lambda_handler(event, Context()) == {"delivered": 1}
     [payload] = slack_standin.delivered
-    assert payload["attachments"][0]["title"] == "[scenario-repo] main"
+    assert payload["attachments"][0]["fallback"] == "alice pushed to branch main in scenario-repo"
     assert "Merge branch" in payload["attachments"][0]["text"]
 
 

@@ -222,6 +222,11 @@ POISON: list[tuple[str, Any, str]] = [
         "ref should be str",
     ),
     ("no Message", {"Records": [{"EventSource": "aws:sns", "Sns": {}}]}, "has no 'Message' string"),
+    (
+        "integer too long to convert",
+        {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "1" * 4301}}]},
+        "JSON that cannot be read: Exceeds the limit",
+    ),
 ]
 
 
@@ -254,3 +259,4 @@ def test_one_bad_record_does_not_drop_its_neighbour() -> None:
         ]
     }
     assert [push.repository.name for push in parse_event(event)] == ["lambda-pipeline-repo"]
+

@@ -209,8 +209,11 @@ def _fix_secret(secrets: Any, monkeypatch: pytest.MonkeyPatch, arn: str | None, 
 
 def _assert_delivered_once(slack: SlackStandIn) -> None:
     assert len(slack.delivered) == 1, f"delivered {len(slack.delivered)} times in all"
-    titles = [attachment["title"] for attachment in slack.delivered[0]["attachments"]]
-    assert titles == ["[scenario-repo] release/2026.11", "[scenario-repo] feature/login-v2"]
+    sentences = [attachment["fallback"] for attachment in slack.delivered[0]["attachments"]]
+    assert [sentence.split(" in ")[0].rsplit(" ", 1)[-1] for sentence in sentences] == [
+        "release/2026.11",
+        "feature/login-v2",
+    ]
 
 
 def test_a_failed_invocation_posts_nothing_so_the_retry_posts_once(

@@ -30,6 +30,7 @@ from handler.deliver import Deadline
 from handler.errors import CommitUnavailable, NotifierError
 from handler.events import parse_event
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
+from handler.reader import CommitOnlyReader
 from handler.render import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
 from tests.conftest import local_runtime
@@ -160,7 +161,7 @@ CHANGE = st.builds(
 )
 
 
-class HostileReader:
+class HostileReader(CommitOnlyReader):
     """Answers every commit id with the same generated (hostile) commit, or as unavailable."""
 
     def __init__(self, message: str | None, author: Person, parents: int, changes: list[FileChange]) -> None:

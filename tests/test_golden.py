@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +17,34 @@ import pytest
 
 from handler.app import process_event
 from handler.deliver import Deadline
+from handler.events import parse_event
 from handler.render import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
+from handler.state.heads import RefHeads
+from handler.state.memory import MemoryStore
 from tests.conftest import load_event, local_runtime
-from tests.scenarios import ScenarioRepo, scenario_events
+from tests.scenarios import PREVIOUS_HEADS, ScenarioRepo, scenario_events
 from tests.standins.slack import SlackStandIn
 
 GOLDEN = Path(__file__).parent / "golden"
-SCENARIOS = sorted(
-    scenario_events(
-        {
-            name: "0" * 40
-            for name in ("root", "feature", "modes", "i18n", "hostile", "bulk", "merge", "annotated_tag")
-        }
-    )
-)
+SCENARIOS = sorted(scenario_events(defaultdict(lambda: "0" * 40)))
 
 
-def post(event: Any, reader: Any, slack: SlackStandIn) -> list[dict[str, Any]]:
+def post(
+    event: Any, reader: Any, slack: SlackStandIn, previous_heads: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Run the pipeline as the deployed function does, with a state store holding ``previous_heads``
+    (full ref → commit id) as if earlier pushes had recorded them."""
     before = len(slack.delivered)
-    process_event(event, local_runtime(reader, slack.url), Deadline(None))
+    runtime = local_runtime(reader, slack.url)
+    runtime.state = MemoryStore()
+    heads = RefHeads(runtime.state)
+    for push in parse_event(event):
+        for full_ref, commit_id in (previous_heads or {}).items():
+            heads.swap(
+                push.repository, full_ref, current=None, commit_id=commit_id, previous_id=None, set_by="seed"
+            )
+    process_event(event, runtime, Deadline(None))
     return slack.delivered[before:]
 
 
@@ -44,7 +53,8 @@ def test_golden_payload(
     scenario: str, scenario_repo: ScenarioRepo, reader: Any, slack_standin: SlackStandIn
 ) -> None:
     event = scenario_events(scenario_repo.commits)[scenario]
-    [payload] = post(event, reader, slack_standin)
+    seeds = {ref: scenario_repo.commits[key] for ref, key in PREVIOUS_HEADS.get(scenario, {}).items()}
+    [payload] = post(event, reader, slack_standin, seeds)
     golden = GOLDEN / f"{scenario}.json"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from handler.pull_requests.demo import (
     ANA,
     BOB,
@@ -100,3 +102,28 @@ def test_a_draft_merged_is_reported_as_merged_and_leaves_no_mark() -> None:
     [post] = run(merged, "pullRequestMergeStatusUpdated", store)
     assert post["attachments"][0]["pretext"] == ":tada: *Merged*"
     assert store.get(DRAFT_KEY) is None
+
+
+def test_an_event_delivered_twice_posts_once_and_a_failed_post_is_retried() -> None:
+    from handler.app import process_event
+    from handler.deliver import Deadline
+    from handler.errors import DeliveryExhausted
+    from tests.conftest import local_runtime
+    from tests.standins import slack
+    from tests.standins.slack import Reply
+
+    store = MemoryStore()
+    reader = ScriptedPullRequestReader(details={"7": PullRequestDetails(replace(DRAFT, title="Cache"))})
+    event = state_event(replace(DRAFT, title="Cache"), "pullRequestCreated", ANA)
+    with slack.running([Reply(500)]) as stand_in:
+        runtime = local_runtime(None, stand_in.url)  # type: ignore[arg-type]
+        runtime.state = store
+        runtime.pull_requests = PullRequestRuntime(
+            load_settings=PullRequestSettings, reader_for=lambda repository: reader
+        )
+        runtime.settings = replace(runtime.settings, delivery_max_attempts=1)
+        with pytest.raises(DeliveryExhausted):
+            process_event(event, runtime, Deadline(None))
+        assert process_event(event, runtime, Deadline(None)) == {"delivered": 1}
+        assert process_event(event, runtime, Deadline(None)) == {"delivered": 0, "duplicate": 1}
+        assert len(stand_in.delivered) == 1

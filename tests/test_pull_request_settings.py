@@ -195,10 +195,11 @@ def test_lambda_handler_posts_a_pull_request_event_direct_and_in_sns(
 ) -> None:
     approved = deployed["approved"].events[0]
     assert lambda_handler(approved, Context()) == {"delivered": 1}
-    assert lambda_handler(build_scenarios_sns(approved), Context()) == {"delivered": 1}
+    assert lambda_handler(build_scenarios_sns({**approved, "id": "another"}), Context()) == {"delivered": 1}
     first, second = slack_standin.delivered
     assert first == second
     assert first["text"] == "<@U0ALICE01> bob approved #16 Rate limits (1 of 2 approvals)"
+    assert lambda_handler(build_scenarios_sns(approved), Context()) == {"delivered": 0, "duplicate": 1}
 
 
 def build_scenarios_sns(event: dict[str, Any]) -> dict[str, Any]:

@@ -173,7 +173,7 @@ def test_stubber_checks_request_shapes_against_the_service_model() -> None:
         )
         stubber.add_client_error("get_commit", "CommitIdDoesNotExistException", http_status_code=400)
         changes = reader.get_differences("c" * 40, "p" * 40)
-        with pytest.raises(CommitUnavailable, match="annotated tag's object id"):
+        with pytest.raises(CommitUnavailable, match="no commit has this id"):
             reader.get_commit("d" * 40)
         stubber.assert_no_pending_responses()
     assert summary(changes) == {"a.txt": (A, EntryKind.FILE, None), "b.txt": (D, EntryKind.FILE, None)}
@@ -197,3 +197,65 @@ def test_stubber_checks_request_shapes_against_the_service_model() -> None:
 )
 def test_codecommit_dates(raw: str | None, expected: datetime | None) -> None:
     assert parse_git_date(raw) == expected
+
+
+def test_stubber_checks_the_history_calls_against_the_service_model() -> None:
+    """Every call the whole-push walk makes has the request and response shapes of CodeCommit's model."""
+    client = codecommit_client("https://codecommit.us-east-2.amazonaws.com")
+    reader = CodeCommitReader(client, "repo")
+    raw_commit = {
+        "commitId": "a" * 40,
+        "treeId": "t" * 40,
+        "parents": ["b" * 40],
+        "message": "subject\n",
+        "author": {"name": "Ana", "email": "ana@example.com", "date": "1484167798 -0800"},
+        "committer": {"name": "Ana", "email": "ana@example.com", "date": "1484167798 -0800"},
+        "additionalData": "",
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "batch_get_commits",
+            {
+                "commits": [raw_commit],
+                "errors": [{"commitId": "c" * 40, "errorCode": "CommitDoesNotExistException"}],
+            },
+            {"repositoryName": "repo", "commitIds": ["a" * 40, "c" * 40]},
+        )
+        stubber.add_response(
+            "get_merge_options",
+            {
+                "mergeOptions": ["FAST_FORWARD_MERGE"],
+                "sourceCommitId": "a" * 40,
+                "destinationCommitId": "b" * 40,
+                "baseCommitId": "b" * 40,
+            },
+            {
+                "repositoryName": "repo",
+                "sourceCommitSpecifier": "a" * 40,
+                "destinationCommitSpecifier": "b" * 40,
+            },
+        )
+        stubber.add_response(
+            "get_branch",
+            {"branch": {"branchName": "feature/x", "commitId": "a" * 40}},
+            {"repositoryName": "repo", "branchName": "feature/x"},
+        )
+        stubber.add_client_error("get_branch", "BranchDoesNotExistException", http_status_code=400)
+        stubber.add_response(
+            "get_repository",
+            {"repositoryMetadata": {"repositoryName": "repo", "defaultBranch": "main"}},
+            {"repositoryName": "repo"},
+        )
+        stubber.add_response(
+            "get_folder",
+            {"commitId": "a" * 40, "folderPath": "/", "treeId": "t" * 40},
+            {"repositoryName": "repo", "commitSpecifier": "refs/tags/v1", "folderPath": "/"},
+        )
+        found = reader.get_commits(["a" * 40, "c" * 40])
+        assert list(found) == ["a" * 40] and found["a" * 40].subject == "subject"
+        assert reader.merge_base("a" * 40, "b" * 40) == "b" * 40
+        assert reader.branch_head("feature/x") == "a" * 40
+        assert reader.branch_head("gone") is None
+        assert reader.default_branch() == "main"
+        assert reader.resolve_commit("refs/tags/v1") == "a" * 40
+        stubber.assert_no_pending_responses()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -143,7 +144,10 @@ def test_function_runtime_handler_and_environment(default: tuple[Template, Path]
                     }
                 )
             },
-            "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("NotifierLogGroup")}},
+            "LoggingConfig": {
+                "LogGroup": {"Ref": Match.string_like_regexp("NotifierLogGroup")},
+                "LogFormat": "JSON",  # the runtime writes each record, with its extra fields, as JSON
+            },
         },
     )
 
@@ -153,6 +157,13 @@ def test_no_secret_value_in_the_template(default: tuple[Template, Path]) -> None
     assert "hooks.slack.com/services/T" not in text
     secret = next(iter(default[0].find_resources("AWS::SecretsManager::Secret").values()))
     assert "SecretString" not in secret["Properties"]
+
+
+def reader_operations() -> list[str]:
+    """The CodeCommit operations handler/reader.py calls, read from its source: what the role must
+    grant, no more and no less."""
+    source = (Path(__file__).parent.parent / "handler" / "reader.py").read_text(encoding="utf-8")
+    return sorted(set(re.findall(r'self\._call\(\s*"(\w+)"', source)))
 
 
 def test_notifier_role_is_least_privilege(default: tuple[Template, Path]) -> None:
@@ -167,12 +178,10 @@ def test_notifier_role_is_least_privilege(default: tuple[Template, Path]) -> Non
         "ReadWatchedRepositories",
         "ReadPullRequests",
         "ReadWebhookSecret",
+        "ReadWriteStateItems",
         "destination",
     }
-    assert by_sid["ReadWatchedRepositories"]["Action"] == [
-        "codecommit:GetCommit",
-        "codecommit:GetDifferences",
-    ]
+    assert by_sid["ReadWatchedRepositories"]["Action"] == [f"codecommit:{op}" for op in reader_operations()]
     assert by_sid["ReadWatchedRepositories"]["Resource"]["Fn::Join"][1][-1] == ":my-repository"
     secret_id = next(iter(template.find_resources("AWS::SecretsManager::Secret")))
     assert by_sid["ReadWebhookSecret"] == {
@@ -265,6 +274,57 @@ def test_destroy_keeps_code_and_logs_and_cleans_up_the_rest(
         "AWS::Logs::LogGroup",
         {"DeletionPolicy": "Retain", "Properties": Match.object_like({"RetentionInDays": 30})},
     )
+
+
+def test_state_table_is_keyed_by_pk_on_demand_recoverable_encrypted_and_expiring(
+    default: tuple[Template, Path],
+) -> None:
+    template = default[0]
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+                "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+                "DeletionProtectionEnabled": False,
+            },
+        },
+    )
+
+
+def test_function_gets_the_state_table_name_and_only_its_item_actions(default: tuple[Template, Path]) -> None:
+    template = default[0]
+    table_id = next(iter(template.find_resources("AWS::DynamoDB::Table")))
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "Handler": "handler.app.lambda_handler",
+            "Environment": {"Variables": Match.object_like({"STATE_TABLE_NAME": {"Ref": table_id}})},
+        },
+    )
+    state_statements = [
+        statement
+        for statement in statements(template, "NotifierRole")
+        if "dynamodb" in json.dumps(statement["Action"])
+    ]
+    assert state_statements == [
+        {
+            "Sid": "ReadWriteStateItems",
+            "Effect": "Allow",
+            "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": {"Fn::GetAtt": [table_id, "Arn"]},
+        }
+    ]
+    for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
+        if not logical_id.startswith("NotifierRole"):
+            assert "dynamodb" not in json.dumps(policy), f"{logical_id} may touch the state table"
 
 
 def test_everything_optional(configured: Template) -> None:

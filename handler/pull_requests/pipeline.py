@@ -15,8 +15,11 @@ source commit last seen live in the state store:
 * ``pr#<account>:<region>:<repository>#<id>``: the source commit last seen, so "new commits
   pushed" can link a compare from the previous source commit to the new one.
 
-As in the push pipeline, every event is read and rendered before anything is posted, and state
-is written only after delivery, so a failed invocation retried by Lambda posts everything again.
+Like a push, each event is claimed in the delivery ledger (``delivered#eventbridge#<account>#<event
+id>``) before it is read and marked delivered after it was posted, so an event EventBridge
+delivers twice posts once; a failure releases the claim, so Lambda's retry posts what is left.
+Draft marks and source commits are written only after the message that depends on them was
+delivered.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +44,7 @@ from handler.pull_requests.settings import PullRequestSettings
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
 from handler.state import StateStore
+from handler.state.ledger import DeliveryLedger
 from handler.state.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -52,6 +56,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAFT_TTL_SECONDS = 90 * 24 * 3600
+#: How long a delivery claim is held when there is no Lambda deadline (local runs).
+LOCAL_CLAIM_SECONDS = 15 * 60
 SOURCE_TTL_SECONDS = 60 * 24 * 3600
 #: Final states: a draft merged or closed is reported as such, never as "ready for review".
 FINAL_KINDS = frozenset({ActivityKind.MERGED, ActivityKind.CLOSED})
@@ -67,7 +73,8 @@ class PullRequestRuntime:
 
     load_settings: Callable[[], PullRequestSettings]
     reader_for: Callable[[Repository], PullRequestReader]
-    state: StateStore = field(default_factory=MemoryStore)
+    #: None: the push pipeline's store (``Runtime.state``), or this process's memory without one.
+    state: StateStore | None = None
     clock: Callable[[], float] = time.time
 
     @cached_property
@@ -96,7 +103,7 @@ def aws_pull_request_runtime(
     return PullRequestRuntime(
         load_settings=lambda: PullRequestSettings.from_environ(environ, read_parameter=read_parameter),
         reader_for=lambda repository: CodeCommitPullRequestReader(client("codecommit", repository.region)),
-        state=state or MemoryStore(),
+        state=state,
     )
 
 
@@ -124,13 +131,18 @@ def source_key(activity: Activity) -> str:
     return f"pr#{_scope(activity)}"
 
 
-def plan(activity: Activity, runtime: PullRequestRuntime, limits: RenderSettings) -> list[Outgoing]:
-    """Read, decide (drafts, kinds) and render what one activity posts; nothing is posted here."""
+def plan(
+    activity: Activity, runtime: PullRequestRuntime, limits: RenderSettings, state: StateStore | None = None
+) -> list[Outgoing]:
+    """Read, decide (drafts, kinds) and render what one activity posts; nothing is posted here.
+
+    ``state`` is where drafts and source commits are kept: ``runtime.state`` unless given.
+    """
     settings = runtime.settings
     notice = enrich(activity, runtime.reader_for(activity.repository), settings.commands)
     snapshot = notice.pull_request
     outgoing: list[Outgoing] = []
-    state = runtime.state
+    state = _store(state if state is not None else runtime.state)
     now = int(runtime.clock())
     if activity.pull_request_id and snapshot is not None and snapshot.title:
         key = draft_key(activity)
@@ -203,6 +215,17 @@ def _source_writes(notice: Notice, state: StateStore, now: int) -> tuple[Callabl
 
 
 _offline: PullRequestRuntime | None = None
+_process_memory: StateStore | None = None
+
+
+def _store(state: StateStore | None) -> StateStore:
+    """The given store, or one in this process's memory (kept for the container's life)."""
+    global _process_memory  # noqa: PLW0603 (one per process, like the push pipeline's fallback)
+    if state is not None:
+        return state
+    if _process_memory is None:
+        _process_memory = MemoryStore()
+    return _process_memory
 
 
 def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
@@ -218,20 +241,41 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
     if pull_requests is None:
         _offline = _offline or offline_runtime()
         pull_requests = _offline
-    outgoing = [
-        item
-        for activity in parse_activities(event)
-        for item in plan(activity, pull_requests, runtime.settings.render)
-    ]
-    for item in outgoing:
-        receipt = runtime.deliver(item.payload, deadline)
-        for write in item.after_delivery:
-            write()
-        log.info(
-            "delivered %s for pull request %s in %s in %d attempt(s)",
-            item.activity.event_name,
-            item.activity.pull_request_id or "-",
-            item.activity.repository.name,
-            receipt.attempts,
-        )
-    return {"delivered": len(outgoing)}
+    state = pull_requests.state if pull_requests.state is not None else runtime.state
+    ledger = DeliveryLedger(state) if state is not None else None
+    outcomes: dict[str, int] = {"delivered": 0}
+    for activity in parse_activities(event):
+        claim = None
+        if ledger is not None and activity.event_id:
+            hold = min(deadline.seconds_left(), LOCAL_CLAIM_SECONDS) + 5
+            claim = ledger.claim(
+                f"eventbridge#{activity.repository.account}#{activity.event_id}", hold_seconds=hold
+            )
+            if claim is None:
+                log.info("event %s was delivered before: posting nothing", activity.event_id)
+                outcomes["duplicate"] = outcomes.get("duplicate", 0) + 1
+                continue
+        try:
+            for item in plan(activity, pull_requests, runtime.settings.render, state):
+                _deliver(item, runtime, deadline)
+                outcomes["delivered"] += 1
+        except BaseException:
+            if claim is not None and ledger is not None:
+                ledger.release(claim)
+            raise
+        if claim is not None and ledger is not None:
+            ledger.complete(claim)
+    return outcomes
+
+
+def _deliver(item: Outgoing, runtime: Runtime, deadline: Deadline) -> None:
+    receipt = runtime.deliver(item.payload, deadline)
+    for write in item.after_delivery:
+        write()
+    log.info(
+        "delivered %s for pull request %s in %s in %d attempt(s)",
+        item.activity.event_name,
+        item.activity.pull_request_id or "-",
+        item.activity.repository.name,
+        receipt.attempts,
+    )

@@ -16,11 +16,21 @@ Three backends implement :class:`StateStore` and are held to the same tests:
 Concurrency is optimistic: every item carries a ``version``; :meth:`StateStore.replace` and
 :meth:`StateStore.delete` succeed only if the version is still the one read, and
 :meth:`StateStore.put_new` only if no live item exists. An item whose ``expires_at`` has passed
-counts as absent everywhere (DynamoDB's TTL deletes it some time later; readers must not wait).
+counts as absent everywhere (DynamoDB's TTL deletes it some time later; readers must not wait):
+at or after ``expires_at`` the item is gone.
+
+A new item starts at a random version (:func:`first_version`) and every replace adds one. Were
+versions to restart at 1, an invocation still holding a copy of an expired item could match the
+unrelated item that took its key over (a claim released by its stale owner, a head restored over
+someone else's): the classic ABA problem of compare-and-set.
+
+:func:`store_from_environment` (in :mod:`handler.state.factory`) picks the backend.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -42,7 +52,8 @@ class StateItem:
     Attributes:
         key: the item's key (``pk``), including its prefix.
         attributes: its data; flat strings and integers only.
-        version: incremented by every write; what :meth:`StateStore.replace` compares.
+        version: random when the item is created, incremented by every replace; what
+            :meth:`StateStore.replace` and :meth:`StateStore.delete` compare.
         expires_at: epoch seconds after which the item counts as absent; None never expires.
     """
 
@@ -74,3 +85,42 @@ class StateStore(Protocol):
     def delete(self, current: StateItem) -> bool:
         """Delete ``current`` if its version is unchanged; True if deleted (or already gone)."""
         ...
+
+
+#: Versions stay below 2**53 so that any JSON reader holds them exactly.
+_VERSION_LIMIT = 2**53
+
+
+def first_version() -> int:
+    """The version of a newly created item: random, so no stale copy of an earlier item matches it."""
+    return secrets.randbelow(_VERSION_LIMIT - 1) + 1
+
+
+def check_attributes(attributes: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
+    """A copy of ``attributes``, refusing anything but strings and integers (a bool is not one).
+
+    Raises:
+        TypeError: a value of another type; a programming error, not a state failure.
+    """
+    for name, value in attributes.items():
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise TypeError(f"state attribute {name!r} must be a str or an int, not {type(value).__name__}")
+    return dict(attributes)
+
+
+#: DynamoDB allows 2,048 bytes of partition key; keys are kept well inside that.
+MAX_KEY_BYTES = 1024
+
+
+def bounded_key(key: str) -> str:
+    """``key`` itself, or, if longer than :data:`MAX_KEY_BYTES` in UTF-8, its start and a digest.
+
+    Ref names and delivery keys come from outside and git sets no length limit on ref names, so a
+    long one must still give a valid, distinct key rather than a request every backend refuses.
+    """
+    encoded = key.encode("utf-8")
+    if len(encoded) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(encoded).hexdigest()
+    start = encoded[: MAX_KEY_BYTES - len(digest) - 8].decode("utf-8", errors="ignore")
+    return f"{start}#sha256:{digest}"

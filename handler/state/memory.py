@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from handler.state import AttributeValue, StateItem
+from handler.state import AttributeValue, StateItem, check_attributes, first_version
 
 
 class MemoryStore:
@@ -39,7 +39,7 @@ class MemoryStore:
         with self._lock:
             if self._live(key) is not None:
                 return None
-            item = StateItem(key, dict(attributes), 1, expires_at)
+            item = StateItem(key, check_attributes(attributes), first_version(), expires_at)
             self._items[key] = item
             return item
 
@@ -50,7 +50,7 @@ class MemoryStore:
             stored = self._live(current.key)
             if stored is None or stored.version != current.version:
                 return None
-            item = StateItem(current.key, dict(attributes), current.version + 1, expires_at)
+            item = StateItem(current.key, check_attributes(attributes), current.version + 1, expires_at)
             self._items[current.key] = item
             return item
 

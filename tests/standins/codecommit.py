@@ -20,7 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -118,6 +118,8 @@ class CodeCommitStandIn(LoopbackServer):
                 return 200, {"commit": self._get_commit(repo, body["commitId"])}
             if operation == "GetDifferences":
                 return 200, self._get_differences(repo, body)
+            if operation in self._history_operations:
+                return 200, self._history_operations[operation](repo, body)
             if operation == "GetRepositoryTriggers":
                 return 200, {"configurationId": "standin", "triggers": self.triggers[body["repositoryName"]]}
             if operation == "PutRepositoryTriggers":
@@ -131,6 +133,87 @@ class CodeCommitStandIn(LoopbackServer):
             raise CodeCommitError("UnknownOperationException", f"{operation} is not served here")
         except CodeCommitError as error:
             return error.status, {"__type": error.code, "message": error.message}
+
+    @property
+    def _history_operations(self) -> dict[str, Any]:
+        """The calls a whole-push walk makes: commits in batches, merge bases, branches, peeling."""
+        return {
+            "BatchGetCommits": self._batch_get_commits,
+            "GetMergeOptions": self._get_merge_options,
+            "GetBranch": self._get_branch,
+            "GetRepository": self._get_repository,
+            "GetFolder": self._get_folder,
+        }
+
+    def _batch_get_commits(self, repo: Path, body: dict[str, Any]) -> dict[str, Any]:
+        commit_ids = body.get("commitIds") or []
+        if not commit_ids:
+            raise CodeCommitError("CommitIdsListRequiredException", "A list of commit IDs is required.")
+        if len(commit_ids) > 100:
+            raise CodeCommitError(
+                "CommitIdsLimitExceededException",
+                "The maximum number of allowed commit IDs in a batch request is 100.",
+            )
+        commits, errors = [], []
+        for commit_id in commit_ids:
+            try:
+                commits.append(self._get_commit(repo, commit_id))
+            except CodeCommitError as error:
+                errors.append({"commitId": commit_id, "errorCode": error.code, "errorMessage": error.message})
+        return {"commits": commits, "errors": errors}
+
+    def _resolve(self, repo: Path, specifier: str) -> str:
+        """A commit specifier (id, branch name or full ref) → commit id, as the service resolves it."""
+        for candidate in (specifier, f"refs/heads/{specifier}"):
+            if candidate.startswith("-"):
+                break
+            try:
+                output = self._git(repo, "rev-parse", "--verify", "-q", f"{candidate}^{{commit}}")
+                return output.decode().strip()
+            except subprocess.CalledProcessError:
+                continue
+        raise CodeCommitError("CommitDoesNotExistException", f"Could not find commit {specifier[:80]}")
+
+    def _get_merge_options(self, repo: Path, body: dict[str, Any]) -> dict[str, Any]:
+        source = self._resolve(repo, body["sourceCommitSpecifier"])
+        destination = self._resolve(repo, body["destinationCommitSpecifier"])
+        answer: dict[str, Any] = {"sourceCommitId": source, "destinationCommitId": destination}
+        try:
+            base = self._git(repo, "merge-base", source, destination).decode().strip()
+        except subprocess.CalledProcessError:
+            base = ""
+        options = ["SQUASH_MERGE", "THREE_WAY_MERGE"]
+        if base == destination:
+            options.insert(0, "FAST_FORWARD_MERGE")
+        answer["mergeOptions"] = options
+        if base:
+            answer["baseCommitId"] = base
+        return answer
+
+    def _get_branch(self, repo: Path, body: dict[str, Any]) -> dict[str, Any]:
+        name = body.get("branchName") or ""
+        try:
+            commit_id = self._git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{name}").decode().strip()
+        except subprocess.CalledProcessError as error:
+            message = f"Could not find branch {name[:80]}"
+            raise CodeCommitError("BranchDoesNotExistException", message) from error
+        return {"branch": {"branchName": name, "commitId": commit_id}}
+
+    def _get_repository(self, repo: Path, body: dict[str, Any]) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "accountId": "111122223333",
+            "repositoryId": "00000000-0000-4000-8000-000000000001",
+            "repositoryName": body["repositoryName"],
+        }
+        with suppress(subprocess.CalledProcessError):
+            head = self._git(repo, "symbolic-ref", "-q", "--short", "HEAD")
+            metadata["defaultBranch"] = head.decode().strip()
+        return {"repositoryMetadata": metadata}
+
+    def _get_folder(self, repo: Path, body: dict[str, Any]) -> dict[str, Any]:
+        commit_id = self._resolve(repo, body.get("commitSpecifier") or "HEAD")
+        tree = self._git(repo, "rev-parse", f"{commit_id}^{{tree}}").decode().strip()
+        return {"commitId": commit_id, "folderPath": body["folderPath"], "treeId": tree, "files": []}
 
     def _repository(self, name: str) -> Path:
         if name not in self.repositories:

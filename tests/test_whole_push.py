@@ -1,0 +1,279 @@
+"""Whole pushes end to end: ``lambda_handler`` with the state table in moto, CodeCommit at the
+stand-in (serving a real git repository that the test keeps pushing to), Slack at a loopback
+stand-in. Each scenario is a sequence of pushes, each delivered as CodeCommit's SNS event.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import handler.app
+from handler.app import Runtime, lambda_handler, process_event
+from handler.deliver import Deadline
+from handler.demo import ScriptedGitRepo, trigger_event
+from handler.errors import DeliveryExhausted
+from handler.gitreader import LocalGitReader
+from handler.settings import Settings
+from handler.state.heads import RefHeads
+from handler.state.ledger import DeliveryInProgress
+from handler.state.sqlite import SQLiteStore
+from handler.webhook_url import WebhookUrlSource
+from tests.standins import codecommit
+from tests.standins.slack import Reply, SlackStandIn, running
+
+REPOSITORY = "whole-push-repo"
+ARN = f"arn:aws:codecommit:us-east-2:111122223333:{REPOSITORY}"
+PUSHER = "arn:aws:iam::111122223333:user/alice"
+TABLE = "notifier-state"
+_message_ids = itertools.count(1)
+
+
+class Context:
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@dataclass
+class Pusher:
+    """A git repository behind the CodeCommit stand-in, and a way to turn its pushes into events."""
+
+    repo: ScriptedGitRepo
+
+    def commit(self, message: str) -> str:
+        self.repo.write("file.txt", message + "\n")
+        return self.repo.commit(message)
+
+    def commits(self, count: int, prefix: str) -> str:
+        head = ""
+        for index in range(count):
+            head = self.commit(f"{prefix} {index + 1}")
+        return head
+
+    def head(self, branch: str = "main") -> str:
+        return self.repo.git("rev-parse", f"refs/heads/{branch}")
+
+    @staticmethod
+    def event(*references: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
+        event = trigger_event(list(references), pusher_arn=PUSHER, repository_arn=ARN)
+        event["Records"][0]["Sns"]["MessageId"] = message_id or f"message-{next(_message_ids)}"
+        return event
+
+
+def ref(commit: str, branch: str = "main", **flags: bool) -> dict[str, Any]:
+    return {"commit": commit, "ref": f"refs/heads/{branch}", **flags}
+
+
+@pytest.fixture
+def pusher(tmp_path: Path) -> Pusher:
+    path = tmp_path / REPOSITORY
+    path.mkdir()
+    repo = ScriptedGitRepo(path)
+    repo.git("init", "-q", "-b", "main")
+    pusher = Pusher(repo)
+    pusher.commit("initial commit")
+    return pusher
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, pusher: Pusher) -> Iterator[SimpleNamespace]:
+    """A fresh container with the state table, as the stack deploys it, in moto."""
+    monkeypatch.setattr(handler.app, "_lambda_runtime", None)
+    with codecommit.running({REPOSITORY: pusher.repo.path}) as stand_in, running() as slack, mock_aws():
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CODECOMMIT", stand_in.url)
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.url)
+        monkeypatch.setenv("STATE_TABLE_NAME", TABLE)
+        monkeypatch.setenv("AWS_REGION", "us-east-2")
+        boto3.client("dynamodb", region_name="us-east-2").create_table(
+            TableName=TABLE,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield SimpleNamespace(codecommit=stand_in, slack=slack, monkeypatch=monkeypatch)
+
+
+def deliver(env: SimpleNamespace, event: dict[str, Any]) -> dict[str, int]:
+    return lambda_handler(event, Context())
+
+
+def last_text(slack: SlackStandIn) -> str:
+    payload = slack.delivered[-1]
+    return "\n".join(
+        [payload["text"]]
+        + [
+            str(attachment.get(key, ""))
+            for attachment in payload["attachments"]
+            for key in ("pretext", "text")
+        ]
+    )
+
+
+def test_a_branch_seen_first_shows_its_tip_then_the_next_push_lists_every_commit(
+    env: SimpleNamespace, pusher: Pusher
+) -> None:
+    first = pusher.head()
+    assert deliver(env, pusher.event(ref(first))) == {"delivered": 1}
+    assert "initial commit" in last_text(env.slack)
+    new_head = pusher.commits(3, "linear")
+    assert deliver(env, pusher.event(ref(new_head))) == {"delivered": 1}
+    text = last_text(env.slack)
+    for index in (1, 2, 3):
+        assert f"linear {index}" in text
+    assert text.index("linear 3") < text.index("linear 1")  # newest first
+    assert "initial commit" not in text
+    assert f"compare/{first}/.../{new_head}" in str(env.slack.delivered[-1])
+
+
+def test_a_push_of_sixty_commits_is_bounded_in_message_and_calls(
+    env: SimpleNamespace, pusher: Pusher
+) -> None:
+    deliver(env, pusher.event(ref(pusher.head())))
+    env.monkeypatch.setattr(handler.app, "_lambda_runtime", None)
+    env.monkeypatch.setenv("MAX_COMMITS_READ", "40")
+    new_head = pusher.commits(60, "bulk")
+    env.codecommit.calls.clear()
+    deliver(env, pusher.event(ref(new_head)))
+    text = last_text(env.slack)
+    assert "bulk 60" in text and "bulk 51" in text and "bulk 50" not in text  # 10 listed
+    assert "more commits" in text
+    calls = dict(env.codecommit.calls)
+    assert calls["GetCommit"] <= 40 and calls["GetMergeOptions"] == 1
+
+
+def test_a_force_push_is_flagged_with_what_it_dropped(env: SimpleNamespace, pusher: Pusher) -> None:
+    base = pusher.head()
+    old_head = pusher.commits(2, "doomed")
+    deliver(env, pusher.event(ref(old_head)))
+    pusher.repo.git("reset", "-q", "--hard", base)
+    new_head = pusher.commit("rewritten")
+    deliver(env, pusher.event(ref(new_head)))
+    text = last_text(env.slack).lower()
+    assert "force" in text and "rewritten" in text and "doomed" not in text
+    assert "2" in text  # commits dropped
+
+
+def test_two_pushes_arriving_in_reverse_order_post_no_bogus_flag_and_no_duplicate(
+    env: SimpleNamespace, pusher: Pusher
+) -> None:
+    deliver(env, pusher.event(ref(pusher.head())))
+    first_push = pusher.commits(2, "first")
+    second_push = pusher.commits(2, "second")
+    assert deliver(env, pusher.event(ref(second_push))) == {"delivered": 1}
+    text = last_text(env.slack)
+    assert all(f"{name} {index}" in text for name in ("first", "second") for index in (1, 2))
+    assert "force" not in text.lower()
+    posts = len(env.slack.delivered)
+    assert deliver(env, pusher.event(ref(first_push))) == {"delivered": 0, "late": 1}
+    assert len(env.slack.delivered) == posts
+
+
+def test_a_redelivered_message_posts_nothing(env: SimpleNamespace, pusher: Pusher) -> None:
+    event = pusher.event(ref(pusher.head()), message_id="same-message")
+    assert deliver(env, event) == {"delivered": 1}
+    assert deliver(env, event) == {"delivered": 0, "duplicate": 1}
+    assert len(env.slack.delivered) == 1
+
+
+def test_a_failed_invocation_marks_nothing_and_the_retry_delivers_once(
+    env: SimpleNamespace, pusher: Pusher
+) -> None:
+    deliver(env, pusher.event(ref(pusher.head())))
+    new_head = pusher.commits(2, "retried")
+    event = pusher.event(ref(new_head))
+    env.monkeypatch.setenv("DELIVERY_MAX_ATTEMPTS", "1")
+    env.monkeypatch.setattr(handler.app, "_lambda_runtime", None)
+    env.slack.script = [Reply(500, "oops")]
+    with pytest.raises(DeliveryExhausted):
+        deliver(env, event)
+    assert deliver(env, event) == {"delivered": 1}
+    text = last_text(env.slack)
+    assert "retried 1" in text and "retried 2" in text  # counted from the head before the failure
+    assert deliver(env, event) == {"delivered": 0, "duplicate": 1}
+    assert len(env.slack.delivered) == 2
+
+
+def test_one_failing_record_does_not_repost_its_delivered_neighbour(
+    env: SimpleNamespace, pusher: Pusher
+) -> None:
+    event = pusher.event(ref(pusher.head()))
+    record = event["Records"][0]["Sns"]["Message"]
+    import json
+
+    message = json.loads(record)
+    second = json.loads(record)["Records"][0]
+    second["codecommit"]["references"] = [
+        {"commit": pusher.head(), "ref": "refs/heads/other", "created": True}
+    ]
+    message["Records"].append(second)
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    env.monkeypatch.setenv("DELIVERY_MAX_ATTEMPTS", "1")
+    env.slack.script = [Reply(200, "ok"), Reply(500, "oops")]
+    with pytest.raises(DeliveryExhausted):
+        deliver(env, event)
+    assert len(env.slack.delivered) == 1
+    assert deliver(env, event) == {"delivered": 1, "duplicate": 1}
+    assert len(env.slack.delivered) == 2
+    assert "other" in env.slack.delivered[1]["text"]
+
+
+def test_tags_and_deletions_update_and_clear_the_record(env: SimpleNamespace, pusher: Pusher) -> None:
+    head = pusher.head()
+    deliver(env, pusher.event(ref(head)))
+    runtime = handler.app._lambda_runtime
+    assert runtime is not None and runtime.state is not None
+    heads = RefHeads(runtime.state)
+    repository = handler.events.parse_repository_arn(ARN)
+    assert (record := heads.read(repository, "refs/heads/main")) is not None and record.commit_id == head
+    deliver(env, pusher.event({"commit": head, "ref": "refs/tags/v1", "created": True}))
+    assert (tag := heads.read(repository, "refs/tags/v1")) is not None and tag.commit_id == head
+    deliver(env, pusher.event(ref(head, deleted=True)))
+    assert heads.read(repository, "refs/heads/main") is None
+    # a branch re-created after its deletion is new again: no commit list from the old head
+    deliver(env, pusher.event(ref(head, created=True)))
+    assert heads.read(repository, "refs/heads/main") is not None
+
+
+def _local_runtime(store: SQLiteStore, repo_path: Path, slack: SlackStandIn) -> Runtime:
+    return Runtime(
+        settings=Settings(),
+        reader_for=lambda repository: LocalGitReader(repo_path),
+        webhook_url=WebhookUrlSource(url=slack.url, secret_arn=None, secrets_client=lambda region: None),
+        state=store,
+    )
+
+
+def test_concurrent_invocations_of_one_message_post_once(pusher: Pusher, tmp_path: Path) -> None:
+    event = pusher.event(ref(pusher.head()), message_id="raced")
+    with running(default=Reply(200, "ok", delay=0.2)) as slack:
+        runtime = _local_runtime(SQLiteStore(tmp_path / "state.sqlite3"), pusher.repo.path, slack)
+        barrier = threading.Barrier(4)
+        outcomes: list[str] = []
+
+        def invoke() -> None:
+            barrier.wait()
+            try:
+                result = process_event(event, runtime, Deadline(None))
+                outcomes.append("duplicate" if result.get("duplicate") else "delivered")
+            except DeliveryInProgress:
+                outcomes.append("in progress")
+
+        threads = [threading.Thread(target=invoke) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        # whoever lost the race either saw the claim (and will be retried by Lambda) or the mark
+        assert len(slack.delivered) == 1
+        assert outcomes.count("delivered") == 1
+        assert process_event(event, runtime, Deadline(None)) == {"delivered": 0, "duplicate": 1}
+        assert len(slack.delivered) == 1
