@@ -31,14 +31,14 @@ import boto3
 
 from bench.repos import OCTOPUS_PARENTS, PUSHER, REPOSITORY, REPOSITORY_ARN, BenchRepo, build_bench_repo
 from handler.app import Runtime, aws_runtime, process_event
-from handler.deliver import Deadline
+from handler.deadline import Deadline
 from handler.demo import trigger_event
-from handler.enrich import enrich
-from handler.events import parse_event
+from handler.enrich.push import enrich
+from handler.enrich.reader import CodeCommitReader, CommitOnlyReader, botocore_config, file_change_from_api
 from handler.model import Commit, FileChange
-from handler.reader import CodeCommitReader, CommitOnlyReader, botocore_config, file_change_from_api
-from handler.render import payload_length, render
+from handler.render.push import payload_length, render
 from handler.settings import SLACK_MESSAGE_LIMIT, Settings
+from handler.sources.trigger import parse_event
 from tests.standins import codecommit, slack
 
 ROOT = Path(__file__).resolve().parent.parent

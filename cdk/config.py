@@ -13,13 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.errors import ConfigurationError
-from handler.settings import Settings, parse_colors
+from handler.settings import Settings, read_settings, setting_specs
 
-_REPOSITORY_NAME = re.compile(r"^[\w.-]{1,100}$")
-_TRIGGER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
-_ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$")
-_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
+_TRIGGER_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
+_ARN = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+", re.ASCII)
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}", re.ASCII)
 #: The retention periods CloudWatch Logs accepts, in days, with CDK's ``RetentionDays`` member names.
 LOG_RETENTION = {
     1: "ONE_DAY",
@@ -47,15 +46,9 @@ LOG_RETENTION = {
 }
 MAX_TRIGGER_BRANCHES = 10
 
-#: Context keys that become the function's environment (handler/settings.py reads them).
-HANDLER_SETTINGS = {
-    "max_files_per_diff": "MAX_FILES_PER_DIFF",
-    "max_refs_per_message": "MAX_REFS_PER_MESSAGE",
-    "max_message_chars": "MAX_MESSAGE_CHARS",
-    "max_body_chars": "MAX_BODY_CHARS",
-    "delivery_max_attempts": "DELIVERY_MAX_ATTEMPTS",
-    "log_level": "LOG_LEVEL",
-}
+#: Context keys that become the function's environment: every handler setting that names one
+#: (``handler/settings.py`` declares them; a new one needs no change here).
+HANDLER_SETTINGS = {spec.context: spec.variable for spec in setting_specs() if spec.context}
 
 
 class StackConfigError(ValueError):
@@ -97,7 +90,7 @@ class NotifierConfig:
         create_repository = _optional_text(get("create_repository"))
         for name in repositories + ((create_repository,) if create_repository else ()):
             check(
-                bool(_REPOSITORY_NAME.match(name)),
+                bool(_REPOSITORY_NAME.fullmatch(name)) and name not in (".", ".."),
                 f"repository name {name!r} is invalid: 1-100 letters, digits, '.', '_' or '-'",
             )
         check(
@@ -116,21 +109,23 @@ class NotifierConfig:
         webhook_secret = _optional_text(get("webhook_secret"))
         if webhook_secret:
             check(
-                bool(_ARN.match(webhook_secret) or _SECRET_NAME.match(webhook_secret)),
+                bool(_ARN.fullmatch(webhook_secret) or _SECRET_NAME.fullmatch(webhook_secret)),
                 f"webhook_secret {webhook_secret!r} is neither a secret name nor a secret ARN",
             )
         kms_key = _optional_text(get("webhook_secret_kms_key_arn"))
         check(
-            kms_key is None or bool(_ARN.match(kms_key)), "webhook_secret_kms_key_arn must be a KMS key ARN"
+            kms_key is None or bool(_ARN.fullmatch(kms_key)),
+            "webhook_secret_kms_key_arn must be a KMS key ARN",
         )
         alarm_topic = _optional_text(get("alarm_topic_arn"))
         check(
-            alarm_topic is None or bool(_ARN.match(alarm_topic)), "alarm_topic_arn must be an SNS topic ARN"
+            alarm_topic is None or bool(_ARN.fullmatch(alarm_topic)),
+            "alarm_topic_arn must be an SNS topic ARN",
         )
 
         trigger_name = _optional_text(get("trigger_name")) or cls.trigger_name
         check(
-            bool(_TRIGGER_NAME.match(trigger_name)),
+            bool(_TRIGGER_NAME.fullmatch(trigger_name)),
             "trigger_name must be 1-100 letters, digits, '.', '_' or '-' (no spaces or commas)",
         )
 
@@ -163,23 +158,15 @@ class NotifierConfig:
 
 
 def _handler_environment(get: Callable[[str], Any], problems: list[str]) -> dict[str, str]:
-    """Handler settings from context, checked with the handler's own validation."""
+    """Handler settings from context, checked with the handler's own parsers, named by context key."""
     environment: dict[str, str] = {}
-    colors = get("branch_colors")
-    if colors not in (None, ""):
-        text = colors if isinstance(colors, str) else json.dumps(colors)
-        try:
-            environment["BRANCH_COLORS"] = json.dumps(dict(parse_colors(text)))
-        except ConfigurationError as error:
-            problems.append(f"branch_colors: {error}")
     for key, variable in HANDLER_SETTINGS.items():
         value = get(key)
         if value not in (None, ""):
-            environment[variable] = str(value)
-    try:
-        Settings.from_environ(environment)
-    except ConfigurationError as error:
-        problems.append(str(error))
+            environment[variable] = value if isinstance(value, str) else json.dumps(value)
+    context_key = {variable: key for key, variable in HANDLER_SETTINGS.items()}
+    _, found = read_settings(Settings, environment.get, lambda spec: context_key[spec.variable])
+    problems.extend(found)
     return environment
 
 

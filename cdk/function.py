@@ -32,7 +32,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "handler.app.lambda_handler"
 #: Every CodeCommit call the notifier's reader makes, and nothing else (tests/test_stack.py checks
-#: this list against handler/reader.py): a push's commit and diffs, and for whole pushes the
+#: this list against handler/enrich/reader.py): a push's commit and diffs, and for whole pushes the
 #: commits it added (BatchGetCommits), merge bases (GetMergeOptions), where a branch points
 #: (GetBranch), the default branch (GetRepository) and an annotated tag's commit (GetFolder).
 CODECOMMIT_READS = (

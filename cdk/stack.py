@@ -19,7 +19,7 @@ from cdk.nag import acknowledge
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
-from cdk.triggers import RepositoryTriggers
+from cdk.triggers import RepositoryTriggers, trigger_name_for
 
 
 class CodeCommitSlackNotifierStack(Stack):
@@ -28,7 +28,7 @@ class CodeCommitSlackNotifierStack(Stack):
     Attributes:
         topic: the encrypted topic and its key.
         notifier: the function, its queue, alarms and log group.
-        triggers: the trigger manager for existing repositories (None if there are none).
+        triggers: the trigger manager, one custom resource per watched repository.
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         created_repository: the repository the stack created, if asked to.
@@ -42,7 +42,7 @@ class CodeCommitSlackNotifierStack(Stack):
         repository_arns = [
             self.format_arn(service="codecommit", resource=name) for name in config.watched_repositories
         ]
-        trigger_name = f"{config.trigger_name}-{self.stack_name}"[:100]
+        trigger_name = trigger_name_for(config.trigger_name, self.stack_name)
 
         self.topic = NotificationTopic(self, "Notifications", repository_arns=repository_arns)
         self.secret = self._webhook_secret(config)
@@ -77,19 +77,6 @@ class CodeCommitSlackNotifierStack(Stack):
                 config=pull_requests,
             )
 
-        self.triggers = None
-        if config.repositories:
-            self.triggers = RepositoryTriggers(
-                self,
-                "ExistingRepositoryTriggers",
-                repository_names=config.repositories,
-                topic_arn=self.topic.topic.topic_arn,
-                trigger_name=trigger_name,
-                branches=config.branches,
-                log_retention_days=config.log_retention_days,
-            )
-            for resource in self.triggers.resources.values():
-                resource.node.add_dependency(self.topic)
         self.created_repository = None
         if config.create_repository:
             self.created_repository = codecommit.Repository(
@@ -100,13 +87,21 @@ class CodeCommitSlackNotifierStack(Stack):
             )
             # Removing the notifier must never remove anyone's code.
             self.created_repository.apply_removal_policy(RemovalPolicy.RETAIN)
-            self.created_repository.notify(
-                self.topic.topic.topic_arn,
-                name=trigger_name,
-                branches=list(config.branches) or None,
-                events=[codecommit.RepositoryEventTrigger.ALL],
-            )
-            self.created_repository.node.add_dependency(self.topic)
+        # Every watched repository, the created one too, gets our trigger from the same custom
+        # resource, so destroying the stack removes it even from the repository it keeps.
+        self.triggers = RepositoryTriggers(
+            self,
+            "ExistingRepositoryTriggers",
+            repository_names=config.watched_repositories,
+            topic_arn=self.topic.topic.topic_arn,
+            trigger_name=trigger_name,
+            branches=config.branches,
+            log_retention_days=config.log_retention_days,
+        )
+        for resource in self.triggers.resources.values():
+            resource.node.add_dependency(self.topic)
+            if self.created_repository is not None:
+                resource.node.add_dependency(self.created_repository)
 
         self._outputs(config)
 

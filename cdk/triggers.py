@@ -1,7 +1,18 @@
-"""Repository triggers on existing repositories, managed without disturbing anyone else's."""
+"""Repository triggers, managed without disturbing anyone else's, and the name ours carries.
+
+Every watched repository, the one the stack may create included, gets our trigger through the
+same custom resource, so destroying the stack removes it everywhere (a retained repository would
+otherwise keep a trigger to a deleted topic).
+
+The custom resource's function (``cdk/trigger_manager/index.py``) answers CloudFormation itself
+rather than through CDK's ``custom_resources.Provider`` framework: see that module's docstring for
+why, and for how it always answers before its time runs out.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,16 +23,49 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk.function import ARCHITECTURE, RUNTIME, grant_own_log_streams, log_retention
+from cdk.nag import acknowledge_wildcard
 
 TRIGGER_MANAGER_DIR = Path(__file__).resolve().parent / "trigger_manager"
+#: CodeCommit's rule for trigger names.
+MAX_TRIGGER_NAME = 100
+_TRIGGER_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+_HASH_CHARS = 10
+#: The manager function's timeout. It answers CloudFormation before this runs out (see index.py).
+MANAGER_TIMEOUT_SECONDS = 120
+#: How long CloudFormation waits for an answer before failing the resource (its default: an hour).
+#: It only matters when the function cannot answer at all (it never ran, or its runtime crashed);
+#: it leaves room for Lambda's two retries of a crashed invocation.
+SERVICE_TIMEOUT_SECONDS = 600
+
+
+def trigger_name_for(prefix: str, stack_name: str) -> str:
+    """Our trigger's name: ``<prefix>-<stack name>``, unique per stack whatever the lengths.
+
+    CodeCommit allows 1-100 letters, digits, ``.``, ``_`` and ``-``. A name that fits is used as
+    is (so existing deployments keep their trigger's name). A longer one keeps a readable start and
+    ends with a hash of the whole name, so two long stack names that share a prefix still get two
+    different triggers instead of overwriting and deleting each other's.
+    """
+    full = f"{prefix}-{stack_name}"
+    safe = _TRIGGER_NAME_CHARS.sub("-", full)
+    if len(safe) <= MAX_TRIGGER_NAME and safe == full:
+        return full
+    digest = hashlib.sha256(full.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+    return f"{safe[: MAX_TRIGGER_NAME - _HASH_CHARS - 1]}-{digest}"
 
 
 class RepositoryTriggers(Construct):
-    """One custom resource per existing repository, all served by one small function.
+    """One custom resource per watched repository, all served by one small function.
 
     The function (``cdk/trigger_manager/index.py``) reads the repository's triggers, upserts ours
-    by name and writes the list back; on delete it removes only ours. Its role may read and write
-    triggers on the watched repositories and nothing else.
+    by name and writes the list back; on delete it removes only ours.
+
+    Its role may get and put triggers on every repository of the account and region, not only the
+    watched ones. When a name leaves ``repositories``, CloudFormation updates this role's policy
+    before it deletes that repository's custom resource; a policy scoped to the watched names
+    would already refuse that delete, leaving our trigger behind (the same happens when an update
+    that added a repository rolls back). The function only ever touches the repository and the
+    trigger name its resource names, and removes nothing but its own trigger.
 
     Attributes:
         function: the custom resource's function.
@@ -41,7 +85,7 @@ class RepositoryTriggers(Construct):
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
-        repository_arns = [stack.format_arn(service="codecommit", resource=name) for name in repository_names]
+        any_repository = stack.format_arn(service="codecommit", resource="*")
         log_group = logs.LogGroup(
             self,
             "LogGroup",
@@ -59,8 +103,16 @@ class RepositoryTriggers(Construct):
             iam.PolicyStatement(
                 sid="ManageTriggers",
                 actions=["codecommit:GetRepositoryTriggers", "codecommit:PutRepositoryTriggers"],
-                resources=repository_arns,
+                resources=[any_repository],
             )
+        )
+        acknowledge_wildcard(
+            role,
+            any_repository,
+            "Removing a repository from the stack deletes its trigger after CloudFormation has "
+            "already narrowed this policy, so the policy must cover repositories the stack no "
+            "longer lists. Only the two trigger actions are granted, in this account and region; "
+            "the function changes nothing but its own trigger.",
         )
         self.function = lambda_.Function(
             self,
@@ -71,7 +123,7 @@ class RepositoryTriggers(Construct):
             handler="index.handler",
             code=lambda_.Code.from_asset(str(TRIGGER_MANAGER_DIR), exclude=["__pycache__"]),
             role=role,
-            timeout=Duration.minutes(1),
+            timeout=Duration.seconds(MANAGER_TIMEOUT_SECONDS),
             memory_size=128,
             log_group=log_group,
         )
@@ -82,6 +134,7 @@ class RepositoryTriggers(Construct):
                 f"Trigger-{name}",
                 service_token=self.function.function_arn,
                 resource_type="Custom::CodeCommitRepositoryTrigger",
+                service_timeout=Duration.seconds(SERVICE_TIMEOUT_SECONDS),
                 properties={
                     "RepositoryName": name,
                     "TriggerName": trigger_name,

@@ -25,13 +25,23 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from handler.app import Runtime, aws_runtime, process_event
-from handler.deliver import Deadline, SlackWebhook, validate_webhook_url
-from handler.demo import DEMO_REPOSITORY_ARN, build_demo_repository, trigger_event
+from handler.deadline import Deadline
+from handler.deliver.webhook import SlackWebhook, validate_webhook_url
+from handler.deliver.webhook_url import WebhookUrlSource
+from handler.demo import (
+    DEMO_PUSH_COUNT,
+    DEMO_REPOSITORY_ARN,
+    demo_pushes,
+    init_demo_repository,
+    trigger_event,
+)
+from handler.enrich.gitreader import LocalGitReader
+from handler.enrich.reader import CommitOnlyReader
 from handler.errors import (
     CommitUnavailable,
     ConfigurationError,
@@ -41,18 +51,15 @@ from handler.errors import (
     RepositoryReadError,
     UnprocessableEvent,
 )
-from handler.events import parse_event, parse_repository_arn
-from handler.gitreader import LocalGitReader
 from handler.logs import OUTCOME_LOGGER
 from handler.model import Commit, FileChange, Repository
 from handler.preview import as_lambda_event, block_kit_builder_url, capture_webhook, describe
-from handler.reader import CommitOnlyReader
 from handler.settings import Settings
+from handler.sources.trigger import parse_event, parse_repository_arn
 from handler.state import StateStore
 from handler.state.heads import RefHeads
 from handler.state.memory import MemoryStore
 from handler.state.sqlite import SQLiteStore
-from handler.webhook_url import WebhookUrlSource
 
 #: Exit statuses a script can rely on (also listed in ``--help`` and the README).
 EXIT_OK = 0  #: every message was previewed (and posted, with --webhook)
@@ -190,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
 def _configure_stderr_logging() -> None:
     """Diagnostics on stderr; of the outcome lines, only drops (the CLI reports errors itself)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver)
+    handler.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver.webhook)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(
         lambda record: record.name != OUTCOME_LOGGER or getattr(record, "outcome", "") == "dropped"
@@ -340,7 +347,7 @@ def _require_aws_credentials() -> None:
 
 
 def _preview(
-    events: list[tuple[str, dict[str, Any]]],
+    events: Iterable[tuple[str, dict[str, Any]]],
     arguments: argparse.Namespace,
     settings: Settings,
     repo: str | None = None,
@@ -499,16 +506,16 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
         )
     with tempfile.TemporaryDirectory(prefix="codecommit-slack-demo-") as directory:
         repo = Path(directory) / DEMO_REPOSITORY_ARN.rsplit(":", 1)[1]
-        pushes = build_demo_repository(repo)
+        init_demo_repository(repo)
         print(
-            f"Demo repository built at {repo} with {len(pushes)} pushes; each runs through "
-            "handler.app.process_event exactly as the Lambda does, reading commits with git.",
+            f"Demo repository at {repo}: {DEMO_PUSH_COUNT} pushes, each made with git and then run "
+            "through handler.app.process_event exactly as the Lambda does, reading commits with git.",
             file=sys.stderr if arguments.json else sys.stdout,
         )
-        events = [
-            (f"push {index}/{len(pushes)}: {push.title}", push.event)
-            for index, push in enumerate(pushes, start=1)
-        ]
+        events = (  # lazily: each push is made only after the one before it was previewed
+            (f"push {index}/{DEMO_PUSH_COUNT}: {push.title}", push.event)
+            for index, push in enumerate(demo_pushes(repo), start=1)
+        )
         state = SQLiteStore(Path(directory) / "state.sqlite3")
         status = _preview(events, arguments, settings, repo=str(repo), state=state)
     from handler.pull_requests.demo import run_pull_request_demo as play  # a pull request's life

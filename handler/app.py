@@ -31,22 +31,23 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from handler.deliver import Deadline, DeliveryReceipt, SlackWebhook
-from handler.enrich import HistoryOptions, enrich
+from handler.deadline import Deadline
+from handler.deliver.webhook import DeliveryReceipt, SlackWebhook
+from handler.deliver.webhook_url import WebhookUrlSource
+from handler.enrich.history import HistoryLimits
+from handler.enrich.push import HistoryOptions, enrich
+from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.errors import DeliveryRefused, NotifierError, UnprocessableEvent
-from handler.events import Dropped, iter_trigger_records, parse_push
-from handler.history import HistoryLimits
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
 from handler.model import Notification, Push, RefAction, Repository
 from handler.pull_requests import lazy_aws_runtime
-from handler.reader import CodeCommitReader, CommitReader, botocore_config
-from handler.render import render
+from handler.render.push import render
 from handler.settings import Settings
 from handler.sources import is_eventbridge_event
+from handler.sources.trigger import Dropped, iter_trigger_records, parse_push
 from handler.state import StateError, StateStore
 from handler.state.heads import HeadRecord, RefHeads
 from handler.state.ledger import Claim, DeliveryLedger
-from handler.webhook_url import WebhookUrlSource
 
 if TYPE_CHECKING:
     from handler.pull_requests.pipeline import PullRequestRuntime
@@ -92,6 +93,13 @@ class Runtime:
     def heads(self) -> RefHeads | None:
         """Recorded branch heads, when there is a store and heads are tracked."""
         return RefHeads(self.state) if self.state is not None and self.track_heads else None
+
+    def reader(self, repository: Repository, deadline: Deadline) -> CommitReader:
+        """The commit reader for ``repository``, bounded by this invocation's ``deadline`` when it
+        reads over the network (a reader with ``bounded_by``: CodeCommit's); local git is not."""
+        reader = self.reader_for(repository)
+        bounded_by = getattr(reader, "bounded_by", None)
+        return bounded_by(deadline) if callable(bounded_by) else reader
 
     def webhook(self) -> SlackWebhook:
         """The webhook client for the current URL (one per URL, so connections are reused)."""
@@ -172,7 +180,7 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
         if claim is None:
             return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
     try:
-        with _recorded_heads(push, runtime) as notification:
+        with _recorded_heads(push, runtime, deadline) as notification:
             if not notification.push.ref_changes:
                 result = PushResult(
                     "late", notification, reason="a later push to the same branch was reported first"
@@ -211,7 +219,7 @@ def _event_id(record: Any) -> str:
 
 
 @contextmanager
-def _recorded_heads(push: Push, runtime: Runtime) -> Iterator[Notification]:
+def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterator[Notification]:
     """Enrich the push and move the recorded heads of its references; undo the move on failure.
 
     Heads are moved (compare-and-set) *before* delivery, so a concurrent push to the same branch
@@ -219,7 +227,7 @@ def _recorded_heads(push: Push, runtime: Runtime) -> Iterator[Notification]:
     heads are put back, so the retry counts from where this push did.
     """
     settings = runtime.settings
-    reader = runtime.reader_for(push.repository)
+    reader = runtime.reader(push.repository, deadline)
     heads = runtime.heads
     if heads is None:
         yield enrich(push, reader, max_refs=settings.render.max_refs)
@@ -310,7 +318,8 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
 
     from handler.state.factory import TABLE_VARIABLE, store_from_environment
 
-    environ = dict(os.environ) if environ is None else environ
+    environ = dict(os.environ) if environ is None else dict(environ)
+    environ[TABLE_VARIABLE] = settings.state_table_name or ""
     clients: dict[tuple[str, str | None], Any] = {}
     config = botocore_config(
         max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
@@ -332,7 +341,7 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
             secrets_client=lambda region: client("secretsmanager", region),
         ),
         state=store_from_environment(environ, local=False, config=config),
-        track_heads=bool(environ.get(TABLE_VARIABLE, "").strip()),
+        track_heads=settings.state_table_name is not None,
         pull_requests=lazy_aws_runtime(environ, client),
     )
 

@@ -1,6 +1,6 @@
 """The embedded default for ``make demo``: a small, realistic repository and the pushes made to it.
 
-:func:`build_demo_repository` creates a git repository with what real teams push: a root commit,
+:func:`demo_pushes` builds a git repository, push by push, with what real teams push: a root commit,
 ``develop``, a ``feature/login-v2`` branch with non-ASCII text and emoji, a commit message that
 tries to ping ``<!channel>``, a merge, an annotated and a lightweight tag, a ``release/2026.11``
 branch, a symlink, a submodule entry and a deleted branch. Each push becomes the exact trigger
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,34 +123,45 @@ class ScriptedGitRepo:
         return self.git("rev-parse", "HEAD")
 
 
-def build_demo_repository(path: Path) -> list[DemoPush]:
-    """Create the demo repository at ``path`` and return its pushes, oldest first.
+#: How many pushes :func:`demo_pushes` makes.
+DEMO_PUSH_COUNT = 9
 
-    The pushes are replayed in order against the finished repository, with the notifier's state
-    kept between them, so they show what a channel sees over a day: a branch's first push, a
-    push of several commits after it, a merge, a release with tags, a force push, the same SNS
+
+def demo_pushes(path: Path) -> Iterator[DemoPush]:
+    """Build the demo repository at ``path`` push by push, yielding each push as it happens.
+
+    The caller runs each push through the pipeline before asking for the next one, so every push
+    is read against the repository as it was at that moment (a new branch is compared with the
+    ``main`` of its day, not a later one), with the notifier's state kept between them. Together
+    they show what a channel sees over a day: a branch's first push, a new branch and what it
+    brings, a push of several commits, a merge, a release with tags, a force push, the same SNS
     message delivered twice, and a branch deleted after its merge.
     """
-    path.mkdir(parents=True, exist_ok=True)
-    repo = ScriptedGitRepo(path)
-    repo.git("init", "-q", "-b", "main")
+    repo = init_demo_repository(path)
+    bob = ("Bob Builder", "bob@example.com")
+    count = 0
+
+    def push(title: str, pusher: str, *references: dict[str, Any], message_id: str | None = None) -> DemoPush:
+        nonlocal count
+        count += 1
+        message_id = message_id or f"demo-message-{count}"
+        return DemoPush(title, trigger_event(list(references), pusher_arn=pusher, message_id=message_id))
+
     repo.write("README.md", "# payments-service\n")
     repo.write("src/payments/__init__.py", "")
     repo.write("src/payments/api.py", "def charge():\n    pass\n")
     root = repo.commit("Initial commit")
+    yield push(
+        "first push: main created with a root commit",
+        BOB,
+        {"commit": root, "ref": "refs/heads/main", "created": True},
+    )
 
-    repo.git("checkout", "-q", "-b", "feature/login-v2")
-    repo.write("src/payments/login.py", "def login():\n    return 'ok'\n")
-    repo.write("docs/connexion-sécurisée.md", "# Connexion sécurisée 🔐\n")
-    repo.write("scripts/migrate.sh", "#!/bin/sh\necho migrate\n")
-    (path / "scripts/migrate.sh").chmod(0o755)
-    os.symlink("docs/connexion-sécurisée.md", path / "SECURITY.md")
-    login = repo.commit(
-        "Añadir validación de contraseñas 🔐 (login v2)\n\n"
-        "Passwords are now checked against the breach list before login.\n"
-        "Résumé: « plus sûr », 更安全, безопаснее.\n\n"
-        "Refs: PAY-142",
-        gitlinks=("160000,4b825dc642cb6eb9a060e54bf8d69288fbee4904,vendor/sdk",),
+    login = _login_feature(repo, path)
+    yield push(
+        "new branch with non-ASCII text, a symlink and a submodule: what it brings",
+        ANA,
+        {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True},
     )
 
     repo.git("checkout", "-q", "-b", "develop", root)
@@ -158,17 +170,18 @@ def build_demo_repository(path: Path) -> list[DemoPush]:
         "Fix <!channel> alert & <@U024BE7LH> @here noise in logs\n\n"
         "Commit text that tries to ping <!everyone> or link <https://evil.example|docs> "
         "is shown, never obeyed.",
-        author=("Bob Builder", "bob@example.com"),
+        author=bob,
     )
     repo.write("src/payments/retry.py", "ATTEMPTS = 3\n")
-    doomed = repo.commit("WIP: retry charges (do not merge)", author=("Bob Builder", "bob@example.com"))
-    # Bob rewrites develop: the WIP commit is replaced by a finished one (a force push)
-    repo.git("reset", "-q", "--hard", hostile)
-    repo.write("src/payments/retry.py", "ATTEMPTS = 3\nBACKOFF_SECONDS = 2\n")
-    rewritten = repo.commit("Retry failed charges with backoff", author=("Bob Builder", "bob@example.com"))
+    doomed = repo.commit("WIP: retry charges (do not merge)", author=bob)
+    yield push(
+        "a commit message that tries to ping the channel",
+        BOB,
+        {"commit": doomed, "ref": "refs/heads/develop", "created": True},
+    )
 
     repo.git("checkout", "-q", "main")
-    work = []
+    work = ""
     for subject, relative, content in (
         ("Add currency codes", "src/payments/currency.py", "CODES = ['EUR', 'USD']\n"),
         (
@@ -179,56 +192,70 @@ def build_demo_repository(path: Path) -> list[DemoPush]:
         ("Document the charge API", "docs/api.md", "# charge(amount)\n"),
     ):
         repo.write(relative, content)
-        work.append(repo.commit(subject, author=("Bob Builder", "bob@example.com")))
+        work = repo.commit(subject, author=bob)
+    yield push(
+        "three commits pushed to main: every one listed", BOB, {"commit": work, "ref": "refs/heads/main"}
+    )
+
     repo.git("merge", "-q", "--no-ff", "feature/login-v2", "-m", "Merge branch 'feature/login-v2'")
     merge = repo.git("rev-parse", "HEAD")
+    yield push(
+        "a merge into main: one file list per parent", ANA, {"commit": merge, "ref": "refs/heads/main"}
+    )
 
     repo.git("tag", "-a", "v1.0.0", "-m", "Release 1.0.0")
     annotated_tag = repo.git("rev-parse", "refs/tags/v1.0.0")
     repo.git("branch", "release/2026.11", merge)
     repo.git("tag", "v1.0.0-rc1", merge)
-    repo.git("branch", "-D", "feature/login-v2")
-
-    pushes: list[DemoPush] = []
-
-    def push(title: str, pusher: str, *references: dict[str, Any], message_id: str | None = None) -> None:
-        message_id = message_id or f"demo-message-{len(pushes) + 1}"
-        pushes.append(
-            DemoPush(title, trigger_event(list(references), pusher_arn=pusher, message_id=message_id))
-        )
-
-    push(
-        "first push: main created with a root commit",
-        BOB,
-        {"commit": root, "ref": "refs/heads/main", "created": True},
-    )
-    push(
-        "new branch with non-ASCII text, a symlink and a submodule",
-        ANA,
-        {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True},
-    )
-    push(
-        "a commit message that tries to ping the channel",
-        BOB,
-        {"commit": doomed, "ref": "refs/heads/develop", "created": True},
-    )
-    push(
-        "three commits pushed to main: every one listed", BOB, {"commit": work[-1], "ref": "refs/heads/main"}
-    )
-    push("a merge into main: one file list per parent", ANA, {"commit": merge, "ref": "refs/heads/main"})
-    push(
+    yield push(
         "one push, three references: a release branch and two tags",
         ANA,
         {"commit": merge, "ref": "refs/heads/release/2026.11", "created": True},
         {"commit": annotated_tag, "ref": "refs/tags/v1.0.0", "created": True},
         {"commit": merge, "ref": "refs/tags/v1.0.0-rc1", "created": True},
     )
+
+    # Bob rewrites develop: the WIP commit is replaced by a finished one (a force push)
+    repo.git("checkout", "-q", "develop")
+    repo.git("reset", "-q", "--hard", hostile)
+    repo.write("src/payments/retry.py", "ATTEMPTS = 3\nBACKOFF_SECONDS = 2\n")
+    rewritten = repo.commit("Retry failed charges with backoff", author=bob)
     force = {"commit": rewritten, "ref": "refs/heads/develop"}
-    push("develop force-pushed: the WIP commit replaced", BOB, force, message_id="demo-force-push")
-    push("the same SNS message delivered again: nothing is posted", BOB, force, message_id="demo-force-push")
-    push(
+    yield push("develop force-pushed: the WIP commit replaced", BOB, force, message_id="demo-force-push")
+    yield push(
+        "the same SNS message delivered again: nothing is posted", BOB, force, message_id="demo-force-push"
+    )
+
+    repo.git("checkout", "-q", "main")
+    repo.git("branch", "-D", "feature/login-v2")
+    yield push(
         "the feature branch deleted after the merge",
         ANA,
         {"commit": login, "ref": "refs/heads/feature/login-v2", "deleted": True},
     )
-    return pushes
+
+
+def init_demo_repository(path: Path) -> ScriptedGitRepo:
+    """An empty git repository at ``path`` (created if needed) whose default branch is ``main``."""
+    path.mkdir(parents=True, exist_ok=True)
+    repo = ScriptedGitRepo(path)
+    if not (path / ".git").exists():
+        repo.git("init", "-q", "-b", "main")
+    return repo
+
+
+def _login_feature(repo: ScriptedGitRepo, path: Path) -> str:
+    """``feature/login-v2``: non-ASCII text, emoji, an executable, a symlink and a submodule."""
+    repo.git("checkout", "-q", "-b", "feature/login-v2")
+    repo.write("src/payments/login.py", "def login():\n    return 'ok'\n")
+    repo.write("docs/connexion-sécurisée.md", "# Connexion sécurisée 🔐\n")
+    repo.write("scripts/migrate.sh", "#!/bin/sh\necho migrate\n")
+    (path / "scripts/migrate.sh").chmod(0o755)
+    os.symlink("docs/connexion-sécurisée.md", path / "SECURITY.md")
+    return repo.commit(
+        "Añadir validación de contraseñas 🔐 (login v2)\n\n"
+        "Passwords are now checked against the breach list before login.\n"
+        "Résumé: « plus sûr », 更安全, безопаснее.\n\n"
+        "Refs: PAY-142",
+        gitlinks=("160000,4b825dc642cb6eb9a060e54bf8d69288fbee4904,vendor/sdk",),
+    )

@@ -5,8 +5,10 @@ The handler sorts every failure into one of three outcomes (see DESIGN.md, "Outc
     NotifierError
     ├── UnprocessableEvent      poison: malformed or foreign input; logged and dropped, never retried
     ├── CommitUnavailable       a commit that cannot be read; tolerated, the message says what is known
+    │   └── DiffTruncated       the time ran out while reading a diff; carries what was read
     ├── ConfigurationError      the deployment is wrong (no webhook, bad URL, bad setting); raised
     ├── RepositoryReadError     CodeCommit failed after bounded retries; raised so Lambda retries
+    │   └── ReadDeadlineReached the invocation's time ran out before a read could start
     └── DeliveryError           Slack did not take the message; raised so the event is kept
         ├── DeliveryRefused     a permanent refusal (404/410/403, invalid_payload): not retried here
         └── DeliveryExhausted   transient failures (429, 5xx, timeouts) outlived the retry budget
@@ -18,13 +20,17 @@ which it can be redriven once the cause is fixed.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "CommitUnavailable",
     "ConfigurationError",
     "DeliveryError",
     "DeliveryExhausted",
     "DeliveryRefused",
+    "DiffTruncated",
     "NotifierError",
+    "ReadDeadlineReached",
     "RepositoryReadError",
     "UnprocessableEvent",
 ]
@@ -47,12 +53,28 @@ class CommitUnavailable(NotifierError):
         self.reason = reason
 
 
+class DiffTruncated(CommitUnavailable):
+    """The invocation's time ran out part way through a commit's changes against one parent.
+
+    Attributes:
+        changes: the changes read before the time ran out (possibly none), in the service's order.
+    """
+
+    def __init__(self, commit_id: str, reason: str, changes: tuple[Any, ...]) -> None:
+        super().__init__(commit_id, reason)
+        self.changes = changes
+
+
 class ConfigurationError(NotifierError):
     """The function is configured wrongly; the message says which setting to fix."""
 
 
 class RepositoryReadError(NotifierError):
     """Reading CodeCommit failed in a way retries inside this invocation did not fix."""
+
+
+class ReadDeadlineReached(RepositoryReadError):
+    """A CodeCommit call (or a retry of one) would not have finished before the invocation's deadline."""
 
 
 class DeliveryError(NotifierError):

@@ -26,7 +26,7 @@ The outcome line's keys are stable (see the README's "Troubleshooting")::
     unavailable   [{"ref": ..., "commit": ..., "reason": ...}] for commits that could not be read
 
 No field ever holds the webhook URL: the delivery errors that end up in ``reason`` are redacted
-where they are raised (``handler.deliver``).
+where they are raised (``handler.deliver.webhook``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from handler.model import Notification, Push
+from handler.settings import apply_log_level
 
 __all__ = [
     "OUTCOME_LOGGER",
@@ -101,8 +102,7 @@ def configure_logging(environ: Mapping[str, str]) -> None:
     :class:`JsonLineFormatter`.
     """
     root = logging.getLogger()
-    level = logging.getLevelName(environ.get("LOG_LEVEL", "INFO").strip().upper())
-    root.setLevel(level if isinstance(level, int) else logging.INFO)
+    apply_log_level(environ.get("LOG_LEVEL", "INFO"), root)
     if environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON":
         return
     if not root.handlers:

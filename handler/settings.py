@@ -2,16 +2,30 @@
 
 Every variable is listed in the README's configuration table. Rendering settings are a frozen
 :class:`RenderSettings` handed to the pure renderer, which never reads the environment itself.
+
+Each setting is declared once, as a field whose metadata says how it is read
+(:func:`setting`): its environment variable, its parser with its limits, and the CDK context key
+that sets it at deploy time, if any. Adding a setting is adding that one line::
+
+    state_table_name: str | None = setting("STATE_TABLE_NAME", optional_text, None, context="state_table")
+
+:meth:`Settings.from_environ` reads them all and reports every problem at once, each named by
+its variable; the stack (``cdk/config.py``) checks the same fields against the context at synth,
+with the same parsers, naming each problem by its context key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any, Self
 
+from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 
 #: The original design's colours: develop yellow, main and master red, everything else purple.
@@ -22,10 +36,86 @@ DEFAULT_COLORS: tuple[tuple[str, str], ...] = (
     ("*", "#5F00FF"),
 )
 FALLBACK_COLOR = "#5F00FF"
-_HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}", re.ASCII)
 
 SLACK_MESSAGE_LIMIT = 40_000
 SLACK_SECTION_LIMIT = 3_000
+
+
+#: The levels LOG_LEVEL takes.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Libraries whose INFO lines are noise in the function's log; they follow LOG_LEVEL upwards, and
+#: never go below INFO (the secret-bearing ones among them would log the webhook URL at DEBUG).
+NOISY_LOGGERS = (*SECRET_BEARING_LOGGERS, "boto3", "s3transfer", "requests")
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """How one setting is read: from ``variable`` at run time, from ``context`` at synth."""
+
+    variable: str
+    parse: Callable[[str], Any]
+    context: str | None
+
+
+def setting(variable: str, parse: Callable[[str], Any], default: Any, *, context: str | None = None) -> Any:
+    """Declare a settings field read from ``variable`` (and, at synth, from the ``context`` key).
+
+    ``parse`` turns the variable's text into the value, or raises :class:`ValueError` with what a
+    valid value looks like (the caller adds the name). An unset or blank variable gives ``default``.
+    """
+    spec = SettingSpec(variable, parse, context)
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("a setting's default must be immutable")
+    return field(default=default, metadata={"setting": spec})
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """A parser for an integer in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def seconds(low: int, high: int) -> Callable[[str], float]:
+    """A parser for a whole number of seconds in ``[low, high]``, as a float."""
+    parse_int = whole_number(low, high)
+    return lambda text: float(parse_int(text))
+
+
+def optional_text(text: str) -> str | None:
+    """Any text; blank means unset."""
+    return text.strip() or None
+
+
+def level_name(text: str) -> str:
+    """One of :data:`LOG_LEVELS`, in any case."""
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, got {text!r}")
+    return level
+
+
+def branch_colors(text: str) -> tuple[tuple[str, str], ...]:
+    """``BRANCH_COLORS``: a JSON object of pattern → ``#RRGGBB``, replacing the defaults."""
+    try:
+        mapping = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"is not valid JSON: {error}") from None
+    if not isinstance(mapping, dict) or not mapping:
+        raise ValueError('must be a JSON object like {"main": "#FF0000"}')
+    for pattern, color in mapping.items():
+        if not isinstance(color, str) or not _HEX_COLOR.fullmatch(color):
+            raise ValueError(f"entry {pattern!r} must be a colour like #FF0000, got {color!r}")
+    return tuple((str(pattern), color) for pattern, color in mapping.items())
 
 
 @dataclass(frozen=True)
@@ -44,13 +134,24 @@ class RenderSettings:
         section_limit: characters in one attachment's text, at most 3,000.
     """
 
-    colors: tuple[tuple[str, str], ...] = DEFAULT_COLORS
-    max_files: int = 20
-    max_body_chars: int = 800
-    max_refs: int = 10
-    max_commits: int = 10
-    message_limit: int = SLACK_MESSAGE_LIMIT
-    section_limit: int = SLACK_SECTION_LIMIT
+    colors: tuple[tuple[str, str], ...] = setting(
+        "BRANCH_COLORS", branch_colors, DEFAULT_COLORS, context="branch_colors"
+    )
+    max_files: int = setting("MAX_FILES_PER_DIFF", whole_number(1, 500), 20, context="max_files_per_diff")
+    max_body_chars: int = setting(
+        "MAX_BODY_CHARS", whole_number(0, SLACK_SECTION_LIMIT), 800, context="max_body_chars"
+    )
+    max_refs: int = setting("MAX_REFS_PER_MESSAGE", whole_number(1, 20), 10, context="max_refs_per_message")
+    max_commits: int = setting("MAX_COMMITS_LISTED", whole_number(1, 50), 10, context="max_commits_listed")
+    message_limit: int = setting(
+        "MAX_MESSAGE_CHARS",
+        whole_number(2_000, SLACK_MESSAGE_LIMIT),
+        SLACK_MESSAGE_LIMIT,
+        context="max_message_chars",
+    )
+    section_limit: int = setting(
+        "MAX_SECTION_CHARS", whole_number(500, SLACK_SECTION_LIMIT), SLACK_SECTION_LIMIT
+    )
 
     def color_for(self, full_ref: str, short_name: str) -> str:
         """The colour of a reference's attachment bar."""
@@ -66,69 +167,110 @@ class RenderSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the function reads from its environment."""
+    """Everything the function reads from its environment (one line per setting, see the module)."""
 
     render: RenderSettings = field(default_factory=RenderSettings)
-    webhook_url: str | None = None
-    webhook_secret_arn: str | None = None
-    delivery_max_attempts: int = 5
-    slack_timeout_seconds: float = 10.0
-    codecommit_max_attempts: int = 5
-    codecommit_timeout_seconds: float = 10.0
+    webhook_url: str | None = setting("SLACK_WEBHOOK_URL", optional_text, None)
+    webhook_secret_arn: str | None = setting("SLACK_WEBHOOK_SECRET_ARN", optional_text, None)
+    delivery_max_attempts: int = setting(
+        "DELIVERY_MAX_ATTEMPTS", whole_number(1, 20), 5, context="delivery_max_attempts"
+    )
+    slack_timeout_seconds: float = setting("SLACK_TIMEOUT_SECONDS", seconds(1, 60), 10.0)
+    codecommit_max_attempts: int = setting("CODECOMMIT_MAX_ATTEMPTS", whole_number(1, 20), 5)
+    codecommit_timeout_seconds: float = setting("CODECOMMIT_TIMEOUT_SECONDS", seconds(1, 60), 10.0)
+    log_level: str = setting("LOG_LEVEL", level_name, "INFO", context="log_level")
     #: Commits read at most per branch push when listing what it added (one API call each on a
     #: linear history, since CodeCommit has no log API); past it the counts are lower bounds.
-    max_commits_read: int = 50
+    max_commits_read: int = setting("MAX_COMMITS_READ", whole_number(1, 500), 50, context="max_commits_read")
+    #: The DynamoDB state table the stack creates; None: marks in memory only, no commit lists.
+    state_table_name: str | None = setting("STATE_TABLE_NAME", optional_text, None)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
-        """Read and validate every setting; raise :class:`ConfigurationError` naming the bad one."""
-        render = RenderSettings(
-            colors=parse_colors(environ.get("BRANCH_COLORS", "")),
-            max_files=_int(environ, "MAX_FILES_PER_DIFF", 20, 1, 500),
-            max_body_chars=_int(environ, "MAX_BODY_CHARS", 800, 0, SLACK_SECTION_LIMIT),
-            max_refs=_int(environ, "MAX_REFS_PER_MESSAGE", 10, 1, 20),
-            max_commits=_int(environ, "MAX_COMMITS_LISTED", 10, 1, 50),
-            message_limit=_int(environ, "MAX_MESSAGE_CHARS", SLACK_MESSAGE_LIMIT, 2_000, SLACK_MESSAGE_LIMIT),
-            section_limit=_int(environ, "MAX_SECTION_CHARS", SLACK_SECTION_LIMIT, 500, SLACK_SECTION_LIMIT),
-        )
-        return cls(
-            render=render,
-            webhook_url=environ.get("SLACK_WEBHOOK_URL") or None,
-            webhook_secret_arn=environ.get("SLACK_WEBHOOK_SECRET_ARN") or None,
-            delivery_max_attempts=_int(environ, "DELIVERY_MAX_ATTEMPTS", 5, 1, 20),
-            slack_timeout_seconds=float(_int(environ, "SLACK_TIMEOUT_SECONDS", 10, 1, 60)),
-            codecommit_max_attempts=_int(environ, "CODECOMMIT_MAX_ATTEMPTS", 5, 1, 20),
-            codecommit_timeout_seconds=float(_int(environ, "CODECOMMIT_TIMEOUT_SECONDS", 10, 1, 60)),
-            max_commits_read=_int(environ, "MAX_COMMITS_READ", 50, 1, 500),
-        )
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
+        """Read and validate every setting.
+
+        Raises:
+            ConfigurationError: listing every invalid variable, each by its name.
+        """
+        values, problems = read_settings(cls, environ.get, lambda spec: spec.variable)
+        if problems:
+            raise ConfigurationError("invalid settings: " + "; ".join(problems))
+        return cls(**values)
+
+
+def setting_specs(cls: type = Settings) -> Iterator[SettingSpec]:
+    """Every setting of ``cls`` and of the settings dataclasses nested in it."""
+    for item in dataclasses.fields(cls):
+        spec = item.metadata.get("setting")
+        if spec is not None:
+            yield spec
+        elif isinstance(item.type, str) and item.type in _NESTED:
+            yield from setting_specs(_NESTED[item.type])
+
+
+def read_settings(
+    cls: type, get: Callable[[str], Any], name_of: Callable[[SettingSpec], str]
+) -> tuple[dict[str, Any], list[str]]:
+    """Parse every setting of ``cls`` from ``get(variable)``; return the values and the problems.
+
+    Each problem starts with ``name_of(spec)``, so the stack can name context keys and the
+    function environment variables.
+    """
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for item in dataclasses.fields(cls):
+        spec: SettingSpec | None = item.metadata.get("setting")
+        if spec is None:
+            nested = _NESTED.get(item.type) if isinstance(item.type, str) else None
+            if nested is not None:
+                nested_values, nested_problems = read_settings(nested, get, name_of)
+                problems += nested_problems
+                values[item.name] = nested(**nested_values)
+            continue
+        raw = get(spec.variable)
+        text = "" if raw is None else str(raw).strip()
+        if not text:
+            continue
+        try:
+            values[item.name] = spec.parse(text)
+        except ValueError as error:
+            problems.append(f"{name_of(spec)} {error}")
+    return values, problems
+
+
+_NESTED: dict[str, type] = {"RenderSettings": RenderSettings}
 
 
 def parse_colors(text: str) -> tuple[tuple[str, str], ...]:
-    """Parse ``BRANCH_COLORS``: a JSON object of pattern → ``#RRGGBB``, replacing the defaults."""
+    """Parse ``BRANCH_COLORS`` (blank: the defaults).
+
+    Raises:
+        ConfigurationError: naming BRANCH_COLORS and what is wrong.
+    """
     if not text.strip():
         return DEFAULT_COLORS
     try:
-        mapping = json.loads(text)
+        return branch_colors(text)
     except ValueError as error:
-        raise ConfigurationError(f"BRANCH_COLORS is not valid JSON: {error}") from error
-    if not isinstance(mapping, dict) or not mapping:
-        raise ConfigurationError('BRANCH_COLORS must be a JSON object like {"main": "#FF0000"}')
-    for pattern, color in mapping.items():
-        if not isinstance(color, str) or not _HEX_COLOR.match(color):
-            raise ConfigurationError(
-                f"BRANCH_COLORS[{pattern!r}] must be a colour like #FF0000, got {color!r}"
-            )
-    return tuple((str(pattern), color) for pattern, color in mapping.items())
+        raise ConfigurationError(f"BRANCH_COLORS {error}") from error
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as error:
-        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from error
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
-    return value
+def apply_log_level(level: str, root: logging.Logger | None = None) -> None:
+    """Set the function's log level, so that ``ERROR`` means only errors are written.
+
+    The root logger gets ``level``. The libraries in :data:`NOISY_LOGGERS` get ``level`` too but
+    never less than INFO: their INFO lines go away at WARNING and above, and the secret-bearing
+    ones (:data:`SECRET_BEARING_LOGGERS`) never log at DEBUG, whatever ``level`` says, because
+    their debug lines would print the webhook URL and the secret.
+
+    Args:
+        level: one of :data:`LOG_LEVELS` (as :attr:`Settings.log_level` holds it); anything else
+            counts as INFO.
+        root: the logger to set (the root logger if None).
+    """
+    number = (
+        logging.getLevelName(level.strip().upper()) if level.strip().upper() in LOG_LEVELS else logging.INFO
+    )
+    (root or logging.getLogger()).setLevel(number)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(max(number, logging.INFO))

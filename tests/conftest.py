@@ -12,10 +12,10 @@ import boto3
 import pytest
 
 from handler.app import Runtime
-from handler.gitreader import LocalGitReader
-from handler.reader import CodeCommitReader, CommitReader, botocore_config
+from handler.deliver.webhook_url import WebhookUrlSource
+from handler.enrich.gitreader import LocalGitReader
+from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.settings import Settings
-from handler.webhook_url import WebhookUrlSource
 from tests.scenarios import REPOSITORY, ScenarioRepo, build_scenario_repo
 from tests.standins import codecommit, slack
 

@@ -92,7 +92,8 @@ def test_demo_shows_every_push_through_the_pipeline() -> None:
     assert "force" in json.dumps(pushes[6]).lower()
     assert "delivered before" in result.stderr
     assert "<!channel>" not in result.stdout and "&lt;!channel&gt;" in result.stdout
-    assert "Demo repository built" in result.stderr
+    assert "Demo repository at" in result.stderr
+    assert texts[1].endswith("|1 commit> not on `main`")  # measured against the main of its day
 
 
 def test_preview_a_ref_in_a_local_repository(scenario_repo: ScenarioRepo) -> None:

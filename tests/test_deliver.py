@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import logging
-import time
+from email.utils import formatdate
+from typing import Any
 
 import pytest
+import requests
 
-from handler.deliver import Deadline, SlackWebhook, redact, validate_webhook_url
+from handler.deadline import Deadline
+from handler.deliver.webhook import (
+    SlackWebhook,
+    attempt_timeouts,
+    is_loopback_host,
+    parse_retry_after,
+    redact,
+    validate_webhook_url,
+)
 from handler.errors import ConfigurationError, DeliveryExhausted, DeliveryRefused
 from tests.standins.slack import Reply, running
 
@@ -99,8 +109,10 @@ def test_slow_but_within_timeout_is_one_post() -> None:
 
 
 def test_timeout_is_retried_and_delivers_once() -> None:
-    with running([Reply(504, "", delay=2.0)]) as slack:
-        receipt = webhook(slack.url, timeout_seconds=1).send(PAYLOAD, deadline=Deadline(None))
+    # held far past the timeout, and a timeout far above a loopback answer's time: a busy machine
+    # can neither answer the first attempt in time nor miss the second
+    with running([Reply(504, "", delay=8.0)]) as slack:
+        receipt = webhook(slack.url, timeout_seconds=2).send(PAYLOAD, deadline=Deadline(None))
     assert receipt.attempts == 2
     assert len(slack.delivered) == 1
 
@@ -127,19 +139,135 @@ def test_no_time_left_means_no_attempt_and_a_raise() -> None:
     assert slack.requests == 0
 
 
-def counting_down(seconds: float) -> Deadline:
-    """A deadline that runs out on the wall clock, like a Lambda context's."""
-    end = time.monotonic() + seconds
-    return Deadline(lambda: int((end - time.monotonic()) * 1000))
+class RecordedTimeouts:
+    """Wraps ``requests.Session.post`` to record the ``timeout`` each attempt was given."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.timeouts: list[tuple[float, float]] = []
+        original = requests.Session.post
+
+        def post(session: requests.Session, url: str, **kwargs: Any) -> requests.Response:
+            self.timeouts.append(kwargs["timeout"])
+            return original(session, url, **kwargs)
+
+        monkeypatch.setattr(requests.Session, "post", post)
 
 
-def test_request_timeout_is_capped_by_the_time_left() -> None:
-    with running([Reply(504, "", delay=3.0)]) as slack:
-        started = time.monotonic()
-        with pytest.raises(DeliveryExhausted, match="ReadTimeout"):
-            webhook(slack.url, timeout_seconds=30).send(PAYLOAD, deadline=counting_down(4.0))
-    assert time.monotonic() - started < 3.0
-    assert slack.delivered == []
+@pytest.mark.parametrize("left_ms", [3_100, 4_000, 5_500, 60_000])
+def test_request_timeout_is_capped_by_the_time_left(monkeypatch: pytest.MonkeyPatch, left_ms: int) -> None:
+    recorded = RecordedTimeouts(monkeypatch)
+    with running() as slack:
+        webhook(slack.url, timeout_seconds=30).send(PAYLOAD, deadline=Deadline(lambda: left_ms))
+    (connect, read), seconds_left = recorded.timeouts[0], left_ms / 1000 - 2.0
+    assert connect + read <= seconds_left  # both parts, not only the read timeout
+    assert 0 < connect <= 3.05 and 0 < read <= 30
+
+
+def test_attempt_timeouts_never_exceed_the_time_left() -> None:
+    for left in (0.0, 0.5, 1.0, 2.0, 6.1, 100.0):
+        connect, read = attempt_timeouts(10.0, left)
+        assert connect + read <= left + 1e-9
+    assert attempt_timeouts(10.0, 100.0) == (3.05, 10.0)
+    assert attempt_timeouts(10.0, -5.0) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("status", [201, 202, 204])
+def test_any_2xx_is_delivered_once(status: int) -> None:
+    with running(default=Reply(status, "")) as slack:
+        receipt = webhook(slack.url).send(PAYLOAD, deadline=Deadline(None))
+    assert receipt.attempts == 1
+    assert slack.requests == 1
+
+
+@pytest.mark.parametrize("body", ["ok", "OK", " ok\n", ""])
+def test_slack_and_mattermost_answers_are_delivered(body: str) -> None:
+    with running(default=Reply(200, body)) as slack:
+        assert webhook(slack.url).send(PAYLOAD, deadline=Deadline(None)).attempts == 1
+
+
+@pytest.mark.parametrize(
+    "body", ["<html><body>Please log in to the proxy</body></html>", '{"ok": false}', "queued"]
+)
+def test_a_2xx_with_a_foreign_body_is_refused_loudly(caplog: pytest.LogCaptureFixture, body: str) -> None:
+    with running(default=Reply(200, body)) as slack:
+        with pytest.raises(DeliveryRefused, match="most likely not posted") as refused:
+            webhook(slack.url).send(PAYLOAD, deadline=Deadline(None))
+    assert slack.requests == 1  # the same proxy would answer the same way: not hammered
+    assert refused.value.status == 200
+    assert any(record.levelno == logging.ERROR for record in caplog.records)
+
+
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("3", 3.0),
+        ("1.5", 1.5),
+        ("-7", 0.0),
+        ("0", 0.0),
+        ("99999999999", 60.0),
+        ("1e400", None),
+        ("nan", None),
+        ("NaN", None),
+        ("inf", None),
+        ("-inf", None),
+        ("soon", None),
+        ("", None),
+        (formatdate(NOW + 12, usegmt=True), 12.0),
+        (formatdate(NOW - 3600, usegmt=True), 0.0),
+        (formatdate(NOW + 86_400 * 365, usegmt=True), 60.0),
+        ("Sun, 99 Nov 1994 08:49:37 GMT", None),
+        ("Sun, 06 Nov 1994 08:49:37", None),
+    ],
+)
+def test_retry_after_forms(header: str, expected: float | None) -> None:
+    assert parse_retry_after(header, NOW) == expected
+
+
+@pytest.mark.parametrize("header", ["nan", "-inf", "inf", "Wed, 21 Oct 2015 07:28:00 GMT", "1e999", "-3"])
+def test_odd_retry_after_never_crashes_delivery(header: str) -> None:
+    sleep = RecordingSleep()
+    with running([Reply(429, "rate_limited", {"Retry-After": header})]) as slack:
+        receipt = webhook(slack.url, sleep).send(PAYLOAD, deadline=Deadline(None))
+    assert receipt.attempts == 2
+    assert all(0.0 <= wait <= 60.5 for wait in sleep.waits)
+    assert len(slack.delivered) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.evil.com/services/T9/B9/SECRET4",
+        "http://127.0.0.1.nip.io/services/T9/B9/SECRET5",
+        "http://localhost.evil.com/services/T9/B9/SECRET6",
+        "http://[::2]/services/T9/B9/SECRET7",
+        "http://10.0.0.1/services/T9/B9/SECRET8",
+    ],
+)
+def test_plain_http_is_refused_unless_the_address_is_loopback(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="must use https"):
+        validate_webhook_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/services/T/B/X",
+        "http://127.1.2.3/services/T/B/X",
+        "http://localhost/services/T/B/X",
+        "http://[::1]:9/services/T/B/X",
+        "http://[::ffff:127.0.0.1]/services/T/B/X",
+    ],
+)
+def test_plain_http_on_loopback_is_allowed(url: str) -> None:
+    assert validate_webhook_url(url) == url
+
+
+def test_loopback_is_decided_by_address() -> None:
+    assert is_loopback_host("127.0.0.1") and is_loopback_host("::1") and is_loopback_host("localhost")
+    assert not is_loopback_host("127.evil.com") and not is_loopback_host("1270.0.0.1")
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from handler.events import parse_event, parse_pusher, parse_repository_arn
+from handler.errors import UnprocessableEvent
 from handler.model import RefAction, RefKind
 from handler.preview import as_lambda_event
+from handler.render.links import ref_url
+from handler.sources.trigger import is_lookup_safe_commit_id, parse_event, parse_pusher, parse_repository_arn
 from tests.conftest import load_event
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def sns_event(message: Any) -> dict[str, Any]:
@@ -225,7 +233,7 @@ POISON: list[tuple[str, Any, str]] = [
     (
         "integer too long to convert",
         {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "1" * 4301}}]},
-        "JSON that cannot be read: Exceeds the limit",
+        "can't be read as a trigger message (Exceeds the limit",
     ),
 ]
 
@@ -260,3 +268,118 @@ def test_one_bad_record_does_not_drop_its_neighbour() -> None:
     }
     assert [push.repository.name for push in parse_event(event)] == ["lambda-pipeline-repo"]
 
+
+# --- every field made safe at parse time ---------------------------------------------------------
+
+
+def record(ref: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "eventSource": "aws:codecommit",
+        "eventName": "ReferenceChanges",
+        "eventSourceARN": "arn:aws:codecommit:us-east-1:123456789012:payments",
+        "userIdentityARN": "arn:aws:iam::123456789012:user/ana",
+        "eventTime": "2026-11-20T10:00:00.000+0000",
+        "eventId": "e1",
+        "eventTriggerName": "t",
+        "codecommit": {"references": [{"ref": ref, "commit": "a" * 40}]},
+        **overrides,
+    }
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every str reachable from a Push's fields."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [s for item in value for s in strings_in(item)]
+    if hasattr(value, "__dataclass_fields__"):
+        return [s for name in value.__dataclass_fields__ for s in strings_in(getattr(value, name))]
+    return []
+
+
+def test_a_lone_surrogate_in_a_ref_does_not_sink_the_good_push_beside_it() -> None:
+    event = sns_event({"Records": [record("refs/heads/bad\ud800name"), record("refs/heads/main")]})
+    bad, good = list(parse_event(event))
+    assert bad.ref_changes[0].short_name == "bad\ufffdname"
+    assert good.ref_changes[0].short_name == "main"
+    for push in (bad, good):
+        change = push.ref_changes[0]
+        assert ref_url(push.repository, change.full_name) is not None  # used to raise UnicodeEncodeError
+        json.dumps(strings_in(push), ensure_ascii=False).encode("utf-8")
+
+
+HOSTILE_TEXT = st.text(alphabet=st.characters(codec=None), max_size=40).map(lambda text: text + "\ud800\x1b")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ref=HOSTILE_TEXT,
+    user=HOSTILE_TEXT,
+    trigger=HOSTILE_TEXT,
+    custom=HOSTILE_TEXT,
+    event_id=HOSTILE_TEXT,
+    commit=HOSTILE_TEXT,
+)
+def test_every_string_field_is_safe_after_parsing(
+    ref: str, user: str, trigger: str, custom: str, event_id: str, commit: str
+) -> None:
+    raw = record(
+        "refs/heads/" + ref,
+        userIdentityARN="arn:aws:sts::1:assumed-role/R/" + user,
+        eventTriggerName=trigger,
+        customData=custom,
+        eventId=event_id,
+        codecommit={"references": [{"ref": "refs/heads/" + ref, "commit": commit}]},
+    )
+    for push in parse_event({"Records": [raw]}):
+        for text in strings_in(push):
+            text.encode("utf-8")  # no lone surrogates
+            assert not UNSAFE.search(text), repr(text)
+
+
+UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+# --- shapes are checked against the whole value ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:codecommit:us-east-1\n:123456789012:payments",
+        "arn:aws\n:codecommit:us-east-1:123456789012:payments",
+        "arn:aws:codecommit:us-east-1:123456789012:payments\n",
+        "arn:aws:codecommit:us-east-\u0661:123456789012:payments",  # an Arabic-Indic digit
+        "arn:aws:codecommit:us-east-1:123456789012:..",
+        "arn:aws:codecommit:us-east-1:123456789012:.",
+    ],
+)
+def test_only_a_whole_valid_arn_is_a_repository(arn: str) -> None:
+    with pytest.raises(UnprocessableEvent):
+        parse_repository_arn(arn)
+
+
+def test_a_commit_id_with_a_trailing_newline_is_not_looked_up() -> None:
+    assert not is_lookup_safe_commit_id("a" * 40 + "\n")
+    assert is_lookup_safe_commit_id("a" * 40)
+
+
+SOURCE_DIRS = [ROOT / "handler", ROOT / "cdk", ROOT / "app.py"]
+
+
+def test_no_check_of_outside_input_matches_only_a_prefix() -> None:
+    """Every regex check is a fullmatch: `re.match` and `$` let a trailing newline through."""
+    offenders = []
+    for path in [p for d in SOURCE_DIRS for p in ([d] if d.is_file() else sorted(d.rglob("*.py")))]:
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"\.match\(|re\.compile\(r?[\"']\^|\$[\"']\)", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+def test_a_message_that_json_refuses_with_a_plain_value_error_is_dropped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An integer past Python's digit limit makes json.loads raise ValueError, not JSONDecodeError."""
+    assert list(parse_event(sns_event("1" * 4301))) == []
+    assert "can't be read as a trigger message" in caplog.text

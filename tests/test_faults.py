@@ -9,8 +9,10 @@ the push was delivered exactly once in all.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -19,15 +21,25 @@ from moto import mock_aws
 
 import handler.app
 from handler.app import lambda_handler
+from handler.deadline import Deadline
+from handler.demo import ScriptedGitRepo
+from handler.enrich.push import enrich
+from handler.enrich.reader import CodeCommitReader, botocore_config
 from handler.errors import (
     ConfigurationError,
     DeliveryExhausted,
     DeliveryRefused,
+    DiffTruncated,
     NotifierError,
+    ReadDeadlineReached,
     RepositoryReadError,
 )
+from handler.model import Push, RefAction, RefChange, RefKind, Repository
+from handler.sources.trigger import parse_pusher
+from tests.conftest import codecommit_client
 from tests.scenarios import ScenarioRepo, scenario_events
 from tests.standins.codecommit import CodeCommitStandIn, Fault
+from tests.standins.codecommit import running as codecommit_running
 from tests.standins.slack import Reply, SlackStandIn, running
 
 
@@ -74,16 +86,18 @@ CASES = [
     Case(
         "codecommit timeout, then an answer",
         codecommit_faults=[
-            Fault(status=500, code="InternalFailure", delay=1.6, count=1, operation="GetCommit")
+            # held far past the timeout, and a timeout far above a loopback answer's time, so a busy
+            # machine can neither answer the first attempt in time nor miss the second
+            Fault(status=500, code="InternalFailure", delay=8.0, count=1, operation="GetCommit")
         ],
-        environment={"CODECOMMIT_TIMEOUT_SECONDS": "1"},
+        environment={"CODECOMMIT_TIMEOUT_SECONDS": "2"},
     ),
     Case("slack 429 with Retry-After", slack_script=[Reply(429, "rate_limited", {"Retry-After": "1"})]),
     Case("slack 500 twice", slack_script=[Reply(500, "rollup_error"), Reply(500, "rollup_error")]),
     Case(
         "slack timeout, then ok",
-        slack_script=[Reply(504, "", delay=1.6)],
-        environment={"SLACK_TIMEOUT_SECONDS": "1"},
+        slack_script=[Reply(504, "", delay=8.0)],  # see "codecommit timeout" for the margins
+        environment={"SLACK_TIMEOUT_SECONDS": "2"},
     ),
     Case("slack connection reset", slack_script=[Reply(drop=True)]),
     Case(
@@ -101,7 +115,7 @@ CASES = [
     Case(
         "slack 429 longer than the time left",
         slack_script=[Reply(429, "rate_limited", {"Retry-After": "30"})],
-        remaining_ms=8_000,
+        remaining_ms=20_000,
         expect_raise=DeliveryExhausted,
     ),
     Case("secret missing", secret=None, expect_raise=ConfigurationError),
@@ -114,7 +128,7 @@ CASES = [
     Case(
         "lambda time nearly spent",
         remaining_ms=2_500,
-        expect_raise=DeliveryExhausted,
+        expect_raise=ReadDeadlineReached,
         slack_requests_at_most=0,
     ),
 ]
@@ -233,3 +247,94 @@ def test_a_failed_invocation_posts_nothing_so_the_retry_posts_once(
     assert slack.requests == 3
     [payload] = slack.delivered
     assert len(payload["attachments"]) == 2
+
+
+# --- CodeCommit reads are bounded by the invocation's deadline ------------------------------------
+
+
+class SteppedDeadline(Deadline):
+    """A deadline whose time left is scripted per check (no wall clock): ``lefts`` then ``rest``."""
+
+    def __init__(self, lefts: list[float], rest: float) -> None:
+        super().__init__(None)
+        self.lefts, self.rest, self.checks = list(lefts), rest, 0
+
+    def seconds_left(self) -> float:
+        self.checks += 1
+        return self.lefts.pop(0) if self.lefts else self.rest
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_codecommit_fails_cleanly_before_the_deadline() -> None:
+    """20 attempts allowed (the documented maximum), an endpoint that refuses every connection."""
+    client = boto3.client(
+        "codecommit",
+        region_name="us-east-2",
+        endpoint_url=f"http://127.0.0.1:{closed_port()}",
+        config=botocore_config(max_attempts=20, read_timeout=1),
+    )
+    deadline = SteppedDeadline([], rest=8.0)  # 8 s left, whatever the machine's load
+    reader = CodeCommitReader(client, "payments", deadline=deadline)
+    with pytest.raises(ReadDeadlineReached, match="GetCommit on payments was not attempted"):
+        reader.get_commit("a" * 40)
+    # connect 3 s + read 1 s per attempt, plus botocore's longest wait before the next retry
+    # (1 s, 2 s, 4 s, 8 s): attempts 1-3 fit in 8 s, the fourth is not started.
+    assert deadline.checks == 4
+
+
+@pytest.fixture(scope="module")
+def wide_commit(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A repository whose one commit adds 9 files (5 pages at 2 files a page)."""
+    repo = ScriptedGitRepo(tmp_path_factory.mktemp("wide") / "wide")
+    repo.path.mkdir()
+    repo.git("init", "-q", "-b", "main")
+    for index in range(9):
+        repo.write(f"file-{index}.txt", f"{index}\n")
+    return repo.path, repo.commit("Nine files")
+
+
+def test_a_diff_cut_short_by_the_deadline_says_what_was_not_read(wide_commit: tuple[Path, str]) -> None:
+    path, commit_id = wide_commit
+    with codecommit_running({"wide": path}, page_size=2) as stand_in:
+        client = codecommit_client(stand_in.url)
+        # time enough for two pages, then none
+        reader = CodeCommitReader(client, "wide", deadline=SteppedDeadline([60.0, 60.0], rest=0.5))
+        with pytest.raises(DiffTruncated) as truncated:
+            reader.get_differences(commit_id, None)
+        assert stand_in.calls["GetDifferences"] == 2
+    assert [change.path for change in truncated.value.changes] == [f"file-{i}.txt" for i in range(4)]
+    assert "only the first 4 changed files" in truncated.value.reason
+    assert "the rest were not" in truncated.value.reason
+
+
+def test_a_truncated_diff_still_reaches_the_message(wide_commit: tuple[Path, str]) -> None:
+    """Through enrich: the parent's changes carry the reason, and the commit itself is kept."""
+    path, commit_id = wide_commit
+    with codecommit_running({"wide": path}, page_size=2) as stand_in:
+        client = codecommit_client(stand_in.url)
+        # GetCommit's one attempt, then one page of GetDifferences, then no time
+        reader = CodeCommitReader(client, "wide", deadline=SteppedDeadline([60.0, 60.0], rest=0.5))
+        change = RefChange("refs/heads/main", RefKind.BRANCH, "main", RefAction.UPDATED, commit_id)
+        push = Push(
+            Repository("wide", "us-east-2", "123456789012"), parse_pusher(""), (change,), None, "e", "t"
+        )
+        notification = enrich(push, reader, max_refs=10)
+    [report] = notification.reports
+    assert report.commit is not None
+    [diff] = report.parent_diffs
+    assert diff.error is not None and "were not" in diff.error
+
+
+def test_a_shared_client_without_a_deadline_is_not_bounded(wide_commit: tuple[Path, str]) -> None:
+    path, commit_id = wide_commit
+    with codecommit_running({"wide": path}, page_size=2) as stand_in:
+        client = codecommit_client(stand_in.url)
+        CodeCommitReader(client, "wide", deadline=SteppedDeadline([], rest=0.0))  # registers the hook
+        changes = CodeCommitReader(client, "wide").get_differences(commit_id, None)
+    assert len(changes) == 9

@@ -15,10 +15,12 @@ The number of generated cases is printed at the end of the test run.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,13 +28,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.app import process_event
-from handler.deliver import Deadline
+from handler.deadline import Deadline
+from handler.enrich.reader import CommitOnlyReader
 from handler.errors import CommitUnavailable, NotifierError
-from handler.events import parse_event
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
-from handler.reader import CommitOnlyReader
-from handler.render import payload_length
+from handler.render.push import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
+from handler.sources.trigger import parse_event
 from tests.conftest import local_runtime
 from tests.standins import slack
 
@@ -234,3 +236,21 @@ def test_parsing_never_raises(event: Any) -> None:
     GENERATED["cases"] += 1
     for push in parse_event(event):
         assert push.ref_changes
+
+
+def test_no_generated_test_can_fail_on_timing() -> None:
+    """Every hypothesis test in the suite runs without a per-example deadline or a too-slow check.
+
+    Hypothesis's default 200 ms deadline, and its health check for slow data generation, fail
+    tests on a busy machine without any bug; this keeps new property tests from bringing them back.
+    """
+    offenders = []
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        module = importlib.import_module(f"tests.{path.stem}")
+        for name, function in vars(module).items():
+            if not getattr(function, "is_hypothesis_test", False):
+                continue
+            chosen = function._hypothesis_internal_use_settings
+            if chosen.deadline is not None or HealthCheck.too_slow not in chosen.suppress_health_check:
+                offenders.append(f"{path.name}::{name}")
+    assert offenders == []

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 
 from handler.app import process_event
-from handler.deliver import Deadline
-from handler.events import parse_event
-from handler.render import payload_length
+from handler.deadline import Deadline
+from handler.render.push import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
+from handler.sources.trigger import parse_event
 from handler.state.heads import RefHeads
 from handler.state.memory import MemoryStore
 from tests.conftest import load_event, local_runtime
@@ -84,7 +84,7 @@ def test_golden_payload(
 def test_events_without_a_push_post_nothing(
     event: Any, scenario_repo: ScenarioRepo, slack_standin: SlackStandIn
 ) -> None:
-    from handler.gitreader import LocalGitReader
+    from handler.enrich.gitreader import LocalGitReader
 
     assert post(event, LocalGitReader(scenario_repo.path), slack_standin) == []
     assert slack_standin.requests == 0

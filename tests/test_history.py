@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from handler.demo import ScriptedGitRepo
-from handler.enrich import HistoryOptions, enrich
-from handler.events import parse_pusher
-from handler.gitreader import LocalGitReader
-from handler.history import LATE, CommitCache, HistoryLimits, update_history
+from handler.enrich.gitreader import LocalGitReader
+from handler.enrich.history import LATE, CommitCache, HistoryLimits, update_history
+from handler.enrich.push import HistoryOptions, enrich
+from handler.enrich.reader import CodeCommitReader, CommitReader
 from handler.model import HistoryRelation, Push, RefAction, RefChange, RefKind
-from handler.reader import CodeCommitReader, CommitReader
+from handler.sources.trigger import parse_pusher
 from tests.conftest import codecommit_client
 from tests.scenarios import REPOSITORY
 from tests.standins import codecommit

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from handler.__main__ import OfflineReader
 from handler.app import process_event
-from handler.deliver import Deadline
+from handler.deadline import Deadline
 from handler.errors import NotifierError
 from handler.pull_requests.model import (
     ApprovalRule,

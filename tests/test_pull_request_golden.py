@@ -20,11 +20,11 @@ import pytest
 
 from handler.__main__ import OfflineReader
 from handler.app import process_event
-from handler.deliver import Deadline
+from handler.deadline import Deadline
 from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.reader import CodeCommitPullRequestReader
 from handler.pull_requests.settings import PullRequestSettings
-from handler.render import payload_length
+from handler.render.push import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
 from handler.state.memory import MemoryStore
 from tests.conftest import codecommit_client, local_runtime

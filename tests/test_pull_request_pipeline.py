@@ -106,7 +106,7 @@ def test_a_draft_merged_is_reported_as_merged_and_leaves_no_mark() -> None:
 
 def test_an_event_delivered_twice_posts_once_and_a_failed_post_is_retried() -> None:
     from handler.app import process_event
-    from handler.deliver import Deadline
+    from handler.deadline import Deadline
     from handler.errors import DeliveryExhausted
     from tests.conftest import local_runtime
     from tests.standins import slack

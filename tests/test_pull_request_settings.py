@@ -225,7 +225,8 @@ def test_push_events_do_not_load_the_pull_request_pipeline() -> None:
 
     code = (
         "import sys, handler.app; "
-        "loaded = [m for m in sys.modules if m.startswith(('handler.pull_requests.', 'handler.sources.'))]; "
+        "prefixes = ('handler.pull_requests.', 'handler.sources.eventbridge'); "
+        "loaded = [m for m in sys.modules if m.startswith(prefixes)]; "
         "print(loaded)"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

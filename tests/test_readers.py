@@ -11,9 +11,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from botocore.stub import Stubber
 
+from handler.enrich.reader import (
+    INVALID_COMMIT_ID,
+    NOT_A_COMMIT,
+    CodeCommitReader,
+    CommitReader,
+    parse_git_date,
+)
 from handler.errors import CommitUnavailable, RepositoryReadError
 from handler.model import ChangeType, EntryKind, FileChange
-from handler.reader import INVALID_COMMIT_ID, NOT_A_COMMIT, CodeCommitReader, CommitReader, parse_git_date
 from tests.conftest import codecommit_client
 from tests.scenarios import BULK_FILES, GONE_COMMIT, REPOSITORY, ScenarioRepo
 from tests.standins.codecommit import CodeCommitStandIn, Fault

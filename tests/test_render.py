@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 
 from handler.errors import ConfigurationError
-from handler.events import parse_pusher
-from handler.links import commit_url, compare_url, repository_url
 from handler.model import (
     BranchHistory,
     ChangeType,
@@ -32,8 +30,10 @@ from handler.model import (
     RefReport,
     Repository,
 )
-from handler.render import payload_length, render
+from handler.render.links import commit_url, compare_url, repository_url
+from handler.render.push import payload_length, render
 from handler.settings import RenderSettings, Settings, parse_colors
+from handler.sources.trigger import parse_pusher
 
 REPO = Repository("repo", "eu-central-1", "123456789012")
 PERSON = Person("Ana", "ana@example.com", datetime(2026, 1, 2, 3, 4, tzinfo=UTC))

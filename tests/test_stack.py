@@ -29,6 +29,7 @@ from cdk_nag import AwsSolutionsChecks
 import app as entry
 from cdk.bundling import bundle_into, bundled_requirements
 from cdk.config import NotifierConfig, StackConfigError
+from cdk.triggers import MANAGER_TIMEOUT_SECONDS, SERVICE_TIMEOUT_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -160,9 +161,9 @@ def test_no_secret_value_in_the_template(default: tuple[Template, Path]) -> None
 
 
 def reader_operations() -> list[str]:
-    """The CodeCommit operations handler/reader.py calls, read from its source: what the role must
+    """The CodeCommit operations handler/enrich/reader.py calls, read from its source: what the role must
     grant, no more and no less."""
-    source = (Path(__file__).parent.parent / "handler" / "reader.py").read_text(encoding="utf-8")
+    source = (Path(__file__).parent.parent / "handler" / "enrich" / "reader.py").read_text(encoding="utf-8")
     return sorted(set(re.findall(r'self\._call\(\s*"(\w+)"', source)))
 
 
@@ -247,6 +248,29 @@ def test_existing_repositories_get_the_trigger_custom_resource(default: tuple[Te
     ]
 
 
+def test_the_created_repository_loses_our_trigger_on_destroy(configured: Template) -> None:
+    """It is retained, so its trigger must not be a property of it: the custom resource owns it."""
+    repository_id, repository = next(iter(configured.find_resources("AWS::CodeCommit::Repository").items()))
+    assert "Triggers" not in repository["Properties"]
+    (resource,) = [
+        resource
+        for resource in configured.find_resources("Custom::CodeCommitRepositoryTrigger").values()
+        if resource["Properties"]["RepositoryName"] == "new-service"
+    ]
+    assert repository_id in resource["DependsOn"]  # created after the repository, deleted before it
+    assert resource["DeletionPolicy"] == "Delete"
+
+
+def test_custom_resources_do_not_leave_the_stack_waiting(default: tuple[Template, Path]) -> None:
+    default[0].has_resource_properties(
+        "Custom::CodeCommitRepositoryTrigger", {"ServiceTimeout": str(SERVICE_TIMEOUT_SECONDS)}
+    )
+    default[0].has_resource_properties(
+        "AWS::Lambda::Function", {"Handler": "index.handler", "Timeout": MANAGER_TIMEOUT_SECONDS}
+    )
+    assert MANAGER_TIMEOUT_SECONDS * 3 < SERVICE_TIMEOUT_SECONDS <= 3600
+
+
 def test_outputs(default: tuple[Template, Path]) -> None:
     outputs = default[0].find_outputs("*")
     assert {
@@ -328,20 +352,14 @@ def test_function_gets_the_state_table_name_and_only_its_item_actions(default: t
 
 
 def test_everything_optional(configured: Template) -> None:
-    configured.resource_count_is("Custom::CodeCommitRepositoryTrigger", 2)
+    configured.resource_count_is("Custom::CodeCommitRepositoryTrigger", 3)
     configured.has_resource_properties(
-        "AWS::CodeCommit::Repository",
+        "Custom::CodeCommitRepositoryTrigger",
         {
             "RepositoryName": "new-service",
-            "Triggers": [
-                Match.object_like(
-                    {
-                        "Name": "slack-notifier-CodeCommitSlackNotifier",
-                        "Branches": ["main", "release/2026.11"],
-                        "Events": ["all"],
-                    }
-                )
-            ],
+            "TriggerName": "slack-notifier-CodeCommitSlackNotifier",
+            "Branches": ["main", "release/2026.11"],
+            "Events": ["all"],
         },
     )
     configured.has_resource_properties(
@@ -382,8 +400,8 @@ CONFIG_ERRORS = [
     ({"branches": [f"b{i}" for i in range(11)]}, "a CodeCommit trigger takes at most 10"),
     ({"log_retention_days": 42}, "log_retention_days must be one of"),
     ({"reserved_concurrency": "lots"}, "reserved_concurrency must be a whole number"),
-    ({"branch_colors": {"main": "red"}}, "branch_colors: BRANCH_COLORS['main'] must be a colour"),
-    ({"max_files_per_diff": 0}, "MAX_FILES_PER_DIFF must be between 1 and 500"),
+    ({"branch_colors": {"main": "red"}}, "branch_colors entry 'main' must be a colour"),
+    ({"max_files_per_diff": 0}, "max_files_per_diff must be between 1 and 500"),
     ({"trigger_name": "has space"}, "trigger_name must be"),
     ({"alarm_topic_arn": "ops-topic"}, "alarm_topic_arn must be an SNS topic ARN"),
 ]

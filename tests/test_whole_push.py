@@ -19,15 +19,16 @@ from moto import mock_aws
 
 import handler.app
 from handler.app import Runtime, lambda_handler, process_event
-from handler.deliver import Deadline
+from handler.deadline import Deadline
+from handler.deliver.webhook_url import WebhookUrlSource
 from handler.demo import ScriptedGitRepo, trigger_event
+from handler.enrich.gitreader import LocalGitReader
 from handler.errors import DeliveryExhausted
-from handler.gitreader import LocalGitReader
 from handler.settings import Settings
+from handler.sources.trigger import parse_repository_arn
 from handler.state.heads import RefHeads
 from handler.state.ledger import DeliveryInProgress
 from handler.state.sqlite import SQLiteStore
-from handler.webhook_url import WebhookUrlSource
 from tests.standins import codecommit
 from tests.standins.slack import Reply, SlackStandIn, running
 
@@ -232,7 +233,7 @@ def test_tags_and_deletions_update_and_clear_the_record(env: SimpleNamespace, pu
     runtime = handler.app._lambda_runtime
     assert runtime is not None and runtime.state is not None
     heads = RefHeads(runtime.state)
-    repository = handler.events.parse_repository_arn(ARN)
+    repository = parse_repository_arn(ARN)
     assert (record := heads.read(repository, "refs/heads/main")) is not None and record.commit_id == head
     deliver(env, pusher.event({"commit": head, "ref": "refs/tags/v1", "created": True}))
     assert (tag := heads.read(repository, "refs/tags/v1")) is not None and tag.commit_id == head

@@ -8,21 +8,62 @@ the trigger with our name, and writes the list back:
 * Delete: ``remove_trigger`` drops only ours (a repository that no longer exists is not an error).
 
 It runs on the Lambda Python runtime with nothing but boto3 and the standard library, and answers
-CloudFormation itself (a PUT to the pre-signed ``ResponseURL``), so no provider framework is needed.
+CloudFormation itself (a PUT to the pre-signed ``ResponseURL``).
+
+**It always answers, before its time runs out.** A custom resource that never answers leaves the
+stack waiting for the resource's ``ServiceTimeout``. So:
+
+* the CodeCommit client has short timeouts and few attempts (:data:`CLIENT_CONFIG`), so the work
+  normally ends long before the function's timeout;
+* a timer (:class:`Watchdog`) interrupts the work when only :data:`RESERVED_SECONDS` are left, and
+  the function answers FAILED with the reason;
+* whatever is raised (a botocore ``ReadTimeoutError`` has no ``response``, for example) is turned
+  into a FAILED answer by code that cannot itself raise (:func:`error_code`);
+* the answer's own PUT is bounded by the time left; if it fails, the function raises, and Lambda's
+  asynchronous retry runs the (idempotent) request again;
+* the custom resource sets ``ServiceTimeout`` (``cdk/triggers.py``), in case none of this runs.
+
+CDK's ``custom_resources.Provider`` framework would do the answering too, but it adds a second
+function (Node.js, with its own role, log group and cdk-nag findings) in front of this one, and
+its timeout handling still relies on this function returning. These few lines keep the stack
+smaller and are tested against every way the work can fail (``tests/test_trigger_manager.py``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 log = logging.getLogger()
 log.setLevel(logging.INFO)
+
+#: Each CodeCommit call takes at most 3 attempts in all (``total_max_attempts``; botocore's
+#: ``max_attempts`` would count retries only) of 3 s connect + 10 s read, plus standard-mode backoff
+#: (at most 1 s, then 2 s): 42 s, so the two calls end well within the function's two minutes.
+CLIENT_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=10,
+    retries={"mode": "standard", "total_max_attempts": 3},
+    user_agent_extra="codecommit-slack-notifier-trigger-manager",
+)
+#: Seconds kept back to answer CloudFormation when the work has not finished.
+RESERVED_SECONDS = 15.0
+#: The answer's PUT timeout, at most (the time left can make it shorter).
+RESPONSE_TIMEOUT_SECONDS = 10.0
+
+
+class OutOfTime(Exception):
+    """The function's time was nearly spent before the work finished."""
 
 
 def desired_trigger(properties: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +117,68 @@ def apply(request_type: str, properties: dict[str, Any], client: Any) -> str:
     return physical_id
 
 
-def respond(event: dict[str, Any], status: str, physical_id: str, reason: str = "") -> None:
+def error_code(error: BaseException) -> str:
+    """The AWS error code of ``error``, or its type's name; never raises.
+
+    botocore's ``ReadTimeoutError`` and ``ConnectionClosedError`` carry ``response = None``, and
+    other exceptions may carry anything under that name.
+    """
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        details = response.get("Error")
+        if isinstance(details, dict) and details.get("Code"):
+            return str(details["Code"])
+    return type(error).__name__
+
+
+def seconds_left(context: Any) -> float | None:
+    """Seconds until Lambda stops the function; None without a Lambda context."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    try:
+        return float(remaining()) / 1000.0
+    except Exception:
+        return None
+
+
+class Watchdog:
+    """Raises :class:`OutOfTime` in the main thread after ``seconds`` (a ``SIGALRM`` timer).
+
+    The interrupted call is abandoned in place, so nothing keeps running after the function has
+    answered (a thread would, and could write triggers after CloudFormation was told FAILED). Off
+    the main thread, where signals cannot be used, it does nothing; the client's own timeouts
+    still bound the work.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._seconds = seconds
+
+    @contextmanager
+    def armed(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+            yield
+            return
+
+        def expire(signum: int, frame: Any) -> None:
+            raise OutOfTime(f"the work did not finish within {self._seconds:.0f} s")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, max(self._seconds, 0.001))
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def respond(
+    event: dict[str, Any],
+    status: str,
+    physical_id: str,
+    reason: str = "",
+    timeout: float = RESPONSE_TIMEOUT_SECONDS,
+) -> None:
     """Send CloudFormation the custom resource's result."""
     body = json.dumps(
         {
@@ -93,24 +195,49 @@ def respond(event: dict[str, Any], status: str, physical_id: str, reason: str = 
     request = urllib.request.Request(
         event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=max(timeout, 1.0)) as response:
         log.info("CloudFormation answered %s", response.status)
 
 
-def handler(event: dict[str, Any], context: Any, client: Any = None) -> None:
-    """Lambda entry point: never leaves CloudFormation waiting, whatever happens."""
-    request_type = event["RequestType"]
-    properties = event.get("ResourceProperties", {})
-    physical_id = (
+def handler(
+    event: dict[str, Any],
+    context: Any,
+    client: Any = None,
+    client_factory: Callable[[], Any] | None = None,
+) -> None:
+    """Lambda entry point: answers CloudFormation, before the time runs out, whatever happens."""
+    request_type = str(event.get("RequestType", ""))
+    properties = event.get("ResourceProperties") or {}
+    physical_id = str(
         event.get("PhysicalResourceId")
         or f"{properties.get('RepositoryName')}/{properties.get('TriggerName')}"
     )
+    left = seconds_left(context)
+    work_seconds = None if left is None else left - RESERVED_SECONDS
+    status, reason = "SUCCESS", ""
     try:
-        client = client or boto3.client("codecommit")
-        physical_id = apply(request_type, properties, client)
-    except Exception as error:
+        if work_seconds is not None and work_seconds <= 0:
+            raise OutOfTime("the function started with too little time left")
+        with Watchdog(work_seconds).armed() if work_seconds is not None else _unbounded():
+            client = client or (client_factory or _default_client)()
+            physical_id = apply(request_type, properties, client)
+    except BaseException as error:
         log.exception("%s failed", request_type)
-        code = getattr(error, "response", {}).get("Error", {}).get("Code", type(error).__name__)
-        respond(event, "FAILED", physical_id, f"{request_type} of the trigger failed: {code}: {error}")
-        return
-    respond(event, "SUCCESS", physical_id)
+        status, reason = "FAILED", f"{request_type} of the trigger failed: {error_code(error)}: {error}"
+    left = seconds_left(context)
+    respond(
+        event,
+        status,
+        physical_id,
+        reason,
+        RESPONSE_TIMEOUT_SECONDS if left is None else min(RESPONSE_TIMEOUT_SECONDS, left - 1.0),
+    )
+
+
+def _default_client() -> Any:
+    return boto3.client("codecommit", config=CLIENT_CONFIG)
+
+
+@contextmanager
+def _unbounded() -> Iterator[None]:
+    yield

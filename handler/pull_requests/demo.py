@@ -185,13 +185,13 @@ def demo_steps(reader: ScriptedPullRequestReader) -> list[tuple[str, Any, dict[s
 def run_pull_request_demo(out: TextIO, *, json_only: bool = False) -> int:
     """Play the steps through ``process_event`` and print what each posts; return how many posted."""
     from handler.app import Runtime, process_event
-    from handler.deliver import Deadline
+    from handler.deadline import Deadline
+    from handler.deliver.webhook_url import WebhookUrlSource
     from handler.preview import block_kit_builder_url, capture_webhook, describe
     from handler.pull_requests.people import UserMap
     from handler.pull_requests.pipeline import PullRequestRuntime
     from handler.pull_requests.settings import PullRequestSettings
     from handler.settings import Settings
-    from handler.webhook_url import WebhookUrlSource
 
     reader = ScriptedPullRequestReader()
     settings = PullRequestSettings(user_map=UserMap.parse(json.dumps(DEMO_USER_MAP)))

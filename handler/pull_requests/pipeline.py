@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from handler.deliver import Deadline
+from handler.deadline import Deadline
 from handler.pull_requests.enrich import enrich
 from handler.pull_requests.model import Activity, ActivityKind, Notice
 from handler.pull_requests.reader import (

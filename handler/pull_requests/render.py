@@ -17,7 +17,7 @@ Mentions follow one rule: a mapped person is mentioned only where the message is
 (reviewers on "opened", "ready for review", ``/re-review`` and ``/ping-reviewers``; the author on
 ``/review-done``, approvals and merges), and never for their own action. Everyone else is shown by
 name, escaped. All user-written text (titles, descriptions, comments, names, branches) goes
-through :func:`handler.mrkdwn.escape`, exactly like commit text, and every part has a limit.
+through :func:`handler.render.mrkdwn.escape`, exactly like commit text, and every part has a limit.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-from handler.mrkdwn import code, escape, fit, utf16_len
 from handler.pull_requests.links import (
     comment_url,
     commit_comment_url,
@@ -37,6 +36,7 @@ from handler.pull_requests.links import (
 from handler.pull_requests.model import ActivityKind, Notice, PullRequestSnapshot, ReviewCommand
 from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
 from handler.pull_requests.settings import PullRequestSettings
+from handler.render.mrkdwn import code, escape, fit, utf16_len
 from handler.settings import RenderSettings
 
 SHORT_ID = 7
@@ -163,7 +163,6 @@ def render_notice(notice: Notice, settings: PullRequestSettings, limits: RenderS
         "pretext": f"{style.emoji} *{style.label}*",
         "author_name": fit(escape(cast.actor.label or "someone"), _LINE_LIMIT),
         "title": _title(notice),
-        "title_link": _link(notice),
         "text": fit("\n".join(_lines(notice, cast, settings)), text_limit),
         "footer": fit(
             escape(
@@ -173,6 +172,9 @@ def render_notice(notice: Notice, settings: PullRequestSettings, limits: RenderS
         ),
         "mrkdwn_in": ["pretext", "text"],
     }
+    link = _link(notice)
+    if link is not None:  # None: a partition whose console is not known; the title stays plain
+        attachment["title_link"] = link
     if notice.activity.event_time is not None:
         attachment["ts"] = int(notice.activity.event_time.timestamp())
     return {"text": top, "attachments": [attachment], "unfurl_links": False, "unfurl_media": False}
@@ -287,7 +289,7 @@ def _title(notice: Notice) -> str:
     return fit(escape(_pr_name(notice)), _TITLE_LIMIT)
 
 
-def _link(notice: Notice) -> str:
+def _link(notice: Notice) -> str | None:
     activity = notice.activity
     repository = activity.repository
     if activity.pull_request_id is None:
@@ -374,7 +376,8 @@ def _pushed_lines(notice: Notice) -> list[str]:
     old = notice.previous_source_commit
     if old and old != new and is_commit_id(old) and is_commit_id(new):
         link = compare_link(repository, old, new)
-        return [f"Source moved `{escape(old[:SHORT_ID])}` → `{escape(new[:SHORT_ID])}`: <{link}|compare>"]
+        moved = f"Source moved `{escape(old[:SHORT_ID])}` → `{escape(new[:SHORT_ID])}`"
+        return [f"{moved}: <{link}|compare>" if link else moved]
     lines = [f"Source is now at `{escape(new[:SHORT_ID])}`" if new else "The source branch moved"]
     link = compare_link(repository, snapshot.destination_commit, new)
     if link:

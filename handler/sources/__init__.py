@@ -1,5 +1,6 @@
-"""Event sources other than repository triggers (those stay in :mod:`handler.events`).
+"""Parse: the event sources the notifier reads, each a typed read-only view over its raw shape.
 
+* :mod:`handler.sources.trigger`: CodeCommit repository triggers (pushes), via SNS or directly;
 * :mod:`handler.sources.eventbridge`: CodeCommit's EventBridge events (pull requests, comments,
   approvals), delivered to Lambda directly or wrapped in SNS.
 

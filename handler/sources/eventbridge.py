@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from handler.errors import UnprocessableEvent
-from handler.events import Dropped, parse_pusher, parse_repository_arn
 from handler.model import Repository
 from handler.pull_requests.model import (
     Activity,
@@ -31,6 +30,7 @@ from handler.pull_requests.model import (
     PullRequestSnapshot,
 )
 from handler.sources import EVENTBRIDGE_SOURCE, is_eventbridge_event, sns_eventbridge_message
+from handler.sources.trigger import Dropped, parse_pusher, parse_repository_arn
 
 log = logging.getLogger(__name__)
 

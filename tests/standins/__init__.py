@@ -4,6 +4,23 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _ReadyServer(ThreadingHTTPServer):
+    """A server whose :attr:`serving` is set once its thread runs ``serve_forever``.
+
+    The socket already listens (the constructor binds and listens), so a client connecting in
+    between is queued by the kernel and answered by the first ``select``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.serving = threading.Event()
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self.serving.set()
+        super().serve_forever(poll_interval)
 
 
 class LoopbackServer:
@@ -18,9 +35,16 @@ class LoopbackServer:
         return int(self._server.server_address[1])
 
     def serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        """Bind, listen, and return only once the serving thread runs.
+
+        Returning earlier would let :meth:`stop` race the thread's start, and a client could wait
+        on a server nobody serves yet; waiting makes "started" mean "answering", whatever the load.
+        """
+        self._server = _ReadyServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        if not self._server.serving.wait(timeout=60):
+            raise RuntimeError("the loopback stand-in did not start serving within 60 s")
 
     def stop(self) -> None:
         if self._server is not None:

@@ -1,7 +1,7 @@
 """A CodeCommit stand-in on 127.0.0.1 that speaks the service's JSON 1.1 protocol from real git repos.
 
 boto3 talks to it unchanged, through ``AWS_ENDPOINT_URL_CODECOMMIT`` (or ``endpoint_url``), so
-the notifier's real :class:`~handler.reader.CodeCommitReader`, botocore's retry logic and its
+the notifier's real :class:`~handler.enrich.reader.CodeCommitReader`, botocore's retry logic and its
 paginator are all exercised. It answers GetCommit from ``git cat-file commit`` and GetDifferences
 by comparing two ``git ls-tree -r`` snapshots: deliberately not the plumbing LocalGitReader uses,
 so the two readers are checked against each other rather than against themselves.

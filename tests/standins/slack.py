@@ -88,17 +88,18 @@ class SlackStandIn(LoopbackServer):
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
-                if reply.status == 200:
+                if 200 <= reply.status < 300:
                     with stand_in._lock:
                         stand_in.delivered.append(payload)
                         stand_in.delivered_at.append(time.perf_counter())
-                data = reply.body.encode()
+                data = b"" if reply.status == 204 else reply.body.encode()
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
-                    self.send_header("Content-Type", "text/plain")
-                    self.send_header("Content-Length", str(len(data)))
+                    if reply.status != 204:
+                        self.send_header("Content-Type", reply.headers.get("Content-Type", "text/plain"))
+                        self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     self.wfile.write(data)
                 except OSError:

@@ -12,7 +12,14 @@ before it meets the message, so it is always shown and never obeyed.
   parses plain ``@channel`` in webhook text;
 * control characters other than newline and tab become U+FFFD, so a hostile commit cannot smuggle
   terminal escapes or NULs into the channel;
-* lone surrogates (possible in JSON input) become U+FFFD, so the payload is always valid UTF-8.
+* lone surrogates (possible in JSON input) become U+FFFD, so the payload is always valid UTF-8;
+* characters that reorder or hide text become U+FFFD, a visible marker: bidirectional controls
+  (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), which could make a headline read
+  backwards; line and paragraph separators (U+2028, U+2029), which could break a headline in
+  two; and zero-width characters (U+200B, U+2060, U+FEFF, U+180E, U+00AD), which could make
+  ``ma<ZWSP>in`` look like ``main``. The zero-width joiner and non-joiner (U+200D, U+200C) are
+  kept where scripts and emoji need them, after a non-ASCII character, and marked after an ASCII
+  one, where they only serve to disguise a name.
 
 Lengths are counted in UTF-16 code units, the stricter of the ways Slack may count "characters":
 an emoji outside the Basic Multilingual Plane counts as two.
@@ -24,14 +31,32 @@ import re
 import unicodedata
 
 ELLIPSIS = "…"
+REPLACEMENT = "\ufffd"
 _BROADCAST = re.compile(r"@(here|channel|everyone|all)\b", re.IGNORECASE)
+#: Characters no text from outside may carry anywhere (values, URLs, logs): controls other than
+#: tab and newline, and lone surrogates (which cannot be encoded as UTF-8).
 _UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+#: Characters that reorder or hide displayed text (see the module docstring).
+HIDDEN_CHARS = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    "\u2028\u2029\u200b\u2060\ufeff\u180e\u00ad"
+)
+_HIDDEN = re.compile(f"[{HIDDEN_CHARS}]|(?<=[\\x00-\\x7f])[\u200c\u200d]|^[\u200c\u200d]")
 _ZWJ = "\u200d"
+
+
+def scrub(text: str) -> str:
+    """``text`` with control characters and lone surrogates replaced by U+FFFD.
+
+    Safe to encode as UTF-8, to log and to put in a URL. The parser applies it to every string
+    field of an event, so nothing downstream meets such characters.
+    """
+    return _UNSAFE_CHARS.sub(REPLACEMENT, text)
 
 
 def escape(text: str) -> str:
     """Escape git-controlled text for mrkdwn (see the module docstring)."""
-    text = _UNSAFE_CHARS.sub("\ufffd", text)
+    text = _HIDDEN.sub(REPLACEMENT, scrub(text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@\u2060\\1", text)
 
@@ -61,8 +86,13 @@ def fit(escaped: str, limit: int, marker: str = ELLIPSIS) -> str:
     if room <= 0:
         return marker if utf16_len(marker) <= limit else ""
     cut = _prefix_within(escaped, room)
-    cut = _outside_markup(escaped, cut)
-    cut = _at_grapheme_boundary(escaped, cut)
+    # Each step only moves the cut back, so alternating them until neither moves it ends, at a
+    # cut that satisfies both (moving out of a grapheme can land inside an entity, and back).
+    while True:
+        moved = _at_grapheme_boundary(escaped, _outside_markup(escaped, cut))
+        if moved == cut:
+            break
+        cut = moved
     return escaped[:cut].rstrip() + marker
 
 

@@ -2,7 +2,11 @@
 
 The raw shapes are wrapped in small read-only views (one property per field, each checking its
 type) so that a malformed field fails with a sentence naming it, not with a ``KeyError`` deep in
-the renderer. Shapes are from real payloads; see ``tests/fixtures/events`` and DESIGN.md.
+the renderer. Every string a view returns is made safe on the way out (:func:`_require`): lone
+surrogates and control characters become U+FFFD, so no later stage (links, logging, JSON encoding)
+can fail on one, and one hostile field cannot take its event's other pushes down with it. Checks
+of a field's shape match the whole value (``fullmatch``), never a prefix: ``us-east-1\n`` is not a
+region. Shapes are from real payloads; see ``tests/fixtures/events`` and DESIGN.md.
 
 Accepted inputs:
 
@@ -23,26 +27,33 @@ from typing import Any
 
 from handler.errors import UnprocessableEvent
 from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
+from handler.render.mrkdwn import scrub
 
 log = logging.getLogger(__name__)
 
 CODECOMMIT_SOURCE = "aws:codecommit"
 TEST_TRIGGER_EVENT = "TriggerEventTest"
-ZERO_COMMIT = re.compile(r"^0+$")
-_COMMIT_ID = re.compile(r"^[0-9a-fA-F]{4,64}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-_PARTITION = re.compile(r"^aws(-[a-z]+)*$")
-_REPOSITORY_NAME = re.compile(r"^[\w.-]{1,100}$")
+ZERO_COMMIT = re.compile(r"0+", re.ASCII)
+_COMMIT_ID = re.compile(r"[0-9a-fA-F]{4,64}", re.ASCII)
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", re.ASCII)
+_PARTITION = re.compile(r"aws(-[a-z]+)*", re.ASCII)
+_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
 _MAX_REF_LENGTH = 1024
 
 
 def _require(mapping: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
-    """Return ``mapping[key]`` if it has the expected type, else explain what is wrong."""
+    """Return ``mapping[key]`` if it has the expected type, else explain what is wrong.
+
+    A string comes back scrubbed (:func:`handler.mrkdwn.scrub`): no lone surrogates, no control
+    characters but tab and newline.
+    """
     if key not in mapping:
         raise UnprocessableEvent(f"{where} has no '{key}'")
     value = mapping[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise UnprocessableEvent(f"{where}.{key} should be {kind.__name__}, got {type(value).__name__}")
+    if isinstance(value, str):
+        return scrub(value)
     return value
 
 
@@ -72,9 +83,10 @@ class TriggerReference:
     def commit(self) -> str | None:
         """The commit id the ref points at (its last tip when deleted); None when absent or zero."""
         value: str | None = _optional(self.raw_event, "commit", str, self._where)
-        if value is None or not value.strip() or ZERO_COMMIT.match(value):
+        value = None if value is None else value.strip()
+        if not value or ZERO_COMMIT.fullmatch(value):
             return None
-        return value.strip()
+        return value
 
     @property
     def created(self) -> bool:
@@ -208,7 +220,7 @@ def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[Trig
         yield Dropped(where, "'Message' is JSON nested too deeply to be a trigger message")
         return
     except ValueError as error:  # e.g. an integer longer than Python's 4,300-digit conversion limit
-        yield Dropped(where, f"'Message' is JSON that cannot be read: {str(error)[:120]}")
+        yield Dropped(where, f"'Message' can't be read as a trigger message ({str(error)[:80]})")
         return
     if not isinstance(decoded, dict) or not isinstance(decoded.get("Records"), list):
         yield Dropped(where, "'Message' is not a CodeCommit trigger message: no 'Records' list")
@@ -268,9 +280,9 @@ def parse_repository_arn(arn: str) -> Repository:
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "codecommit":
         raise UnprocessableEvent(f"eventSourceARN {arn[:200]!r} is not a CodeCommit repository ARN")
     _, partition, _, region, account, name = parts
-    if not _PARTITION.match(partition) or not _REGION.match(region):
+    if not _PARTITION.fullmatch(partition) or not _REGION.fullmatch(region):
         raise UnprocessableEvent(f"eventSourceARN {arn[:200]!r} has an invalid partition or region")
-    if not _REPOSITORY_NAME.match(name):
+    if not _REPOSITORY_NAME.fullmatch(name) or name in (".", ".."):
         raise UnprocessableEvent(f"eventSourceARN {arn[:200]!r} has an invalid repository name")
     return Repository(name=name, region=region, account=account, partition=partition)
 
@@ -289,14 +301,14 @@ def parse_ref_change(reference: TriggerReference) -> RefChange:
     else:
         action = RefAction.UPDATED
     commit_id = reference.commit
-    if commit_id is not None and not _COMMIT_ID.match(commit_id):
+    if commit_id is not None and not _COMMIT_ID.fullmatch(commit_id):
         commit_id = commit_id[:80]  # kept for display only; enrich will not look it up
     return RefChange(full_name, kind, short_name, action, commit_id)
 
 
 def is_lookup_safe_commit_id(commit_id: str) -> bool:
     """True for ids that look like a (possibly abbreviated) hex SHA-1 or SHA-256."""
-    return bool(_COMMIT_ID.match(commit_id))
+    return bool(_COMMIT_ID.fullmatch(commit_id))
 
 
 def parse_pusher(arn: str) -> Pusher:

@@ -11,18 +11,35 @@ The URL never reaches a log line or an exception message.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.deliver import validate_webhook_url
+from handler.deliver.webhook import validate_webhook_url
 from handler.errors import ConfigurationError
 
 _PUT_SECRET_HINT = (
     "put the webhook URL in it with: aws secretsmanager put-secret-value --secret-id {arn} "
     "--secret-string 'https://hooks.slack.com/services/...'"
 )
+
+
+_SECRET_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:secretsmanager:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):[0-9]{12}:secret:[^\s]+",
+    re.ASCII,
+)
+
+
+def secret_region(secret_id: str) -> str | None:
+    """The region of a whole secret ARN; None for a name or anything else (the client's own region).
+
+    The whole value must be an ARN (``fullmatch``): ``us-east-1\n`` is not a region, and would
+    make ``boto3.client`` raise a plain ``ValueError``.
+    """
+    match = _SECRET_ARN.fullmatch(secret_id)
+    return match.group("region") if match else None
 
 
 class WebhookUrlSource:
@@ -72,7 +89,7 @@ class WebhookUrlSource:
         return self.get() != previous
 
     def _read_secret(self, arn: str) -> str:
-        region = arn.split(":")[3] if arn.startswith("arn:") and arn.count(":") >= 6 else None
+        region = secret_region(arn)
         try:
             response = self._secrets_client(region).get_secret_value(SecretId=arn)
         except ClientError as error:

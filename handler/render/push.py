@@ -20,7 +20,7 @@ commit it names (an annotated tag's commit, peeled by enrich); a deleted referen
 it pointed at, once. A second parent of a merge is listed only when its diff has something in it.
 
 Every piece of git-controlled text passes through :func:`handler.mrkdwn.escape` (via ``code`` and
-``fit``) and every link comes from :mod:`handler.links`. Limits: the whole message stays within
+``fit``) and every link comes from :mod:`handler.render.links`. Limits: the whole message stays within
 ``message_limit`` and each attachment's text within ``section_limit`` (UTF-16 code units); lists
 keep whole lines and say how many were left out; the renderer shrinks text budgets until the
 message fits and, as a last resort, falls back to a one-attachment summary that always fits.
@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from handler.links import commit_url, compare_url, ref_url, repository_url
 from handler.model import (
     BranchHistory,
     ChangeType,
@@ -49,7 +48,8 @@ from handler.model import (
     RefReport,
     Repository,
 )
-from handler.mrkdwn import code, escape, fit, utf16_len
+from handler.render.links import commit_url, compare_url, ref_url, repository_url
+from handler.render.mrkdwn import code, escape, fit, utf16_len
 from handler.settings import RenderSettings
 
 OVERFLOW_COLOR = "#9E9E9E"

@@ -36,9 +36,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from handler.enrich.reader import CommitReader
 from handler.errors import CommitUnavailable
 from handler.model import BranchHistory, Commit, FileChange, HistoryRelation, RefChange
-from handler.reader import CommitReader
 
 log = logging.getLogger(__name__)
 

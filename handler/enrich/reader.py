@@ -3,21 +3,26 @@
 Two implementations exist and are held to the same tests:
 
 * :class:`CodeCommitReader` (here) calls GetCommit and GetDifferences through boto3;
-* :class:`handler.gitreader.LocalGitReader` answers the same questions from a local git
+* :class:`handler.enrich.gitreader.LocalGitReader` answers the same questions from a local git
   repository, which is what ``python -m handler --repo`` and ``make demo`` use.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any, Protocol
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.errors import CommitUnavailable, RepositoryReadError
+from handler.deadline import Deadline
+from handler.errors import CommitUnavailable, DiffTruncated, ReadDeadlineReached, RepositoryReadError
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
 
 log = logging.getLogger(__name__)
@@ -140,12 +145,67 @@ def botocore_config(*, max_attempts: int, read_timeout: float = 10.0) -> Config:
     )
 
 
-class CodeCommitReader:
-    """Reads commits from CodeCommit with a boto3 client that the caller creates and owns."""
+#: botocore's standard retry mode waits at most this long between two attempts.
+_MAX_RETRY_WAIT_SECONDS = 20.0
+_GUARD_ID = "codecommit-slack-notifier-deadline"
 
-    def __init__(self, client: Any, repository_name: str) -> None:
+
+@dataclass
+class _CallBudget:
+    """The deadline one :meth:`CodeCommitReader._call` runs under, and the attempts it has made."""
+
+    deadline: Deadline
+    attempt_seconds: float
+    attempts: int = 0
+
+    def before_attempt(self) -> None:
+        """Refuse an attempt that, with the wait botocore may add before a retry, could outlive the
+        deadline (so the next check still runs in time, and raises cleanly)."""
+        self.attempts += 1
+        retry_wait = min(2.0 ** (self.attempts - 1), _MAX_RETRY_WAIT_SECONDS)
+        needed = self.attempt_seconds + retry_wait
+        left = self.deadline.seconds_left()
+        if left < needed:
+            raise _OutOfTime(f"{left:.1f} s left, an attempt may take {needed:.1f} s")
+
+
+class _OutOfTime(Exception):
+    """Raised from botocore's ``before-send`` hook; not retryable, so it ends the call at once."""
+
+
+_ACTIVE_BUDGET: ContextVar[_CallBudget | None] = ContextVar("codecommit_call_budget", default=None)
+
+
+def _guard_attempt(**_: Any) -> None:
+    """botocore ``before-send`` hook: every attempt (retries included) of a budgeted call checks."""
+    budget = _ACTIVE_BUDGET.get()
+    if budget is not None:
+        budget.before_attempt()
+
+
+class CodeCommitReader:
+    """Reads commits from CodeCommit with a boto3 client that the caller creates and owns.
+
+    With a ``deadline``, every request goes through one choke point (:meth:`_call`) that bounds it
+    by the invocation's time left: before each call, each page and each retry, an attempt only
+    starts if its whole timeout (connect + read, from the client's config) and the wait botocore
+    may add before the next retry fit before the deadline. A call that cannot start raises
+    :class:`ReadDeadlineReached` (the event is retried later); a diff whose pages stop part way
+    raises :class:`DiffTruncated` with the changes read so far and a reason saying what was not
+    read.
+    """
+
+    def __init__(self, client: Any, repository_name: str, deadline: Deadline | None = None) -> None:
         self._client = client
         self._repository_name = repository_name
+        self._deadline = deadline
+        if deadline is not None:
+            # unique_id: a client shared by many readers (one per warm container) gets one hook.
+            client.meta.events.register("before-send.codecommit", _guard_attempt, unique_id=_GUARD_ID)
+
+    def bounded_by(self, deadline: Deadline) -> CodeCommitReader:
+        """The same reader, with every request bounded by ``deadline`` (one invocation's)."""
+        return CodeCommitReader(self._client, self._repository_name, deadline)
 
     def get_commit(self, commit_id: str) -> Commit:
         """GetCommit, translated into a :class:`Commit`."""
@@ -165,15 +225,25 @@ class CodeCommitReader:
         if parent_id is not None:
             arguments["beforeCommitSpecifier"] = parent_id
         paginator = self._client.get_paginator("get_differences")
+        read: list[dict[str, Any]] = []
 
         def read_all_pages() -> list[dict[str, Any]]:
-            return [
-                difference
-                for page in paginator.paginate(**arguments)
-                for difference in page.get("differences", ())
-            ]
+            for page in paginator.paginate(**arguments):
+                read.extend(page.get("differences", ()))
+            return read
 
-        differences = self._call("GetDifferences", commit_id, read_all_pages)
+        try:
+            differences = self._call("GetDifferences", commit_id, read_all_pages)
+        except ReadDeadlineReached as out_of_time:
+            changes = tuple(file_change_from_api(difference) for difference in read)
+            against = f"parent {parent_id[:7]}" if parent_id else "the empty tree"
+            reason = (
+                f"the invocation's time ran out: only the first {len(changes)} changed files against "
+                f"{against} were read, the rest were not"
+                if changes
+                else f"the invocation's time ran out before the changes against {against} were read"
+            )
+            raise DiffTruncated(commit_id, reason, changes) from out_of_time
         return tuple(file_change_from_api(difference) for difference in differences)
 
     def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
@@ -185,8 +255,8 @@ class CodeCommitReader:
             response = self._call(
                 "BatchGetCommits",
                 batch[0],
-                lambda batch=batch: self._client.batch_get_commits(
-                    repositoryName=self._repository_name, commitIds=batch
+                partial(
+                    self._client.batch_get_commits, repositoryName=self._repository_name, commitIds=batch
                 ),
             )
             for raw in response.get("commits") or ():
@@ -243,9 +313,22 @@ class CodeCommitReader:
             return None
         return response.get("commitId") or None
 
-    def _call(self, operation: str, commit_id: str, call: Any) -> Any:
+    def _call(self, operation: str, commit_id: str, call: Callable[[], Any]) -> Any:
+        """Run ``call`` (one request, or a paginator's requests) under the deadline; translate errors.
+
+        Raises:
+            CommitUnavailable: the id is not a readable commit.
+            ReadDeadlineReached: no time was left for an attempt (the deadline ends the call).
+            RepositoryReadError: anything else, after botocore's retries.
+        """
         try:
-            return call()
+            with self._budget():
+                return call()
+        except _OutOfTime as out_of_time:
+            raise ReadDeadlineReached(
+                f"{operation} on {self._repository_name} was not attempted: {out_of_time}, before "
+                "the invocation's deadline; raising so Lambda retries the event"
+            ) from out_of_time
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in UNREADABLE_COMMIT_ERRORS:
@@ -259,6 +342,19 @@ class CodeCommitReader:
             raise RepositoryReadError(
                 f"{operation} on {self._repository_name} failed after retries: {type(error).__name__}"
             ) from error
+
+    @contextmanager
+    def _budget(self) -> Iterator[None]:
+        if self._deadline is None:
+            yield
+            return
+        config = self._client.meta.config
+        attempt_seconds = float(config.connect_timeout or 0) + float(config.read_timeout or 0)
+        token = _ACTIVE_BUDGET.set(_CallBudget(self._deadline, attempt_seconds))
+        try:
+            yield
+        finally:
+            _ACTIVE_BUDGET.reset(token)
 
 
 #: Why a commit can't be read, worded the same by every reader so a push renders identically

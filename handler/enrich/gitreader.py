@@ -1,4 +1,4 @@
-"""A :class:`~handler.reader.CommitReader` backed by a local git repository.
+"""A :class:`~handler.enrich.reader.CommitReader` backed by a local git repository.
 
 It answers exactly what CodeCommit would: GetCommit's fields, and per-parent differences as
 additions, modifications and deletions (no rename detection, like GetDifferences). An id that is
@@ -12,9 +12,9 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from handler.enrich.reader import NOT_A_COMMIT, parse_git_date
 from handler.errors import CommitUnavailable
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
-from handler.reader import NOT_A_COMMIT, parse_git_date
 
 _FIELDS = ("%H", "%P", "%an", "%ae", "%ad", "%cn", "%ce", "%cd", "%B")
 
@@ -94,12 +94,27 @@ class LocalGitReader:
         return self.resolve_commit(f"refs/heads/{branch}")
 
     def default_branch(self) -> str | None:
-        """The branch HEAD names (what CodeCommit calls the default branch), or None."""
-        try:
-            name = self.git("symbolic-ref", "-q", "--short", "HEAD").decode().strip()
-        except subprocess.CalledProcessError:
-            return None
-        return name if name and self.branch_head(name) else None
+        """What CodeCommit would call the repository's default branch, or None.
+
+        In a clone that is the remote's (``origin/HEAD``). A working repository's HEAD only says
+        what is checked out, so ``main`` or ``master`` win when they exist; HEAD's branch is the
+        last resort (a bare repository's HEAD is its default branch).
+        """
+        candidates = []
+        for ref in ("refs/remotes/origin/HEAD", "HEAD"):
+            try:
+                name = self.git("symbolic-ref", "-q", "--short", ref).decode().strip()
+            except subprocess.CalledProcessError:
+                continue
+            candidates.append(name.removeprefix("origin/") if ref != "HEAD" else name)
+            if ref != "HEAD":
+                break
+        else:
+            candidates[:0] = ["main", "master"]
+        for name in candidates:
+            if name and self.branch_head(name):
+                return name
+        return None
 
     def resolve_commit(self, specifier: str) -> str | None:
         """``git rev-parse <specifier>^{commit}``: a tag is peeled to its commit; None if unknown."""

@@ -3,7 +3,11 @@
 =====================================  ===================================================
 Slack's answer                         what happens
 =====================================  ===================================================
-200                                    delivered
+2xx with body ``ok`` or no body         delivered (Slack and Mattermost both answer ``ok``)
+2xx with any other body                :class:`DeliveryRefused`, logged at ERROR: something that is
+                                       not the webhook answered (a proxy's login page, a captive
+                                       portal), so the message was most likely not posted and
+                                       posting again to the same place would not help
 429 with ``Retry-After``               wait that long plus jitter (if the invocation has the time),
                                        retry; 429s do not use up attempts, the deadline bounds them
 5xx, connection error, timeout         exponential backoff with full jitter, retry
@@ -13,7 +17,8 @@ Slack's answer                         what happens
 =====================================  ===================================================
 
 Attempts are bounded by ``max_attempts`` and by the invocation's remaining time: an attempt is
-only started when its timeout, and the wait before it, fit before the deadline. When they do
+only started when the wait before it fits before the deadline, and both parts of its timeout
+(connecting, then reading) together never reach past the deadline. When they do
 not, :class:`DeliveryExhausted` is raised so Lambda retries the event later and, in the end, the
 dead-letter queue keeps it. A read timeout is ambiguous (Slack may have posted), so it is retried
 like a 5xx: the notifier prefers a rare duplicate to a lost message.
@@ -23,14 +28,19 @@ The webhook URL is a secret: it never appears in a log line or an exception mess
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from handler.deadline import Deadline
 from handler.errors import ConfigurationError, DeliveryExhausted, DeliveryRefused
 
 if TYPE_CHECKING:
@@ -46,6 +56,10 @@ for _name in SECRET_BEARING_LOGGERS:
     logging.getLogger(_name).setLevel(logging.INFO)
 
 MIN_ATTEMPT_SECONDS = 1.0
+#: How long an attempt may spend connecting, at most; the time left can make it shorter.
+CONNECT_TIMEOUT_SECONDS = 3.05
+#: The bodies a 2xx answer may carry for the message to count as posted (compared stripped, lowercase).
+DELIVERED_BODIES = frozenset({"", "ok"})
 #: A safety cap on 429 answers followed within one invocation (the deadline normally ends it first).
 MAX_RATE_LIMITED_RETRIES = 100
 _RATE_LIMIT_JITTER_CAP = 0.5
@@ -63,20 +77,6 @@ class DeliveryReceipt:
     rate_limited: int = 0
 
 
-class Deadline:
-    """Seconds left in this invocation, less a margin kept for logging and raising cleanly."""
-
-    def __init__(self, remaining_ms: Callable[[], int] | None, margin_seconds: float = 2.0) -> None:
-        self._remaining_ms = remaining_ms
-        self._margin = margin_seconds
-
-    def seconds_left(self) -> float:
-        """Infinite when there is no Lambda context (local runs)."""
-        if self._remaining_ms is None:
-            return float("inf")
-        return self._remaining_ms() / 1000.0 - self._margin
-
-
 def validate_webhook_url(url: str) -> str:
     """Check that ``url`` can be a webhook: https (http only for loopback) with a host and path.
 
@@ -89,14 +89,29 @@ def validate_webhook_url(url: str) -> str:
     except ValueError as error:
         raise ConfigurationError("the Slack webhook URL is malformed (it could not be parsed)") from error
     host = (parts.hostname or "").lower()
-    loopback = host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
     if parts.scheme not in ("https", "http") or not host or not parts.path.strip("/"):
         raise ConfigurationError(
             "the Slack webhook URL is malformed: expected https://hooks.slack.com/services/..."
         )
-    if parts.scheme == "http" and not loopback:
+    if parts.scheme == "http" and not is_loopback_host(host):
         raise ConfigurationError("the Slack webhook URL must use https (http is only allowed for loopback)")
     return url.strip()
+
+
+def is_loopback_host(host: str) -> bool:
+    """True only for ``localhost`` and loopback IP addresses (127.0.0.0/8, ::1).
+
+    Decided by parsing the address, never by how the name starts: ``127.evil.com`` is a name
+    anyone can register, and a webhook there must not be sent in clear text.
+    """
+    if host.rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def redact(text: str, url: str) -> str:
@@ -119,6 +134,7 @@ class SlackWebhook:
         max_attempts: int = 5,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         import requests  # here, not at module level: a poison event never pays for it
 
@@ -129,6 +145,7 @@ class SlackWebhook:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._rng = rng
+        self._wall_clock = wall_clock
 
     def send(self, payload: dict[str, Any], *, deadline: Deadline) -> DeliveryReceipt:
         """POST ``payload`` until Slack takes it, a refusal is permanent, or the budget is spent.
@@ -144,21 +161,31 @@ class SlackWebhook:
             if wait:
                 self._sleep(wait)
                 waited += wait
-            timeout = min(self._timeout, deadline.seconds_left())
+            timeout = attempt_timeouts(self._timeout, deadline.seconds_left())
             requests_made += 1
             try:
-                response = self._session.post(self._url, json=payload, timeout=(3.05, timeout))
+                response = self._session.post(self._url, json=payload, timeout=timeout)
             except self._requests.RequestException as error:
                 failures += 1
                 last_problem, last_status = type(error).__name__, None
                 wait = self._backoff(failures)
                 log.warning("slack attempt %d failed: %s", requests_made, last_problem)
                 continue
-            if response.status_code == 200:
-                return DeliveryReceipt(
-                    attempts=requests_made, waited_seconds=waited, rate_limited=rate_limited
-                )
             body = response.text[:200].strip()
+            if 200 <= response.status_code < 300:
+                if body.lower() in DELIVERED_BODIES:
+                    return DeliveryReceipt(
+                        attempts=requests_made, waited_seconds=waited, rate_limited=rate_limited
+                    )
+                problem = f"HTTP {response.status_code} with body {redact(body[:80], self._url)!r}"
+                log.error("slack attempt %d: %s is not a webhook's answer", requests_made, problem)
+                raise DeliveryRefused(
+                    f"the webhook answered {problem} instead of 'ok': something else (a proxy, a "
+                    "captive portal) answered, so the message was most likely not posted; check the "
+                    "function's network path to the webhook, then redrive the dead-letter queue",
+                    status=response.status_code,
+                    attempts=requests_made,
+                )
             last_status = response.status_code
             last_problem = f"HTTP {response.status_code} {redact(body, self._url)!r}"
             if response.status_code == 429:
@@ -193,11 +220,47 @@ class SlackWebhook:
         all but one are refused again. The jitter stays small (at most 0.5 s) because Slack said
         when to return: a large spread leaves the freed slot idle (``make bench``, burst).
         """
-        try:
-            seconds = min(max(float(response.headers.get("Retry-After", "")), 0.0), MAX_RETRY_AFTER_SECONDS)
-        except ValueError:
+        seconds = parse_retry_after(response.headers.get("Retry-After", ""), self._wall_clock())
+        if seconds is None:
             return self._backoff(rate_limited)
         return seconds + float(self._rng() * min(_RATE_LIMIT_JITTER_CAP, 0.125 * 2**rate_limited))
+
+
+def attempt_timeouts(read_timeout: float, seconds_left: float) -> tuple[float, float]:
+    """``(connect, read)`` timeouts for one attempt, together never longer than ``seconds_left``.
+
+    Connecting gets at most :data:`CONNECT_TIMEOUT_SECONDS` and at most half the time left;
+    reading gets the configured timeout, bounded by what connecting leaves.
+    """
+    left = max(seconds_left, 0.0)
+    connect = min(CONNECT_TIMEOUT_SECONDS, left / 2)
+    return connect, max(min(read_timeout, left - connect), 0.0)
+
+
+def parse_retry_after(value: str, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header, in ``[0, MAX_RETRY_AFTER_SECONDS]``.
+
+    Takes both forms HTTP allows: delay-seconds (``"3"``, also ``"1.5"``) and an HTTP-date
+    (seconds from ``now``, a POSIX time). A date in the past or a negative number means "now"; a
+    huge value is capped. Anything else (``nan``, ``inf``, text) gives None, so the caller backs
+    off as for a 5xx.
+    """
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when: datetime = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
 
 
 def _refusal_advice(status: int, body: str) -> str:

@@ -4,7 +4,7 @@ What is read for each kind of reference:
 
 * a branch created or updated: the tip commit and its changes against every parent (one list
   per parent for a merge; against nothing for a root commit); and, when history is on
-  (``HistoryOptions``), the commits the push added (:mod:`handler.history`): since the head
+  (``HistoryOptions``), the commits the push added (:mod:`handler.enrich.history`): since the head
   recorded before it for an update, or since the default branch for a new branch;
 * a tag created or updated: the commit it names. An annotated tag's trigger id is the tag
   object's, which GetCommit can't read: the tag's ref is then resolved to its commit (CodeCommit's
@@ -23,9 +23,9 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from handler.errors import CommitUnavailable
-from handler.events import is_lookup_safe_commit_id
-from handler.history import LATE, CommitCache, HistoryLimits, new_branch_history, update_history
+from handler.enrich.history import LATE, CommitCache, HistoryLimits, new_branch_history, update_history
+from handler.enrich.reader import CommitReader
+from handler.errors import CommitUnavailable, DiffTruncated
 from handler.model import (
     BranchHistory,
     Commit,
@@ -37,7 +37,7 @@ from handler.model import (
     RefKind,
     RefReport,
 )
-from handler.reader import CommitReader
+from handler.sources.trigger import is_lookup_safe_commit_id
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def enrich(
 
     Without ``history`` no commit list is read (the tip commit of each reference is shown). With
     it, a branch update that turns out to be a late delivery of an older push (the branch has
-    moved past it, see :mod:`handler.history`) is left out of the notification and listed in
+    moved past it, see :mod:`handler.enrich.history`) is left out of the notification and listed in
     ``Notification.late``; a push whose every reference is late has nothing left to post.
     """
     cache = CommitCache(reader)
@@ -132,6 +132,8 @@ def _parent_diffs(commit: Commit, cache: CommitCache) -> tuple[ParentDiff, ...]:
     for parent_id in parents:
         try:
             diffs.append(ParentDiff(parent_id, cache.differences(commit.commit_id, parent_id)))
+        except DiffTruncated as truncated:  # the time ran out part way: show what was read, say so
+            diffs.append(ParentDiff(parent_id, truncated.changes, error=truncated.reason))
         except CommitUnavailable as unavailable:
             diffs.append(ParentDiff(parent_id, (), error=unavailable.reason))
     return tuple(diffs)
