@@ -19,7 +19,7 @@ from handler.model import Repository
 from handler.render.links import commit_url, compare_url, console_base, repository_url
 from handler.render.mrkdwn import scrub
 
-_HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_HEX = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
 def _encode(text: str) -> str:
@@ -47,7 +47,7 @@ def comment_url(repository: Repository, pull_request_id: str, comment_id: str) -
 
 def commit_comment_url(repository: Repository, commit_id: str | None, comment_id: str) -> str | None:
     """The commented commit's page with the comment as its anchor (the repository if no commit)."""
-    if commit_id and _HEX.match(commit_id):
+    if commit_id and _HEX.fullmatch(commit_id):
         page = commit_url(repository, commit_id)
         return f"{page}#{_encode(comment_id)}" if page else None
     return repository_url(repository)
@@ -55,11 +55,11 @@ def commit_comment_url(repository: Repository, commit_id: str | None, comment_id
 
 def compare_link(repository: Repository, before: str | None, after: str | None) -> str | None:
     """A compare link between two commit ids, or None when either is missing or not hexadecimal."""
-    if before and after and _HEX.match(before) and _HEX.match(after):
+    if before and after and _HEX.fullmatch(before) and _HEX.fullmatch(after):
         return compare_url(repository, before, after)
     return None
 
 
 def is_commit_id(value: str | None) -> bool:
     """True for a (possibly abbreviated) hexadecimal commit id."""
-    return bool(value and _HEX.match(value))
+    return bool(value and _HEX.fullmatch(value))

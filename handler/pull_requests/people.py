@@ -31,8 +31,8 @@ from handler.errors import ConfigurationError
 from handler.pull_requests.model import Identity
 from handler.sources.trigger import parse_pusher
 
-SLACK_MEMBER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-MATTERMOST_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{0,63}$")
+SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+MATTERMOST_USERNAME = re.compile(r"[a-z][a-z0-9._-]{0,63}")
 _BROADCAST_NAMES = frozenset({"all", "channel", "here", "everyone"})
 _MAX_KEY = 2048
 _APPROVERS_PREFIX = "CodeCommitApprovers:"
@@ -47,7 +47,7 @@ class ChatUser:
     @property
     def mention(self) -> str:
         """``<@U024BE7LH>`` for a Slack member id, ``@alice`` for a Mattermost username."""
-        if SLACK_MEMBER_ID.match(self.handle):
+        if SLACK_MEMBER_ID.fullmatch(self.handle):
             return f"<@{self.handle}>"
         return f"@{self.handle}"
 
@@ -77,9 +77,9 @@ def validate_handle(value: object, key: str) -> ChatUser:
     """Check one map value; raise :class:`ConfigurationError` naming the key when it is not safe."""
     if isinstance(value, str):
         handle = value.strip().removeprefix("@")
-        if SLACK_MEMBER_ID.match(handle):
+        if SLACK_MEMBER_ID.fullmatch(handle):
             return ChatUser(handle)
-        if MATTERMOST_USERNAME.match(handle) and handle not in _BROADCAST_NAMES:
+        if MATTERMOST_USERNAME.fullmatch(handle) and handle not in _BROADCAST_NAMES:
             return ChatUser(handle)
     raise ConfigurationError(
         f"USER_MAP[{key[:80]!r}] must be a Slack member id like U024BE7LH (or a Mattermost username "
