@@ -59,7 +59,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
 
 golden: $(VENV)/.dev-installed
-	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py -q
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py -q
 
 # make screenshots: docs/img/*.png, each tests/golden/*.json drawn as Slack lays it out, in headless
 # Chromium (installed with apt-get when missing and run as root). Not part of `make test`.

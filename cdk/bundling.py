@@ -40,7 +40,10 @@ def bundled_requirements() -> list[str]:
 
 
 def _source_files() -> list[Path]:
-    return sorted(p for p in HANDLER_DIR.rglob("*.py") if "__pycache__" not in p.parts)
+    # .json too: a USER_MAP_FILE shipped in handler/ (see README, "Pull requests")
+    return sorted(
+        p for p in HANDLER_DIR.rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts
+    )
 
 
 def asset_hash(python_version: str, architecture: str) -> str:

@@ -16,6 +16,7 @@ from constructs import Construct
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge
+from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
 from cdk.triggers import RepositoryTriggers, trigger_name_for
@@ -29,6 +30,7 @@ class CodeCommitSlackNotifierStack(Stack):
         notifier: the function, its queue, alarms and log group.
         triggers: the trigger manager, one custom resource per watched repository.
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
+        pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created empty).
     """
@@ -62,6 +64,18 @@ class CodeCommitSlackNotifierStack(Stack):
         self.state = StateTable(self, "State")
         self.notifier.function.add_environment("STATE_TABLE_NAME", self.state.table.table_name)
         self.state.grant_item_access(self.notifier.role)
+        pull_requests = PullRequestConfig.from_context(self.node.try_get_context)
+        self.pull_request_events = None
+        if pull_requests.enabled:  # pull requests, comments, approvals: EventBridge → the function
+            self.pull_request_events = PullRequestEvents(
+                self,
+                "PullRequestEvents",
+                repository_arns=repository_arns,
+                function=self.notifier.function,
+                role=self.notifier.role,
+                dead_letter_queue=self.notifier.dead_letter_queue,
+                config=pull_requests,
+            )
 
         self.created_repository = None
         if config.create_repository:

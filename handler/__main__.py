@@ -517,7 +517,10 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
             for index, push in enumerate(demo_pushes(repo), start=1)
         )
         state = SQLiteStore(Path(directory) / "state.sqlite3")
-        return _preview(events, arguments, settings, repo=str(repo), state=state)
+        status = _preview(events, arguments, settings, repo=str(repo), state=state)
+    from handler.pull_requests.demo import run_pull_request_demo as play  # a pull request's life
+
+    return status or (EXIT_OK if play(sys.stdout, json_only=arguments.json) else EXIT_DROPPED)
 
 
 if __name__ == "__main__":

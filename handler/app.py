@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
 from handler.deliver.webhook import DeliveryReceipt, SlackWebhook
@@ -40,12 +40,17 @@ from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_confi
 from handler.errors import DeliveryRefused, NotifierError, UnprocessableEvent
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
 from handler.model import Notification, Push, RefAction, Repository
+from handler.pull_requests import lazy_aws_runtime
 from handler.render.push import render
 from handler.settings import Settings
+from handler.sources import is_eventbridge_event
 from handler.sources.trigger import Dropped, iter_trigger_records, parse_push
 from handler.state import StateError, StateStore
 from handler.state.heads import HeadRecord, RefHeads
 from handler.state.ledger import Claim, DeliveryLedger
+
+if TYPE_CHECKING:
+    from handler.pull_requests.pipeline import PullRequestRuntime
 
 log = logging.getLogger("handler")
 AUTH_TYPE_STATUSES = frozenset({403, 404, 410})
@@ -66,6 +71,8 @@ class Runtime:
         state: the state store: delivery marks always, and branch heads when ``track_heads``.
             None: no redelivery guard and no commit lists (each branch shows its tip).
         track_heads: remember branch heads, so a push lists every commit it added.
+        pull_requests: pull-request events' reader and settings (handler/pull_requests/); they
+            keep drafts in ``state`` too.
     """
 
     settings: Settings
@@ -73,6 +80,8 @@ class Runtime:
     webhook_url: WebhookUrlSource
     state: StateStore | None = None
     track_heads: bool = True
+    #: Pull-request events' reader and settings, or a factory for them (None: read nothing from AWS).
+    pull_requests: PullRequestRuntime | Callable[[], PullRequestRuntime] | None = None
     _webhooks: dict[str, SlackWebhook] = field(default_factory=dict)
 
     @property
@@ -123,6 +132,10 @@ def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str,
     Raises:
         Exception: the first failure among the event's pushes, after every push was tried.
     """
+    if is_eventbridge_event(event):  # pull requests, comments, approvals: handler/pull_requests/
+        from handler.pull_requests.pipeline import process_pull_request_event
+
+        return process_pull_request_event(event, runtime, deadline)
     outcomes: Counter[str] = Counter(delivered=0)
     failures: list[Exception] = []
     for push in _parse_pushes(event):
@@ -375,6 +388,7 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
         ),
         state=state,
         track_heads=table_name is not None,
+        pull_requests=lazy_aws_runtime(environ, clients.get),
     )
 
 

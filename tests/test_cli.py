@@ -81,11 +81,15 @@ def payloads(stdout: str) -> list[dict[str, Any]]:
 def test_demo_shows_every_push_through_the_pipeline() -> None:
     result = run("--demo", "--json")
     assert result.returncode == EXIT_OK, result.stderr
-    texts = [payload["text"] for payload in payloads(result.stdout)]
+    everything = payloads(result.stdout)
+    pull_requests = [p for p in everything if "/pull-requests/" in p["attachments"][0].get("title_link", "")]
+    pushes = [payload for payload in everything if payload not in pull_requests]
+    assert len(pull_requests) == 6  # after the pushes, a pull request's life
+    texts = [payload["text"] for payload in pushes]
     assert len(texts) == 8  # nine pushes; the redelivered message posts nothing
     assert "bob" in texts[0] and "main" in texts[0]
     assert "feature/login-v2" in texts[-1] and "delet" in texts[-1]
-    assert "force" in json.dumps(payloads(result.stdout)[6]).lower()
+    assert "force" in json.dumps(pushes[6]).lower()
     assert "delivered before" in result.stderr
     assert "<!channel>" not in result.stdout and "&lt;!channel&gt;" in result.stdout
     assert "Demo repository at" in result.stderr
@@ -375,3 +379,12 @@ def test_a_ref_preview_lists_the_commits_since_the_last_preview_of_that_ref(tmp_
     assert later.returncode == EXIT_OK, later.stderr
     assert "Second commit" in later.stdout and "Third commit" in later.stdout
     assert "First commit" not in later.stdout
+
+
+def test_preview_an_eventbridge_pull_request_event_offline() -> None:
+    event = FIXTURES.parent / "eventbridge" / "awsdoc_pullRequestMergeStatusUpdated.json"
+    result = run(str(event), "--json")
+    assert result.returncode == EXIT_OK, result.stderr
+    [payload] = payloads(result.stdout)
+    assert payload["text"] == "Mary_Major (role Admin) merged #1 My Example Pull Request into main"
+    assert "could not be read (offline preview" in payload["attachments"][0]["text"]

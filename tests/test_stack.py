@@ -177,6 +177,7 @@ def test_notifier_role_is_least_privilege(default: tuple[Template, Path]) -> Non
     assert set(by_sid) == {
         "WriteOwnLogs",
         "ReadWatchedRepositories",
+        "ReadPullRequests",
         "ReadWebhookSecret",
         "ReadWriteStateItems",
         "destination",

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.standins import LoopbackServer
+from tests.standins import LoopbackServer, pull_requests
 
 TARGET_PREFIX = "CodeCommit_20150413."
 
@@ -60,6 +60,8 @@ class CodeCommitStandIn(LoopbackServer):
         self.faults: list[Fault] = []
         #: repository name → its triggers, as Get/PutRepositoryTriggers see them
         self.triggers: dict[str, list[dict[str, Any]]] = {name: [] for name in repositories}
+        #: pull requests, comments and approvals (tests/standins/pull_requests.py)
+        self.pull_requests = pull_requests.PullRequestBook()
         self._lock = threading.Lock()
         self._trees: dict[tuple[Path, str], dict[str, tuple[str, str]]] = {}
         super().__init__()
@@ -108,6 +110,8 @@ class CodeCommitStandIn(LoopbackServer):
         if fault is not None:
             time.sleep(fault.delay)
             return fault.status, {"__type": fault.code, "message": fault.message}
+        if operation in pull_requests.OPERATIONS:
+            return self.pull_requests.answer(operation, body)
         try:
             repo = self._repository(body.get("repositoryName", ""))
             if operation == "GetCommit":

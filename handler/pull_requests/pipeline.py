@@ -1,0 +1,281 @@
+"""The pull-request pipeline: EventBridge event → Activity → Notice → Slack payload → deliver.
+
+::
+
+    event ──parse──► Activity ──enrich──► Notice ──drafts, kinds──► render ──deliver──► Slack
+          (sources.eventbridge)  (GetPullRequest,   (state store)    (pure)   (the push
+                                  GetComment, …)                              pipeline's webhook)
+
+``handler.app.process_event`` sends every CodeCommit EventBridge event here. Drafts and the
+source commit last seen live in the state store:
+
+* ``draft#<account>:<region>:<repository>#<id>``: the pull request was seen with a draft title
+  and not announced. The first later event that shows it without the marker posts "ready for
+  review" once (the mark is deleted after that post is delivered).
+* ``pr#<account>:<region>:<repository>#<id>``: the source commit last seen, so "new commits
+  pushed" can link a compare from the previous source commit to the new one.
+
+Like a push, each event is claimed in the delivery ledger (``delivered#eventbridge#<account>#<event
+id>``) before it is read and marked delivered after it was posted, so an event EventBridge
+delivers twice posts once; a failure releases the claim, so Lambda's retry posts what is left.
+Draft marks and source commits are written only after the message that depends on them was
+delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from handler.deadline import Deadline
+from handler.pull_requests.enrich import enrich
+from handler.pull_requests.model import Activity, ActivityKind, Notice
+from handler.pull_requests.reader import (
+    CodeCommitPullRequestReader,
+    OfflinePullRequestReader,
+    PullRequestReader,
+)
+from handler.pull_requests.render import is_draft_title, render_notice
+from handler.pull_requests.settings import PullRequestSettings
+from handler.settings import RenderSettings
+from handler.sources.eventbridge import parse_activities
+from handler.state import StateStore
+from handler.state.ledger import DeliveryLedger
+from handler.state.memory import MemoryStore
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from handler.app import Runtime
+    from handler.model import Repository
+
+log = logging.getLogger(__name__)
+
+DRAFT_TTL_SECONDS = 90 * 24 * 3600
+#: How long a delivery claim is held when there is no Lambda deadline (local runs).
+LOCAL_CLAIM_SECONDS = 15 * 60
+SOURCE_TTL_SECONDS = 60 * 24 * 3600
+#: Final states: a draft merged or closed is reported as such, never as "ready for review".
+FINAL_KINDS = frozenset({ActivityKind.MERGED, ActivityKind.CLOSED})
+
+
+@dataclass
+class PullRequestRuntime:
+    """The pull-request pipeline's I/O edges: where pull requests are read, and its state.
+
+    Settings are loaded on first use, so a bad ``USER_MAP`` fails pull-request events (loudly,
+    with the setting's name) without stopping push messages.
+    """
+
+    load_settings: Callable[[], PullRequestSettings]
+    reader_for: Callable[[Repository], PullRequestReader]
+    #: None: the push pipeline's store (``Runtime.state``), or this process's memory without one.
+    state: StateStore | None = None
+    clock: Callable[[], float] = time.time
+
+    @cached_property
+    def settings(self) -> PullRequestSettings:
+        """The settings, read once."""
+        return self.load_settings()
+
+
+def offline_runtime(settings: PullRequestSettings | None = None) -> PullRequestRuntime:
+    """Reads nothing from AWS (local previews): messages show what the event says."""
+    return PullRequestRuntime(
+        load_settings=lambda: settings or PullRequestSettings(),
+        reader_for=lambda repository: OfflinePullRequestReader(),
+    )
+
+
+def aws_pull_request_runtime(
+    environ: Mapping[str, str], client: Callable[[str, str | None], Any], state: StateStore | None = None
+) -> PullRequestRuntime:
+    """The deployed runtime: CodeCommit in the repository's region, ``USER_MAP_PARAMETER`` from SSM."""
+
+    def read_parameter(name: str) -> str:
+        response = client("ssm", None).get_parameter(Name=name, WithDecryption=True)
+        return str(response["Parameter"]["Value"])
+
+    return PullRequestRuntime(
+        load_settings=lambda: PullRequestSettings.from_environ(environ, read_parameter=read_parameter),
+        reader_for=lambda repository: CodeCommitPullRequestReader(client("codecommit", repository.region)),
+        state=state,
+    )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One payload to post, and the state writes that follow its delivery."""
+
+    activity: Activity
+    payload: dict[str, Any]
+    after_delivery: tuple[Callable[[], None], ...] = ()
+
+
+def _scope(activity: Activity) -> str:
+    repository = activity.repository
+    return f"{repository.account}:{repository.region}:{repository.name}#{activity.pull_request_id}"
+
+
+def draft_key(activity: Activity) -> str:
+    """``draft#<account>:<region>:<repository>#<id>``."""
+    return f"draft#{_scope(activity)}"
+
+
+def source_key(activity: Activity) -> str:
+    """``pr#<account>:<region>:<repository>#<id>``."""
+    return f"pr#{_scope(activity)}"
+
+
+def plan(
+    activity: Activity, runtime: PullRequestRuntime, limits: RenderSettings, state: StateStore | None = None
+) -> list[Outgoing]:
+    """Read, decide (drafts, kinds) and render what one activity posts; nothing is posted here.
+
+    ``state`` is where drafts and source commits are kept: ``runtime.state`` unless given.
+    """
+    settings = runtime.settings
+    notice = enrich(activity, runtime.reader_for(activity.repository), settings.commands)
+    snapshot = notice.pull_request
+    outgoing: list[Outgoing] = []
+    state = _store(state if state is not None else runtime.state)
+    now = int(runtime.clock())
+    if activity.pull_request_id and snapshot is not None and snapshot.title:
+        key = draft_key(activity)
+        if is_draft_title(snapshot.title) and activity.kind not in FINAL_KINDS:
+            state.put_new(key, {"title": snapshot.title[:200]}, expires_at=now + DRAFT_TTL_SECONDS)
+            if notice.command is None:
+                log.info(
+                    "pull request %s is a draft: %s not announced",
+                    activity.pull_request_id,
+                    activity.kind.value,
+                )
+                for write in _source_writes(notice, state, now):  # nothing to deliver first
+                    write()
+                return []
+        elif not is_draft_title(snapshot.title):
+            item = state.get(key)
+            if item is not None:
+                if activity.kind in FINAL_KINDS or not settings.posts(ActivityKind.OPENED):
+                    state.delete(item)
+                else:
+                    ready = replace(notice, ready_for_review=True, command=None, command_rest="")
+                    outgoing.append(
+                        Outgoing(
+                            activity, render_notice(ready, settings, limits), (lambda: _forget(state, key),)
+                        )
+                    )
+                    if activity.kind is ActivityKind.OPENED:
+                        return outgoing
+    notice = _with_previous_source(notice, state)
+    if settings.posts(activity.kind, is_command=notice.command is not None):
+        outgoing.append(
+            Outgoing(activity, render_notice(notice, settings, limits), _source_writes(notice, state, now))
+        )
+    else:
+        log.info("not posting %s: PULL_REQUEST_EVENTS leaves it out", activity.kind.value)
+    return outgoing
+
+
+def _forget(state: StateStore, key: str) -> None:
+    item = state.get(key)
+    if item is not None:
+        state.delete(item)
+
+
+def _with_previous_source(notice: Notice, state: StateStore) -> Notice:
+    if notice.activity.kind is not ActivityKind.SOURCE_UPDATED or not notice.activity.pull_request_id:
+        return notice
+    item = state.get(source_key(notice.activity))
+    previous = item.attributes.get("source_commit") if item is not None else None
+    return replace(notice, previous_source_commit=str(previous)) if previous else notice
+
+
+def _source_writes(notice: Notice, state: StateStore, now: int) -> tuple[Callable[[], None], ...]:
+    activity, snapshot = notice.activity, notice.pull_request
+    if activity.kind not in (ActivityKind.OPENED, ActivityKind.SOURCE_UPDATED) or snapshot is None:
+        return ()
+    if not snapshot.source_commit or not activity.pull_request_id:
+        return ()
+    key, commit = source_key(activity), snapshot.source_commit
+
+    def remember() -> None:
+        attributes = {"source_commit": commit[:100]}
+        current = state.get(key)
+        if current is None:
+            state.put_new(key, attributes, expires_at=now + SOURCE_TTL_SECONDS)
+        else:
+            state.replace(current, attributes, expires_at=now + SOURCE_TTL_SECONDS)
+
+    return (remember,)
+
+
+_offline: PullRequestRuntime | None = None
+_process_memory: StateStore | None = None
+
+
+def _store(state: StateStore | None) -> StateStore:
+    """The given store, or one in this process's memory (kept for the container's life)."""
+    global _process_memory  # noqa: PLW0603 (one per process, like the push pipeline's fallback)
+    if state is not None:
+        return state
+    if _process_memory is None:
+        _process_memory = MemoryStore()
+    return _process_memory
+
+
+def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
+    """Run the pull-request pipeline over one Lambda event; return counts of what was posted.
+
+    ``runtime.pull_requests`` supplies the reader and state; without one (local previews) nothing
+    is read from AWS.
+    """
+    global _offline  # noqa: PLW0603 (one offline runtime per process, so drafts persist in a preview session)
+    pull_requests = runtime.pull_requests
+    if callable(pull_requests):  # built on first use, then kept for the container's life
+        pull_requests = runtime.pull_requests = pull_requests()
+    if pull_requests is None:
+        _offline = _offline or offline_runtime()
+        pull_requests = _offline
+    state = pull_requests.state if pull_requests.state is not None else runtime.state
+    ledger = DeliveryLedger(state) if state is not None else None
+    outcomes: dict[str, int] = {"delivered": 0}
+    for activity in parse_activities(event):
+        claim = None
+        if ledger is not None and activity.event_id:
+            hold = min(deadline.seconds_left(), LOCAL_CLAIM_SECONDS) + 5
+            claim = ledger.claim(
+                f"eventbridge#{activity.repository.account}#{activity.event_id}", hold_seconds=hold
+            )
+            if claim is None:
+                log.info("event %s was delivered before: posting nothing", activity.event_id)
+                outcomes["duplicate"] = outcomes.get("duplicate", 0) + 1
+                continue
+        try:
+            for item in plan(activity, pull_requests, runtime.settings.render, state):
+                _deliver(item, runtime, deadline)
+                outcomes["delivered"] += 1
+        except BaseException:
+            if claim is not None and ledger is not None:
+                ledger.release(claim)
+            raise
+        if claim is not None and ledger is not None:
+            ledger.complete(claim)
+    return outcomes
+
+
+def _deliver(item: Outgoing, runtime: Runtime, deadline: Deadline) -> None:
+    receipt = runtime.deliver(item.payload, deadline)
+    for write in item.after_delivery:
+        write()
+    log.info(
+        "delivered %s for pull request %s in %s in %d attempt(s)",
+        item.activity.event_name,
+        item.activity.pull_request_id or "-",
+        item.activity.repository.name,
+        receipt.attempts,
+    )

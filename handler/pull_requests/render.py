@@ -1,0 +1,452 @@
+"""Render: a :class:`~handler.pull_requests.model.Notice` becomes one Slack message. Pure: no I/O.
+
+Anatomy (the same attachment format as push messages)::
+
+    text         the notification line, mentions first: "<@U1> <@U2> review requested: alice opened #12 …"
+    attachment
+      color      one per kind (see KIND_STYLES), so kinds tell apart at a glance
+      pretext    emoji and what happened: ":tada: *Merged*"
+      author     who acted
+      title      "#12 Title", linked to the pull request (or the comment) in the console
+      text       `source` → `destination` · repository, then what this kind needs: description
+                 excerpt, approvals needed and reviewers; "1 of 2 approvals"; merge option; the
+                 comment quoted with its file and line; the commits pushed with a compare link
+      footer, ts "AWS CodeCommit · <region> · <repository>", event time
+
+Mentions follow one rule: a mapped person is mentioned only where the message is about them
+(reviewers on "opened", "ready for review", ``/re-review`` and ``/ping-reviewers``; the author on
+``/review-done``, approvals and merges), and never for their own action. Everyone else is shown by
+name, escaped. All user-written text (titles, descriptions, comments, names, branches) goes
+through :func:`handler.render.mrkdwn.escape`, exactly like commit text, and every part has a limit.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any
+
+from handler.pull_requests.links import (
+    comment_url,
+    commit_comment_url,
+    compare_link,
+    is_commit_id,
+    pull_request_url,
+)
+from handler.pull_requests.model import ActivityKind, Notice, PullRequestSnapshot, ReviewCommand
+from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
+from handler.pull_requests.settings import PullRequestSettings
+from handler.render.mrkdwn import code, escape, fit, utf16_len
+from handler.settings import RenderSettings
+
+SHORT_ID = 7
+_LINE_LIMIT = 300
+_TITLE_LIMIT = 250
+_MAX_MENTIONS = 20
+_MAX_REVIEWERS_LISTED = 25
+
+DRAFT_MARKERS = ("draft:", "[draft]", "wip:")
+
+
+def is_draft_title(title: str) -> bool:
+    """``Draft:``, ``[Draft]`` or ``WIP:`` at the start of the title, in any case."""
+    return title.lstrip().casefold().startswith(DRAFT_MARKERS)
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a kind looks: bar colour, emoji and the word for what happened."""
+
+    color: str
+    emoji: str
+    label: str
+
+
+KIND_STYLES = {
+    ActivityKind.OPENED: Style("#1F6FEB", ":twisted_rightwards_arrows:", "Pull request opened"),
+    ActivityKind.SOURCE_UPDATED: Style("#8C959F", ":arrow_up:", "New commits pushed"),
+    ActivityKind.APPROVED: Style("#2EB67D", ":white_check_mark:", "Approved"),
+    ActivityKind.APPROVAL_REVOKED: Style("#E8912D", ":leftwards_arrow_with_hook:", "Approval revoked"),
+    ActivityKind.OVERRIDDEN: Style("#E8912D", ":warning:", "Approval rules overridden"),
+    ActivityKind.OVERRIDE_REVOKED: Style("#8C959F", ":arrows_counterclockwise:", "Override revoked"),
+    ActivityKind.MERGED: Style("#8250DF", ":tada:", "Merged"),
+    ActivityKind.CLOSED: Style("#CF222E", ":no_entry_sign:", "Closed"),
+    ActivityKind.REOPENED: Style("#1F6FEB", ":recycle:", "Reopened"),
+    ActivityKind.RULE_CHANGED: Style("#8C959F", ":scroll:", "Approval rule changed"),
+    ActivityKind.COMMENT: Style("#D0D7DE", ":speech_balloon:", "Comment"),
+    ActivityKind.COMMENT_EDITED: Style("#D0D7DE", ":pencil2:", "Comment edited"),
+    ActivityKind.COMMIT_COMMENT: Style("#D0D7DE", ":memo:", "Comment on a commit"),
+}
+READY_STYLE = Style("#1F6FEB", ":eyes:", "Ready for review")
+COMMAND_STYLES = {
+    ReviewCommand.REVIEW_DONE: Style("#2EB67D", ":ballot_box_with_check:", "Review finished"),
+    ReviewCommand.RE_REVIEW: Style("#1F6FEB", ":repeat:", "Another review requested"),
+    ReviewCommand.PING_REVIEWERS: Style("#ECB22E", ":bell:", "Question for the reviewers"),
+}
+APPROVAL_KINDS = frozenset(
+    {
+        ActivityKind.APPROVED,
+        ActivityKind.APPROVAL_REVOKED,
+        ActivityKind.OVERRIDDEN,
+        ActivityKind.OVERRIDE_REVOKED,
+    }
+)
+MERGE_OPTIONS = {
+    "FAST_FORWARD_MERGE": "a fast-forward merge",
+    "SQUASH_MERGE": "a squash merge",
+    "THREE_WAY_MERGE": "a three-way merge",
+}
+
+
+@dataclass(frozen=True)
+class Cast:
+    """The people a message names, resolved through ``USER_MAP``."""
+
+    actor: Person
+    author: Person | None
+    reviewers: tuple[Person, ...]
+    actor_is_author: bool
+    actor_is_reviewer: bool
+    #: False when the pull request could not be read: then nobody is called "not a reviewer".
+    roles_known: bool = True
+
+
+def cast_of(notice: Notice, user_map: UserMap) -> Cast:
+    """Resolve the actor, the author and the reviewers (pool members other than the author)."""
+    actor = person(notice.activity.actor, user_map)
+    snapshot = notice.pull_request
+    author = None
+    if snapshot is not None and snapshot.author_arn:
+        author = person(identity_from_arn(snapshot.author_arn), user_map)
+    pool = notice.details.pool_members if notice.details else ()
+    found = reviewers(pool, author, user_map) if author else reviewers(pool, Person(""), user_map)
+    actor_is_author = author is not None and _same(actor, author)
+    actor_is_reviewer = any(_same(actor, reviewer) for reviewer in found) or any(
+        fnmatch.fnmatchcase(actor.arn, member) for member in pool if member.startswith("arn:")
+    )
+    return Cast(actor, author, found, actor_is_author, actor_is_reviewer, notice.details is not None)
+
+
+def _same(one: Person, other: Person) -> bool:
+    if one.chat is not None and one.chat == other.chat:
+        return True
+    return bool(one.arn) and one.arn == other.arn
+
+
+def _name(someone: Person, *, mention: bool) -> str:
+    return someone.shown(mention=mention) or fit(escape(someone.label or "someone"), 120)
+
+
+def _mentions(people: list[Person], actor: Person) -> list[str]:
+    """Mentions for the mapped people the message is about, never the actor, each once."""
+    seen: list[str] = []
+    for someone in people:
+        if someone.chat is None or _same(someone, actor):
+            continue
+        if someone.chat.mention not in seen:
+            seen.append(someone.chat.mention)
+    return seen[:_MAX_MENTIONS]
+
+
+def render_notice(notice: Notice, settings: PullRequestSettings, limits: RenderSettings) -> dict[str, Any]:
+    """The Slack payload for one notice, within ``limits.message_limit``."""
+    cast = cast_of(notice, settings.user_map)
+    style = _style(notice)
+    targets = _targets(notice, cast)
+    mentions = _mentions(targets, cast.actor)
+    sentence = fit(escape(_sentence(notice, cast)), _LINE_LIMIT)
+    top = (" ".join(mentions) + " " + sentence) if mentions else sentence
+    text_limit = max(200, min(limits.section_limit, limits.message_limit - utf16_len(top) - 2 * 1_200))
+    attachment: dict[str, Any] = {
+        "color": style.color,
+        "fallback": sentence,
+        "pretext": f"{style.emoji} *{style.label}*",
+        "author_name": fit(escape(cast.actor.label or "someone"), _LINE_LIMIT),
+        "title": _title(notice),
+        "text": fit("\n".join(_lines(notice, cast, settings)), text_limit),
+        "footer": fit(
+            escape(
+                f"AWS CodeCommit · {notice.activity.repository.region} · {notice.activity.repository.name}"
+            ),
+            _LINE_LIMIT,
+        ),
+        "mrkdwn_in": ["pretext", "text"],
+    }
+    link = _link(notice)
+    if link is not None:  # None: a partition whose console is not known; the title stays plain
+        attachment["title_link"] = link
+    if notice.activity.event_time is not None:
+        attachment["ts"] = int(notice.activity.event_time.timestamp())
+    return {"text": top, "attachments": [attachment], "unfurl_links": False, "unfurl_media": False}
+
+
+def _style(notice: Notice) -> Style:
+    if notice.command is not None:
+        return COMMAND_STYLES[notice.command]
+    if notice.ready_for_review:
+        return READY_STYLE
+    return KIND_STYLES[notice.activity.kind]
+
+
+def _targets(notice: Notice, cast: Cast) -> list[Person]:
+    """Who the message is about (and so who may be mentioned)."""
+    if notice.command in (ReviewCommand.RE_REVIEW, ReviewCommand.PING_REVIEWERS):
+        return list(cast.reviewers)
+    if notice.command is ReviewCommand.REVIEW_DONE:
+        return [cast.author] if cast.author else []
+    if notice.command is None and (notice.ready_for_review or notice.activity.kind is ActivityKind.OPENED):
+        return list(cast.reviewers)
+    if notice.command is None and notice.activity.kind in (ActivityKind.APPROVED, ActivityKind.MERGED):
+        return [cast.author] if cast.author else []
+    return []
+
+
+def _pr_name(notice: Notice) -> str:
+    snapshot = notice.pull_request
+    number = f"#{notice.activity.pull_request_id}"
+    return f"{number} {snapshot.title}" if snapshot and snapshot.title else number
+
+
+def _sentence(notice: Notice, cast: Cast) -> str:
+    """The plain notification line (escaped by the caller; mentions go before it)."""
+    who, what, repo = cast.actor.label or "someone", _pr_name(notice), notice.activity.repository.name
+    if notice.command is not None:
+        return _command_sentence(notice.command, cast, what)
+    if notice.ready_for_review:
+        return f"ready for review: {what} in {repo}"
+    snapshot = notice.pull_request
+    into = _short(snapshot.destination_reference) if snapshot else ""
+    sentences = {
+        ActivityKind.OPENED: f"review requested: {who} opened {what} in {repo}",
+        ActivityKind.SOURCE_UPDATED: f"{who} pushed new commits to {what} in {repo}",
+        ActivityKind.APPROVED: f"{who} approved {what}{_count_suffix(notice)}",
+        ActivityKind.APPROVAL_REVOKED: f"{who} revoked their approval of {what}{_count_suffix(notice)}",
+        ActivityKind.OVERRIDDEN: f"{who} overrode the approval rules of {what}",
+        ActivityKind.OVERRIDE_REVOKED: f"{who} revoked the override of the approval rules of {what}",
+        ActivityKind.MERGED: f"{who} merged {what}" + (f" into {into}" if into else ""),
+        ActivityKind.CLOSED: f"{who} closed {what} without merging",
+        ActivityKind.REOPENED: f"{who} reopened {what}",
+        ActivityKind.RULE_CHANGED: f"{who} changed approval rule {notice.activity.approval_rule_name or ''} "
+        f"of {what}",
+        ActivityKind.COMMENT: f"{who} {'replied' if _is_reply(notice) else 'commented'} on {what}",
+        ActivityKind.COMMENT_EDITED: f"{who} edited a comment on "
+        + (what if notice.activity.pull_request_id else f"a commit in {repo}"),
+        ActivityKind.COMMIT_COMMENT: f"{who} commented on commit {_commented_commit(notice)} in {repo}",
+    }
+    return sentences[notice.activity.kind]
+
+
+def _command_sentence(command: ReviewCommand, cast: Cast, what: str) -> str:
+    who = cast.actor.label or "someone"
+    if command is ReviewCommand.REVIEW_DONE:
+        if cast.actor_is_author:
+            return f"review finished on {what}, says its author {who}"
+        role = "" if cast.actor_is_reviewer or not cast.roles_known else " (not a reviewer of it)"
+        return f"review finished by {who}{role}, please take a look: {what}"
+    role = "" if cast.actor_is_author or not cast.roles_known else " (not its author)"
+    if command is ReviewCommand.RE_REVIEW:
+        return f"{who}{role} asks for another review of {what}"
+    return f"{who}{role} has a question for the reviewers of {what}"
+
+
+def _count_suffix(notice: Notice) -> str:
+    count = _approval_count(notice)
+    return f" ({count})" if count else ""
+
+
+def _approval_count(notice: Notice) -> str | None:
+    """``1 of 2 approvals`` (``2 approvals`` with no rule) when the state was read."""
+    if notice.approvals is None:
+        return None
+    have = len(notice.approvals.approver_arns)
+    needed = notice.details.approvals_needed if notice.details else 0
+    plural = "s" if (needed or have) != 1 else ""
+    count = f"{have} of {needed} approval{plural}" if needed else f"{have} approval{plural}"
+    if notice.approvals.approved:
+        count += ", rules met"
+    return count
+
+
+def _is_reply(notice: Notice) -> bool:
+    reference = notice.activity.comment
+    return bool((notice.comment and notice.comment.in_reply_to) or (reference and reference.in_reply_to))
+
+
+def _commented_commit(notice: Notice) -> str:
+    reference = notice.activity.comment
+    commit = reference.after_commit_id if reference else None
+    return commit[:SHORT_ID] if commit else "(unknown)"
+
+
+def _short(reference: str) -> str:
+    return reference.removeprefix("refs/heads/")
+
+
+def _title(notice: Notice) -> str:
+    if notice.activity.pull_request_id is None:
+        name = f"[{notice.activity.repository.name}] commit {_commented_commit(notice)}"
+        return fit(escape(name), _LINE_LIMIT)
+    return fit(escape(_pr_name(notice)), _TITLE_LIMIT)
+
+
+def _link(notice: Notice) -> str | None:
+    activity = notice.activity
+    repository = activity.repository
+    if activity.pull_request_id is None:
+        commit = activity.comment.after_commit_id if activity.comment else None
+        return commit_comment_url(repository, commit, activity.comment.comment_id if activity.comment else "")
+    if activity.comment is not None:
+        return comment_url(repository, activity.pull_request_id, activity.comment.comment_id)
+    return pull_request_url(repository, activity.pull_request_id)
+
+
+def _lines(notice: Notice, cast: Cast, settings: PullRequestSettings) -> list[str]:
+    lines = []
+    snapshot = notice.pull_request
+    if snapshot is not None and (snapshot.source_reference or snapshot.destination_reference):
+        lines.append(_branches(snapshot, notice))
+    if notice.details_error:
+        lines.append(
+            f"_The pull request could not be read ({escape(notice.details_error)}), "
+            "so this shows what the event says._"
+        )
+    lines.extend(_kind_lines(notice, cast, settings))
+    return lines
+
+
+def _branches(snapshot: PullRequestSnapshot, notice: Notice) -> str:
+    source = code(_short(snapshot.source_reference) or "?", 120)
+    destination = code(_short(snapshot.destination_reference) or "?", 120)
+    return f"{source} → {destination} · {escape(notice.activity.repository.name)}"
+
+
+def _kind_lines(notice: Notice, cast: Cast, settings: PullRequestSettings) -> list[str]:
+    kind = notice.activity.kind
+    if notice.command is not None:
+        return _command_lines(notice, cast, settings)
+    if notice.ready_for_review or kind is ActivityKind.OPENED:
+        return _opened_lines(notice, cast, settings, mention=True)
+    if kind is ActivityKind.SOURCE_UPDATED:
+        return _pushed_lines(notice)
+    if kind in APPROVAL_KINDS or kind is ActivityKind.MERGED:
+        return _approval_lines(notice, cast)
+    if kind in (ActivityKind.CLOSED, ActivityKind.REOPENED, ActivityKind.RULE_CHANGED):
+        return [f"Author: {_name(cast.author, mention=False)}"] if cast.author else []
+    return _comment_lines(notice, settings)
+
+
+def _opened_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, *, mention: bool) -> list[str]:
+    lines = []
+    snapshot = notice.pull_request
+    if snapshot is not None and snapshot.description.strip():
+        excerpt = fit(
+            escape(snapshot.description.strip()),
+            settings.description_chars,
+            marker="… _(description shortened)_",
+        )
+        lines.append(_quote(excerpt))
+    if cast.author is not None and not cast.actor_is_author:
+        lines.append(f"Author: {_name(cast.author, mention=False)}")
+    if notice.details is not None:
+        rules = notice.details.approval_rules
+        if rules:
+            names = ", ".join(escape(rule.name) for rule in rules[:5])
+            needed = notice.details.approvals_needed
+            lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} ({fit(names, 300)})")
+        else:
+            lines.append("No approval rule: anyone may merge")
+    if cast.reviewers:
+        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, mention=mention))
+    return lines
+
+
+def _people_list(people: tuple[Person, ...], actor: Person, *, mention: bool) -> str:
+    shown = [_name(someone, mention=mention and not _same(someone, actor)) for someone in people]
+    more = len(shown) - _MAX_REVIEWERS_LISTED
+    text = ", ".join(shown[:_MAX_REVIEWERS_LISTED])
+    return text + (f" and {more} more" if more > 0 else "")
+
+
+def _pushed_lines(notice: Notice) -> list[str]:
+    snapshot = notice.pull_request
+    if snapshot is None:
+        return []
+    repository = notice.activity.repository
+    new = snapshot.source_commit
+    old = notice.previous_source_commit
+    if old and old != new and is_commit_id(old) and is_commit_id(new):
+        link = compare_link(repository, old, new)
+        moved = f"Source moved `{escape(old[:SHORT_ID])}` → `{escape(new[:SHORT_ID])}`"
+        return [f"{moved}: <{link}|compare>" if link else moved]
+    lines = [f"Source is now at `{escape(new[:SHORT_ID])}`" if new else "The source branch moved"]
+    link = compare_link(repository, snapshot.destination_commit, new)
+    if link:
+        against = code(_short(snapshot.destination_reference) or "destination", 120)
+        lines.append(f"<{link}|Compare with {against}>")
+    return lines
+
+
+def _approval_lines(notice: Notice, cast: Cast) -> list[str]:
+    """Approvals, revocations, overrides and merges: the count, how it merged, the author."""
+    snapshot = notice.pull_request
+    count = _approval_count(notice)
+    lines = [f"*{count}*"] if count else []
+    if notice.activity.kind is not ActivityKind.MERGED:
+        if notice.activity.kind is ActivityKind.APPROVED and cast.author is not None:
+            lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
+        return lines
+    if snapshot is not None and snapshot.merge_option:
+        option = MERGE_OPTIONS.get(snapshot.merge_option, escape(snapshot.merge_option.lower()))
+        lines.append(f"With {option}")
+    if snapshot is not None and snapshot.merge_commit_id and is_commit_id(snapshot.merge_commit_id):
+        lines.append(f"Merge commit `{escape(snapshot.merge_commit_id[:SHORT_ID])}`")
+    if cast.author is not None:
+        lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
+    return lines
+
+
+def _comment_lines(notice: Notice, settings: PullRequestSettings) -> list[str]:
+    lines = []
+    comment = notice.comment
+    if comment is None:
+        reason = escape(notice.comment_error or "unknown reason")
+        return [f"_The comment could not be read ({reason})._"]
+    if comment.file_path:
+        where = f":page_facing_up: {code(comment.file_path)}"
+        if comment.file_position is not None:
+            where += f" line {comment.file_position}"
+        if comment.relative_file_version == "BEFORE":
+            where += " (before the change)"
+        lines.append(where)
+    if _is_reply(notice):
+        lines.append("_In reply to a comment_")
+    body = comment.content.strip()
+    if body:
+        lines.append(_quote(fit(escape(body), settings.comment_chars, marker="… _(comment shortened)_")))
+    return lines
+
+
+def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings) -> list[str]:
+    lines = []
+    if notice.command is ReviewCommand.REVIEW_DONE:
+        count = _approval_count(notice)
+        if count:
+            lines.append(f"*{count}*")
+        if cast.author is not None:
+            lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
+    elif cast.reviewers:
+        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, mention=True))
+    elif notice.details is None:
+        lines.append("_The reviewers are unknown: their approval rules could not be read._")
+    else:
+        lines.append("_No reviewers: the pull request has no approval rule with a pool._")
+    if notice.command_rest.strip():
+        marker = "… _(comment shortened)_"
+        rest = fit(escape(notice.command_rest.strip()), settings.comment_chars, marker=marker)
+        lines.append(_quote(rest))
+    return lines
+
+
+def _quote(escaped: str) -> str:
+    """Slack block quote: ``>`` before every line of already-escaped text."""
+    return "\n".join(f">{line}" if line else ">" for line in escaped.split("\n"))

@@ -1,0 +1,108 @@
+"""Golden payloads for pull-request, comment and approval events, end to end.
+
+Each scenario in tests/pull_request_scenarios.py is played through ``handler.app.process_event``
+(the Lambda's pipeline: dispatch, parse, enrich through a real boto3 client against the
+CodeCommit stand-in, drafts in a state store, render, deliver to the Slack stand-in). Every
+payload it posts must equal tests/golden/pull_requests/<scenario>.json. After an intended
+change, rewrite them with ``make golden`` (UPDATE_GOLDEN=1) and review the diff like code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from handler.__main__ import OfflineReader
+from handler.app import process_event
+from handler.deadline import Deadline
+from handler.pull_requests.pipeline import PullRequestRuntime
+from handler.pull_requests.reader import CodeCommitPullRequestReader
+from handler.pull_requests.settings import PullRequestSettings
+from handler.render.push import payload_length
+from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
+from handler.state.memory import MemoryStore
+from tests.conftest import codecommit_client, local_runtime
+from tests.pull_request_scenarios import USER_MAP, Scenario, build_scenarios
+from tests.standins import codecommit
+from tests.standins.pull_requests import PullRequestBook
+from tests.standins.slack import SlackStandIn
+
+GOLDEN = Path(__file__).parent / "golden" / "pull_requests"
+SCENARIO_NAMES = sorted(build_scenarios(PullRequestBook()))
+MENTION = re.compile(r"<[!@][^>]*>")
+ALLOWED_MENTIONS = {f"<@{handle}>" for handle in USER_MAP.values()}
+NOW = 1_800_000_000
+
+
+@pytest.fixture(scope="module")
+def pull_request_standin() -> Iterator[tuple[codecommit.CodeCommitStandIn, dict[str, Scenario]]]:
+    with codecommit.running({}) as stand_in:
+        yield stand_in, build_scenarios(stand_in.pull_requests)
+
+
+def play(scenario: Scenario, endpoint: str, slack: SlackStandIn) -> list[dict[str, Any]]:
+    """Play a scenario's events in order with one state store; return what was posted."""
+    runtime = local_runtime(OfflineReader(), slack.url)
+    settings = PullRequestSettings.from_environ(scenario.environ)
+    client = codecommit_client(endpoint)
+    runtime.pull_requests = PullRequestRuntime(
+        load_settings=lambda: settings,
+        reader_for=lambda repository: CodeCommitPullRequestReader(client),
+        state=MemoryStore(clock=lambda: NOW),
+        clock=lambda: NOW,
+    )
+    before = len(slack.delivered)
+    for index, event in enumerate(scenario.events):
+        if index in scenario.changes:
+            scenario.changes[index]()
+        process_event(event, runtime, Deadline(None))
+    return slack.delivered[before:]
+
+
+def check_limits_and_mentions(payload: dict[str, Any]) -> None:
+    assert payload_length(payload) <= SLACK_MESSAGE_LIMIT
+    assert all(len(attachment["text"]) <= SLACK_SECTION_LIMIT for attachment in payload["attachments"])
+    text = json.dumps(payload, ensure_ascii=False)
+    assert set(MENTION.findall(text)) <= ALLOWED_MENTIONS, MENTION.findall(text)
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_pull_request_golden(
+    name: str,
+    pull_request_standin: tuple[codecommit.CodeCommitStandIn, dict[str, Scenario]],
+    slack_standin: SlackStandIn,
+) -> None:
+    stand_in, scenarios = pull_request_standin
+    payloads = play(scenarios[name], stand_in.url, slack_standin)
+    golden = GOLDEN / f"{name}.json"
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.mkdir(parents=True, exist_ok=True)
+        golden.write_text(json.dumps(payloads, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert golden.exists(), f"no golden file for {name}: run `make golden` and review it"
+    assert payloads == json.loads(golden.read_text(encoding="utf-8"))
+    for payload in payloads:
+        check_limits_and_mentions(payload)
+
+
+def test_demo_plays_a_pull_requests_life_through_the_pipeline() -> None:
+    import io
+
+    from handler.pull_requests.demo import run_pull_request_demo
+
+    out = io.StringIO()
+    assert run_pull_request_demo(out, json_only=True) == 6  # the draft's "opened" posts nothing
+    payloads = [json.loads(line) for line in out.getvalue().splitlines()]
+    texts = [payload["text"] for payload in payloads]
+    assert texts[0].startswith("<@U0CHEN001> <@U0BOB0001> ready for review: #42")
+    assert (
+        texts[3]
+        == "<@U0ANA0001> review finished by bob, please take a look: #42 "
+        + "Passkey login for the payments console"
+    )
+    assert texts[4].endswith("(1 of 2 approvals)") and texts[5].startswith("<@U0ANA0001> bob merged #42")
