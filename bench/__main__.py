@@ -147,7 +147,9 @@ def cold_start(
         index, event_file = next_push()
         merge_bases, state_calls = cc.calls["GetMergeOptions"], ddb.calls.total()
         outcome = launch([*command, str(event_file)])
-        assert ddb.calls.total() - state_calls == 4, "expected claim, head read, head move, mark"
+        assert ddb.calls.total() - state_calls == MINIMUM_STATE_CALLS, (
+            "expected claim, head read, head move, head confirm, mark"
+        )
         assert cc.calls["GetMergeOptions"] - merge_bases == (1 if index else 0), "the head was not recorded"
         return outcome
 
@@ -217,8 +219,9 @@ def _stage_lines(runs: list[list[tuple[str, float]]]) -> list[str]:
 # ── b. AWS calls per notification ──────────────────────────────────────────────────────────────
 
 #: DynamoDB calls a push needs at least: claim the message (PutItem), read the branch's head
-#: (GetItem), move it (PutItem), mark the message delivered (PutItem).
-MINIMUM_STATE_CALLS = 4
+#: (GetItem), move it (PutItem), then, after the post, confirm the head (PutItem: a later push
+#: tells a delivered head from one whose push failed) and mark the message delivered (PutItem).
+MINIMUM_STATE_CALLS = 5
 
 
 def _git(repo: BenchRepo, *args: str) -> str:
@@ -260,7 +263,7 @@ def aws_calls(
       several at once).
     * DynamoDB: MINIMUM_STATE_CALLS.
     """
-    settings = Settings(webhook_url=hook.url)
+    settings = Settings(webhook_url=hook.url, state_table_name=ddb.environment()["STATE_TABLE_NAME"])
     runtime = aws_runtime(settings, {**os.environ, **ddb.environment()})
     read_bound = settings.max_commits_read
 
@@ -285,7 +288,7 @@ def aws_calls(
         "  minimum: CodeCommit 1 GetCommit (tip) + 1 GetDifferences page per 100 files per parent;",
         "           for a recorded head also 1 GetMergeOptions + 1 read per further commit, at most",
         f"           MAX_COMMITS_READ ({read_bound}) reads in all; DynamoDB {MINIMUM_STATE_CALLS}: claim PutItem,"
-        " head GetItem, head PutItem, mark PutItem",
+        " head GetItem, head PutItem, then after the post head confirm PutItem, mark PutItem",
         "  first push seen on a branch (no recorded head: the tip alone):",
     ]
     for label, commit_id in (

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -192,9 +193,22 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
         if claim is not None and ledger is not None:
             _quietly("release the delivery claim", partial(ledger.release, claim))
         raise
-    if claim is not None and ledger is not None and not ledger.complete(claim):
-        log.warning("push %s: the delivery claim expired before it was marked delivered", push.delivery_key)
+    if claim is not None and ledger is not None:
+        _mark_delivered(ledger, claim, push)
     return result
+
+
+def _mark_delivered(ledger: DeliveryLedger, claim: Claim, push: Push) -> None:
+    """Mark a posted push delivered. Never raises: the post happened, and raising now would make
+    Lambda post it again. A mark that could not be written leaves the claim to expire; a
+    redelivery after that may post a second time, which is logged here."""
+    try:
+        marked = ledger.complete(claim)
+    except NotifierError as error:
+        log.warning("push %s was posted but could not be marked delivered: %s", push.delivery_key, error)
+        return
+    if not marked:
+        log.warning("push %s: the delivery claim expired before it was marked delivered", push.delivery_key)
 
 
 def _parse_pushes(event: Any) -> list[Push]:
@@ -236,11 +250,16 @@ def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterato
     for _ in range(HEAD_SWAP_ROUNDS):
         detailed = push.ref_changes[: settings.render.max_refs]
         records = {ref.full_name: heads.read(push.repository, ref.full_name) for ref in detailed}
-        previous = {name: head for name, record in records.items() if (head := _counted_from(record, push))}
+        now = time.time()
+        previous = {
+            name: head
+            for name, record in records.items()
+            if record is not None and (head := record.counted_from(push.delivery_key, now=now))
+        }
         notification = enrich(
             push, reader, max_refs=settings.render.max_refs, history=HistoryOptions(previous, limits)
         )
-        swapped = _swap_heads(heads, notification, records, push.delivery_key)
+        swapped = _swap_heads(heads, notification, records, push.delivery_key, previous)
         if swapped is not None:
             break
     else:
@@ -251,22 +270,24 @@ def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterato
     try:
         yield notification
     except BaseException:
-        for after, before in reversed(swapped):
+        for after, before in reversed(swapped.moved):
             _quietly("restore a branch head", partial(heads.restore, after, before))
         raise
+    # Delivered: nothing below may raise, or Lambda's retry would post the push again.
+    for after in swapped.recorded:
+        _quietly("confirm a branch head", partial(heads.confirm, after))
     for ref_change in notification.push.ref_changes[: settings.render.max_refs]:
         if ref_change.action is RefAction.DELETED:
             _quietly("forget a deleted head", partial(heads.clear, push.repository, ref_change.full_name))
 
 
-def _counted_from(record: HeadRecord | None, push: Push) -> str | None:
-    """The head a push counts its commits from: the recorded one, or, if this push recorded it
-    itself (a retry after its delivery failed and the head could not be put back), the one before."""
-    if record is None:
-        return None
-    if push.delivery_key and record.set_by == push.delivery_key:
-        return record.previous_id
-    return record.commit_id
+@dataclass(frozen=True)
+class _Swapped:
+    """What :func:`_swap_heads` wrote: ``moved`` (new record, the one it replaced) can be put back
+    if delivery fails; ``recorded`` (every head this push now owns) is confirmed once it posted."""
+
+    moved: list[tuple[HeadRecord, HeadRecord | None]]
+    recorded: list[HeadRecord]
 
 
 def _swap_heads(
@@ -274,29 +295,32 @@ def _swap_heads(
     notification: Notification,
     records: dict[str, HeadRecord | None],
     delivery_key: str,
-) -> list[tuple[HeadRecord, HeadRecord | None]] | None:
+    previous: dict[str, str],
+) -> _Swapped | None:
     """Move every created or updated reference's head; None (all undone) if one moved under us."""
-    swapped: list[tuple[HeadRecord, HeadRecord | None]] = []
+    swapped = _Swapped([], [])
     for report in notification.reports:
         ref_change = report.ref_change
         if ref_change.action is RefAction.DELETED or ref_change.commit_id is None:
             continue
         record = records.get(ref_change.full_name)
         if record is not None and record.commit_id == ref_change.commit_id and record.set_by == delivery_key:
-            continue  # this push's own head, recorded by an earlier attempt that died
+            swapped.recorded.append(record)  # recorded by an earlier attempt of this push that died
+            continue
         after = heads.swap(
             notification.push.repository,
             ref_change.full_name,
             current=record,
             commit_id=ref_change.commit_id,
-            previous_id=_counted_from(record, notification.push),
+            previous_id=previous.get(ref_change.full_name),
             set_by=delivery_key,
         )
         if after is None:
-            for done, before in reversed(swapped):
+            for done, before in reversed(swapped.moved):
                 heads.restore(done, before)
             return None
-        swapped.append((after, record))
+        swapped.moved.append((after, record))
+        swapped.recorded.append(after)
     return swapped
 
 
@@ -354,7 +378,12 @@ class _AwsClients:
             import botocore.session  # here: the local preview and the demo never need AWS
 
             self._session = botocore.session.get_session()
-        return self._session.create_client(service, region_name=region, config=self._config)
+        config = self._config
+        if service == "dynamodb":  # single-item calls: short timeouts and 3 attempts in all
+            from handler.state.dynamodb import state_client_config
+
+            config = state_client_config()
+        return self._session.create_client(service, region_name=region, config=config)
 
 
 def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:

@@ -1,6 +1,6 @@
 """Exceptions raised by the notifier, and what each one means for the event that caused it.
 
-The handler sorts every failure into one of three outcomes (see DESIGN.md, "Outcomes")::
+The handler sorts every failure into one of three outcomes (the README's "Reliability" says the same)::
 
     NotifierError
     ├── UnprocessableEvent      poison: malformed or foreign input; logged and dropped, never retried

@@ -123,7 +123,7 @@ def scenario_events(commits: dict[str, str]) -> dict[str, dict[str, Any]]:
         ),
         "deleted_branch_commit_gone": event(ref(GONE_COMMIT, "refs/heads/feature/old", deleted=True)),
         "deleted_branch_commit_kept": event(
-            ref(commits["feature"], "refs/heads/feature/login-v2", deleted=True), pusher=FEDERATED
+            ref(commits["feature"], "refs/heads/feature/login-v1", deleted=True), pusher=FEDERATED
         ),
         "new_tag_lightweight": event(ref(commits["merge"], "refs/tags/v1.0-light", created=True)),
         "new_tag_annotated": event(ref(commits["annotated_tag"], "refs/tags/v1.0", created=True)),

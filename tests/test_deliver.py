@@ -1,4 +1,4 @@
-"""Deliver: a real HTTP server on 127.0.0.1 plays Slack; every outcome in DESIGN.md is checked."""
+"""Deliver: a real HTTP server on 127.0.0.1 plays Slack; every delivery outcome in the README is checked."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Fault suite: every fault, end to end through ``lambda_handler``, held to the outcome contract.
 
-The contract (DESIGN.md): a notification is either delivered exactly once, or the invocation
+The contract (README, Reliability): a notification is either delivered exactly once, or the invocation
 raises with nothing posted, so Lambda's retries and the dead-letter queue keep the event. It is
 never silently dropped, and a reference is never posted twice. Each case injects a fault, invokes,
 checks the contract, then plays Lambda's async retry once the fault has cleared and checks that
@@ -235,8 +235,8 @@ def test_a_failed_invocation_posts_nothing_so_the_retry_posts_once(
 ) -> None:
     """A push is one POST: when Slack fails, no part of it was posted, so Lambda's retry can't duplicate.
 
-    (SNS itself may deliver a message twice; removing those duplicates needs the table of seen
-    event ids that DESIGN.md plans. The README lists this under known limits.)
+    (SNS redeliveries of a posted message are recognised by their delivery marks: see
+    tests/test_whole_push.py.)
     """
     event = scenario_events(scenario_repo.commits)["two_refs_one_record"]
     with running([Reply(500, "")] * 2) as slack:

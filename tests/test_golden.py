@@ -41,9 +41,10 @@ def post(
     heads = RefHeads(runtime.state)
     for push in parse_event(event):
         for full_ref, commit_id in (previous_heads or {}).items():
-            heads.swap(
+            seeded = heads.swap(
                 push.repository, full_ref, current=None, commit_id=commit_id, previous_id=None, set_by="seed"
             )
+            assert seeded is not None and heads.confirm(seeded)  # an earlier push, delivered
     process_event(event, runtime, Deadline(None))
     return slack.delivered[before:]
 

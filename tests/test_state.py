@@ -303,6 +303,32 @@ def test_a_failed_delivery_restores_the_head_it_moved(store: StateStore) -> None
     assert (restored.commit_id, restored.previous_id, restored.set_by) == ("c1", None, "push-1")
 
 
+def test_a_later_push_counts_from_before_a_head_that_was_never_delivered(
+    store: StateStore, clock: Clock
+) -> None:
+    heads = RefHeads(store, clock=clock)
+    first = heads.swap(REPOSITORY, MAIN, current=None, commit_id="c1", previous_id=None, set_by="push-1")
+    assert first is not None and heads.confirm(first)
+    second = heads.swap(
+        REPOSITORY,
+        MAIN,
+        current=heads.read(REPOSITORY, MAIN),
+        commit_id="c2",
+        previous_id="c1",
+        set_by="push-2",
+    )
+    assert second is not None and not second.delivered
+    now = clock()
+    # push-2 has not posted (yet, or ever): push-3 lists its commits too rather than risk losing them
+    assert second.counted_from("push-3", now=now) == "c1"
+    assert second.counted_from("push-2", now=now) == "c1"  # push-2's own retry
+    assert heads.confirm(second)
+    confirmed = heads.read(REPOSITORY, MAIN)
+    assert confirmed is not None and confirmed.delivered and confirmed.counted_from("push-3", now=now) == "c2"
+    # a record older than any retry of its push counts as delivered
+    assert second.counted_from("push-3", now=now + 7 * 60 * 60) == "c2"
+
+
 def test_restoring_a_first_sighting_forgets_the_head(store: StateStore) -> None:
     heads = RefHeads(store)
     after = heads.swap(REPOSITORY, MAIN, current=None, commit_id="c1", previous_id=None, set_by="push-1")

@@ -6,6 +6,7 @@ stand-in. Each scenario is a sequence of pushes, each delivered as CodeCommit's 
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +27,9 @@ from handler.enrich.gitreader import LocalGitReader
 from handler.errors import DeliveryExhausted
 from handler.settings import Settings
 from handler.sources.trigger import parse_repository_arn
+from handler.state import StateError
 from handler.state.heads import RefHeads
-from handler.state.ledger import DeliveryInProgress
+from handler.state.ledger import DeliveryInProgress, DeliveryLedger
 from handler.state.sqlite import SQLiteStore
 from tests.standins import codecommit
 from tests.standins.slack import Reply, SlackStandIn, running
@@ -278,3 +280,81 @@ def test_concurrent_invocations_of_one_message_post_once(pusher: Pusher, tmp_pat
         assert outcomes.count("delivered") == 1
         assert process_event(event, runtime, Deadline(None)) == {"delivered": 0, "duplicate": 1}
         assert len(slack.delivered) == 1
+
+
+# --- found in review: nothing lost, nothing doubled, even when state writes fail ------------------
+
+
+@pytest.fixture
+def local(pusher: Pusher, tmp_path: Path) -> Iterator[SimpleNamespace]:
+    """The pipeline with local git and an SQLite store; Slack at a stand-in that can be scripted."""
+    with running() as slack:
+        runtime = _local_runtime(SQLiteStore(tmp_path / "state.sqlite3"), pusher.repo.path, slack)
+        runtime.settings = Settings(delivery_max_attempts=1)
+        yield SimpleNamespace(runtime=runtime, slack=slack)
+
+
+def post(local: SimpleNamespace, event: dict[str, Any]) -> dict[str, int]:
+    return process_event(event, local.runtime, Deadline(None))
+
+
+def test_commits_of_a_failed_push_are_not_lost_when_a_later_push_counts_past_them(
+    local: SimpleNamespace, pusher: Pusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post(local, pusher.event(ref(pusher.head())))
+    first = pusher.commit("first change")
+    failed = pusher.event(ref(first))
+    local.slack.script = [Reply(500, "oops")]
+    monkeypatch.setattr(RefHeads, "restore", _raise_state_error)  # the head can't be put back either
+    with pytest.raises(DeliveryExhausted):
+        post(local, failed)
+    monkeypatch.undo()
+    second = pusher.commit("second change")
+    assert post(local, pusher.event(ref(second))) == {"delivered": 1}
+    last = json.dumps(local.slack.delivered[-1])
+    assert "first change" in last and "second change" in last  # listed again rather than lost
+    post(local, failed)  # the failed push's retry: its commit was already shown
+    assert any("first change" in json.dumps(payload) for payload in local.slack.delivered)
+
+
+def test_a_push_posted_but_not_marked_is_not_raised_so_it_is_not_posted_again(
+    local: SimpleNamespace, pusher: Pusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(DeliveryLedger, "complete", _raise_state_error)
+    assert post(local, pusher.event(ref(pusher.head()))) == {"delivered": 1}
+    assert len(local.slack.delivered) == 1
+
+
+def test_a_branch_creation_arriving_after_a_later_push_posts_nothing_and_keeps_the_head(
+    local: SimpleNamespace, pusher: Pusher
+) -> None:
+    pusher.repo.git("checkout", "-q", "-b", "feat")
+    created_at = pusher.commit("feat one")
+    created = pusher.event(ref(created_at, "feat", created=True))
+    then = pusher.commit("feat two")
+    assert post(local, pusher.event(ref(then, "feat"))) == {"delivered": 1}
+    assert post(local, created) == {"delivered": 0, "late": 1}
+    later = pusher.commit("feat three")
+    post(local, pusher.event(ref(later, "feat")))
+    last = json.dumps(local.slack.delivered[-1])
+    assert "feat three" in last and "feat two" not in last  # the head did not move back
+
+
+def test_a_deletion_arriving_after_the_branch_was_created_again_posts_nothing(
+    local: SimpleNamespace, pusher: Pusher
+) -> None:
+    pusher.repo.git("checkout", "-q", "-b", "feat")
+    old = pusher.commit("old feat")
+    deleted = pusher.event(ref(old, "feat", deleted=True))
+    pusher.repo.git("checkout", "-q", "main")
+    pusher.repo.git("branch", "-D", "feat")
+    pusher.repo.git("checkout", "-q", "-b", "feat")
+    again = pusher.commit("new feat")
+    post(local, pusher.event(ref(again, "feat", created=True)))
+    posts = len(local.slack.delivered)
+    assert post(local, deleted) == {"delivered": 0, "late": 1}
+    assert len(local.slack.delivered) == posts
+
+
+def _raise_state_error(*args: Any, **kwargs: Any) -> Any:
+    raise StateError("the state table is throttled (injected)")

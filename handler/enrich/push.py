@@ -68,7 +68,8 @@ def enrich(
     detailed, omitted = push.ref_changes[:max_refs], push.ref_changes[max_refs:]
     reports, late = [], []
     for ref_change in detailed:
-        report = _report(ref_change, cache, history)
+        late_delete = history is not None and _deleted_branch_since_recreated(ref_change, cache)
+        report = None if late_delete else _report(ref_change, cache, history)
         if report is None:
             late.append(ref_change)
         else:
@@ -115,12 +116,28 @@ def _unreadable_tip(ref_change: RefChange, cache: CommitCache, unavailable: Comm
     return RefReport(ref_change, None, unavailable.reason)
 
 
+def _deleted_branch_since_recreated(ref_change: RefChange, cache: CommitCache) -> bool:
+    """A branch deletion that arrives after the branch was created again (and moved): SNS does not
+    keep order, and posting "deleted" for a branch that exists would be untrue."""
+    if ref_change.action is not RefAction.DELETED or ref_change.kind is not RefKind.BRANCH:
+        return False
+    now = cache.reader.branch_head(ref_change.short_name)
+    return now is not None and now != ref_change.commit_id
+
+
 def _branch_history(
     ref_change: RefChange, commit: Commit, cache: CommitCache, history: HistoryOptions
 ) -> BranchHistory | object | None:
-    if ref_change.action is RefAction.CREATED:
-        return new_branch_history(cache, ref_change, commit, limits=history.limits)
     previous_id = history.previous_heads.get(ref_change.full_name)
+    if ref_change.action is RefAction.CREATED:
+        # A head already recorded for a branch being created means its creation arrived after a
+        # later push to it (or after its deletion's event was lost): judge it like an update first.
+        if previous_id is not None and previous_id != commit.commit_id:
+            if update_history(cache, ref_change, commit, previous_id, limits=history.limits) is LATE:
+                return LATE
+        elif previous_id is not None:
+            return LATE
+        return new_branch_history(cache, ref_change, commit, limits=history.limits)
     if previous_id is None:
         return None
     return update_history(cache, ref_change, commit, previous_id, limits=history.limits)

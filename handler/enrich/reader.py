@@ -138,7 +138,7 @@ def botocore_config(*, max_attempts: int, read_timeout: float = 10.0) -> Config:
     jitter, up to ``max_attempts`` calls in all.
     """
     return Config(
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=3,
         read_timeout=read_timeout,
         user_agent_extra="codecommit-slack-notifier",

@@ -6,7 +6,7 @@ the renderer. Every string a view returns is made safe on the way out (:func:`_r
 surrogates and control characters become U+FFFD, so no later stage (links, logging, JSON encoding)
 can fail on one, and one hostile field cannot take its event's other pushes down with it. Checks
 of a field's shape match the whole value (``fullmatch``), never a prefix: ``us-east-1\n`` is not a
-region. Shapes are from real payloads; see ``tests/fixtures/events`` and DESIGN.md.
+region. Shapes are from real payloads; see ``tests/fixtures/events``.
 
 Accepted inputs:
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from handler.model import Repository
 from handler.state import AttributeValue, StateItem, StateStore, bounded_key
+from handler.state.ledger import DELIVERED_KEEP_SECONDS
 
 PREFIX = "head#"
 
@@ -52,6 +53,23 @@ class HeadRecord:
     previous_id: str | None
     set_by: str
     item: StateItem
+    set_at: int = 0
+    delivered: bool = True
+
+    def counted_from(self, delivery_key: str, *, now: float) -> str | None:
+        """The head a push with ``delivery_key`` should count its commits from.
+
+        Normally the recorded head. The one before it when this record was written by the same push
+        (a retry whose earlier attempt moved the head and died), or by another push that has not
+        been delivered yet (its post failed, or is still under way): counting from its head could
+        lose its commits for good if it never posts, so they are listed again instead. A rare
+        duplicate listing is preferred to a lost commit. A record older than a delivery mark's
+        lifetime counts as delivered (its push can no longer be retried).
+        """
+        if delivery_key and self.set_by == delivery_key:
+            return self.previous_id
+        unconfirmed = not self.delivered and now - self.set_at < DELIVERED_KEEP_SECONDS
+        return self.previous_id if unconfirmed else self.commit_id
 
 
 def head_key(repository: Repository, full_ref: str) -> str:
@@ -64,16 +82,26 @@ def head_key(repository: Repository, full_ref: str) -> str:
 
 def _record(item: StateItem) -> HeadRecord:
     previous = item.attributes.get("previous_id")
+    set_at = item.attributes.get("set_at", 0)
     return HeadRecord(
         commit_id=str(item.attributes["commit_id"]),
         previous_id=str(previous) if previous is not None else None,
         set_by=str(item.attributes.get("set_by", "")),
         item=item,
+        set_at=set_at if isinstance(set_at, int) else 0,
+        delivered=item.attributes.get("delivered", 1) == 1,
     )
 
 
-def _attributes(commit_id: str, previous_id: str | None, set_by: str) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {"commit_id": commit_id, "set_by": set_by}
+def _attributes(
+    commit_id: str, previous_id: str | None, set_by: str, *, set_at: int, delivered: bool
+) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        "commit_id": commit_id,
+        "set_by": set_by,
+        "set_at": set_at,
+        "delivered": 1 if delivered else 0,
+    }
     if previous_id is not None:
         attributes["previous_id"] = previous_id
     return attributes
@@ -120,7 +148,9 @@ class RefHeads:
         Returns:
             The new record, or None if another writer changed the record since ``current``.
         """
-        attributes = _attributes(commit_id, previous_id, set_by)
+        attributes = _attributes(
+            commit_id, previous_id, set_by, set_at=math.floor(self._clock()), delivered=False
+        )
         if current is None:
             item = self._store.put_new(head_key(repository, full_ref), attributes, expires_at=self._expiry())
         else:
@@ -139,8 +169,28 @@ class RefHeads:
         """
         if before is None:
             return self._store.delete(record_after_swap.item)
-        attributes = _attributes(before.commit_id, before.previous_id, before.set_by)
+        attributes = _attributes(
+            before.commit_id,
+            before.previous_id,
+            before.set_by,
+            set_at=before.set_at,
+            delivered=before.delivered,
+        )
         return self._store.replace(record_after_swap.item, attributes, expires_at=self._expiry()) is not None
+
+    def confirm(self, record_after_swap: HeadRecord) -> bool:
+        """Mark a swapped head as delivered, once its push was posted, if it is still the record.
+
+        Until then a later push counts from the head before it (see :meth:`HeadRecord.counted_from`).
+
+        Returns:
+            True if marked; False if another push has moved the head since (nothing to mark).
+        """
+        record = record_after_swap
+        attributes = _attributes(
+            record.commit_id, record.previous_id, record.set_by, set_at=record.set_at, delivered=True
+        )
+        return self._store.replace(record.item, attributes, expires_at=self._expiry()) is not None
 
     def clear(self, repository: Repository, full_ref: str) -> bool:
         """Forget the head of a deleted branch or tag.
