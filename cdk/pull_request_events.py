@@ -36,7 +36,7 @@ from handler.errors import ConfigurationError
 from handler.pull_requests.settings import PullRequestSettings
 from handler.sources.eventbridge import EVENTBRIDGE_SOURCE, HANDLED_DETAIL_TYPES
 
-#: Every CodeCommit read the pull-request pipeline makes (handler/pull_requests/reader.py).
+#: Every CodeCommit read the pull-request pipeline makes (handler/enrich/pull_request_reader.py).
 PULL_REQUEST_ACTIONS = (
     "codecommit:EvaluatePullRequestApprovalRules",
     "codecommit:GetComment",

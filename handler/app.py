@@ -1,15 +1,23 @@
 """The Lambda entry point, ``handler.app.lambda_handler``, and the pipeline every caller shares.
 
-::
+A push (a repository trigger, via SNS)::
 
     event ──parse──► Push ──claim──► enrich ──record heads──► render ──deliver──► Slack ──mark delivered
-          (events)       (ledger)  (CodeCommit  (compare-and-    (pure)   (bounded
-                                    or git)      set, state)               retries)
+      (sources.trigger)  (state)  (enrich.push,  (state: compare-  (render   (deliver
+                                   .history)      and-set)          .push)    .webhook)
 
-:func:`process_event` is that pipeline. The Lambda handler calls it with a :class:`Runtime` that
-reads CodeCommit through boto3, keeps state in DynamoDB and finds the webhook in Secrets
-Manager; ``python -m handler`` and ``make demo`` call it with a runtime that reads a local git
-repository and keeps state in a local SQLite file instead. Nothing else differs between them.
+A pull request, comment or approval (EventBridge, directly or via SNS) takes the same stages,
+with its own parser, reader and renderer, and the review rules between enrich and render::
+
+    event ──parse──► Activity ──claim──► enrich ──drafts, kinds, commands──► render ──deliver──► mark
+      (sources.eventbridge)    (state) (enrich.pull_request) (pull_requests.pipeline) (render.pull_request)
+
+:func:`process_event` dispatches on the event's shape and runs the push pipeline here; the
+pull-request one is imported only when such an event arrives, so pushes never pay for it. The
+Lambda handler calls it with a :class:`Runtime` that reads CodeCommit through botocore, keeps
+state in DynamoDB and finds the webhook in Secrets Manager; ``python -m handler`` and
+``make demo`` call it with a runtime that reads a local git repository and keeps state in a
+local SQLite file instead. Nothing else differs between them.
 
 Each push (trigger record) of an event is delivered on its own: claimed, enriched, recorded,
 rendered, posted and marked. One push that fails does not stop its neighbours; the event raises
@@ -19,7 +27,6 @@ Outcomes: poison is logged and dropped; a push whose commit can't be read is sti
 what is known; a redelivered push posts nothing; every other failure raises (after undoing what
 the failed push recorded), so Lambda retries the event and the dead-letter queue keeps it.
 """
-
 from __future__ import annotations
 
 import logging

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from handler.__main__ import OfflineReader
 from handler.app import process_event
 from handler.deadline import Deadline
+from handler.enrich.pull_request_reader import Unreadable
 from handler.errors import NotifierError
 from handler.pull_requests.model import (
     ApprovalRule,
@@ -31,7 +32,6 @@ from handler.pull_requests.model import (
     PullRequestSnapshot,
 )
 from handler.pull_requests.pipeline import PullRequestRuntime
-from handler.pull_requests.reader import Unreadable
 from handler.pull_requests.settings import PullRequestSettings
 from handler.sources.eventbridge import parse_activities
 from tests.conftest import local_runtime

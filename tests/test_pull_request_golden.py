@@ -21,8 +21,8 @@ import pytest
 from handler.__main__ import OfflineReader
 from handler.app import process_event
 from handler.deadline import Deadline
+from handler.enrich.pull_request_reader import CodeCommitPullRequestReader
 from handler.pull_requests.pipeline import PullRequestRuntime
-from handler.pull_requests.reader import CodeCommitPullRequestReader
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.push import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT

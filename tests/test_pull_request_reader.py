@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from handler.enrich.pull_request_reader import CodeCommitPullRequestReader, Unreadable, parse_rule_content
 from handler.errors import RepositoryReadError
-from handler.pull_requests.reader import CodeCommitPullRequestReader, Unreadable, parse_rule_content
 from tests.conftest import codecommit_client
 from tests.standins import codecommit
 from tests.standins.pull_requests import StoredComment, StoredPullRequest, rule_content

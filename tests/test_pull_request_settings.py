@@ -18,8 +18,8 @@ from handler.errors import ConfigurationError
 from handler.pull_requests.commands import parse_review_commands, split_command
 from handler.pull_requests.model import ActivityKind, Identity, ReviewCommand
 from handler.pull_requests.people import ChatUser, Person, UserMap, pool_people, reviewers
-from handler.pull_requests.render import is_draft_title
 from handler.pull_requests.settings import DEFAULT_KINDS, PullRequestSettings, parse_event_kinds
+from handler.render.pull_request import is_draft_title
 from tests.pull_request_scenarios import ALICE, BOB, CAROL, REVIEW_ROLE, build_scenarios
 from tests.standins import codecommit
 from tests.standins.slack import SlackStandIn

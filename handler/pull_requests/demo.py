@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
+from handler.enrich.pull_request_reader import Unreadable
 from handler.pull_requests.model import (
     ApprovalRule,
     ApprovalState,
@@ -21,7 +22,6 @@ from handler.pull_requests.model import (
     PullRequestDetails,
     PullRequestSnapshot,
 )
-from handler.pull_requests.reader import Unreadable
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

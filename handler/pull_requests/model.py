@@ -1,7 +1,7 @@
 """Domain objects for pull-request, comment and approval events: frozen, typed, free of AWS shapes.
 
 ``handler.sources.eventbridge`` turns an EventBridge event into an :class:`Activity`;
-``handler.pull_requests.enrich`` adds what CodeCommit says about it (:class:`PullRequestDetails`,
+``handler.enrich.pull_request`` adds what CodeCommit says about it (:class:`PullRequestDetails`,
 :class:`CommentDetails`, :class:`ApprovalState`) as a :class:`Notice`; the renderer turns that into
 a Slack payload. Nothing here does I/O.
 """

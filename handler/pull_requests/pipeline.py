@@ -32,15 +32,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
-from handler.pull_requests.enrich import enrich
-from handler.pull_requests.model import Activity, ActivityKind, Notice
-from handler.pull_requests.reader import (
+from handler.enrich.pull_request import enrich
+from handler.enrich.pull_request_reader import (
     CodeCommitPullRequestReader,
     OfflinePullRequestReader,
     PullRequestReader,
 )
-from handler.pull_requests.render import is_draft_title, render_notice
+from handler.pull_requests.model import Activity, ActivityKind, Notice
 from handler.pull_requests.settings import PullRequestSettings
+from handler.render.pull_request import is_draft_title, render_notice
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
 from handler.state import StateStore

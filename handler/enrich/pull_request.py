@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from handler.enrich.pull_request_reader import PullRequestReader, Unreadable
 from handler.pull_requests.commands import split_command
 from handler.pull_requests.model import (
     Activity,
@@ -28,7 +29,6 @@ from handler.pull_requests.model import (
     PullRequestDetails,
     ReviewCommand,
 )
-from handler.pull_requests.reader import PullRequestReader, Unreadable
 
 APPROVAL_KINDS = frozenset(
     {

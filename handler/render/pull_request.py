@@ -26,17 +26,17 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any
 
-from handler.pull_requests.links import (
+from handler.pull_requests.model import ActivityKind, Notice, PullRequestSnapshot, ReviewCommand
+from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
+from handler.pull_requests.settings import PullRequestSettings
+from handler.render.mrkdwn import code, escape, fit, utf16_len
+from handler.render.pull_request_links import (
     comment_url,
     commit_comment_url,
     compare_link,
     is_commit_id,
     pull_request_url,
 )
-from handler.pull_requests.model import ActivityKind, Notice, PullRequestSnapshot, ReviewCommand
-from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
-from handler.pull_requests.settings import PullRequestSettings
-from handler.render.mrkdwn import code, escape, fit, utf16_len
 from handler.settings import RenderSettings
 
 SHORT_ID = 7
