@@ -39,7 +39,12 @@ SCALE = 2
 #: Only the emoji the notifier sends, as Slack would draw them.
 EMOJI = {"test_tube": "🧪", "warning": "⚠️", "new": "🆕", "x": "❌", "page_facing_up": "📄"}
 #: Flags that keep Chromium from reaching for the network (it hangs on a closed one without them).
+#: Headless Chromium leaves a window shorter than this partly unpainted (seen with 124 px
+#: messages: only the sender line was drawn); the page's white background fills the rest.
+MIN_WINDOW_HEIGHT = 200
 CHROMIUM_FLAGS = (
+    "--run-all-compositor-stages-before-draw",
+    "--virtual-time-budget=2000",
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -176,7 +181,7 @@ def photograph(chromium: str, html_file: Path, png: Path, height: int, profile: 
         chromium,
         profile,
         f"--screenshot={png}",
-        f"--window-size={WIDTH},{height}",
+        f"--window-size={WIDTH},{max(height, MIN_WINDOW_HEIGHT)}",
         f"--force-device-scale-factor={SCALE}",
         html_file.as_uri(),
     )

@@ -17,6 +17,7 @@ Slack webhook too. Commits are read from ``--repo`` through git, from CodeCommit
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import os
@@ -54,7 +55,7 @@ from handler.errors import (
 from handler.logs import OUTCOME_LOGGER
 from handler.model import Commit, FileChange, Repository
 from handler.preview import as_lambda_event, block_kit_builder_url, capture_webhook, describe
-from handler.settings import Settings
+from handler.settings import Settings, setting_specs
 from handler.sources.trigger import parse_event, parse_repository_arn
 from handler.state import StateStore
 from handler.state.heads import RefHeads
@@ -212,11 +213,27 @@ def _settings(overrides: list[str], environ: Mapping[str, str]) -> Settings:
         name, equals, value = override.partition("=")
         if not equals or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
             raise CliError(f"--set takes NAME=VALUE with an upper-case NAME, got {override!r}", EXIT_USAGE)
+        known = _known_settings()
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (the README lists every setting)"
+            raise CliError(f"--set {name}: no such setting{hint}", EXIT_USAGE)
         merged[name] = value
     try:
         return Settings.from_environ(merged)
     except ConfigurationError as error:
-        raise CliError(f"invalid setting: {error}", EXIT_CONFIG) from error
+        raise CliError(str(error), EXIT_CONFIG) from error
+
+
+#: The pull-request settings (read by handler/pull_requests/settings.py when such an event arrives).
+PULL_REQUEST_VARIABLES = frozenset(
+    {"USER_MAP", "USER_MAP_FILE", "USER_MAP_PARAMETER", "REVIEW_COMMANDS", "PULL_REQUEST_EVENTS"}
+)
+
+
+def _known_settings() -> frozenset[str]:
+    """Every variable ``--set`` may name: the function's settings and the pull-request ones."""
+    return frozenset(spec.variable for spec in setting_specs()) | PULL_REQUEST_VARIABLES
 
 
 def _read_event(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -372,9 +389,9 @@ def _preview(
             if not received:
                 if outcomes.get("duplicate") or outcomes.get("late"):
                     why = (
-                        "delivered before (the same SNS message id), so nothing is posted again"
+                        "posted nothing: this SNS message id was delivered before"
                         if outcomes.get("duplicate")
-                        else "a later push to the same branch was already reported, so nothing is posted"
+                        else "posted nothing: a later push to the same branch was already reported"
                     )
                     print(f"\n── {title}: {why}", file=sys.stderr if arguments.json else sys.stdout)
                     continue
@@ -447,7 +464,8 @@ def _webhook(arguments: argparse.Namespace, settings: Settings) -> SlackWebhook 
 def _post(webhook: SlackWebhook, payload: dict[str, Any]) -> None:
     """Post to ``--webhook``; a failure is explained for someone at a terminal, not for the Lambda."""
     try:
-        webhook.send(payload, deadline=Deadline(None))
+        receipt = webhook.send(payload, deadline=Deadline(None))
+        print(f"posted to --webhook in {receipt.attempts} attempt(s)", file=sys.stderr)
     except DeliveryRefused as error:
         if error.status in (403, 404, 410):
             advice = (
@@ -508,8 +526,9 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
         repo = Path(directory) / DEMO_REPOSITORY_ARN.rsplit(":", 1)[1]
         init_demo_repository(repo)
         print(
-            f"Demo repository at {repo}: {DEMO_PUSH_COUNT} pushes, each made with git and then run "
-            "through handler.app.process_event exactly as the Lambda does, reading commits with git.",
+            f"Demo repository at {repo}: {DEMO_PUSH_COUNT} trigger events, each push made with git and "
+            "then run through handler.app.process_event exactly as the Lambda does (reading commits "
+            "with git, posting to a capture webhook on 127.0.0.1); one event is a redelivery.",
             file=sys.stderr if arguments.json else sys.stdout,
         )
         events = (  # lazily: each push is made only after the one before it was previewed

@@ -159,7 +159,7 @@ def demo_pushes(path: Path) -> Iterator[DemoPush]:
 
     login = _login_feature(repo, path)
     yield push(
-        "new branch with non-ASCII text, a symlink and a submodule: what it brings",
+        "a new branch and what it brings (non-ASCII, a symlink, a submodule)",
         ANA,
         {"commit": login, "ref": "refs/heads/feature/login-v2", "created": True},
     )
@@ -222,9 +222,7 @@ def demo_pushes(path: Path) -> Iterator[DemoPush]:
     rewritten = repo.commit("Retry failed charges with backoff", author=bob)
     force = {"commit": rewritten, "ref": "refs/heads/develop"}
     yield push("develop force-pushed: the WIP commit replaced", BOB, force, message_id="demo-force-push")
-    yield push(
-        "the same SNS message delivered again: nothing is posted", BOB, force, message_id="demo-force-push"
-    )
+    yield push("the same SNS message delivered again", BOB, force, message_id="demo-force-push")
 
     repo.git("checkout", "-q", "main")
     repo.git("branch", "-D", "feature/login-v2")

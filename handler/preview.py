@@ -173,8 +173,34 @@ class _Display:
 
 
 def _unescape(text: str) -> str:
-    """Slack's three entities, ``&amp;`` last so ``&amp;lt;`` stays ``&lt;`` as Slack shows it."""
+    """Slack's three entities, ``&amp;`` last so ``&amp;lt;`` stays ``&lt;`` as Slack shows it; the
+    emoji names the renderers use are shown as the emoji Slack would draw."""
+    text = _EMOJI_NAME.sub(lambda match: EMOJI.get(match.group(1), match.group(0)), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+#: The emoji names the renderers write, as Slack draws them.
+EMOJI = {
+    "warning": "⚠️",
+    "test_tube": "🧪",
+    "tada": "🎉",
+    "white_check_mark": "✅",
+    "twisted_rightwards_arrows": "🔀",
+    "speech_balloon": "💬",
+    "scroll": "📜",
+    "repeat": "🔁",
+    "recycle": "♻️",
+    "page_facing_up": "📄",
+    "no_entry_sign": "🚫",
+    "memo": "📝",
+    "leftwards_arrow_with_hook": "↩️",
+    "eyes": "👀",
+    "bell": "🔔",
+    "ballot_box_with_check": "☑️",
+    "arrows_counterclockwise": "🔄",
+    "arrow_up": "⬆️",
+}
+_EMOJI_NAME = re.compile(r":([a-z_]+):")
 
 
 def _bar(hex_color: str, truecolor: bool) -> str:

@@ -109,7 +109,8 @@ def branch_colors(text: str) -> tuple[tuple[str, str], ...]:
     try:
         mapping = json.loads(text)
     except ValueError as error:
-        raise ValueError(f"is not valid JSON: {error}") from None
+        example = '{"main": "#FF0000"}'
+        raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
     if not isinstance(mapping, dict) or not mapping:
         raise ValueError('must be a JSON object like {"main": "#FF0000"}')
     for pattern, color in mapping.items():

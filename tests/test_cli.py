@@ -388,3 +388,9 @@ def test_preview_an_eventbridge_pull_request_event_offline() -> None:
     [payload] = payloads(result.stdout)
     assert payload["text"] == "Mary_Major (role Admin) merged #1 My Example Pull Request into main"
     assert "could not be read (offline preview" in payload["attachments"][0]["text"]
+
+
+def test_an_unknown_setting_given_with_set_is_refused_with_a_suggestion() -> None:
+    result = run("--demo", "--json", "--set", "MAX_FILE_PER_DIFF=1")
+    assert_one_line_error(result, EXIT_USAGE, "no such setting", "did you mean MAX_FILES_PER_DIFF?")
+    assert result.stdout == ""
