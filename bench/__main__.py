@@ -174,7 +174,7 @@ def cold_start(
     lines = [
         f"  fresh process → first Slack post, median of {rounds} interleaved runs each:",
         "    ours  (claim, recorded head, merge base, tip + its changes, head moved, render, retries,",
-        f"           requests, delivery mark: 3 CodeCommit + 4 DynamoDB calls)  {ours_median * 1000:7.1f} ms"
+        f"           requests: 3 CodeCommit + 3 DynamoDB calls before the post) {ours_median * 1000:7.1f} ms"
         f"  (IQR {ours_iqr * 1000:.1f})",
         f"    plain (GetCommit only, no state, no retries, urllib)              {plain_median * 1000:7.1f} ms"
         f"  (IQR {plain_iqr * 1000:.1f})",
