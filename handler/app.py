@@ -27,6 +27,7 @@ Outcomes: poison is logged and dropped; a push whose commit can't be read is sti
 what is known; a redelivered push posts nothing; every other failure raises (after undoing what
 the failed push recorded), so Lambda retries the event and the dead-letter queue keeps it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,14 +46,14 @@ from handler.deliver.webhook_url import WebhookUrlSource
 from handler.enrich.history import HistoryLimits
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
-from handler.errors import DeliveryRefused, NotifierError, UnprocessableEvent
+from handler.errors import DeliveryRefused, NotifierError
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
 from handler.model import Notification, Push, RefAction, Repository
 from handler.pull_requests import lazy_aws_runtime
 from handler.render.push import render
 from handler.settings import Settings
-from handler.sources import is_eventbridge_event
-from handler.sources.trigger import Dropped, iter_trigger_records, parse_push
+from handler.sources import Dropped, is_eventbridge_event, parse_each
+from handler.sources.trigger import iter_trigger_records, parse_push
 from handler.state import StateError, StateStore
 from handler.state.heads import HeadRecord, RefHeads
 from handler.state.ledger import Claim, DeliveryLedger
@@ -220,23 +221,11 @@ def _mark_delivered(ledger: DeliveryLedger, claim: Claim, push: Push) -> None:
 
 def _parse_pushes(event: Any) -> list[Push]:
     """Every usable push in the event; one ``dropped`` outcome line for each part that is not."""
-    pushes = []
-    for item in iter_trigger_records(event):
-        if isinstance(item, Dropped):
-            log_outcome(outcome="dropped", reason=f"{item.where}: {item.reason}")
-            continue
-        try:
-            pushes.append(parse_push(item))
-        except UnprocessableEvent as error:
-            log_outcome(outcome="dropped", event_id=_event_id(item), reason=f"{item.where}: {error}")
-    return pushes
+    return list(parse_each(iter_trigger_records(event), parse_push, _log_dropped))
 
 
-def _event_id(record: Any) -> str:
-    try:
-        return str(record.event_id)
-    except UnprocessableEvent:
-        return ""
+def _log_dropped(dropped: Dropped) -> None:
+    log_outcome(outcome="dropped", event_id=dropped.event_id, reason=f"{dropped.where}: {dropped.reason}")
 
 
 @contextmanager

@@ -11,7 +11,11 @@ event's shape without importing the pull-request pipeline: push events never pay
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from handler.errors import UnprocessableEvent
 
 EVENTBRIDGE_SOURCE = "aws.codecommit"
 
@@ -45,3 +49,53 @@ def sns_eventbridge_message(record: Any) -> dict[str, Any] | None:
     if isinstance(decoded, dict) and decoded.get("source") == EVENTBRIDGE_SOURCE and "detail" in decoded:
         return decoded
     return None
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A part of an event that was not turned into a notification, and why.
+
+    Attributes:
+        where: the part, e.g. ``Records[0].Sns.Message.Records[1]``.
+        reason: why it was dropped, in a sentence.
+        event_id: its event id, when it could be read (for the outcome log line).
+    """
+
+    where: str
+    reason: str
+    event_id: str = ""
+
+
+class _Part(Protocol):
+    """A typed view over one part of an event: it knows where in the event it came from."""
+
+    where: str
+
+
+_View = TypeVar("_View", bound=_Part)
+_Parsed = TypeVar("_Parsed")
+
+
+def parse_each(
+    items: Iterable[_View | Dropped], parse: Callable[[_View], _Parsed], on_drop: Callable[[Dropped], None]
+) -> Iterator[_Parsed]:
+    """Parse every usable part of an event; hand each unusable one, with its reason, to ``on_drop``.
+
+    Parts are judged one by one, so one malformed record never stops its neighbours. A part the
+    parser refuses (:class:`~handler.errors.UnprocessableEvent`) becomes a :class:`Dropped`.
+    """
+    for item in items:
+        if isinstance(item, Dropped):
+            on_drop(item)
+            continue
+        try:
+            yield parse(item)
+        except UnprocessableEvent as error:
+            on_drop(Dropped(item.where, str(error), _event_id(item)))
+
+
+def _event_id(item: object) -> str:
+    try:
+        return str(getattr(item, "event_id", "") or "")
+    except UnprocessableEvent:  # the id itself is malformed
+        return ""

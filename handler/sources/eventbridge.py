@@ -29,8 +29,14 @@ from handler.pull_requests.model import (
     Identity,
     PullRequestSnapshot,
 )
-from handler.sources import EVENTBRIDGE_SOURCE, is_eventbridge_event, sns_eventbridge_message
-from handler.sources.trigger import Dropped, parse_pusher, parse_repository_arn
+from handler.sources import (
+    EVENTBRIDGE_SOURCE,
+    Dropped,
+    is_eventbridge_event,
+    parse_each,
+    sns_eventbridge_message,
+)
+from handler.sources.trigger import parse_pusher, parse_repository_arn
 
 log = logging.getLogger(__name__)
 
@@ -466,11 +472,8 @@ def _comment_activity(envelope: EventBridgeEvent, detail: CommentDetail, detail_
 
 def parse_activities(event: Any) -> Iterator[Activity]:
     """Yield an :class:`Activity` per usable EventBridge event; log one line per dropped part."""
-    for item in iter_eventbridge_events(event):
-        if isinstance(item, Dropped):
-            log.warning("dropped %s: %s", item.where, item.reason)
-            continue
-        try:
-            yield parse_activity(item)
-        except UnprocessableEvent as error:
-            log.warning("dropped %s: %s", item.where, error)
+    return parse_each(iter_eventbridge_events(event), parse_activity, _log_dropped)
+
+
+def _log_dropped(dropped: Dropped) -> None:
+    log.warning("dropped %s: %s", dropped.where, dropped.reason)

@@ -21,13 +21,13 @@ import json
 import logging
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from handler.errors import UnprocessableEvent
 from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
 from handler.render.mrkdwn import scrub
+from handler.sources import Dropped, parse_each
 
 log = logging.getLogger(__name__)
 
@@ -172,14 +172,6 @@ class TriggerRecord:
             if not isinstance(ref, dict):
                 raise UnprocessableEvent(f"{where} should be an object, got {type(ref).__name__}")
             yield TriggerReference(ref, where)
-
-
-@dataclass(frozen=True)
-class Dropped:
-    """A part of an event that was not turned into a notification, and why."""
-
-    where: str
-    reason: str
 
 
 def iter_trigger_records(event: Any) -> Iterator[TriggerRecord | Dropped]:
@@ -349,11 +341,8 @@ def parse_event_time(value: str) -> datetime | None:
 
 def parse_event(event: Any) -> Iterator[Push]:
     """Yield a :class:`Push` per usable trigger record; log one line for every dropped part."""
-    for item in iter_trigger_records(event):
-        if isinstance(item, Dropped):
-            log.warning("dropped %s: %s", item.where, item.reason)
-            continue
-        try:
-            yield parse_push(item)
-        except UnprocessableEvent as error:
-            log.warning("dropped %s: %s", item.where, error)
+    return parse_each(iter_trigger_records(event), parse_push, _log_dropped)
+
+
+def _log_dropped(dropped: Dropped) -> None:
+    log.warning("dropped %s: %s", dropped.where, dropped.reason)
