@@ -125,6 +125,7 @@ EXTENDERS = {"\u0301", "\u0308", "\u200d", "\ufe0f", "\U0001f3fd"}
 @given(ENTITY_AND_GRAPHEME_TEXT, st.integers(min_value=1, max_value=60))
 @example("x" * 10 + "&\u0301" + "y" * 20, 16)
 @example("<\u0301\u0301>\u0308", 6)
+@example("&&\u0301\u200d\n&", 14)  # trailing white space dropped after a joiner
 def test_fit_splits_neither_an_entity_nor_a_grapheme(raw: str, limit: int) -> None:
     escaped = escape(raw)
     fitted = fit(escaped, limit)

@@ -86,14 +86,16 @@ def fit(escaped: str, limit: int, marker: str = ELLIPSIS) -> str:
     if room <= 0:
         return marker if utf16_len(marker) <= limit else ""
     cut = _prefix_within(escaped, room)
-    # Each step only moves the cut back, so alternating them until neither moves it ends, at a
-    # cut that satisfies both (moving out of a grapheme can land inside an entity, and back).
+    # Each step only moves the cut back, so alternating them until none moves it ends, at a cut
+    # that satisfies all three (moving out of a grapheme can land inside an entity, and back;
+    # dropping trailing white space can leave a joiner dangling at the end).
     while True:
         moved = _at_grapheme_boundary(escaped, _outside_markup(escaped, cut))
+        moved = len(escaped[:moved].rstrip())
         if moved == cut:
             break
         cut = moved
-    return escaped[:cut].rstrip() + marker
+    return escaped[:cut] + marker
 
 
 def _prefix_within(text: str, units: int) -> int:
