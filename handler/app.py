@@ -56,15 +56,13 @@ from handler.sources import Dropped, is_eventbridge_event, parse_each
 from handler.sources.trigger import iter_trigger_records, parse_push
 from handler.state import StateError, StateStore
 from handler.state.heads import HeadRecord, RefHeads
-from handler.state.ledger import Claim, DeliveryLedger
+from handler.state.ledger import DeliveryLedger, delivery
 
 if TYPE_CHECKING:
     from handler.pull_requests.pipeline import PullRequestRuntime
 
 log = logging.getLogger("handler")
 AUTH_TYPE_STATUSES = frozenset({403, 404, 410})
-#: How long a delivery claim is held when there is no Lambda deadline (local runs).
-LOCAL_CLAIM_SECONDS = 15 * 60
 #: Compare-and-set rounds on a branch's recorded head before giving up (Lambda retries later).
 HEAD_SWAP_ROUNDS = 3
 
@@ -181,42 +179,16 @@ class PushResult:
 
 def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
     """Claim, enrich, record, render, post and mark one push; undo what it recorded if it fails."""
-    ledger = runtime.ledger
-    claim: Claim | None = None
-    if ledger is not None and push.delivery_key:
-        hold = deadline.seconds_left()
-        claim = ledger.claim(push.delivery_key, hold_seconds=min(hold, LOCAL_CLAIM_SECONDS) + 5)
-        if claim is None:
+    with delivery(runtime.ledger, push.delivery_key, seconds_left=deadline.seconds_left()) as fresh:
+        if not fresh:
             return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
-    try:
         with _recorded_heads(push, runtime, deadline) as notification:
             if not notification.push.ref_changes:
-                result = PushResult(
+                return PushResult(
                     "late", notification, reason="a later push to the same branch was reported first"
                 )
-            else:
-                receipt = runtime.deliver(render(notification, runtime.settings.render), deadline)
-                result = PushResult("delivered", notification, receipt.attempts)
-    except BaseException:
-        if claim is not None and ledger is not None:
-            _quietly("release the delivery claim", partial(ledger.release, claim))
-        raise
-    if claim is not None and ledger is not None:
-        _mark_delivered(ledger, claim, push)
-    return result
-
-
-def _mark_delivered(ledger: DeliveryLedger, claim: Claim, push: Push) -> None:
-    """Mark a posted push delivered. Never raises: the post happened, and raising now would make
-    Lambda post it again. A mark that could not be written leaves the claim to expire; a
-    redelivery after that may post a second time, which is logged here."""
-    try:
-        marked = ledger.complete(claim)
-    except NotifierError as error:
-        log.warning("push %s was posted but could not be marked delivered: %s", push.delivery_key, error)
-        return
-    if not marked:
-        log.warning("push %s: the delivery claim expired before it was marked delivered", push.delivery_key)
+            receipt = runtime.deliver(render(notification, runtime.settings.render), deadline)
+            return PushResult("delivered", notification, receipt.attempts)
 
 
 def _parse_pushes(event: Any) -> list[Push]:

@@ -17,7 +17,7 @@ import pytest
 from moto import mock_aws
 
 from handler.model import Repository
-from handler.state import MAX_KEY_BYTES, StateItem, StateStore
+from handler.state import MAX_KEY_BYTES, StateError, StateItem, StateStore
 from handler.state.dynamodb import DynamoDBStore
 from handler.state.heads import HEAD_TTL_SECONDS, RefHeads, head_key
 from handler.state.ledger import (
@@ -25,6 +25,7 @@ from handler.state.ledger import (
     PREFIX,
     DeliveryInProgress,
     DeliveryLedger,
+    delivery,
 )
 from handler.state.memory import MemoryStore
 from handler.state.sqlite import SQLiteStore
@@ -395,3 +396,25 @@ def test_sqlite_default_file_is_in_the_working_directory(
     assert store.put_new("k", {"n": 1}, expires_at=None) is not None
     assert (tmp_path / ".codecommit-notifier-state.sqlite3").is_file()
     assert SQLiteStore().get("k") is not None  # a second run remembers
+
+
+def test_delivery_posts_once_releases_after_a_failure_and_never_raises_a_lost_mark(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = DeliveryLedger(store)
+    with pytest.raises(RuntimeError), delivery(ledger, "m", seconds_left=60) as fresh:
+        assert fresh
+        raise RuntimeError("the post failed")
+    with delivery(ledger, "m", seconds_left=60) as fresh:  # released: the retry delivers
+        assert fresh
+    with delivery(ledger, "m", seconds_left=60) as fresh:  # marked: a redelivery posts nothing
+        assert not fresh
+
+    def lost(*args: object, **kwargs: object) -> bool:
+        raise StateError("throttled (injected)")
+
+    monkeypatch.setattr(DeliveryLedger, "complete", lost)
+    with delivery(ledger, "n", seconds_left=60) as fresh:  # posted, mark not written: no raise
+        assert fresh
+    with delivery(None, "", seconds_left=60) as fresh:  # nothing to guard
+        assert fresh

@@ -44,7 +44,7 @@ from handler.render.pull_request import is_draft_title, render_notice
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
 from handler.state import StateStore
-from handler.state.ledger import DeliveryLedger
+from handler.state.ledger import DeliveryLedger, delivery
 from handler.state.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -56,8 +56,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAFT_TTL_SECONDS = 90 * 24 * 3600
-#: How long a delivery claim is held when there is no Lambda deadline (local runs).
-LOCAL_CLAIM_SECONDS = 15 * 60
 SOURCE_TTL_SECONDS = 60 * 24 * 3600
 #: Final states: a draft merged or closed is reported as such, never as "ready for review".
 FINAL_KINDS = frozenset({ActivityKind.MERGED, ActivityKind.CLOSED})
@@ -245,26 +243,15 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
     ledger = DeliveryLedger(state) if state is not None else None
     outcomes: dict[str, int] = {"delivered": 0}
     for activity in parse_activities(event):
-        claim = None
-        if ledger is not None and activity.event_id:
-            hold = min(deadline.seconds_left(), LOCAL_CLAIM_SECONDS) + 5
-            claim = ledger.claim(
-                f"eventbridge#{activity.repository.account}#{activity.event_id}", hold_seconds=hold
-            )
-            if claim is None:
+        key = f"eventbridge#{activity.repository.account}#{activity.event_id}" if activity.event_id else ""
+        with delivery(ledger, key, seconds_left=deadline.seconds_left()) as fresh:
+            if not fresh:
                 log.info("event %s was delivered before: posting nothing", activity.event_id)
                 outcomes["duplicate"] = outcomes.get("duplicate", 0) + 1
                 continue
-        try:
             for item in plan(activity, pull_requests, runtime.settings.render, state):
                 _deliver(item, runtime, deadline)
                 outcomes["delivered"] += 1
-        except BaseException:
-            if claim is not None and ledger is not None:
-                ledger.release(claim)
-            raise
-        if claim is not None and ledger is not None:
-            ledger.complete(claim)
     return outcomes
 
 

@@ -26,9 +26,11 @@ what remains in that case, never silence.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +38,13 @@ from handler.errors import NotifierError
 from handler.state import AttributeValue, StateItem, StateStore, bounded_key
 
 PREFIX = "delivered#"
+log = logging.getLogger(__name__)
+
+#: How long a claim is held when the invocation has no deadline (local runs).
+LOCAL_CLAIM_SECONDS = 15 * 60
+#: Added to the invocation's remaining time, so a claim outlives the invocation that holds it
+#: only by moments (an invocation killed at its timeout leaves a claim that soon expires).
+CLAIM_MARGIN_SECONDS = 5
 
 #: How long a DELIVERED mark is kept. Lambda retries an asynchronous event for at most its
 #: maximum event age (6 hours, the stack's ``MAX_EVENT_AGE``, also Lambda's own ceiling), and the
@@ -136,3 +145,39 @@ class DeliveryLedger:
     def release(self, claim: Claim) -> None:
         """Remove an IN_PROGRESS claim after a failed delivery, so that the retry delivers."""
         self._store.delete(claim.item)
+
+
+@contextmanager
+def delivery(ledger: DeliveryLedger | None, key: str, *, seconds_left: float) -> Iterator[bool]:
+    """Deliver one message at most once: the one mechanism every pipeline posts through.
+
+    Yields False when ``key`` was delivered before (post nothing), True otherwise. If the body
+    raises, the claim is released (a failure to release is logged, never masks the error) so
+    Lambda's retry delivers; if it returns, the key is marked delivered, and a failure to write
+    the mark is logged, never raised: the post happened, and raising would post it again.
+    Without a ledger or a key (a hand-made event) there is nothing to guard: it yields True.
+
+    Raises:
+        DeliveryInProgress: another invocation holds a live claim on ``key``.
+        StateError: the claim itself could not be written.
+    """
+    if ledger is None or not key:
+        yield True
+        return
+    claim = ledger.claim(key, hold_seconds=min(seconds_left, LOCAL_CLAIM_SECONDS) + CLAIM_MARGIN_SECONDS)
+    if claim is None:
+        yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        try:
+            ledger.release(claim)
+        except NotifierError as error:
+            log.warning("could not release the delivery claim on %s: %s", key, error)
+        raise
+    try:
+        if not ledger.complete(claim):
+            log.warning("%s: the delivery claim expired before it was marked delivered", key)
+    except NotifierError as error:
+        log.warning("%s was posted but could not be marked delivered: %s", key, error)
