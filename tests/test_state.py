@@ -399,9 +399,9 @@ def test_sqlite_default_file_is_in_the_working_directory(
 
 
 def test_delivery_posts_once_releases_after_a_failure_and_never_raises_a_lost_mark(
-    store: StateStore, monkeypatch: pytest.MonkeyPatch
+    store: StateStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger = DeliveryLedger(store)
+    ledger = DeliveryLedger(store, clock=clock)
     with pytest.raises(RuntimeError), delivery(ledger, "m", seconds_left=60) as fresh:
         assert fresh
         raise RuntimeError("the post failed")
