@@ -40,8 +40,9 @@ _SYNTAX = re.compile(r"([\\`*_{}\[\]()<>#!|~&$])")
 _LINE_START = re.compile(r"(?m)^([ \t]*)([+\-=])")
 _NUMBERED = re.compile(r"(?m)^([ \t]*\d{1,9})([.)])")
 _CODE_LOOKALIKES = str.maketrans({"`": "ˋ", "<": "‹", ">": "›"})
-#: One of our own links, ``[label](url)``, with escapes allowed in the label.
-_LINK = re.compile(r"\[(?:\\.|[^\]\\])*\]\([^)\s]*\)")
+#: One of our own links, ``[label](url)``; the label may hold escapes and code spans (which bind
+#: tighter than brackets, so a ``]`` in a branch name's code span does not end the label).
+_LINK = re.compile(r"\[(?:`[^`]*`|\\.|[^\]\\`])*\]\([^)\s]*\)")
 
 
 def defuse(text: str) -> str:
