@@ -40,13 +40,13 @@ class DocumentError(ValueError):
 
 
 def did_you_mean(word: object, choices: Iterable[str]) -> str:
-    """``"; did you mean 'push'?"`` when ``word`` is close to one of ``choices``, else ``""``."""
+    """``" (did you mean 'push'?)"`` when ``word`` is close to one of ``choices``, else ``""``."""
     if not isinstance(word, str):
         return ""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if not close and word.lower() != word:
         close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def path_of(parent: str, key: str | int) -> str:

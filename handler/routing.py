@@ -403,17 +403,21 @@ def _to(
     return tuple(names)
 
 
-def _unknown_destination(name: str, known_destinations: Collection[str]) -> str | None:
+def _unknown_destination(
+    name: str, known_destinations: Collection[str], declared_in: str = "destinations"
+) -> str | None:
     known = sorted({DEFAULT_DESTINATION, *known_destinations})
     if name in known:
         return None
     return (
         f"unknown destination {name!r}{did_you_mean(name, known)}; the destinations are "
-        f"{', '.join(known)} (declare others in destinations)"
+        f"{', '.join(known)} (declare others in {declared_in})"
     )
 
 
-def unknown_destinations(routing: Routing, known_destinations: Collection[str]) -> list[str]:
+def unknown_destinations(
+    routing: Routing, known_destinations: Collection[str], *, declared_in: str = "destinations"
+) -> list[str]:
     """A problem (with its path) for each ``to`` name that is neither declared nor ``default``.
 
     For the check that needs both variables: :func:`parse_routing` with ``known_destinations``
@@ -422,7 +426,7 @@ def unknown_destinations(routing: Routing, known_destinations: Collection[str]) 
     problems = Problems()
     for index, item in enumerate(routing.routes):
         for position, name in enumerate(item.to):
-            problem = _unknown_destination(name, known_destinations)
+            problem = _unknown_destination(name, known_destinations, declared_in)
             if problem:
                 problems.add(f"routes[{index}].to[{position}]", problem)
     return problems.lines

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_DESTINATION",
     "Destination",
     "DestinationError",
+    "DestinationMap",
     "DestinationType",
     "Flavor",
     "SecretMap",
@@ -264,7 +265,29 @@ def parse_destinations(document: object) -> dict[str, Destination]:
     return destinations
 
 
-def parse_destinations_text(text: str) -> dict[str, Destination]:
+class DestinationMap(Mapping[str, Destination]):
+    """The declared destinations by name: read-only and hashable, so a frozen settings field can hold it."""
+
+    def __init__(self, destinations: Mapping[str, Destination] | None = None) -> None:
+        self._destinations = dict(destinations or {})
+
+    def __getitem__(self, name: str) -> Destination:
+        return self._destinations[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._destinations)
+
+    def __len__(self) -> int:
+        return len(self._destinations)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._destinations.items()))
+
+    def __repr__(self) -> str:
+        return f"DestinationMap({self._destinations!r})"
+
+
+def parse_destinations_text(text: str) -> DestinationMap:
     """``DESTINATIONS`` as the environment holds it: JSON text (see :func:`parse_destinations`)."""
     try:
         document = json.loads(text)
@@ -272,7 +295,7 @@ def parse_destinations_text(text: str) -> dict[str, Destination]:
         raise ValueError(
             f'is not valid JSON ({error}); write an object like {{"payments": {{"type": "slack-webhook"}}}}'
         ) from None
-    return parse_destinations(document)
+    return DestinationMap(parse_destinations(document))
 
 
 class SecretMap:
