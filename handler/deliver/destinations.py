@@ -370,6 +370,10 @@ class SecretMap:
 
         key = destination.secret
         where = f"the webhook secret {secret_id}"
+        if not self._values:
+            raise ConfigurationError(
+                f"{where} is empty; put the URL or token of destination {destination.name!r} in it"
+            )
         if key not in self._values:
             if self.single_webhook:
                 raise ConfigurationError(
