@@ -23,11 +23,11 @@ link previews are a server setting), so they are not sent there.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from handler.deliver.destinations import Flavor
 from handler.render import markdown, mrkdwn
 
 if TYPE_CHECKING:
@@ -35,13 +35,6 @@ if TYPE_CHECKING:
 
 #: A longer link (a huge branch name) is dropped and its label kept.
 URL_LIMIT = 1_000
-
-
-class Flavor(enum.Enum):
-    """Which chat product a destination is."""
-
-    SLACK = "slack"
-    MATTERMOST = "mattermost"
 
 
 @dataclass(frozen=True)
