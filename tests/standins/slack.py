@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Self
 
 from tests.standins import LoopbackServer
 
@@ -80,7 +80,7 @@ class SlackStandIn(LoopbackServer):
         """
         return self._next_reply(), json.loads(body)
 
-    def start(self) -> SlackStandIn:
+    def start(self) -> Self:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
