@@ -45,6 +45,7 @@ from bench.repos import (
 )
 from handler.app import Runtime, aws_runtime, process_event
 from handler.deadline import Deadline
+from handler.deliver.senders import WebhookSender
 from handler.demo import trigger_event
 from handler.enrich.push import enrich
 from handler.enrich.reader import CodeCommitReader, CommitOnlyReader, botocore_config, file_change_from_api
@@ -439,7 +440,9 @@ def burst(repo: BenchRepo, cc: codecommit.CodeCommitStandIn, invocations: int) -
             runtime: Runtime = aws_runtime(settings)  # one Lambda container each, initialised
             for push in parse_event(event):  # before the clock starts: in Lambda, containers start
                 runtime.reader_for(push.repository)  # in parallel on separate hosts
-            runtime.webhook()
+            sender = runtime.senders.get("default")
+            assert isinstance(sender, WebhookSender)
+            sender.client()
             ready.wait()
             deadline_at = time.monotonic() + 90
             try:

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 from handler.app import Runtime, aws_runtime, process_event
 from handler.deadline import Deadline
 from handler.deliver.webhook import SlackWebhook, validate_webhook_url
-from handler.deliver.webhook_url import WebhookUrlSource
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import (
     DEMO_PUSH_COUNT,
     DEMO_REPOSITORY_ARN,
@@ -425,7 +425,7 @@ def _run_pipeline(
     runtime = Runtime(
         settings=settings,
         reader_for=reader_for,
-        webhook_url=WebhookUrlSource(url=capture_url, secret_arn=None, secrets_client=_no_secrets),
+        secrets=DestinationSecrets(url=capture_url, secret_arn=None, secrets_client=_no_secrets),
         state=state,
     )
     try:

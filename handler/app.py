@@ -36,21 +36,23 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
-from handler.deliver.webhook import DeliveryReceipt, SlackWebhook
-from handler.deliver.webhook_url import WebhookUrlSource
+from handler.deliver.senders import Senders
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.history import HistoryLimits
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
-from handler.errors import DeliveryRefused, NotifierError
+from handler.errors import NotifierError
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
-from handler.model import Notification, Push, RefAction, Repository
+from handler.model import Notification, Push, RefAction, RefChange, Repository
 from handler.pull_requests import lazy_aws_runtime
+from handler.render.markup import markup_for
 from handler.render.push import render
+from handler.routing import PushRouting, route_push
 from handler.settings import Settings
 from handler.sources import Dropped, is_eventbridge_event, parse_each
 from handler.sources.trigger import iter_trigger_records, parse_push
@@ -62,7 +64,6 @@ if TYPE_CHECKING:
     from handler.pull_requests.pipeline import PullRequestRuntime
 
 log = logging.getLogger("handler")
-AUTH_TYPE_STATUSES = frozenset({403, 404, 410})
 #: Compare-and-set rounds on a branch's recorded head before giving up (Lambda retries later).
 HEAD_SWAP_ROUNDS = 3
 
@@ -74,7 +75,7 @@ class Runtime:
     Attributes:
         settings: the validated settings.
         reader_for: the commit reader for a repository.
-        webhook_url: where the webhook URL comes from.
+        secrets: where each destination's webhook URL or bot token comes from.
         state: the state store: delivery marks always, and branch heads when ``track_heads``.
             None: no redelivery guard and no commit lists (each branch shows its tip).
         track_heads: remember branch heads, so a push lists every commit it added.
@@ -84,12 +85,14 @@ class Runtime:
 
     settings: Settings
     reader_for: Callable[[Repository], CommitReader]
-    webhook_url: WebhookUrlSource
+    secrets: DestinationSecrets
     state: StateStore | None = None
     track_heads: bool = True
     #: Pull-request events' reader and settings, or a factory for them (None: read nothing from AWS).
     pull_requests: PullRequestRuntime | Callable[[], PullRequestRuntime] | None = None
-    _webhooks: dict[str, SlackWebhook] = field(default_factory=dict)
+    #: The Slack Web API's base URL for app destinations (None: Slack's; the demo and tests use a stand-in).
+    slack_api_url: str | None = None
+    _senders: Senders | None = field(default=None, repr=False)
 
     @property
     def ledger(self) -> DeliveryLedger | None:
@@ -108,26 +111,12 @@ class Runtime:
         bounded_by = getattr(reader, "bounded_by", None)
         return bounded_by(deadline) if callable(bounded_by) else reader
 
-    def webhook(self) -> SlackWebhook:
-        """The webhook client for the current URL (one per URL, so connections are reused)."""
-        url = self.webhook_url.get()
-        if url not in self._webhooks:
-            self._webhooks[url] = SlackWebhook(
-                url,
-                timeout_seconds=self.settings.slack_timeout_seconds,
-                max_attempts=self.settings.delivery_max_attempts,
-            )
-        return self._webhooks[url]
-
-    def deliver(self, payload: dict[str, Any], deadline: Deadline) -> DeliveryReceipt:
-        """Send, and after an auth-type refusal re-read the secret once in case it was rotated."""
-        try:
-            return self.webhook().send(payload, deadline=deadline)
-        except DeliveryRefused as refused:
-            if refused.status not in AUTH_TYPE_STATUSES or not self.webhook_url.refresh():
-                raise
-            log.warning("webhook refused with HTTP %s; the secret changed, retrying once", refused.status)
-            return self.webhook().send(payload, deadline=deadline)
+    @property
+    def senders(self) -> Senders:
+        """Each destination's sender (handler/deliver/senders.py), made on first use and kept."""
+        if self._senders is None:
+            self._senders = Senders(self.settings, self.secrets, slack_api_url=self.slack_api_url)
+        return self._senders
 
 
 def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
@@ -178,7 +167,7 @@ class PushResult:
 
 
 def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
-    """Claim, enrich, record, render, post and mark one push; undo what it recorded if it fails."""
+    """Claim, enrich, record, route, render, post and mark one push; undo what it recorded if it fails."""
     with delivery(runtime.ledger, push.delivery_key, seconds_left=deadline.seconds_left()) as fresh:
         if not fresh:
             return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
@@ -187,8 +176,72 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
                 return PushResult(
                     "late", notification, reason="a later push to the same branch was reported first"
                 )
-            receipt = runtime.deliver(render(notification, runtime.settings.render), deadline)
-            return PushResult("delivered", notification, receipt.attempts)
+            routed = _route(notification, runtime)
+            if not routed.by_destination:
+                reasons = "; ".join(
+                    f"{ref.short_name}: {decision.reason}" for ref, decision in routed.dropped
+                )
+                return PushResult("filtered", notification, reason=reasons)
+            attempts = _post_to_each(notification, routed, runtime, deadline)
+            return PushResult("delivered", notification, attempts, reason=_sent_to(routed))
+
+
+def _route(notification: Notification, runtime: Runtime) -> PushRouting:
+    """Where each reference goes (``ROUTES``; without routes, all to ``default``)."""
+    routing = runtime.settings.routing
+    if not routing.routes and not routing.filters:
+        return PushRouting({"default": notification.push.ref_changes}, ())
+    return route_push(notification.push, routing, has_default=runtime.senders.has_default())
+
+
+def _post_to_each(
+    notification: Notification, routed: PushRouting, runtime: Runtime, deadline: Deadline
+) -> int:
+    """Post each destination its part, each at most once: with several destinations, every one is
+    marked in the ledger on its own (``<push key>@<name>``), so after one fails, Lambda's retry
+    posts only to the ones that did not get it. Every destination is tried; the first failure is
+    raised after."""
+    several = len(routed.by_destination) > 1
+    attempts = 0
+    failures: list[Exception] = []
+    for name, ref_changes in routed.by_destination.items():
+        key = f"{notification.push.delivery_key}@{name}" if several and notification.push.delivery_key else ""
+        try:
+            with delivery(runtime.ledger, key, seconds_left=deadline.seconds_left()) as fresh:
+                if not fresh:
+                    log.info(
+                        "%s: already delivered to %s; not posting it again",
+                        notification.push.delivery_key,
+                        name,
+                    )
+                    continue
+                sender = runtime.senders.get(name)
+                part = _only(notification, ref_changes) if several or routed.dropped else notification
+                payload = render(part, runtime.settings.render, markup_for(sender.flavor))
+                attempts += sender.post(payload, deadline).attempts
+        except Exception as error:  # the other destinations still get theirs
+            log.error("delivery to %s failed: %s: %s", name, type(error).__name__, error)
+            failures.append(error)
+    if failures:
+        raise failures[0]
+    return attempts
+
+
+def _only(notification: Notification, ref_changes: tuple[RefChange, ...]) -> Notification:
+    """The part of a notification about ``ref_changes``: what one destination is sent."""
+    names = {ref_change.full_name for ref_change in ref_changes}
+    push = notification.push
+    return replace(
+        notification,
+        push=replace(push, ref_changes=tuple(ref for ref in push.ref_changes if ref.full_name in names)),
+        reports=tuple(report for report in notification.reports if report.ref_change.full_name in names),
+        omitted=tuple(ref for ref in notification.omitted if ref.full_name in names),
+    )
+
+
+def _sent_to(routed: PushRouting) -> str:
+    destinations = ", ".join(routed.by_destination)
+    return "" if destinations == "default" and not routed.dropped else f"sent to {destinations}"
 
 
 def _parse_pushes(event: Any) -> list[Push]:
@@ -378,10 +431,11 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
         reader_for=lambda repository: CodeCommitReader(
             clients.get("codecommit", repository.region), repository.name
         ),
-        webhook_url=WebhookUrlSource(
+        secrets=DestinationSecrets(
             url=settings.webhook_url,
             secret_arn=settings.webhook_secret_arn,
             secrets_client=lambda region: clients.get("secretsmanager", region),
+            flavor=settings.destination_flavor,
         ),
         state=state,
         track_heads=table_name is not None,

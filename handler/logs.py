@@ -49,7 +49,7 @@ __all__ = [
     "log_push_outcome",
 ]
 
-Outcome = Literal["delivered", "dropped", "duplicate", "late", "raised"]
+Outcome = Literal["delivered", "dropped", "duplicate", "filtered", "late", "raised"]
 
 #: The logger every outcome line is written to (``logger`` in the JSON record).
 OUTCOME_LOGGER = "handler.outcome"

@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from handler.app import Runtime
-from handler.deliver.webhook_url import WebhookUrlSource
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.gitreader import LocalGitReader
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.settings import Settings
@@ -81,7 +81,7 @@ def local_runtime(reader: CommitReader, webhook_url: str, settings: Settings | N
     return Runtime(
         settings=settings or Settings(),
         reader_for=lambda repository: reader,
-        webhook_url=WebhookUrlSource(url=webhook_url, secret_arn=None, secrets_client=no_secrets),
+        secrets=DestinationSecrets(url=webhook_url, secret_arn=None, secrets_client=no_secrets),
     )
 
 

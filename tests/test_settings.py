@@ -198,7 +198,7 @@ def test_the_documented_endpoint_variables_send_the_clients_to_that_endpoint(
         reader = runtime.reader_for(Repository(REPOSITORY, "us-east-2", "123456789012"))
         reader.get_commit(scenario_repo.commits["root"])
         assert codecommit_standin.calls["GetCommit"] == before + 1
-        assert runtime.webhook_url.get() == "https://hooks.slack.com/services/T1/B2/C3"
+        assert runtime.secrets.secret_for() == "https://hooks.slack.com/services/T1/B2/C3"
         assert secrets.calls == 1
         assert runtime.state is not None and runtime.state.get("delivered#x") is None
         assert [target for target, _ in _RecordingDynamoDB.requests] == ["DynamoDB_20120810.GetItem"]

@@ -21,7 +21,7 @@ from moto import mock_aws
 import handler.app
 from handler.app import Runtime, lambda_handler, process_event
 from handler.deadline import Deadline
-from handler.deliver.webhook_url import WebhookUrlSource
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
 from handler.enrich.gitreader import LocalGitReader
 from handler.errors import DeliveryExhausted
@@ -250,7 +250,7 @@ def _local_runtime(store: SQLiteStore, repo_path: Path, slack: SlackStandIn) -> 
     return Runtime(
         settings=Settings(),
         reader_for=lambda repository: LocalGitReader(repo_path),
-        webhook_url=WebhookUrlSource(url=slack.url, secret_arn=None, secrets_client=lambda region: None),
+        secrets=DestinationSecrets(url=slack.url, secret_arn=None, secrets_client=lambda region: None),
         state=store,
     )
 

@@ -186,7 +186,7 @@ def run_pull_request_demo(out: TextIO, *, json_only: bool = False) -> int:
     """Play the steps through ``process_event`` and print what each posts; return how many posted."""
     from handler.app import Runtime, process_event
     from handler.deadline import Deadline
-    from handler.deliver.webhook_url import WebhookUrlSource
+    from handler.deliver.webhook_url import DestinationSecrets
     from handler.preview import block_kit_builder_url, capture_webhook, describe
     from handler.pull_requests.people import UserMap
     from handler.pull_requests.pipeline import PullRequestRuntime
@@ -206,7 +206,7 @@ def run_pull_request_demo(out: TextIO, *, json_only: bool = False) -> int:
         runtime = Runtime(
             settings=Settings(),
             reader_for=lambda repository: _no_commits(),
-            webhook_url=WebhookUrlSource(url=url, secret_arn=None, secrets_client=_no_secrets),
+            secrets=DestinationSecrets(url=url, secret_arn=None, secrets_client=_no_secrets),
             pull_requests=PullRequestRuntime(
                 load_settings=lambda: settings, reader_for=lambda repository: reader
             ),

@@ -32,6 +32,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
+from handler.deliver.senders import AppSender, WebhookSender
 from handler.enrich.pull_request import enrich
 from handler.enrich.pull_request_reader import (
     CodeCommitPullRequestReader,
@@ -40,7 +41,10 @@ from handler.enrich.pull_request_reader import (
 )
 from handler.pull_requests.model import Activity, ActivityKind, Notice
 from handler.pull_requests.settings import PullRequestSettings
+from handler.pull_requests.threads import Threads, direct_messages
+from handler.render.markup import SLACK, Markup, markup_for
 from handler.render.pull_request import is_draft_title, render_notice
+from handler.routing import route, subject_for_activity
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
 from handler.state import StateStore
@@ -107,11 +111,22 @@ def aws_pull_request_runtime(
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One payload to post, and the state writes that follow its delivery."""
+    """One notice to post (rendered per destination), and the state writes that follow its delivery."""
 
     activity: Activity
-    payload: dict[str, Any]
+    notice: Notice
+    settings: PullRequestSettings
+    limits: RenderSettings
     after_delivery: tuple[Callable[[], None], ...] = ()
+
+    def render(self, markup: Markup = SLACK) -> dict[str, Any]:
+        """The payload in ``markup``'s dialect."""
+        return render_notice(self.notice, self.settings, self.limits, markup)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The Slack payload."""
+        return self.render()
 
 
 def _scope(activity: Activity) -> str:
@@ -163,17 +178,13 @@ def plan(
                 else:
                     ready = replace(notice, ready_for_review=True, command=None, command_rest="")
                     outgoing.append(
-                        Outgoing(
-                            activity, render_notice(ready, settings, limits), (lambda: _forget(state, key),)
-                        )
+                        Outgoing(activity, ready, settings, limits, (lambda: _forget(state, key),))
                     )
                     if activity.kind is ActivityKind.OPENED:
                         return outgoing
     notice = _with_previous_source(notice, state)
     if settings.posts(activity.kind, is_command=notice.command is not None):
-        outgoing.append(
-            Outgoing(activity, render_notice(notice, settings, limits), _source_writes(notice, state, now))
-        )
+        outgoing.append(Outgoing(activity, notice, settings, limits, _source_writes(notice, state, now)))
     else:
         log.info("not posting %s: PULL_REQUEST_EVENTS leaves it out", activity.kind.value)
     return outgoing
@@ -230,7 +241,8 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
     """Run the pull-request pipeline over one Lambda event; return counts of what was posted.
 
     ``runtime.pull_requests`` supplies the reader and state; without one (local previews) nothing
-    is read from AWS.
+    is read from AWS. Each activity is routed (``ROUTES``) and posted to every destination it is
+    routed to, each at most once: with several, each is marked on its own (``<key>@<name>``).
     """
     global _offline  # noqa: PLW0603 (one offline runtime per process, so drafts persist in a preview session)
     pull_requests = runtime.pull_requests
@@ -249,20 +261,87 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
                 log.info("event %s was delivered before: posting nothing", activity.event_id)
                 outcomes["duplicate"] = outcomes.get("duplicate", 0) + 1
                 continue
-            for item in plan(activity, pull_requests, runtime.settings.render, state):
-                _deliver(item, runtime, deadline)
-                outcomes["delivered"] += 1
+            items = plan(activity, pull_requests, runtime.settings.render, state)
+            if not items:
+                continue
+            names = _destinations(activity, items[0].notice, runtime)
+            if not names:
+                outcomes["filtered"] = outcomes.get("filtered", 0) + 1
+                continue
+            threads = Threads(_store(state), int(pull_requests.clock()))
+            _post_everywhere(
+                items, names, key=key, ledger=ledger, runtime=runtime, threads=threads, deadline=deadline
+            )
+            for item in items:
+                for write in item.after_delivery:
+                    write()
+            outcomes["delivered"] += len(items)
     return outcomes
 
 
-def _deliver(item: Outgoing, runtime: Runtime, deadline: Deadline) -> None:
-    receipt = runtime.deliver(item.payload, deadline)
-    for write in item.after_delivery:
-        write()
+def _destinations(activity: Activity, notice: Notice, runtime: Runtime) -> tuple[str, ...]:
+    """Where the activity goes; () when a filter drops it or no route takes it (logged)."""
+    routing = runtime.settings.routing
+    if not routing.routes and not routing.filters:
+        return ("default",)
+    decision = route(
+        subject_for_activity(activity, pull_request=notice.pull_request),
+        routing,
+        has_default=runtime.senders.has_default(),
+    )
+    if decision.dropped:
+        log.info(
+            "not posting %s of pull request %s: %s",
+            activity.kind.value,
+            activity.pull_request_id,
+            decision.reason,
+        )
+    return decision.destinations
+
+
+def _post_everywhere(
+    items: list[Outgoing],
+    names: tuple[str, ...],
+    *,
+    key: str,
+    ledger: DeliveryLedger | None,
+    runtime: Runtime,
+    threads: Threads,
+    deadline: Deadline,
+) -> None:
+    """Post every item to every destination, each destination at most once; raise the first failure
+    after all were tried (the delivered ones are marked, so Lambda's retry skips them)."""
+    failures: list[Exception] = []
+    for name in names:
+        marked = f"{key}@{name}" if len(names) > 1 and key else ""
+        try:
+            with delivery(ledger, marked, seconds_left=deadline.seconds_left()) as fresh:
+                if not fresh:
+                    log.info("%s: already delivered to %s; not posting it again", key, name)
+                    continue
+                sender = runtime.senders.get(name)
+                for item in items:
+                    _post(item, sender, threads, deadline)
+        except Exception as error:
+            log.error("delivery to %s failed: %s: %s", name, type(error).__name__, error)
+            failures.append(error)
+    if failures:
+        raise failures[0]
+
+
+def _post(item: Outgoing, sender: WebhookSender | AppSender, threads: Threads, deadline: Deadline) -> None:
+    activity = item.activity
+    markup = markup_for(sender.flavor)
+    payload = item.render(markup)
+    if isinstance(sender, AppSender) and activity.pull_request_id:
+        threads.post(sender, item, payload, deadline)
+        direct_messages(sender, item, payload, deadline)
+    else:
+        sender.post(payload, deadline)
     log.info(
-        "delivered %s for pull request %s in %s in %d attempt(s)",
-        item.activity.event_name,
-        item.activity.pull_request_id or "-",
-        item.activity.repository.name,
-        receipt.attempts,
+        "delivered %s for pull request %s in %s to %s",
+        activity.event_name,
+        activity.pull_request_id or "-",
+        activity.repository.name,
+        sender.destination.name,
     )

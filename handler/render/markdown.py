@@ -82,8 +82,8 @@ def outside_markup(text: str, cut: int) -> int:
         cut -= 1
     opening = _last_unescaped(text, "[", cut)
     if opening != -1:
-        link = _LINK.match(text, opening)
-        if link is None or link.end() > cut:
+        link = _LINK.search(text, opening)  # a link that starts right at the bracket, or none
+        if link is None or link.start() != opening or link.end() > cut:
             cut = opening
     return cut
 

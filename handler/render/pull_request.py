@@ -25,10 +25,11 @@ Slack id is shown by name in Mattermost, and the other way round.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from handler.pull_requests.model import ActivityKind, Notice, PullRequestSnapshot, ReviewCommand
+from handler.pull_requests.model import ActivityKind, Identity, Notice, PullRequestSnapshot, ReviewCommand
 from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.markup import SLACK, Markup
@@ -47,6 +48,9 @@ _LINE_LIMIT = 300
 _TITLE_LIMIT = 250
 _MAX_MENTIONS = 20
 _MAX_REVIEWERS_LISTED = 25
+
+#: ``@alice`` or ``@alice.kim`` in a comment: a name to look up in ``USER_MAP`` for a direct message.
+_NAMED = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]{0,63})")
 
 DRAFT_MARKERS = ("draft:", "[draft]", "wip:")
 
@@ -457,3 +461,90 @@ def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, m:
         rest = m.fit(m.escape(notice.command_rest.strip()), settings.comment_chars, marker=marker)
         lines.append(m.quote(rest))
     return lines
+
+
+# --- App mode: the thread's parent, kept current -------------------------------------------------
+
+#: What the parent message of a pull request's thread says it is, by state.
+STATE_STYLES = {
+    "open": Style("#1F6FEB", ":large_green_circle:", "Open"),
+    "approved": Style("#2EB67D", ":white_check_mark:", "Approved"),
+    "merged": Style("#8250DF", ":tada:", "Merged"),
+    "closed": Style("#CF222E", ":no_entry_sign:", "Closed"),
+}
+
+
+def pull_request_state(notice: Notice) -> str:
+    """``open``, ``approved``, ``merged`` or ``closed``, from what the notice knows."""
+    snapshot = notice.pull_request
+    if (snapshot is not None and snapshot.is_merged) or notice.activity.kind is ActivityKind.MERGED:
+        return "merged"
+    if (
+        snapshot is not None and snapshot.status.upper() == "CLOSED"
+    ) or notice.activity.kind is ActivityKind.CLOSED:
+        return "closed"
+    if notice.approvals is not None and notice.approvals.approved:
+        return "approved"
+    return "open"
+
+
+def render_card(
+    notice: Notice, settings: PullRequestSettings, limits: RenderSettings, markup: Markup = SLACK
+) -> dict[str, Any]:
+    """The parent of a pull request's thread (app mode): what it is and where it stands now.
+
+    Posted when a pull request is first seen in the middle of its life, and written over the
+    first message (``chat.update``) after every later event. No mentions: an edit notifies nobody,
+    and the events in the thread already did.
+    """
+    m = markup
+    cast = cast_of(notice, settings.user_map)
+    style = STATE_STYLES[pull_request_state(notice)]
+    repository = notice.activity.repository
+    sentence = f"Pull request {_pr_name(notice)} in {repository.name}: {style.label.lower()}"
+    lines = []
+    snapshot = notice.pull_request
+    if snapshot is not None and (snapshot.source_reference or snapshot.destination_reference):
+        lines.append(_branches(snapshot, notice, m))
+    if cast.author is not None:
+        lines.append(f"Author: {_name(cast.author, m, mention=False)}")
+    count = _approval_count(notice)
+    if count:
+        lines.append(m.bold(count))
+    attachment: dict[str, Any] = {
+        "color": style.color,
+        "fallback": m.fit(m.plain(sentence), _LINE_LIMIT),
+        "pretext": f"{style.emoji} {m.bold(style.label)}",
+        "title": _title(notice, m),
+        "text": m.fit("\n".join(lines), limits.section_limit),
+        "footer": m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT),
+    }
+    link = pull_request_url(repository, notice.activity.pull_request_id or "")
+    if link is not None and notice.activity.pull_request_id:
+        attachment["title_link"] = link
+    finished = m.attachment(attachment, markdown_in=["pretext", "text"], at=None)
+    return m.payload(m.fit(m.escape(sentence), _LINE_LIMIT), [finished])
+
+
+def people_to_notify(notice: Notice, user_map: UserMap) -> list[Person]:
+    """Who may get a direct message about this notice (app mode, ``direct_messages``): the people a
+    review command is about, and the mapped people a comment names as ``@name``; never the actor."""
+    cast = cast_of(notice, user_map)
+    people: list[Person] = []
+    if notice.command is not None:
+        people.extend(_targets(notice, cast))
+    comment = notice.comment
+    if notice.activity.kind in (ActivityKind.COMMENT, ActivityKind.COMMIT_COMMENT) and comment is not None:
+        for name in dict.fromkeys(_NAMED.findall(comment.content)):
+            named = person(Identity(arn="", name=name), user_map)
+            if named.chat is not None:
+                people.append(named)
+    found: list[Person] = []
+    for someone in people:
+        if (
+            someone.chat is not None
+            and not _same(someone, cast.actor)
+            and all(not _same(someone, f) for f in found)
+        ):
+            found.append(someone)
+    return found[:_MAX_MENTIONS]

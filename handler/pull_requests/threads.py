@@ -1,0 +1,134 @@
+"""App mode: a pull request's whole life in one Slack thread, and direct messages.
+
+For a ``slack-app`` destination the first message about a pull request becomes its thread's
+parent; every later event about it replies in that thread, and the parent is edited
+(``chat.update``) to show where the pull request stands: open, approved, merged or closed
+(:func:`handler.render.pull_request.render_card`). The state table remembers the parent under
+
+    ``thread#<destination>#<account>:<region>:<repository>#<pull request id>`` → ``channel``, ``ts``
+
+(kept 90 days after the last event). When the first event seen is "opened" (or "ready for
+review"), that announcement is the parent. Any other first event (the notifier was installed
+while the pull request was already open) posts the card as the parent, then the event as its
+first reply.
+
+What may fail, and what then happens:
+
+* the reply fails: the event raises (Lambda retries); a parent posted just before is already
+  remembered, so the retry replies under it rather than starting a second thread;
+* the edit of the parent fails: logged, never raised (the reply was posted; raising would post
+  it again). A parent that was deleted (``message_not_found``) is forgotten, so the next event
+  starts a new thread;
+* two events about a pull request the notifier has never seen, processed at the same moment,
+  may each start a thread; the second parent is then the one remembered. (Rare: EventBridge
+  sends one pull request's events seconds apart.)
+
+Direct messages (``direct_messages: true`` on the destination) go to the people a review command
+is about and to the mapped people a comment names as ``@name``. They are a courtesy on top of
+the channel message: a failure is logged and does not fail the event.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from handler.errors import MessageGone, NotifierError
+from handler.pull_requests.model import ActivityKind
+from handler.render.pull_request import people_to_notify, render_card
+
+if TYPE_CHECKING:
+    from handler.deadline import Deadline
+    from handler.deliver.senders import AppSender
+    from handler.pull_requests.pipeline import Outgoing
+    from handler.state import StateStore
+
+log = logging.getLogger(__name__)
+THREAD_TTL_SECONDS = 90 * 24 * 3600
+#: Events whose message is the natural head of a thread.
+_ANNOUNCEMENTS = frozenset({ActivityKind.OPENED})
+
+
+def thread_key(destination: str, item: Outgoing) -> str:
+    """``thread#<destination>#<account>:<region>:<repository>#<id>``."""
+    activity = item.activity
+    repository = activity.repository
+    scope = f"{repository.account}:{repository.region}:{repository.name}#{activity.pull_request_id}"
+    return f"thread#{destination}#{scope}"
+
+
+class Threads:
+    """Posts a pull request's events into its thread in one app destination."""
+
+    def __init__(self, state: StateStore, now: int) -> None:
+        self._state = state
+        self._now = now
+
+    def post(self, sender: AppSender, item: Outgoing, payload: dict[str, Any], deadline: Deadline) -> None:
+        """Reply in the pull request's thread (starting it if needed) and bring its parent up to date."""
+        key = thread_key(sender.destination.name, item)
+        record = self._state.get(key)
+        card = render_card(item.notice, item.settings, item.limits)
+        if record is None:
+            announcement = item.notice.ready_for_review or (
+                item.activity.kind in _ANNOUNCEMENTS and item.notice.command is None
+            )
+            parent = sender.post(payload if announcement else card, deadline)
+            self._remember(key, parent.channel_id, parent.ts)
+            if not announcement:
+                sender.post(payload, deadline, thread_ts=parent.ts)
+            return
+        channel, ts = str(record.attributes.get("channel", "")), str(record.attributes.get("ts", ""))
+        sender.post(payload, deadline, thread_ts=ts)
+        try:
+            sender.update(channel, ts, card, deadline)
+        except MessageGone:
+            log.warning("%s: the thread's first message is gone; the next event starts a new thread", key)
+            self._forget(key)
+        except NotifierError as error:
+            log.warning("%s: could not update the thread's first message: %s", key, error)
+        else:
+            self._touch(key, channel, ts)
+
+    def _remember(self, key: str, channel: str | None, ts: str | None) -> None:
+        if not channel or not ts:
+            return
+        attributes = {"channel": channel, "ts": ts}
+        try:
+            current = self._state.get(key)
+            if current is None:
+                self._state.put_new(key, attributes, expires_at=self._now + THREAD_TTL_SECONDS)
+            else:
+                self._state.replace(current, attributes, expires_at=self._now + THREAD_TTL_SECONDS)
+        except NotifierError as error:  # posted: never raise, or the retry would post it again
+            log.warning("%s: posted, but could not remember the thread: %s", key, error)
+
+    def _touch(self, key: str, channel: str, ts: str) -> None:
+        self._remember(key, channel, ts)
+
+    def _forget(self, key: str) -> None:
+        try:
+            current = self._state.get(key)
+            if current is not None:
+                self._state.delete(current)
+        except NotifierError as error:
+            log.warning("%s: could not forget the thread: %s", key, error)
+
+
+def direct_messages(sender: AppSender, item: Outgoing, payload: dict[str, Any], deadline: Deadline) -> int:
+    """DM the people the notice is about (``direct_messages: true``); return how many were sent."""
+    if not sender.destination.direct_messages:
+        return 0
+    sent = 0
+    for someone in people_to_notify(item.notice, item.settings.user_map):
+        user_id = someone.chat.slack if someone.chat is not None else None
+        if not user_id:
+            continue
+        try:
+            sender.direct_message(user_id, payload, deadline)
+            sent += 1
+        except NotifierError as error:
+            log.warning(
+                "%s: could not send a direct message to %s: %s", sender.destination.name, user_id, error
+            )
+    return sent
