@@ -1,5 +1,9 @@
 """Deliver: getting a rendered payload to its destination, with bounded retries.
 
-* :mod:`handler.deliver.webhook`: POST to an incoming webhook, retrying only what can be fixed;
-* :mod:`handler.deliver.webhook_url`: where the webhook URL comes from (environment or secret).
+* :mod:`handler.deliver.webhook`: POST to a Slack or Mattermost incoming webhook, retrying only
+  what can be fixed;
+* :mod:`handler.deliver.webhook_url`: where the webhook URL comes from (environment or secret);
+* :mod:`handler.deliver.slack_app`: post, reply in a thread, edit and DM as a Slack app (bot
+  token, Web API through slack_sdk, imported only when used);
+* :mod:`handler.deliver.slack_retry`: slack_sdk retry handlers bounded by the invocation's deadline.
 """
