@@ -5,20 +5,22 @@ An incoming webhook answers only ``ok``, so the notifier never learns where its 
 thread (``thread_ts``) or edit it (``chat.update``), and ``conversations.open`` reaches a person
 directly. :class:`SlackApp` does these three calls with the official ``slack_sdk``.
 
-=======================================  ==================================================
-Slack's answer                           what happens
-=======================================  ==================================================
-``ok: true``                             :class:`PostedMessage` (channel id and ``ts``)
-429 ``ratelimited`` with ``Retry-After``  wait that long plus jitter if the deadline allows, retry;
-                                         429s do not use up attempts
-5xx, ``internal_error``, ``fatal_error``,  full-jitter exponential backoff, retry, at most
-``service_unavailable``, connection       ``max_attempts`` in all; then
-error, timeout                           :class:`~handler.errors.DeliveryExhausted`
-``message_not_found``,                   :class:`~handler.errors.MessageGone` (``chat.update``
-``cant_update_message``                  only): the caller posts a new message instead
-any other ``ok: false`` code             :class:`~handler.errors.SlackApiRefused` at once, its
-                                         message saying what to do (:data:`ADVICE`)
-=======================================  ==================================================
+==========================================  ================================================
+Slack's answer                              what happens
+==========================================  ================================================
+``ok: true``                                :class:`PostedMessage` (channel id and ``ts``)
+429 ``ratelimited`` with ``Retry-After``    wait that long plus jitter if the deadline
+                                            allows, retry; 429s do not use up attempts
+5xx, ``internal_error``, ``fatal_error``,   full-jitter exponential backoff, retry, at most
+``service_unavailable``, connection error,  ``max_attempts`` in all; then
+timeout                                     :class:`~handler.errors.DeliveryExhausted`
+``message_not_found``,                      :class:`~handler.errors.MessageGone`
+``cant_update_message`` (``chat.update``)   the caller posts a new message instead
+any other ``ok: false`` code                :class:`~handler.errors.SlackApiRefused` at
+                                            once, its message saying what to do
+                                            (:data:`ADVICE`); :data:`CREDENTIAL_ERRORS`
+                                            are worth re-reading the secret for
+==========================================  ================================================
 
 The retry policy lives in :mod:`handler.deliver.slack_retry` (slack_sdk's own retry handlers,
 with the waiting bounded by the invocation's :class:`~handler.deadline.Deadline`).

@@ -22,9 +22,11 @@ the webhook's answer                   what happens
 Mattermost 501 ``...disabled...``      :class:`DeliveryRefused` at once: incoming webhooks are
                                        switched off on the server (only a system admin can turn
                                        them on); every other 5xx stays transient
-Mattermost 400 (``Unable to parse      :class:`DeliveryRefused` at once; ``...invalid.app_error``
-incoming data``, ``Couldn't find the   (no such hook) and ``...channel.app_error`` (its channel
-channel``, ``...invalid.app_error``)   is gone) say to fix the webhook, the others are a bug
+Mattermost 4xx (the body's ``id``)     :class:`DeliveryRefused` at once, the advice read from the
+                                       ``id``: ``...invalid.app_error`` (no such hook) and
+                                       ``...channel.app_error`` ("Couldn't find the channel") say
+                                       to fix the webhook, ``...parse``/``...text`` ("Unable to
+                                       parse incoming data") are a bug
 =====================================  ===================================================
 
 Attempts are bounded by ``max_attempts`` and by the invocation's remaining time: an attempt is

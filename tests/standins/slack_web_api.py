@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class ApiReply:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: str | None = None
+    #: seconds to hold the answer (past the client's timeout: a read timeout)
+    delay: float = 0.0
 
 
 def error(code: str, status: int = 200, **extra: Any) -> ApiReply:
@@ -191,13 +194,17 @@ class SlackWebApiStandIn(LoopbackServer):
                 reply = stand_in.answer(method, self.headers.get("Authorization", ""), args)
                 data = (reply.raw if reply.raw is not None else json.dumps(reply.body)).encode()
                 content_type = "text/html" if reply.raw is not None else "application/json; charset=utf-8"
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up waiting
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 return
