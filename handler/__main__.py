@@ -17,6 +17,7 @@ Slack webhook too. Commits are read from ``--repo`` through git, from CodeCommit
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import logging
@@ -32,6 +33,7 @@ from typing import Any, TextIO
 
 from handler.app import Runtime, aws_runtime, process_event
 from handler.deadline import Deadline
+from handler.deliver.destinations import Flavor
 from handler.deliver.webhook import SlackWebhook, validate_webhook_url
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import (
@@ -125,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     _configure_stderr_logging()
     try:
         settings = _settings(arguments.set, os.environ)
+        if arguments.flavor:
+            settings = dataclasses.replace(settings, destination_flavor=Flavor(arguments.flavor))
         if arguments.demo:
             return _run_demo(arguments, settings)
         if arguments.event and arguments.ref:
@@ -178,7 +182,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--codecommit", action="store_true", help="read commits from CodeCommit (AWS credentials)"
     )
-    parser.add_argument("--webhook", help="also post to this Slack webhook URL")
+    parser.add_argument(
+        "--webhook", help="also post to this Slack (or, with --flavor, Mattermost) webhook URL"
+    )
+    parser.add_argument(
+        "--flavor",
+        choices=("slack", "mattermost"),
+        help="write for Slack (mrkdwn) or Mattermost (Markdown); default: DESTINATION_FLAVOR, else slack",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print only the payloads on stdout, one JSON per line"
     )
@@ -425,7 +436,12 @@ def _run_pipeline(
     runtime = Runtime(
         settings=settings,
         reader_for=reader_for,
-        secrets=DestinationSecrets(url=capture_url, secret_arn=None, secrets_client=_no_secrets),
+        secrets=DestinationSecrets(
+            url=capture_url,
+            secret_arn=None,
+            secrets_client=_no_secrets,
+            flavor=settings.destination_flavor or Flavor.SLACK,
+        ),
         state=state,
     )
     try:
@@ -458,6 +474,7 @@ def _webhook(arguments: argparse.Namespace, settings: Settings) -> SlackWebhook 
         arguments.webhook,
         timeout_seconds=settings.slack_timeout_seconds,
         max_attempts=settings.delivery_max_attempts,
+        flavor=(settings.destination_flavor or Flavor.SLACK).value,
     )
 
 
@@ -508,10 +525,12 @@ def _print(title: str, payload: dict[str, Any], *, json_only: bool, color: bool,
         print(json.dumps(payload, ensure_ascii=False))
         return
     print(f"\n══ {title} " + "═" * max(0, 70 - len(title)))
-    print(describe(payload, color=color, truecolor=truecolor))
-    print("\nSlack payload:")
+    mattermost = "mrkdwn_in" not in json.dumps(payload) and "unfurl_links" not in payload
+    if not mattermost:  # the terminal view reads Slack's mrkdwn
+        print(describe(payload, color=color, truecolor=truecolor))
+    print("\nMattermost payload:" if mattermost else "\nSlack payload:")
     print(json.dumps(payload, ensure_ascii=False, indent=2))
-    link = block_kit_builder_url(payload)
+    link = None if mattermost else block_kit_builder_url(payload)
     if link:
         print(f"\nOpen in Block Kit Builder: {link}")
 
@@ -531,15 +550,31 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
             "with git, posting to a capture webhook on 127.0.0.1); one event is a redelivery.",
             file=sys.stderr if arguments.json else sys.stdout,
         )
+        first_events: list[dict[str, Any]] = []
+
+        def keep_first(event: dict[str, Any]) -> dict[str, Any]:
+            if not first_events:
+                first_events.append(event)
+            return event
+
         events = (  # lazily: each push is made only after the one before it was previewed
-            (f"push {index}/{DEMO_PUSH_COUNT}: {push.title}", push.event)
+            (f"push {index}/{DEMO_PUSH_COUNT}: {push.title}", keep_first(push.event))
             for index, push in enumerate(demo_pushes(repo), start=1)
         )
         state = SQLiteStore(Path(directory) / "state.sqlite3")
         status = _preview(events, arguments, settings, repo=str(repo), state=state)
-    from handler.pull_requests.demo import run_pull_request_demo as play  # a pull request's life
+        from handler.pull_requests.demo import run_pull_request_demo as play  # a pull request's life
 
-    return status or (EXIT_OK if play(sys.stdout, json_only=arguments.json) else EXIT_DROPPED)
+        played = play(sys.stdout, json_only=arguments.json)
+        from handler.deliver.demo import run_destinations_demo  # the same, routed to three places
+
+        routed = run_destinations_demo(
+            sys.stdout,
+            push_event=first_events[0],
+            reader_for=_reader_factory(arguments, str(repo), settings),
+            json_only=arguments.json,
+        )
+    return status or (EXIT_OK if played and routed else EXIT_DROPPED)
 
 
 if __name__ == "__main__":

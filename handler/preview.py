@@ -1,4 +1,4 @@
-"""Local preview helpers: a loopback webhook that captures posts, and a terminal view of a payload.
+"""Local preview helpers: a loopback webhook and Slack Web API that capture posts, and a terminal view.
 
 These let ``python -m handler`` and ``make demo`` run the Lambda's own pipeline, delivery
 included, with no Slack workspace: the payload is posted over HTTP to 127.0.0.1 and printed.
@@ -11,9 +11,10 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from handler.errors import UnprocessableEvent
 
@@ -45,6 +46,62 @@ def capture_webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/services/preview", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Slack Web API call the stand-in received."""
+
+    method: str
+    arguments: dict[str, Any]
+    ts: str
+
+
+@contextmanager
+def capture_slack_api() -> Iterator[tuple[str, list[ApiCall]]]:
+    """Serve the three Slack Web API methods app mode uses on 127.0.0.1; yield the base URL and calls.
+
+    ``chat.postMessage`` answers with a new ``ts`` each time, ``chat.update`` with the ``ts`` it
+    was given, ``conversations.open`` with a direct-message channel; nothing is checked beyond
+    that (the tests' stand-in, tests/standins/slack_web_api.py, scripts errors and rate limits).
+    """
+    calls: list[ApiCall] = []
+    counter = iter(range(1, 1_000_000))
+
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length).decode()
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                arguments = json.loads(body or "{}")
+            else:
+                arguments = {key: values[0] for key, values in parse_qs(body).items()}
+            method = self.path.rstrip("/").rsplit("/", 1)[-1]
+            ts = str(arguments.get("ts") or f"1700000000.{next(counter):06d}")
+            calls.append(ApiCall(method, arguments, ts))
+            answer: dict[str, Any] = {"ok": True, "channel": arguments.get("channel", ""), "ts": ts}
+            if method == "conversations.open":
+                answer = {"ok": True, "channel": {"id": "D0" + str(arguments.get("users", "X"))[1:]}}
+            data = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/", calls
     finally:
         server.shutdown()
         server.server_close()
