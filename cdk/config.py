@@ -45,6 +45,8 @@ LOG_RETENTION = {
     3653: "TEN_YEARS",
 }
 MAX_TRIGGER_BRANCHES = 10
+#: ``repositories`` set to this watches every repository of the account and region (see README).
+ALL_REPOSITORIES = "*"
 
 #: Context keys that become the function's environment: every handler setting that names one
 #: (``handler/settings.py`` declares them; a new one needs no change here).
@@ -60,6 +62,8 @@ class NotifierConfig:
     """What the stack is built from. See the README for every key."""
 
     repositories: tuple[str, ...] = ()
+    #: ``repositories: "*"``: every repository of the account and region, and those created later.
+    watch_all: bool = False
     create_repository: str | None = None
     branches: tuple[str, ...] = ()
     webhook_secret: str | None = None
@@ -87,6 +91,13 @@ class NotifierConfig:
                 problems.append(message)
 
         repositories = _names(get("repositories"))
+        watch_all = ALL_REPOSITORIES in repositories
+        check(
+            not watch_all or repositories == (ALL_REPOSITORIES,),
+            'repositories: "*" watches every repository; write it alone, not in a list with names',
+        )
+        if watch_all:
+            repositories = ()
         create_repository = _optional_text(get("create_repository"))
         for name in repositories + ((create_repository,) if create_repository else ()):
             check(
@@ -94,8 +105,9 @@ class NotifierConfig:
                 f"repository name {name!r} is invalid: 1-100 letters, digits, '.', '_' or '-'",
             )
         check(
-            bool(repositories or create_repository),
-            'no repository to watch: set "repositories": ["my-repo"] or "create_repository": "new-repo"',
+            bool(watch_all or repositories or create_repository),
+            'no repository to watch: set "repositories": ["my-repo"] (or "*" for all) or '
+            '"create_repository": "new-repo"',
         )
         check(len(set(repositories)) == len(repositories), "repositories lists a repository twice")
         check(create_repository not in repositories, "create_repository is also listed in repositories")
@@ -144,6 +156,7 @@ class NotifierConfig:
             raise StackConfigError("invalid CDK context (cdk.json or -c):\n  - " + "\n  - ".join(problems))
         return cls(
             repositories=repositories,
+            watch_all=watch_all,
             create_repository=create_repository,
             branches=branches,
             webhook_secret=webhook_secret,
