@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
+from handler.deliver.destinations import DestinationMap, Flavor, parse_destinations_text, parse_flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
+from handler.routing import Routing, parse_routing, unknown_destinations
 
 #: The original design's colours: develop yellow, main and master red, everything else purple.
 DEFAULT_COLORS: tuple[tuple[str, str], ...] = (
@@ -119,6 +121,20 @@ def branch_colors(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(pattern), color) for pattern, color in mapping.items())
 
 
+def routes(text: str) -> Routing:
+    """``ROUTES``: ``{"routes": [...], "filters": [...]}`` (``handler.routing``).
+
+    The names in ``to`` are checked against ``DESTINATIONS`` afterwards, by
+    :meth:`Settings.check_together`, since one parser sees one variable.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        example = '{"routes": [{"events": ["push"], "to": ["default"]}]}'
+        raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
+    return parse_routing(document, known_destinations=None)
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """What the renderer may vary. The defaults are what the deployed stack uses.
@@ -185,6 +201,36 @@ class Settings:
     max_commits_read: int = setting("MAX_COMMITS_READ", whole_number(1, 500), 50, context="max_commits_read")
     #: The DynamoDB state table the stack creates; None: marks in memory only, no commit lists.
     state_table_name: str | None = setting("STATE_TABLE_NAME", optional_text, None)
+    #: The default destination's dialect; None: detected from its URL (``detect_flavor``).
+    destination_flavor: Flavor | None = setting(
+        "DESTINATION_FLAVOR", parse_flavor, None, context="destination_flavor"
+    )
+    #: Named destinations besides ``default`` (their URLs and tokens are in the secret).
+    destinations: DestinationMap = setting(
+        "DESTINATIONS", parse_destinations_text, DestinationMap(), context="destinations"
+    )
+    #: Which events go where; ``Routing()`` (unset): everything to ``default``.
+    routing: Routing = setting("ROUTES", routes, Routing())
+
+    @staticmethod
+    def check_together(
+        values: Mapping[str, Any], failed: frozenset[str], name: Callable[[str], str]
+    ) -> list[str]:
+        """Problems across settings: every route's ``to`` names a declared destination or ``default``.
+
+        Args:
+            values: the parsed values by field name (unset fields are absent).
+            failed: the fields whose own parse failed (already reported; not checked again).
+            name: how a field's setting is named in a problem (its variable or context key).
+        """
+        routing = values.get("routing")
+        if routing is None or "destinations" in failed:
+            return []
+        declared = values.get("destinations", {})
+        return [
+            f"{name('routing')} {problem}"
+            for problem in unknown_destinations(routing, declared, declared_in=name("destinations"))
+        ]
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Self:
@@ -215,10 +261,13 @@ def read_settings(
     """Parse every setting of ``cls`` from ``get(variable)``; return the values and the problems.
 
     Each problem starts with ``name_of(spec)``, so the stack can name context keys and the
-    function environment variables.
+    function environment variables. A class with a ``check_together`` static method (see
+    :meth:`Settings.check_together`) also gets the problems that span several settings.
     """
     values: dict[str, Any] = {}
     problems: list[str] = []
+    failed: set[str] = set()
+    specs: dict[str, SettingSpec] = {}
     for item in dataclasses.fields(cls):
         spec: SettingSpec | None = item.metadata.get("setting")
         if spec is None:
@@ -228,6 +277,7 @@ def read_settings(
                 problems += nested_problems
                 values[item.name] = nested(**nested_values)
             continue
+        specs[item.name] = spec
         raw = get(spec.variable)
         text = "" if raw is None else str(raw).strip()
         if not text:
@@ -236,6 +286,10 @@ def read_settings(
             values[item.name] = spec.parse(text)
         except ValueError as error:
             problems.append(f"{name_of(spec)} {error}")
+            failed.add(item.name)
+    check_together = getattr(cls, "check_together", None)
+    if check_together is not None:
+        problems += check_together(values, frozenset(failed), lambda name: name_of(specs[name]))
     return values, problems
 
 

@@ -1,9 +1,13 @@
-"""Where the Slack webhook URL comes from: ``SLACK_WEBHOOK_URL``, or a Secrets Manager secret.
+"""Where webhook URLs and bot tokens come from: ``SLACK_WEBHOOK_URL``, or a Secrets Manager secret.
+
+:class:`WebhookUrlSource` gives the one default webhook URL (the single-destination notifier);
+:class:`DestinationSecrets` gives every destination its URL or token, from the same secret read
+as a :class:`~handler.deliver.destinations.SecretMap`.
 
 The secret (``SLACK_WEBHOOK_SECRET_ARN``) is read once per container and cached. After Slack
 answers a delivery with an auth-type refusal (403/404/410), the caller asks for a fresh read, so
 rotating the URL in the secret needs no redeploy. The secret's ``SecretString`` is either the URL
-itself or a JSON object with a ``webhook_url`` (or ``url``) key.
+itself, a JSON object with a ``webhook_url`` (or ``url``) key, or a JSON object of key → URL or token.
 
 The URL never reaches a log line or an exception message.
 """
@@ -17,6 +21,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.deliver.destinations import (
+    DEFAULT,
+    DEFAULT_DESTINATION,
+    Destination,
+    Flavor,
+    SecretMap,
+    detect_flavor,
+)
 from handler.deliver.webhook import validate_webhook_url
 from handler.errors import ConfigurationError
 
@@ -89,22 +101,7 @@ class WebhookUrlSource:
         return self.get() != previous
 
     def _read_secret(self, arn: str) -> str:
-        region = secret_region(arn)
-        try:
-            response = self._secrets_client(region).get_secret_value(SecretId=arn)
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "error")
-            if code == "ResourceNotFoundException":
-                raise ConfigurationError(f"the webhook secret {arn} does not exist") from error
-            raise ConfigurationError(
-                f"could not read the webhook secret {arn} ({code}); check that the function's "
-                "role has secretsmanager:GetSecretValue on it and kms:Decrypt on its key"
-            ) from error
-        except BotoCoreError as error:
-            raise ConfigurationError(
-                f"could not reach Secrets Manager for {arn} ({type(error).__name__})"
-            ) from error
-        secret = str(response.get("SecretString") or "").strip()
+        secret = read_secret_string(self._secrets_client, arn)
         if secret.startswith("{"):
             try:
                 document = json.loads(secret)
@@ -116,3 +113,120 @@ class WebhookUrlSource:
                 f"the webhook secret {arn} is empty; " + _PUT_SECRET_HINT.format(arn=arn)
             )
         return validate_webhook_url(secret)
+
+
+def read_secret_string(secrets_client: Callable[[str | None], Any], arn: str) -> str:
+    """The secret's ``SecretString``, stripped ("" when it has none).
+
+    Raises:
+        ConfigurationError: the secret does not exist or cannot be read (naming the ARN and the
+            permission to check, never the value).
+    """
+    region = secret_region(arn)
+    try:
+        response = secrets_client(region).get_secret_value(SecretId=arn)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "error")
+        if code == "ResourceNotFoundException":
+            raise ConfigurationError(f"the webhook secret {arn} does not exist") from error
+        raise ConfigurationError(
+            f"could not read the webhook secret {arn} ({code}); check that the function's "
+            "role has secretsmanager:GetSecretValue on it and kms:Decrypt on its key"
+        ) from error
+    except BotoCoreError as error:
+        raise ConfigurationError(
+            f"could not reach Secrets Manager for {arn} ({type(error).__name__})"
+        ) from error
+    return str(response.get("SecretString") or "").strip()
+
+
+class DestinationSecrets:
+    """Gives each destination its webhook URL or bot token, reading the secret at most once until refreshed.
+
+    The default destination is ``SLACK_WEBHOOK_URL`` when set (local runs), else the secret's
+    default (a plain URL, ``{"webhook_url": ...}``, or the ``default`` key of a secret map). Named
+    destinations always read the secret map, at their ``secret`` key (see
+    :class:`handler.deliver.destinations.SecretMap`).
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str | None,
+        secret_arn: str | None,
+        secrets_client: Callable[[str | None], Any],
+        flavor: Flavor | None = None,
+    ) -> None:
+        self._url = url
+        self._secret_arn = secret_arn
+        self._secrets_client = secrets_client
+        self._flavor = flavor
+        self._cached: SecretMap | None = None
+
+    def from_secret(self, destination: Destination = DEFAULT) -> bool:
+        """True when ``destination``'s value comes from Secrets Manager (so a refresh can change it)."""
+        if destination.name == DEFAULT_DESTINATION and self._url is not None:
+            return False
+        return self._secret_arn is not None
+
+    def has_default(self) -> bool:
+        """Whether a default destination is configured (reads the secret if it must).
+
+        Raises:
+            ConfigurationError: the secret cannot be read.
+        """
+        if self._url is not None:
+            return True
+        return self._secret_arn is not None and DEFAULT_DESTINATION in self._secret_map(self._secret_arn)
+
+    def secret_for(self, destination: Destination = DEFAULT) -> str:
+        """The validated webhook URL or bot token of ``destination``.
+
+        Raises:
+            ConfigurationError: nothing is configured for it, the secret is missing, unreadable
+                or lacks its key, or the value does not suit its type (never showing the value).
+        """
+        if destination.name == DEFAULT_DESTINATION and self._url is not None:
+            return validate_webhook_url(self._url)
+        if self._secret_arn is None:
+            if destination.name == DEFAULT_DESTINATION:
+                raise ConfigurationError(
+                    "no Slack webhook configured: set SLACK_WEBHOOK_SECRET_ARN (deployed) or "
+                    "SLACK_WEBHOOK_URL (local runs)"
+                )
+            raise ConfigurationError(
+                f"destination {destination.name!r} reads its URL or token from the secret, and "
+                "SLACK_WEBHOOK_SECRET_ARN is not set; set it to a secret holding a JSON object with "
+                f"the key {destination.secret!r}"
+            )
+        secrets = self._secret_map(self._secret_arn)
+        if destination.name == DEFAULT_DESTINATION and not secrets.keys():
+            raise ConfigurationError(
+                f"the webhook secret {self._secret_arn} is empty; "
+                + _PUT_SECRET_HINT.format(arn=self._secret_arn)
+            )
+        return secrets.value_for(destination, secret_id=self._secret_arn)
+
+    def flavor_for(self, destination: Destination = DEFAULT) -> Flavor:
+        """The dialect for ``destination``: its type's; for ``default``, DESTINATION_FLAVOR's or its URL's."""
+        if destination.name != DEFAULT_DESTINATION:
+            return destination.flavor
+        return detect_flavor(self.secret_for(destination), self._flavor)
+
+    def refresh(self, destination: Destination = DEFAULT) -> bool:
+        """Re-read the secret; True if ``destination`` now has a different value than the cached one."""
+        if not self.from_secret(destination) or self._secret_arn is None:
+            return False
+        previous: str | None = None
+        if self._cached is not None:
+            try:
+                previous = self.secret_for(destination)
+            except ConfigurationError:
+                previous = None  # the cached secret lacked it; any usable value now is a change
+        self._cached = None
+        return self.secret_for(destination) != previous
+
+    def _secret_map(self, arn: str) -> SecretMap:
+        if self._cached is None:
+            self._cached = SecretMap.parse(read_secret_string(self._secrets_client, arn), secret_id=arn)
+        return self._cached
