@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from handler.routing import RoutingError, parse_routing
 from handler.settings import Settings, read_settings, setting_specs
 
 _REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
@@ -51,6 +52,8 @@ ALL_REPOSITORIES = "*"
 #: Context keys that become the function's environment: every handler setting that names one
 #: (``handler/settings.py`` declares them; a new one needs no change here).
 HANDLER_SETTINGS = {spec.context: spec.variable for spec in setting_specs() if spec.context}
+#: The context keys that together become ``ROUTES`` (``{"routes": [...], "filters": [...]}``).
+ROUTING_KEYS = ("routes", "filters")
 
 
 class StackConfigError(ValueError):
@@ -171,16 +174,62 @@ class NotifierConfig:
 
 
 def _handler_environment(get: Callable[[str], Any], problems: list[str]) -> dict[str, str]:
-    """Handler settings from context, checked with the handler's own parsers, named by context key."""
+    """Handler settings from context, checked with the handler's own parsers, named by context key.
+
+    Objects and lists become compact JSON: the function's whole environment must fit in 4 KB.
+    """
     environment: dict[str, str] = {}
     for key, variable in HANDLER_SETTINGS.items():
         value = get(key)
         if value not in (None, ""):
-            environment[variable] = value if isinstance(value, str) else json.dumps(value)
+            environment[variable] = value if isinstance(value, str) else _compact(value)
     context_key = {variable: key for key, variable in HANDLER_SETTINGS.items()}
-    _, found = read_settings(Settings, environment.get, lambda spec: context_key[spec.variable])
+    values, found = read_settings(Settings, environment.get, lambda spec: context_key[spec.variable])
     problems.extend(found)
+    # Route targets are checked against the declared destinations, unless those are invalid
+    # themselves (already reported above; a second report per route would only add noise).
+    declared = (
+        None
+        if "DESTINATIONS" in environment and "destinations" not in values
+        else values.get("destinations", {})
+    )
+    routes = _routes(get, declared, problems)
+    if routes is not None:
+        environment["ROUTES"] = routes
     return environment
+
+
+def _routes(get: Callable[[str], Any], declared: Collection[str] | None, problems: list[str]) -> str | None:
+    """``ROUTES`` from the ``routes`` and ``filters`` keys, checked by ``handler.routing``; None if unset.
+
+    Each problem is reported by its path, which starts with the key (``routes[1].events[0]: ...``).
+    """
+    document: dict[str, Any] = {}
+    for key in ROUTING_KEYS:
+        value = get(key)
+        if value in (None, ""):
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as error:
+                problems.append(
+                    f'{key} is not valid JSON ({error}); write a list like [{{"refs": ["main"]}}]'
+                )
+                continue
+        document[key] = value
+    if not document:
+        return None
+    try:
+        parse_routing(document, known_destinations=declared)
+    except RoutingError as error:
+        problems.extend(error.problems)
+        return None
+    return _compact(document)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _names(value: Any) -> tuple[str, ...]:

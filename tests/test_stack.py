@@ -140,7 +140,7 @@ def test_function_runtime_handler_and_environment(default: tuple[Template, Path]
                 "Variables": Match.object_like(
                     {
                         "SLACK_WEBHOOK_SECRET_ARN": {"Ref": Match.string_like_regexp("WebhookSecret")},
-                        "BRANCH_COLORS": json.dumps(CDK_CONTEXT["branch_colors"]),
+                        "BRANCH_COLORS": json.dumps(CDK_CONTEXT["branch_colors"], separators=(",", ":")),
                         "MAX_FILES_PER_DIFF": "20",
                     }
                 )
