@@ -100,9 +100,14 @@ class RepositoryTriggers(Construct):
     that added a repository rolls back). The function only ever touches the repository and the
     trigger name its resource names, and removes nothing but its own trigger.
 
-    With ``watch_all``, one resource (keyed ``"*"``) covers every repository, the role may also
-    list repositories (ListRepositories has no resource-level permissions, so its resource is
-    ``*``), and :attr:`new_repository_rule` sends each created repository to the function.
+    The role may also list repositories (ListRepositories has no resource-level permissions, so
+    its resource is ``*``), in either mode, for the same reason: when a stack goes back from
+    ``"*"`` to a list (or an update to ``"*"`` rolls back), CloudFormation deletes the resource
+    that covered every repository after it has applied the list's policy, and that delete must
+    list the repositories to take our trigger off each one.
+
+    With ``watch_all``, one resource (keyed ``"*"``) covers every repository, and
+    :attr:`new_repository_rule` sends each created repository to the function.
 
     Attributes:
         function: the custom resource's function.
@@ -153,6 +158,19 @@ class RepositoryTriggers(Construct):
             "longer lists. Only the two trigger actions are granted, in this account and region; "
             "the function changes nothing but its own trigger.",
         )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ListRepositories", actions=["codecommit:ListRepositories"], resources=["*"]
+            )
+        )
+        acknowledge_wildcard(
+            role,
+            "*",
+            "codecommit:ListRepositories supports no resource-level permissions, so its resource must "
+            'be *. It lists repository names only: with repositories "*" the function puts our trigger '
+            "on each, and after a switch back to a list (or a rollback) the delete that CloudFormation "
+            "runs under the list's policy must still find every repository to remove our trigger.",
+        )
         self.function = lambda_.Function(
             self,
             "Function",
@@ -169,7 +187,7 @@ class RepositoryTriggers(Construct):
         self.resources: dict[str, CustomResource] = {}
         self.new_repository_rule: events.Rule | None = None
         if watch_all:
-            self._watch_all(role, topic_arn, trigger_name, branches)
+            self._watch_all(topic_arn, trigger_name, branches)
             repository_names = ["*"]
         for name in repository_names:
             self.resources[name] = CustomResource(
@@ -188,20 +206,8 @@ class RepositoryTriggers(Construct):
                 },
             )
 
-    def _watch_all(self, role: iam.Role, topic_arn: str, trigger_name: str, branches: Sequence[str]) -> None:
-        """List every repository at deploy; put our trigger on each one created later."""
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ListRepositories", actions=["codecommit:ListRepositories"], resources=["*"]
-            )
-        )
-        acknowledge_wildcard(
-            role,
-            "*",
-            "codecommit:ListRepositories supports no resource-level permissions, so its resource must "
-            "be *; it only lists repository names, which the function needs to put our trigger on "
-            'every repository (repositories: "*").',
-        )
+    def _watch_all(self, topic_arn: str, trigger_name: str, branches: Sequence[str]) -> None:
+        """Tell the function our trigger, and send it each repository created after the deploy."""
         self.function.add_environment("TRIGGER_NAME", trigger_name)
         self.function.add_environment("DESTINATION_ARN", topic_arn)
         self.function.add_environment("BRANCHES", json.dumps(list(branches)))

@@ -241,7 +241,7 @@ def test_existing_repositories_get_the_trigger_custom_resource(default: tuple[Te
         },
     )
     by_sid = {s["Sid"]: s for s in statements(template, "ExistingRepositoryTriggersRole")}
-    assert set(by_sid) == {"WriteOwnLogs", "ManageTriggers"}
+    assert set(by_sid) == {"WriteOwnLogs", "ManageTriggers", "ListRepositories"}
     assert by_sid["ManageTriggers"]["Action"] == [
         "codecommit:GetRepositoryTriggers",
         "codecommit:PutRepositoryTriggers",

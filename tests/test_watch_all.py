@@ -25,6 +25,8 @@ from cdk.config import NotifierConfig, StackConfigError
 from cdk.trigger_manager import index
 from cdk.triggers import ALL_REPOSITORIES_RESOURCE_TYPE, all_repositories_trigger_name, trigger_name_for
 from tests import test_trigger_manager as manager_tests
+from tests.conftest import codecommit_client
+from tests.standins.codecommit import running
 from tests.test_stack import CDK_CONTEXT, statements, synth
 from tests.test_trigger_manager import OTHERS, TOPIC, Context
 
@@ -267,10 +269,13 @@ def test_listing_is_the_only_grant_on_star(watch_all: tuple[Template, Path]) -> 
 
 
 @pytest.mark.slow
-def test_named_repositories_never_list_or_watch_new_ones(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_named_repositories_do_not_watch_new_ones(tmp_path_factory: pytest.TempPathFactory) -> None:
     template, path = synth(tmp_path_factory)
-    text = path.read_text()
-    assert "ListRepositories" not in text and "CreateRepository" not in text
+    assert "CreateRepository" not in path.read_text()
+    # Listing stays granted: a switch back from "*" deletes the all-repositories resource under
+    # this template's policy (test_switching_modes_keeps_exactly_one_trigger_of_ours).
+    by_sid = {s["Sid"]: s for s in statements(template, "ExistingRepositoryTriggersRole")}
+    assert by_sid["ListRepositories"]["Resource"] == "*"
     template.resource_count_is(ALL_REPOSITORIES_RESOURCE_TYPE, 0)
     manager = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "index.handler"}})
     assert all("Environment" not in function["Properties"] for function in manager.values())
@@ -339,3 +344,74 @@ def test_cfn_lint_is_clean_when_watching_every_repository(watch_all: tuple[Templ
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(watch_all[1].read_text())["Resources"]
+
+
+# --- switching a deployed stack between a list and "*", as CloudFormation runs it -------------
+
+
+class ListingClient(manager_tests.PolicyEnforcingClient):
+    """The policy-enforcing client of tests/test_trigger_manager.py, which may also list."""
+
+    def list_repositories(self, **kwargs: Any) -> Any:
+        self._check("codecommit:ListRepositories", "")
+        return self._client.list_repositories(**kwargs)
+
+
+def resource_events(
+    cloudformation: list[dict[str, Any]], template: dict[str, Any], request_type: str
+) -> list[dict[str, Any]]:
+    """One CloudFormation request per trigger resource of ``template`` (the topic made concrete)."""
+    requests = []
+    for resource in template["Resources"].values():
+        if resource["Type"] in ("Custom::CodeCommitRepositoryTrigger", ALL_REPOSITORIES_RESOURCE_TYPE):
+            properties = {**resource["Properties"], "DestinationArn": TOPIC}
+            request = {
+                **manager_tests.cfn_event(cloudformation, request_type),
+                "ResourceProperties": properties,
+            }
+            request["PhysicalResourceId"] = f"{properties['RepositoryName']}/{properties['TriggerName']}"
+            requests.append(request)
+    return requests
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("before", "after"), [("alpha,beta", "*"), ("*", "alpha,beta")], ids=["to-all", "to-list"]
+)
+def test_switching_modes_keeps_exactly_one_trigger_of_ours(
+    cloudformation: list[dict[str, Any]], tmp_path: Path, before: str, after: str
+) -> None:
+    """CloudFormation creates the new resources, then deletes the old ones with the new policy in force."""
+    old, new = manager_tests.synthesize(tmp_path, before), manager_tests.synthesize(tmp_path, after)
+    with running({"alpha": tmp_path, "beta": tmp_path, "gamma": tmp_path}) as stand_in:
+        stand_in.page_size = 2  # the manager must follow nextToken to reach gamma
+        for name in stand_in.repositories:
+            stand_in.triggers[name] = [dict(trigger) for trigger in OTHERS]
+        real = codecommit_client(stand_in.url)
+        for request_type, template, policy in (
+            ("Create", old, old),
+            ("Create", new, new),
+            ("Delete", old, new),
+        ):
+            for request in resource_events(cloudformation, template, request_type):
+                index.handler(request, Context(60_000), client=ListingClient(policy, real))
+                assert cloudformation[-1]["Status"] == "SUCCESS", cloudformation[-1]["Reason"]
+        ours = {
+            name: [t["name"] for t in stand_in.triggers[name][len(OTHERS) :]]
+            for name in stand_in.repositories
+        }
+        for name, triggers in stand_in.triggers.items():
+            assert triggers[: len(OTHERS)] == OTHERS, name
+        if after == "*":
+            assert ours == {
+                name: ["slack-notifier-all-CodeCommitSlackNotifier"] for name in ("alpha", "beta", "gamma")
+            }
+        else:
+            assert ours == {
+                "alpha": ["slack-notifier-CodeCommitSlackNotifier"],
+                "beta": ["slack-notifier-CodeCommitSlackNotifier"],
+                "gamma": [],
+            }
+        for request in resource_events(cloudformation, new, "Delete"):  # and then the stack is destroyed
+            index.handler(request, Context(60_000), client=ListingClient(new, real))
+        assert all(triggers == OTHERS for triggers in stand_in.triggers.values())
