@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handler.model import Pusher, Push, RefAction, RefChange, RefKind, Repository
+from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
 from handler.pull_requests.model import Activity, ActivityKind, Identity, PullRequestSnapshot
 from handler.routing import (
     EventKind,
