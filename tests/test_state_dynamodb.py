@@ -222,3 +222,4 @@ def test_aws_endpoint_url_dynamodb_steers_the_client(monkeypatch: pytest.MonkeyP
             {"TableName": TABLE, "Key": {"pk": {"S": "head#x"}}, "ConsistentRead": True},
         )
     ]
+
