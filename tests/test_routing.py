@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
@@ -154,12 +154,14 @@ matches = st.builds(
 )
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(subjects, st.booleans())
 def test_a_route_without_keys_matches_every_subject(case: Subject, has_default: bool) -> None:
     decision = route(case, Routing(routes=(Route(Match(), ("payments",)),)), has_default=has_default)
     assert decision.destinations == ("payments",)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(subjects, matches, st.lists(matches, max_size=3), st.booleans())
 def test_a_matching_filter_always_wins(
     case: Subject, chosen: Match, others: list[Match], has_default: bool
@@ -170,6 +172,7 @@ def test_a_matching_filter_always_wins(
     assert (decision.outcome is Outcome.FILTERED) is chosen.matches(case)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(subjects, st.lists(matches, min_size=1, max_size=4), st.booleans())
 def test_destinations_are_the_ordered_union_without_repeats(
     case: Subject, route_matches: list[Match], has_default: bool
