@@ -1,9 +1,9 @@
 """Bundle the notifier's Lambda code on this machine, without Docker.
 
 The asset holds the ``handler`` package and the third-party packages it needs at run time
-(``requests`` and its dependencies), installed by pip as wheels for the function's Python version
-and architecture. The boto3 family is left out: the Lambda Python runtime provides it, and
-bundling it would add about 15 MB and slow every cold start.
+(``requests`` and its dependencies; ``slack_sdk`` for Slack app destinations), installed by pip as
+wheels for the function's Python version and architecture. The boto3 family is left out: the
+Lambda Python runtime provides it, and bundling it would add about 15 MB and slow every cold start.
 
 The asset hash covers exactly what goes in (the handler's source, the pinned requirements, the
 target), so unrelated edits in the repository never force a new deployment.

@@ -11,6 +11,8 @@ The handler sorts every failure into one of three outcomes (the README's "Reliab
     │   └── ReadDeadlineReached the invocation's time ran out before a read could start
     └── DeliveryError           Slack did not take the message; raised so the event is kept
         ├── DeliveryRefused     a permanent refusal (404/410/403, invalid_payload): not retried here
+        │   └── SlackApiRefused the Web API answered an error code (not_in_channel, invalid_auth, ...)
+        │       └── MessageGone chat.update found no message to edit: post a new one instead
         └── DeliveryExhausted   transient failures (429, 5xx, timeouts) outlived the retry budget
 
 Anything raised out of ``lambda_handler`` makes Lambda retry the event asynchronously and, when
@@ -29,9 +31,11 @@ __all__ = [
     "DeliveryExhausted",
     "DeliveryRefused",
     "DiffTruncated",
+    "MessageGone",
     "NotifierError",
     "ReadDeadlineReached",
     "RepositoryReadError",
+    "SlackApiRefused",
     "UnprocessableEvent",
 ]
 
@@ -88,6 +92,18 @@ class DeliveryError(NotifierError):
 
 class DeliveryRefused(DeliveryError):
     """Slack refused the message for a reason that retrying the same request cannot fix."""
+
+
+class SlackApiRefused(DeliveryRefused):
+    """Slack's Web API refused a call with an error code (``error``) that retrying cannot fix."""
+
+    def __init__(self, message: str, *, error: str, status: int | None = None, attempts: int = 0) -> None:
+        super().__init__(message, status=status, attempts=attempts)
+        self.error = error
+
+
+class MessageGone(SlackApiRefused):
+    """``chat.update`` cannot edit the message (deleted, or not the app's): post it anew instead."""
 
 
 class DeliveryExhausted(DeliveryError):

@@ -1,7 +1,12 @@
-"""Deliver: POST one payload to a Slack incoming webhook, retrying only what retrying can fix.
+"""Deliver: POST one payload to a Slack or Mattermost incoming webhook, retrying only what can be fixed.
+
+The two products answer alike where it matters (``ok`` on success, 429 with ``Retry-After``) and
+differ in their refusals, so the answer is read per flavour (``flavor="slack"`` or
+``"mattermost"``): Slack refuses with a plain-text code (``no_service``), Mattermost with a JSON
+body whose ``id`` says why (``web.incoming_webhook.disabled.app_error``).
 
 =====================================  ===================================================
-Slack's answer                         what happens
+the webhook's answer                   what happens
 =====================================  ===================================================
 2xx with body ``ok`` or no body         delivered (Slack and Mattermost both answer ``ok``)
 2xx with any other body                :class:`DeliveryRefused`, logged at ERROR: something that is
@@ -14,6 +19,12 @@ Slack's answer                         what happens
 403, 404, 410 (``no_service``, ...)    :class:`DeliveryRefused` at once: the hook is gone
 400 (``invalid_payload``, ...)         :class:`DeliveryRefused` at once: the same request
                                        would be refused again
+Mattermost 501 ``...disabled...``      :class:`DeliveryRefused` at once: incoming webhooks are
+                                       switched off on the server (only a system admin can turn
+                                       them on); every other 5xx stays transient
+Mattermost 400 (``Unable to parse      :class:`DeliveryRefused` at once; ``...invalid.app_error``
+incoming data``, ``Couldn't find the   (no such hook) and ``...channel.app_error`` (its channel
+channel``, ``...invalid.app_error``)   is gone) say to fix the webhook, the others are a bug
 =====================================  ===================================================
 
 Attempts are bounded by ``max_attempts`` and by the invocation's remaining time: an attempt is
@@ -37,7 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from handler.deadline import Deadline
@@ -66,6 +77,13 @@ _RATE_LIMIT_JITTER_CAP = 0.5
 MAX_RETRY_AFTER_SECONDS = 60.0
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
+
+#: Which product's incoming webhook a URL belongs to; it decides how refusals are read and named.
+Flavor = Literal["slack", "mattermost"]
+FLAVORS: tuple[Flavor, ...] = get_args(Flavor)
+_PRODUCT: dict[Flavor, str] = {"slack": "Slack", "mattermost": "Mattermost"}
+#: The ``id`` Mattermost answers (with HTTP 501) when its incoming webhooks are switched off.
+MATTERMOST_DISABLED_ID = "web.incoming_webhook.disabled.app_error"
 
 
 @dataclass(frozen=True)
@@ -124,7 +142,8 @@ def redact(text: str, url: str) -> str:
 
 
 class SlackWebhook:
-    """A Slack incoming webhook with the retry policy described in the module docstring."""
+    """An incoming webhook (Slack's, or Mattermost's with ``flavor="mattermost"``) with the retry
+    policy described in the module docstring. :data:`Webhook` is the same class."""
 
     def __init__(
         self,
@@ -135,9 +154,16 @@ class SlackWebhook:
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
         wall_clock: Callable[[], float] = time.time,
+        flavor: Flavor = "slack",
     ) -> None:
         import requests  # here, not at module level: a poison event never pays for it
 
+        if flavor not in FLAVORS:
+            raise ConfigurationError(
+                f"unknown webhook flavor {flavor!r}: expected one of {', '.join(FLAVORS)}"
+            )
+        self._flavor: Flavor = flavor
+        self._product = _PRODUCT[flavor]
         self._requests = requests
         self._url = validate_webhook_url(url)
         self._session = requests.Session()
@@ -148,10 +174,14 @@ class SlackWebhook:
         self._wall_clock = wall_clock
 
     def send(self, payload: dict[str, Any], *, deadline: Deadline) -> DeliveryReceipt:
-        """POST ``payload`` until Slack takes it, a refusal is permanent, or the budget is spent.
+        """POST ``payload`` until the webhook takes it, a refusal is permanent, or the budget is spent.
 
         A 429 does not use up an attempt: Slack said when to come back, so waiting is bounded by
         the time left (and a safety cap), not by ``max_attempts``, which counts real failures.
+
+        Raises:
+            DeliveryRefused: a permanent refusal; its message says what to fix.
+            DeliveryExhausted: transient failures outlived the attempts or the time left.
         """
         failures, rate_limited, requests_made, waited, wait = 0, 0, 0, 0.0, 0.0
         last_problem, last_status = "no time was left for an attempt", None
@@ -169,7 +199,7 @@ class SlackWebhook:
                 failures += 1
                 last_problem, last_status = type(error).__name__, None
                 wait = self._backoff(failures)
-                log.warning("slack attempt %d failed: %s", requests_made, last_problem)
+                log.warning("%s attempt %d failed: %s", self._flavor, requests_made, last_problem)
                 continue
             body = response.text[:200].strip()
             if 200 <= response.status_code < 300:
@@ -178,7 +208,7 @@ class SlackWebhook:
                         attempts=requests_made, waited_seconds=waited, rate_limited=rate_limited
                     )
                 problem = f"HTTP {response.status_code} with body {redact(body[:80], self._url)!r}"
-                log.error("slack attempt %d: %s is not a webhook's answer", requests_made, problem)
+                log.error("%s attempt %d: %s is not a webhook's answer", self._flavor, requests_made, problem)
                 raise DeliveryRefused(
                     f"the webhook answered {problem} instead of 'ok': something else (a proxy, a "
                     "captive portal) answered, so the message was most likely not posted; check the "
@@ -191,23 +221,34 @@ class SlackWebhook:
             if response.status_code == 429:
                 rate_limited += 1
                 wait = self._retry_after(response, rate_limited)
-            elif 400 <= response.status_code < 500:
+            elif 400 <= response.status_code < 500 or self._disabled(response.status_code, body):
                 raise DeliveryRefused(
-                    f"Slack refused the message for good ({last_problem}); "
-                    + _refusal_advice(response.status_code, body),
+                    f"{self._product} refused the message for good ({last_problem}); "
+                    + self._advice(response.status_code, body),
                     status=response.status_code,
                     attempts=requests_made,
                 )
             else:
                 failures += 1
                 wait = self._backoff(failures)
-            log.warning("slack attempt %d got %s; next wait %.1fs", requests_made, last_problem, wait)
+            log.warning(
+                "%s attempt %d got %s; next wait %.1fs", self._flavor, requests_made, last_problem, wait
+            )
         raise DeliveryExhausted(
-            f"Slack did not take the message after {requests_made} attempt(s) in the time available "
-            f"(last: {last_problem}); raising so Lambda retries the event",
+            f"{self._product} did not take the message after {requests_made} attempt(s) in the time "
+            f"available (last: {last_problem}); raising so Lambda retries the event",
             status=last_status,
             attempts=requests_made,
         )
+
+    def _disabled(self, status: int, body: str) -> bool:
+        """Mattermost's "incoming webhooks are disabled": a 5xx that no retry can fix."""
+        return self._flavor == "mattermost" and status == 501 and MATTERMOST_DISABLED_ID in body
+
+    def _advice(self, status: int, body: str) -> str:
+        if self._flavor == "mattermost":
+            return _mattermost_advice(status, body)
+        return _refusal_advice(status, body)
 
     def _backoff(self, attempt: int) -> float:
         """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
@@ -270,3 +311,42 @@ def _refusal_advice(status: int, body: str) -> str:
             "in the secret, then redrive the dead-letter queue"
         )
     return "the payload was rejected; report it as a bug with the event from the dead-letter queue"
+
+
+_MATTERMOST_CHANNEL_MARKERS = (
+    "web.incoming_webhook.channel",  # .app_error (not found) and _locked.app_error
+    "web.incoming_webhook.permissions.app_error",
+    "web.incoming_webhook.user.app_error",
+    "Couldn't find the channel",
+)
+
+
+def _mattermost_advice(status: int, body: str) -> str:
+    """What to do about a Mattermost refusal, read from the error ``id`` in its JSON body.
+
+    The ids are the server's (``HandleIncomingWebhook``); older servers answer some of them with
+    another status (a missing channel was a 400, is now a 404), so the id decides, not the status.
+    """
+    if MATTERMOST_DISABLED_ID in body:
+        return (
+            "incoming webhooks are disabled on this Mattermost server: a system admin enables them "
+            "under Integrations (System Console > Integrations > Integration Management > Enable "
+            "Incoming Webhooks), then redrive the dead-letter queue"
+        )
+    if any(marker in body for marker in _MATTERMOST_CHANNEL_MARKERS):
+        return (
+            "the webhook's channel is gone or locked, or the webhook's owner may not post there; "
+            "edit the webhook under Integrations > Incoming Webhooks (or create a new one and put "
+            "its URL in the secret), then redrive the dead-letter queue"
+        )
+    if "web.incoming_webhook.invalid.app_error" in body or status in (403, 404, 410):
+        return (
+            "the Mattermost webhook does not exist (deleted, or a wrong URL); create an incoming "
+            "webhook under Integrations > Incoming Webhooks, put its URL in the secret, then redrive "
+            "the dead-letter queue"
+        )
+    return "the payload was rejected; report it as a bug with the event from the dead-letter queue"
+
+
+#: The webhook client under a name that does not suggest one product.
+Webhook = SlackWebhook

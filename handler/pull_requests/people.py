@@ -8,10 +8,13 @@
 * an e-mail address (matched against session names and the e-mail CodeCommit passes on from
   session tags): ``alice@example.com``.
 
-A value is a Slack member id (``U…`` or ``W…``, rendered ``<@U…>``) or a Mattermost username
-(rendered ``@name``). Values are validated when the map is loaded, so a map can never make the
-notifier write ``<!channel>`` or ``@here``. Lookups try the full ARN first, then the e-mail, then
-the name; names and e-mails match without regard to case.
+A value is a Slack member id (``U…`` or ``W…``, rendered ``<@U…>`` in Slack) or a Mattermost
+username (rendered ``@name`` in Mattermost), or, for teams that post to both, an object with
+either or both: ``{"slack": "U024BE7LH", "mattermost": "alice.kim"}``. A person is mentioned only
+in the product they have a handle for; elsewhere they are shown by name. Values are validated
+when the map is loaded, so a map can never make the notifier write ``<!channel>`` or ``@here``.
+Lookups try the full ARN first, then the e-mail, then the name; names and e-mails match without
+regard to case.
 
 Approval-pool members are ARNs, possibly with wildcards
 (``arn:aws:sts::123456789012:assumed-role/CodeCommitReview/*``), or CodeCommit's short form
@@ -40,16 +43,26 @@ _APPROVERS_PREFIX = "CodeCommitApprovers:"
 
 @dataclass(frozen=True)
 class ChatUser:
-    """A chat account a person can be mentioned as."""
+    """The chat accounts a person can be mentioned as: ``handle`` (the first one given) and,
+    when the map names both, ``mattermost_handle``."""
 
     handle: str
+    mattermost_handle: str | None = None
+
+    @property
+    def slack(self) -> str | None:
+        """The Slack member id, if there is one."""
+        return self.handle if SLACK_MEMBER_ID.fullmatch(self.handle) else None
+
+    @property
+    def mattermost(self) -> str | None:
+        """The Mattermost username, if there is one."""
+        return self.mattermost_handle or (None if self.slack else self.handle)
 
     @property
     def mention(self) -> str:
         """``<@U024BE7LH>`` for a Slack member id, ``@alice`` for a Mattermost username."""
-        if SLACK_MEMBER_ID.fullmatch(self.handle):
-            return f"<@{self.handle}>"
-        return f"@{self.handle}"
+        return f"<@{self.slack}>" if self.slack else f"@{self.mattermost}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,15 @@ class Person:
 
 def validate_handle(value: object, key: str) -> ChatUser:
     """Check one map value; raise :class:`ConfigurationError` naming the key when it is not safe."""
+    if isinstance(value, dict) and value and set(value) <= {"slack", "mattermost"}:
+        slack = validate_handle(value["slack"], key).slack if "slack" in value else None
+        mattermost = validate_handle(value["mattermost"], key).mattermost if "mattermost" in value else None
+        if ("slack" in value and slack is None) or ("mattermost" in value and mattermost is None):
+            raise ConfigurationError(
+                f'USER_MAP[{key[:80]!r}] must be {{"slack": "U024BE7LH", "mattermost": "alice.kim"}} '
+                "(either or both): a Slack member id under slack, a Mattermost username under mattermost"
+            )
+        return ChatUser(slack, mattermost) if slack else ChatUser(str(mattermost))
     if isinstance(value, str):
         handle = value.strip().removeprefix("@")
         if SLACK_MEMBER_ID.fullmatch(handle):
@@ -83,7 +105,7 @@ def validate_handle(value: object, key: str) -> ChatUser:
             return ChatUser(handle)
     raise ConfigurationError(
         f"USER_MAP[{key[:80]!r}] must be a Slack member id like U024BE7LH (or a Mattermost username "
-        f"like alice.kim), got {str(value)[:40]!r}"
+        f'like alice.kim, or {{"slack": "U…", "mattermost": "alice.kim"}}), got {str(value)[:40]!r}'
     )
 
 

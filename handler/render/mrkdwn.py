@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 ELLIPSIS = "…"
 REPLACEMENT = "\ufffd"
@@ -54,9 +55,18 @@ def scrub(text: str) -> str:
     return _UNSAFE_CHARS.sub(REPLACEMENT, text)
 
 
+def unhide(text: str) -> str:
+    """``text`` scrubbed, with every character that reorders or hides text made visible (U+FFFD).
+
+    The first step of every dialect's escaping (Slack's here, Mattermost's in
+    :mod:`handler.render.markdown`).
+    """
+    return _HIDDEN.sub(REPLACEMENT, scrub(text))
+
+
 def escape(text: str) -> str:
     """Escape git-controlled text for mrkdwn (see the module docstring)."""
-    text = _HIDDEN.sub(REPLACEMENT, scrub(text))
+    text = unhide(text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@\u2060\\1", text)
 
@@ -73,13 +83,20 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
-def fit(escaped: str, limit: int, marker: str = ELLIPSIS) -> str:
+def fit(
+    escaped: str, limit: int, marker: str = ELLIPSIS, *, atoms: Callable[[str, int], int] | None = None
+) -> str:
     """Cut already-escaped mrkdwn to at most ``limit`` UTF-16 units, ending with ``marker``.
 
     The cut never splits a code point, an HTML entity (``&amp;``), a ``<link|label>``, an
     emoji sequence (ZWJ, skin tones, flags, variation selectors) or a base letter from its
     combining marks. Text that already fits is returned unchanged.
+
+    ``atoms`` moves a cut out of the dialect's own indivisible markup; the default knows Slack's
+    (entities and ``<link|label>``); :func:`handler.render.markdown.outside_markup` knows
+    Mattermost's.
     """
+    outside = atoms or _outside_markup
     if utf16_len(escaped) <= limit:
         return escaped
     room = limit - utf16_len(marker)
@@ -90,7 +107,7 @@ def fit(escaped: str, limit: int, marker: str = ELLIPSIS) -> str:
     # that satisfies all three (moving out of a grapheme can land inside an entity, and back;
     # dropping trailing white space can leave a joiner dangling at the end).
     while True:
-        moved = _at_grapheme_boundary(escaped, _outside_markup(escaped, cut))
+        moved = _at_grapheme_boundary(escaped, outside(escaped, cut))
         moved = len(escaped[:moved].rstrip())
         if moved == cut:
             break

@@ -1,4 +1,4 @@
-"""Render: a :class:`~handler.pull_requests.model.Notice` becomes one Slack message. Pure: no I/O.
+"""Render: a :class:`~handler.pull_requests.model.Notice` becomes one chat message. Pure: no I/O.
 
 Anatomy (the same attachment format as push messages)::
 
@@ -17,7 +17,9 @@ Mentions follow one rule: a mapped person is mentioned only where the message is
 (reviewers on "opened", "ready for review", ``/re-review`` and ``/ping-reviewers``; the author on
 ``/review-done``, approvals and merges), and never for their own action. Everyone else is shown by
 name, escaped. All user-written text (titles, descriptions, comments, names, branches) goes
-through :func:`handler.render.mrkdwn.escape`, exactly like commit text, and every part has a limit.
+through the dialect's escaping (:mod:`handler.render.markup`), exactly like commit text, and every
+part has a limit. Mentions are written in the destination's product only: a person mapped to a
+Slack id is shown by name in Mattermost, and the other way round.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from typing import Any
 from handler.pull_requests.model import ActivityKind, Notice, PullRequestSnapshot, ReviewCommand
 from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
 from handler.pull_requests.settings import PullRequestSettings
-from handler.render.mrkdwn import code, escape, fit, utf16_len
+from handler.render.markup import SLACK, Markup
+from handler.render.mrkdwn import utf16_len
 from handler.render.pull_request_links import (
     comment_url,
     commit_comment_url,
@@ -133,51 +136,52 @@ def _same(one: Person, other: Person) -> bool:
     return bool(one.arn) and one.arn == other.arn
 
 
-def _name(someone: Person, *, mention: bool) -> str:
-    return someone.shown(mention=mention) or fit(escape(someone.label or "someone"), 120)
+def _name(someone: Person, m: Markup, *, mention: bool) -> str:
+    shown = m.mention(someone.chat) if mention and someone.chat is not None else None
+    return shown or m.fit(m.escape(someone.label or "someone"), 120)
 
 
-def _mentions(people: list[Person], actor: Person) -> list[str]:
-    """Mentions for the mapped people the message is about, never the actor, each once."""
+def _mentions(people: list[Person], actor: Person, m: Markup) -> list[str]:
+    """Mentions for the people the message is about who have a handle in this product, never the
+    actor, each once."""
     seen: list[str] = []
     for someone in people:
         if someone.chat is None or _same(someone, actor):
             continue
-        if someone.chat.mention not in seen:
-            seen.append(someone.chat.mention)
+        mention = m.mention(someone.chat)
+        if mention is not None and mention not in seen:
+            seen.append(mention)
     return seen[:_MAX_MENTIONS]
 
 
-def render_notice(notice: Notice, settings: PullRequestSettings, limits: RenderSettings) -> dict[str, Any]:
-    """The Slack payload for one notice, within ``limits.message_limit``."""
+def render_notice(
+    notice: Notice, settings: PullRequestSettings, limits: RenderSettings, markup: Markup = SLACK
+) -> dict[str, Any]:
+    """The payload for one notice in ``markup``'s dialect, within its message limit."""
+    m = markup
     cast = cast_of(notice, settings.user_map)
     style = _style(notice)
     targets = _targets(notice, cast)
-    mentions = _mentions(targets, cast.actor)
-    sentence = fit(escape(_sentence(notice, cast)), _LINE_LIMIT)
+    mentions = _mentions(targets, cast.actor, m)
+    sentence = m.fit(m.escape(_sentence(notice, cast)), _LINE_LIMIT)
     top = (" ".join(mentions) + " " + sentence) if mentions else sentence
-    text_limit = max(200, min(limits.section_limit, limits.message_limit - utf16_len(top) - 2 * 1_200))
+    limit = m.message_limit(limits.message_limit)
+    text_limit = max(200, min(limits.section_limit, limit - utf16_len(top) - 2 * 1_200))
+    repository = notice.activity.repository
     attachment: dict[str, Any] = {
         "color": style.color,
-        "fallback": sentence,
-        "pretext": f"{style.emoji} *{style.label}*",
-        "author_name": fit(escape(cast.actor.label or "someone"), _LINE_LIMIT),
-        "title": _title(notice),
-        "text": fit("\n".join(_lines(notice, cast, settings)), text_limit),
-        "footer": fit(
-            escape(
-                f"AWS CodeCommit · {notice.activity.repository.region} · {notice.activity.repository.name}"
-            ),
-            _LINE_LIMIT,
-        ),
-        "mrkdwn_in": ["pretext", "text"],
+        "fallback": m.fit(m.plain(_sentence(notice, cast)), _LINE_LIMIT),
+        "pretext": f"{style.emoji} {m.bold(style.label)}",
+        "author_name": m.fit(m.plain(cast.actor.label or "someone"), _LINE_LIMIT),
+        "title": _title(notice, m),
+        "text": m.fit("\n".join(_lines(notice, cast, settings, m)), text_limit),
+        "footer": m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT),
     }
     link = _link(notice)
     if link is not None:  # None: a partition whose console is not known; the title stays plain
         attachment["title_link"] = link
-    if notice.activity.event_time is not None:
-        attachment["ts"] = int(notice.activity.event_time.timestamp())
-    return {"text": top, "attachments": [attachment], "unfurl_links": False, "unfurl_media": False}
+    finished = m.attachment(attachment, markdown_in=["pretext", "text"], at=notice.activity.event_time)
+    return m.payload(top, [finished])
 
 
 def _style(notice: Notice) -> Style:
@@ -282,11 +286,11 @@ def _short(reference: str) -> str:
     return reference.removeprefix("refs/heads/")
 
 
-def _title(notice: Notice) -> str:
+def _title(notice: Notice, m: Markup) -> str:
     if notice.activity.pull_request_id is None:
         name = f"[{notice.activity.repository.name}] commit {_commented_commit(notice)}"
-        return fit(escape(name), _LINE_LIMIT)
-    return fit(escape(_pr_name(notice)), _TITLE_LIMIT)
+        return m.fit(m.escape(name), _LINE_LIMIT)
+    return m.fit(m.escape(_pr_name(notice)), _TITLE_LIMIT)
 
 
 def _link(notice: Notice) -> str | None:
@@ -300,74 +304,82 @@ def _link(notice: Notice) -> str | None:
     return pull_request_url(repository, activity.pull_request_id)
 
 
-def _lines(notice: Notice, cast: Cast, settings: PullRequestSettings) -> list[str]:
+def _lines(notice: Notice, cast: Cast, settings: PullRequestSettings, m: Markup) -> list[str]:
     lines = []
     snapshot = notice.pull_request
     if snapshot is not None and (snapshot.source_reference or snapshot.destination_reference):
-        lines.append(_branches(snapshot, notice))
+        lines.append(_branches(snapshot, notice, m))
     if notice.details_error:
         lines.append(
-            f"_The pull request could not be read ({escape(notice.details_error)}), "
-            "so this shows what the event says._"
+            m.italic(
+                f"The pull request could not be read ({m.escape(notice.details_error)}), "
+                "so this shows what the event says."
+            )
         )
-    lines.extend(_kind_lines(notice, cast, settings))
+    lines.extend(_kind_lines(notice, cast, settings, m))
     return lines
 
 
-def _branches(snapshot: PullRequestSnapshot, notice: Notice) -> str:
-    source = code(_short(snapshot.source_reference) or "?", 120)
-    destination = code(_short(snapshot.destination_reference) or "?", 120)
-    return f"{source} → {destination} · {escape(notice.activity.repository.name)}"
+def _branches(snapshot: PullRequestSnapshot, notice: Notice, m: Markup) -> str:
+    source = m.code(_short(snapshot.source_reference) or "?", 120)
+    destination = m.code(_short(snapshot.destination_reference) or "?", 120)
+    return f"{source} → {destination} · {m.escape(notice.activity.repository.name)}"
 
 
-def _kind_lines(notice: Notice, cast: Cast, settings: PullRequestSettings) -> list[str]:
+def _kind_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, m: Markup) -> list[str]:
     kind = notice.activity.kind
     if notice.command is not None:
-        return _command_lines(notice, cast, settings)
+        return _command_lines(notice, cast, settings, m)
     if notice.ready_for_review or kind is ActivityKind.OPENED:
-        return _opened_lines(notice, cast, settings, mention=True)
+        return _opened_lines(notice, cast, settings, m, mention=True)
     if kind is ActivityKind.SOURCE_UPDATED:
-        return _pushed_lines(notice)
+        return _pushed_lines(notice, m)
     if kind in APPROVAL_KINDS or kind is ActivityKind.MERGED:
-        return _approval_lines(notice, cast)
+        return _approval_lines(notice, cast, m)
     if kind in (ActivityKind.CLOSED, ActivityKind.REOPENED, ActivityKind.RULE_CHANGED):
-        return [f"Author: {_name(cast.author, mention=False)}"] if cast.author else []
-    return _comment_lines(notice, settings)
+        return [f"Author: {_name(cast.author, m, mention=False)}"] if cast.author else []
+    return _comment_lines(notice, settings, m)
 
 
-def _opened_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, *, mention: bool) -> list[str]:
+def _shortened(what: str, m: Markup) -> str:
+    return "… " + m.italic(f"({what} shortened)")
+
+
+def _opened_lines(
+    notice: Notice, cast: Cast, settings: PullRequestSettings, m: Markup, *, mention: bool
+) -> list[str]:
     lines = []
     snapshot = notice.pull_request
     if snapshot is not None and snapshot.description.strip():
-        excerpt = fit(
-            escape(snapshot.description.strip()),
+        excerpt = m.fit(
+            m.escape(snapshot.description.strip()),
             settings.description_chars,
-            marker="… _(description shortened)_",
+            marker=_shortened("description", m),
         )
-        lines.append(_quote(excerpt))
+        lines.append(m.quote(excerpt))
     if cast.author is not None and not cast.actor_is_author:
-        lines.append(f"Author: {_name(cast.author, mention=False)}")
+        lines.append(f"Author: {_name(cast.author, m, mention=False)}")
     if notice.details is not None:
         rules = notice.details.approval_rules
         if rules:
-            names = ", ".join(escape(rule.name) for rule in rules[:5])
+            names = ", ".join(m.escape(rule.name) for rule in rules[:5])
             needed = notice.details.approvals_needed
-            lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} ({fit(names, 300)})")
+            lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} ({m.fit(names, 300)})")
         else:
             lines.append("No approval rule: anyone may merge")
     if cast.reviewers:
-        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, mention=mention))
+        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, m, mention=mention))
     return lines
 
 
-def _people_list(people: tuple[Person, ...], actor: Person, *, mention: bool) -> str:
-    shown = [_name(someone, mention=mention and not _same(someone, actor)) for someone in people]
+def _people_list(people: tuple[Person, ...], actor: Person, m: Markup, *, mention: bool) -> str:
+    shown = [_name(someone, m, mention=mention and not _same(someone, actor)) for someone in people]
     more = len(shown) - _MAX_REVIEWERS_LISTED
     text = ", ".join(shown[:_MAX_REVIEWERS_LISTED])
     return text + (f" and {more} more" if more > 0 else "")
 
 
-def _pushed_lines(notice: Notice) -> list[str]:
+def _pushed_lines(notice: Notice, m: Markup) -> list[str]:
     snapshot = notice.pull_request
     if snapshot is None:
         return []
@@ -376,77 +388,72 @@ def _pushed_lines(notice: Notice) -> list[str]:
     old = notice.previous_source_commit
     if old and old != new and is_commit_id(old) and is_commit_id(new):
         link = compare_link(repository, old, new)
-        moved = f"Source moved `{escape(old[:SHORT_ID])}` → `{escape(new[:SHORT_ID])}`"
-        return [f"{moved}: <{link}|compare>" if link else moved]
-    lines = [f"Source is now at `{escape(new[:SHORT_ID])}`" if new else "The source branch moved"]
+        moved = f"Source moved {m.code(old[:SHORT_ID])} → {m.code(new[:SHORT_ID])}"
+        return [f"{moved}: {m.link(link, 'compare')}" if link else moved]
+    lines = [f"Source is now at {m.code(new[:SHORT_ID])}" if new else "The source branch moved"]
     link = compare_link(repository, snapshot.destination_commit, new)
     if link:
-        against = code(_short(snapshot.destination_reference) or "destination", 120)
-        lines.append(f"<{link}|Compare with {against}>")
+        against = m.code(_short(snapshot.destination_reference) or "destination", 120)
+        lines.append(m.link(link, f"Compare with {against}"))
     return lines
 
 
-def _approval_lines(notice: Notice, cast: Cast) -> list[str]:
+def _approval_lines(notice: Notice, cast: Cast, m: Markup) -> list[str]:
     """Approvals, revocations, overrides and merges: the count, how it merged, the author."""
     snapshot = notice.pull_request
     count = _approval_count(notice)
-    lines = [f"*{count}*"] if count else []
+    lines = [m.bold(count)] if count else []
     if notice.activity.kind is not ActivityKind.MERGED:
         if notice.activity.kind is ActivityKind.APPROVED and cast.author is not None:
-            lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
+            lines.append(f"Author: {_name(cast.author, m, mention=not _same(cast.author, cast.actor))}")
         return lines
     if snapshot is not None and snapshot.merge_option:
-        option = MERGE_OPTIONS.get(snapshot.merge_option, escape(snapshot.merge_option.lower()))
+        option = MERGE_OPTIONS.get(snapshot.merge_option, m.escape(snapshot.merge_option.lower()))
         lines.append(f"With {option}")
     if snapshot is not None and snapshot.merge_commit_id and is_commit_id(snapshot.merge_commit_id):
-        lines.append(f"Merge commit `{escape(snapshot.merge_commit_id[:SHORT_ID])}`")
+        lines.append(f"Merge commit {m.code(snapshot.merge_commit_id[:SHORT_ID])}")
     if cast.author is not None:
-        lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
+        lines.append(f"Author: {_name(cast.author, m, mention=not _same(cast.author, cast.actor))}")
     return lines
 
 
-def _comment_lines(notice: Notice, settings: PullRequestSettings) -> list[str]:
+def _comment_lines(notice: Notice, settings: PullRequestSettings, m: Markup) -> list[str]:
     lines = []
     comment = notice.comment
     if comment is None:
-        reason = escape(notice.comment_error or "unknown reason")
-        return [f"_The comment could not be read ({reason})._"]
+        reason = m.escape(notice.comment_error or "unknown reason")
+        return [m.italic(f"The comment could not be read ({reason}).")]
     if comment.file_path:
-        where = f":page_facing_up: {code(comment.file_path)}"
+        where = f":page_facing_up: {m.code(comment.file_path)}"
         if comment.file_position is not None:
             where += f" line {comment.file_position}"
         if comment.relative_file_version == "BEFORE":
             where += " (before the change)"
         lines.append(where)
     if _is_reply(notice):
-        lines.append("_In reply to a comment_")
+        lines.append(m.italic("In reply to a comment"))
     body = comment.content.strip()
     if body:
-        lines.append(_quote(fit(escape(body), settings.comment_chars, marker="… _(comment shortened)_")))
+        lines.append(m.quote(m.fit(m.escape(body), settings.comment_chars, marker=_shortened("comment", m))))
     return lines
 
 
-def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings) -> list[str]:
+def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, m: Markup) -> list[str]:
     lines = []
     if notice.command is ReviewCommand.REVIEW_DONE:
         count = _approval_count(notice)
         if count:
-            lines.append(f"*{count}*")
+            lines.append(m.bold(count))
         if cast.author is not None:
-            lines.append(f"Author: {_name(cast.author, mention=not _same(cast.author, cast.actor))}")
+            lines.append(f"Author: {_name(cast.author, m, mention=not _same(cast.author, cast.actor))}")
     elif cast.reviewers:
-        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, mention=True))
+        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, m, mention=True))
     elif notice.details is None:
-        lines.append("_The reviewers are unknown: their approval rules could not be read._")
+        lines.append(m.italic("The reviewers are unknown: their approval rules could not be read."))
     else:
-        lines.append("_No reviewers: the pull request has no approval rule with a pool._")
+        lines.append(m.italic("No reviewers: the pull request has no approval rule with a pool."))
     if notice.command_rest.strip():
-        marker = "… _(comment shortened)_"
-        rest = fit(escape(notice.command_rest.strip()), settings.comment_chars, marker=marker)
-        lines.append(_quote(rest))
+        marker = _shortened("comment", m)
+        rest = m.fit(m.escape(notice.command_rest.strip()), settings.comment_chars, marker=marker)
+        lines.append(m.quote(rest))
     return lines
-
-
-def _quote(escaped: str) -> str:
-    """Slack block quote: ``>`` before every line of already-escaped text."""
-    return "\n".join(f">{line}" if line else ">" for line in escaped.split("\n"))

@@ -49,7 +49,8 @@ from handler.model import (
     Repository,
 )
 from handler.render.links import commit_url, compare_url, ref_url, repository_url
-from handler.render.mrkdwn import code, escape, fit, utf16_len
+from handler.render.markup import SLACK, Markup
+from handler.render.mrkdwn import utf16_len
 from handler.settings import RenderSettings
 
 OVERFLOW_COLOR = "#9E9E9E"
@@ -60,7 +61,6 @@ _NAME_LIMIT = 80  # an author's name
 _REF_LIMIT = 120  # a reference's name
 _LINE_LIMIT = 300  # plain lines: fallback, footer
 _TOP_LIMIT = 1_500  # the message's first line, links included
-_URL_LIMIT = 1_000  # a longer link (a huge branch name) is dropped and its label kept
 _MORE_RESERVE = 60  # room kept for a "… and N more" line
 _MIN_TEXT = 200
 #: What CodeCommit and git say when an id names no commit. The reader adds a hint that fits only
@@ -98,19 +98,21 @@ _GROUP_VERBS = {
 _KIND_PLURALS = {RefKind.BRANCH: "branches", RefKind.TAG: "tags", RefKind.OTHER: "references"}
 
 
-def render(notification: Notification, settings: RenderSettings) -> dict[str, Any]:
-    """The Slack payload for one push, within ``settings.message_limit``."""
-    top = _top_text(notification)
+def render(notification: Notification, settings: RenderSettings, markup: Markup = SLACK) -> dict[str, Any]:
+    """The payload for one push in ``markup``'s dialect, within its message limit."""
+    m = markup
+    limit = m.message_limit(settings.message_limit)
+    top = _top_text(notification, m)
     attachment_count = len(notification.reports) + (1 if notification.omitted else 0)
-    room = settings.message_limit - utf16_len(top) - 200
+    room = limit - utf16_len(top) - 200
     share = room // max(1, attachment_count) - 800  # colour, fallback, footer and keys
     text_limit = max(_MIN_TEXT, min(settings.section_limit, share))
     while True:
-        payload = _full_payload(notification, settings, top, text_limit)
-        if payload_length(payload) <= settings.message_limit:
+        payload = _full_payload(notification, settings, top, text_limit, m)
+        if payload_length(payload) <= limit:
             return payload
         if text_limit <= _MIN_TEXT:
-            return _summary_payload(notification, settings)
+            return _summary_payload(notification, settings, m)
         text_limit = max(_MIN_TEXT, text_limit // 2)
 
 
@@ -125,7 +127,7 @@ def payload_length(payload: Any) -> int:
     return 0
 
 
-def headline(push: Push, ref_changes: tuple[RefChange, ...]) -> str:
+def headline(push: Push, ref_changes: tuple[RefChange, ...], m: Markup = SLACK) -> str:
     """The plain one-line summary for clients that show no formatting (escaped, unformatted)."""
     who, repo = push.pusher.label, push.repository.name
     if push.is_test:
@@ -134,7 +136,7 @@ def headline(push: Push, ref_changes: tuple[RefChange, ...]) -> str:
         sentence = _sentence(who, ref_changes[0], repo)
     else:
         sentence = f"{who} {_group_counts(ref_changes)} in {repo}"
-    return fit(escape(sentence), _LINE_LIMIT)
+    return m.fit(m.plain(sentence), _LINE_LIMIT)
 
 
 def _sentence(who: str, ref_change: RefChange, repo: str) -> str:
@@ -172,65 +174,67 @@ def _join(parts: list[str]) -> str:
 
 @dataclass(frozen=True)
 class _Phrase:
-    """What happened to one reference, in mrkdwn, so it reads both after a name and on its own.
+    """What happened to one reference, marked up, so it reads both after a name and on its own.
 
     ``alice {verb} {target} in repo: {note}`` is the message's first line for one reference;
-    ``{Verb} {target}: {note}`` opens the reference's attachment when a push has several.
+    ``{Verb} {target}: {note}`` opens the reference's attachment when a push has several. The
+    verb is plain words; ``loud`` puts it in bold in both places (a force push).
     """
 
     verb: str
     target: str
     note: str = ""
     flag: str = ""
+    loud: bool = False
 
 
-def _top_text(notification: Notification) -> str:
+def _top_text(notification: Notification, m: Markup) -> str:
     push = notification.push
     repository = push.repository
-    who = escape(push.pusher.label)
-    repo = _link(repository_url(repository), escape(repository.name))
+    who = m.escape(push.pusher.label)
+    repo = m.link(repository_url(repository), m.escape(repository.name))
     if push.is_test:
         text = f":test_tube: {who} sent a test notification for {repo}; nothing was pushed."
     elif len(push.ref_changes) == 1 and len(notification.reports) == 1:
-        phrase = _phrase(notification.reports[0], repository)
-        text = f"{phrase.flag}{who} {phrase.verb} {phrase.target} in {repo}"
+        phrase = _phrase(notification.reports[0], repository, m)
+        verb = m.bold(phrase.verb) if phrase.loud else phrase.verb
+        text = f"{phrase.flag}{who} {verb} {phrase.target} in {repo}"
         text += f": {phrase.note}" if phrase.note else ""
     else:
         forced = any(report.history is not None and report.history.forced for report in notification.reports)
         text = f"{':warning: ' if forced else ''}{who} {_group_counts(push.ref_changes)} in {repo}"
-        text += ", with a *force push*" if forced else ""
-    return fit(text, _TOP_LIMIT)
+        text += f", with a {m.bold('force push')}" if forced else ""
+    return m.fit(text, _TOP_LIMIT)
 
 
-def _standalone(phrase: _Phrase) -> str:
-    verb = phrase.verb
-    first = next((index for index, char in enumerate(verb) if char.isalpha()), 0)
-    verb = verb[:first] + verb[first:].capitalize()
-    verb = verb if "*" in verb else f"*{verb}*"
+def _standalone(phrase: _Phrase, m: Markup) -> str:
+    verb = m.bold(phrase.verb[:1].upper() + phrase.verb[1:])
     return f"{phrase.flag}{verb} {phrase.target}" + (f": {phrase.note}" if phrase.note else "")
 
 
-def _phrase(report: RefReport, repository: Repository) -> _Phrase:
+def _phrase(report: RefReport, repository: Repository, m: Markup) -> _Phrase:
     ref_change = report.ref_change
     verb = _VERBS[(ref_change.kind, ref_change.action)]
-    name = code(ref_change.short_name, _REF_LIMIT)
+    name = m.code(ref_change.short_name, _REF_LIMIT)
     if ref_change.action is RefAction.DELETED or ref_change.kind is RefKind.OTHER:
         return _Phrase(verb, name)
-    linked = _link(ref_url(repository, ref_change.full_name), name)
+    linked = m.link(ref_url(repository, ref_change.full_name), name)
     history = report.history
     if ref_change.kind is RefKind.BRANCH and history is not None and report.commit is not None:
-        return _history_phrase(history, linked, report.commit.commit_id, repository)
+        return _history_phrase(history, linked, report.commit.commit_id, repository, m)
     return _Phrase(verb, linked)
 
 
-def _history_phrase(history: BranchHistory, linked: str, head_id: str, repository: Repository) -> _Phrase:
+def _history_phrase(
+    history: BranchHistory, linked: str, head_id: str, repository: Repository, m: Markup
+) -> _Phrase:
     def compared(base_id: str | None, label: str) -> str:
-        return _link(compare_url(repository, base_id, head_id), label) if base_id else label
+        return m.link(compare_url(repository, base_id, head_id), label) if base_id else label
 
-    head = _commit_link(repository, head_id)
+    head = _commit_link(repository, head_id, m)
     if history.relation in (HistoryRelation.FAST_FORWARD, HistoryRelation.FORCED):
         return _update_phrase(history, linked, compared(history.previous_id, _new_commits(history)), head)
-    return _new_branch_phrase(history, linked, compared(history.base_id, _commits(history)), head)
+    return _new_branch_phrase(history, linked, compared(history.base_id, _commits(history)), head, m)
 
 
 def _update_phrase(history: BranchHistory, linked: str, new_commits: str, head: str) -> _Phrase:
@@ -244,12 +248,12 @@ def _update_phrase(history: BranchHistory, linked: str, new_commits: str, head: 
         dropped = "commits were dropped"
     else:
         dropped = _count(history.dropped, history.dropped_exact, "commit") + " dropped"
-    return _Phrase("*force-pushed*", linked, f"{dropped}, {added}", flag=":warning: ")
+    return _Phrase("force-pushed", linked, f"{dropped}, {added}", flag=":warning: ", loud=True)
 
 
-def _new_branch_phrase(history: BranchHistory, linked: str, commits: str, head: str) -> _Phrase:
+def _new_branch_phrase(history: BranchHistory, linked: str, commits: str, head: str, m: Markup) -> _Phrase:
     """A created branch, measured against the default branch."""
-    default = code(history.base_ref, _REF_LIMIT) if history.base_ref else ""
+    default = m.code(history.base_ref, _REF_LIMIT) if history.base_ref else ""
     if history.relation is HistoryRelation.BRANCHED:
         base = default or "the default branch"
         if not history.total:
@@ -273,55 +277,55 @@ def _count(number: int, exact: bool, noun: str) -> str:
     return f"{'' if exact else 'at least '}{number:,} {noun}{'' if number == 1 else 's'}"
 
 
-def _link(url: str | None, label: str) -> str:
-    """``<url|label>``; no URL, or one too long to be worth sending, leaves the label alone."""
-    return f"<{url}|{label}>" if url is not None and len(url) <= _URL_LIMIT else label
-
-
 # --- Attachments ---------------------------------------------------------------------------------
 
 
 def _full_payload(
-    notification: Notification, settings: RenderSettings, top: str, text_limit: int
+    notification: Notification, settings: RenderSettings, top: str, text_limit: int, m: Markup
 ) -> dict[str, Any]:
     push = notification.push
     standalone = len(notification.reports) > 1 or bool(notification.omitted)
     attachments = [
-        _attachment(report, push, settings, text_limit, standalone=standalone)
+        _attachment(report, push, settings, text_limit, m, standalone=standalone)
         for report in notification.reports
     ]
     if notification.omitted:
-        attachments.append(_overflow_attachment(notification.omitted, text_limit))
+        attachments.append(_overflow_attachment(notification.omitted, text_limit, m))
+    return m.payload(top, _finished(attachments, push, m))
+
+
+def _finished(attachments: list[dict[str, Any]], push: Push, m: Markup) -> list[dict[str, Any]]:
+    """Each attachment in the dialect's form; the last one carries the footer and the event time."""
     if attachments:
-        attachments[-1].update(_footer(push))
-    return _payload(top, attachments)
-
-
-def _payload(text: str, attachments: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"text": text, "attachments": attachments, "unfurl_links": False, "unfurl_media": False}
+        attachments[-1]["footer"] = _footer(push, m)
+    last = len(attachments) - 1
+    return [
+        m.attachment(fields, markdown_in=["text"], at=push.event_time if index == last else None)
+        for index, fields in enumerate(attachments)
+    ]
 
 
 def _attachment(
-    report: RefReport, push: Push, settings: RenderSettings, text_limit: int, *, standalone: bool
+    report: RefReport, push: Push, settings: RenderSettings, text_limit: int, m: Markup, *, standalone: bool
 ) -> dict[str, Any]:
     ref_change = report.ref_change
     attachment: dict[str, Any] = {
         "color": settings.color_for(ref_change.full_name, ref_change.short_name),
-        "fallback": _fallback(push, ref_change),
+        "fallback": _fallback(push, ref_change, m),
     }
     lead = None
     if push.is_test:
-        lead = f"*Example* from {ref_change.kind.value} {code(ref_change.short_name, _REF_LIMIT)}:"
+        name = m.code(ref_change.short_name, _REF_LIMIT)
+        lead = f"{m.bold('Example')} from {ref_change.kind.value} {name}:"
     elif standalone:
-        lead = _standalone(_phrase(report, push.repository))
-    text = _text(report, push, settings, text_limit, lead)
+        lead = _standalone(_phrase(report, push.repository, m), m)
+    text = _text(report, push, settings, text_limit, lead, m)
     if text:
         attachment["text"] = text
-    attachment["mrkdwn_in"] = ["text"]
     return attachment
 
 
-def _fallback(push: Push, ref_change: RefChange) -> str:
+def _fallback(push: Push, ref_change: RefChange, m: Markup) -> str:
     who, repo = push.pusher.label, push.repository.name
     if push.is_test:
         sentence = (
@@ -329,85 +333,90 @@ def _fallback(push: Push, ref_change: RefChange) -> str:
         )
     else:
         sentence = _sentence(who, ref_change, repo)
-    return fit(escape(sentence), _LINE_LIMIT)
+    return m.fit(m.plain(sentence), _LINE_LIMIT)
 
 
-def _footer(push: Push) -> dict[str, Any]:
+def _footer(push: Push, m: Markup) -> str:
     parts = ["AWS CodeCommit", push.repository.region]
     if push.custom_data:
         parts.append(push.custom_data)
-    footer: dict[str, Any] = {"footer": fit(escape(" · ".join(parts)), _LINE_LIMIT)}
-    if push.event_time is not None:
-        footer["ts"] = int(push.event_time.timestamp())
-    return footer
+    return m.fit(m.plain(" · ".join(parts)), _LINE_LIMIT)
 
 
-def _text(report: RefReport, push: Push, settings: RenderSettings, limit: int, lead: str | None) -> str:
+def _text(  # noqa: PLR0917 (the renderer's state, passed along rather than held in an object)
+    report: RefReport, push: Push, settings: RenderSettings, limit: int, lead: str | None, m: Markup
+) -> str:
     """The attachment's text: the reference line when needed, commits, then files, within ``limit``."""
     ref_change, commit, repository = report.ref_change, report.commit, push.repository
-    lead_line = fit(lead, limit // 3) + "\n" if lead else ""
+    lead_line = m.fit(lead, limit // 3) + "\n" if lead else ""
     blocks: list[str] = []
     rest = limit - utf16_len(lead_line)
     history = None if push.is_test else report.history
     if ref_change.action is RefAction.DELETED:
-        blocks.append(_deleted_line(report, repository))
+        blocks.append(_deleted_line(report, repository, m))
     elif commit is None:
-        blocks.append(_unreadable_line(report))
+        blocks.append(_unreadable_line(report, m))
     elif history is not None and ref_change.kind is RefKind.BRANCH:
         if not history.total:  # nothing new: the first line already says where the branch points
             return lead_line.rstrip("\n")
         room = rest - 400  # files get at least a few lines
-        blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), room))
-        blocks.extend(_history_files(report, history, settings, rest - _used(blocks)))
+        blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), room, m))
+        blocks.extend(_history_files(report, history, settings, rest - _used(blocks), m))
     else:
-        blocks.append(_tip(commit, repository, settings))
-        blocks.extend(_tip_files(report.parent_diffs, settings, rest - _used(blocks), by=None))
-    return fit(lead_line + "\n\n".join(block for block in blocks if block), limit).rstrip("\n")
+        blocks.append(_tip(commit, repository, settings, m))
+        blocks.extend(_tip_files(report.parent_diffs, settings, rest - _used(blocks), m, by=None))
+    return m.fit(lead_line + "\n\n".join(block for block in blocks if block), limit).rstrip("\n")
 
 
 def _used(blocks: list[str]) -> int:
     return sum(utf16_len(block) + 2 for block in blocks)
 
 
-def _short(commit_id: str) -> str:
-    return f"`{escape(commit_id[:SHORT_ID])}`"
+def _short(commit_id: str, m: Markup) -> str:
+    return m.code(commit_id[:SHORT_ID])
 
 
-def _commit_link(repository: Repository, commit_id: str) -> str:
-    return _link(commit_url(repository, commit_id), _short(commit_id))
+def _commit_link(repository: Repository, commit_id: str, m: Markup) -> str:
+    return m.link(commit_url(repository, commit_id), _short(commit_id, m))
 
 
-def _author(commit: Commit, *, committer: bool) -> str:
+def _author(commit: Commit, m: Markup, *, committer: bool) -> str:
     author = commit.author
-    who = fit(escape(author.name or author.email or "unknown"), _NAME_LIMIT)
+    who = m.fit(m.escape(author.name or author.email or "unknown"), _NAME_LIMIT)
     other = commit.committer
     if committer and (other.name, other.email) != (author.name, author.email) and (other.name or other.email):
-        who += f", committed by {fit(escape(other.name or other.email), _NAME_LIMIT)}"
+        who += f", committed by {m.fit(m.escape(other.name or other.email), _NAME_LIMIT)}"
     return who
 
 
-def _tip(commit: Commit, repository: Repository, settings: RenderSettings) -> str:
+def _no_message(m: Markup) -> str:
+    return m.italic("(no commit message)")
+
+
+def _tip(commit: Commit, repository: Repository, settings: RenderSettings, m: Markup) -> str:
     """One commit on its own: linked id, subject in bold, author, then the body."""
-    subject = (
-        f"*{fit(escape(commit.subject), _SUBJECT_LIMIT)}*" if commit.subject else "_(no commit message)_"
-    )
-    line = f"{_commit_link(repository, commit.commit_id)} {subject} — {_author(commit, committer=True)}"
+    subject = m.bold(m.fit(m.escape(commit.subject), _SUBJECT_LIMIT)) if commit.subject else _no_message(m)
+    line = f"{_commit_link(repository, commit.commit_id, m)} {subject} — {_author(commit, m, committer=True)}"
     if commit.body and settings.max_body_chars:
-        line += "\n" + fit(escape(commit.body), settings.max_body_chars, marker="… _(message shortened)_")
+        marker = "… " + m.italic("(message shortened)")
+        line += "\n" + m.fit(m.escape(commit.body), settings.max_body_chars, marker=marker)
     return line
 
 
-def _commit_line(commit: Commit, repository: Repository) -> str:
-    subject = fit(escape(commit.subject), _LIST_SUBJECT_LIMIT) if commit.subject else "_(no commit message)_"
-    return f"{_commit_link(repository, commit.commit_id)} {subject} — {_author(commit, committer=False)}"
+def _commit_line(commit: Commit, repository: Repository, m: Markup) -> str:
+    subject = m.fit(m.escape(commit.subject), _LIST_SUBJECT_LIMIT) if commit.subject else _no_message(m)
+    author = _author(commit, m, committer=False)
+    return f"{_commit_link(repository, commit.commit_id, m)} {subject} — {author}"
 
 
-def _commit_list(history: BranchHistory, repository: Repository, max_commits: int, room: int) -> str:
+def _commit_list(
+    history: BranchHistory, repository: Repository, max_commits: int, room: int, m: Markup
+) -> str:
     """One line per commit, newest first, whole lines only, then how many were left out."""
     lines: list[str] = []
     used = 0
     for commit in history.commits[:max_commits]:
-        line = _commit_line(commit, repository)
+        line = _commit_line(commit, repository, m)
         if used + utf16_len(line) + 1 + _MORE_RESERVE > room:
             break
         lines.append(line)
@@ -419,88 +428,92 @@ def _commit_list(history: BranchHistory, repository: Repository, max_commits: in
     return "\n".join(lines)
 
 
-def _deleted_line(report: RefReport, repository: Repository) -> str:
+def _deleted_line(report: RefReport, repository: Repository, m: Markup) -> str:
     """The commit a deleted reference pointed at, said once; nothing when the trigger gave none."""
     if report.commit is not None:
-        return f"Its last commit: {_commit_line(report.commit, repository)}"
+        return f"Its last commit: {_commit_line(report.commit, repository, m)}"
     commit_id = report.ref_change.commit_id
     if not commit_id:
         return ""
-    line = f"It pointed at {_short(commit_id)}."
+    line = f"It pointed at {_short(commit_id, m)}."
     reason = report.commit_error or ""
     if reason and not reason.startswith(_NO_SUCH_COMMIT):
-        line += f" _(Commit not read: {escape(reason)}.)_"
+        line += " " + m.italic(f"(Commit not read: {m.escape(reason)}.)")
     return line
 
 
-def _unreadable_line(report: RefReport) -> str:
+def _unreadable_line(report: RefReport, m: Markup) -> str:
     """A created or updated reference whose commit could not be read: short, true for its kind."""
     commit_id = report.ref_change.commit_id
     reason = report.commit_error or "unknown reason"
     if not commit_id:
-        return f"_No commit to show: {escape(reason)}._"
+        return m.italic(f"No commit to show: {m.escape(reason)}.")
     if reason.startswith(_NO_SUCH_COMMIT):
         if report.ref_change.kind is RefKind.TAG:
-            return f"It points at {_short(commit_id)}, which could not be read as a commit."
+            return f"It points at {_short(commit_id, m)}, which could not be read as a commit."
         reason = _NO_SUCH_COMMIT
-    return f"_Commit {_short(commit_id)} could not be read: {escape(reason)}._"
+    return m.italic(f"Commit {_short(commit_id, m)} could not be read: {m.escape(reason)}.")
 
 
 # --- Changed files -------------------------------------------------------------------------------
 
 
 def _history_files(
-    report: RefReport, history: BranchHistory, settings: RenderSettings, room: int
+    report: RefReport, history: BranchHistory, settings: RenderSettings, room: int, m: Markup
 ) -> list[str]:
     """A new branch's combined change when enrich read it; otherwise the newest commit's files."""
     if history.combined_changes is not None or history.combined_error:
         if history.relation is HistoryRelation.BRANCHED and history.base_ref:
-            where = f" on this branch, against {code(history.base_ref, _REF_LIMIT)}"
+            where = f" on this branch, against {m.code(history.base_ref, _REF_LIMIT)}"
         elif history.relation is HistoryRelation.BRANCHED and history.base_id:
-            where = f" on this branch, against {_short(history.base_id)}"
+            where = f" on this branch, against {_short(history.base_id, m)}"
         else:
             where = " on this branch"
         if history.combined_changes is None:
-            return [f"*Files changed*{where} could not be read: _{escape(history.combined_error or '')}_"]
-        return [_file_section(history.combined_changes, where, settings.max_files, room)]
+            return [_unread_files(where, history.combined_error or "", m)]
+        return [_file_section(history.combined_changes, where, settings.max_files, room, m)]
     by = report.commit.commit_id if report.commit is not None and history.total > 1 else None
-    return _tip_files(report.parent_diffs, settings, room, by=by)
+    return _tip_files(report.parent_diffs, settings, room, m, by=by)
+
+
+def _unread_files(where: str, error: str, m: Markup) -> str:
+    return f"{m.bold('Files changed')}{where} could not be read: {m.italic(m.escape(error))}"
 
 
 def _tip_files(
-    diffs: tuple[ParentDiff, ...], settings: RenderSettings, room: int, *, by: str | None
+    diffs: tuple[ParentDiff, ...], settings: RenderSettings, room: int, m: Markup, *, by: str | None
 ) -> list[str]:
     """One section per parent; a merge's other parents only when their diff has something in it."""
     shown = [(index, diff) for index, diff in enumerate(diffs, 1) if index == 1 or diff.changes or diff.error]
     share = room // max(1, len(shown)) - 4
     sections = []
     for index, diff in shown:
-        where = f" by {_short(by)}" if by else ""
+        where = f" by {_short(by, m)}" if by else ""
         if diff.parent_id is None:
             where += " (root commit)"
         elif len(diffs) > 1:
             parent = "the first parent" if index == 1 else f"parent {index}"
-            where += f" against {parent} {_short(diff.parent_id)}"
+            where += f" against {parent} {_short(diff.parent_id, m)}"
         if diff.error:
-            sections.append(f"*Files changed*{where} could not be read: _{escape(diff.error)}_")
+            sections.append(_unread_files(where, diff.error, m))
         else:
-            sections.append(_file_section(diff.changes, where, settings.max_files, share))
+            sections.append(_file_section(diff.changes, where, settings.max_files, share, m))
     return sections
 
 
-def _file_section(changes: tuple[FileChange, ...], where: str, max_files: int, room: int) -> str:
+def _file_section(changes: tuple[FileChange, ...], where: str, max_files: int, room: int, m: Markup) -> str:
     """A count line, then paths grouped by change type while they fit, then how many were left out."""
     ordered = sorted(changes, key=lambda change: (_ORDER[change.change_type], change.path))
     types = [
         change_type for change_type in _CHANGE_LABELS if any(c.change_type is change_type for c in ordered)
     ]
-    header = _files_header(ordered, types, where)
+    header = _files_header(ordered, types, where, m)
     lines, used, shown, group = [header], utf16_len(header), 0, None
     for change in ordered[:max_files]:
         new_lines = []
         if len(types) > 1 and change.change_type is not group:
-            new_lines.append(f"_{_CHANGE_LABELS[change.change_type].capitalize()}_")
-        new_lines.append(_file_line(change))
+            new_lines.append(m.italic(_CHANGE_LABELS[change.change_type].capitalize()))
+        new_lines.append(_file_line(change, m))
         cost = sum(utf16_len(line) + 1 for line in new_lines)
         if used + cost + _MORE_RESERVE > room:
             break
@@ -514,36 +527,36 @@ def _file_section(changes: tuple[FileChange, ...], where: str, max_files: int, r
     return "\n".join(lines)
 
 
-def _files_header(ordered: list[FileChange], types: list[ChangeType], where: str) -> str:
+def _files_header(ordered: list[FileChange], types: list[ChangeType], where: str, m: Markup) -> str:
     total = len(ordered)
     files = f"{total:,} file{'' if total == 1 else 's'}"
     if not ordered:
-        return f"*No files changed*{where}"
+        return f"{m.bold('No files changed')}{where}"
     if len(types) == 1:
-        return f"*{files} {_CHANGE_LABELS[types[0]]}*{where}"
+        return f"{m.bold(f'{files} {_CHANGE_LABELS[types[0]]}')}{where}"
     counts = ", ".join(
         f"{sum(1 for change in ordered if change.change_type is change_type):,} {_CHANGE_LABELS[change_type]}"
         for change_type in types
     )
-    return f"*{files} changed*{where}: {counts}"
+    return f"{m.bold(f'{files} changed')}{where}: {counts}"
 
 
-def _file_line(change: FileChange) -> str:
+def _file_line(change: FileChange, m: Markup) -> str:
     note = ""
     if change.old_kind is not None and change.old_kind is not change.kind:
-        note = f" _({change.old_kind.value} → {change.kind.value})_"
+        note = " " + m.italic(f"({change.old_kind.value} → {change.kind.value})")
     elif change.kind in (EntryKind.SYMLINK, EntryKind.SUBMODULE):
-        note = f" _({change.kind.value})_"
-    return f"• {code(change.path)}{note}"
+        note = " " + m.italic(f"({change.kind.value})")
+    return f"• {m.code(change.path)}{note}"
 
 
 # --- When there is too much ----------------------------------------------------------------------
 
 
-def _ref_line(ref_change: RefChange) -> str:
+def _ref_line(ref_change: RefChange, m: Markup) -> str:
     verb = _VERBS[(ref_change.kind, ref_change.action)]
-    commit = f" at {_short(ref_change.commit_id)}" if ref_change.commit_id else ""
-    return f"• {escape(verb)} {code(ref_change.short_name, _REF_LIMIT)}{commit}"
+    commit = f" at {_short(ref_change.commit_id, m)}" if ref_change.commit_id else ""
+    return f"• {verb} {m.code(ref_change.short_name, _REF_LIMIT)}{commit}"
 
 
 def _whole_lines(lines: list[str], room: int) -> tuple[list[str], int]:
@@ -560,11 +573,11 @@ def _whole_lines(lines: list[str], room: int) -> tuple[list[str], int]:
     return kept, len(kept)
 
 
-def _overflow_attachment(omitted: tuple[RefChange, ...], text_limit: int) -> dict[str, Any]:
+def _overflow_attachment(omitted: tuple[RefChange, ...], text_limit: int, m: Markup) -> dict[str, Any]:
     count = len(omitted)
     references = f"{count:,} more reference{'s' if count != 1 else ''}"
-    heading = f"*{references}*, listed but not read, to keep this message short"
-    lines, shown = _whole_lines([_ref_line(ref) for ref in omitted], text_limit - utf16_len(heading) - 20)
+    heading = f"{m.bold(references)}, listed but not read, to keep this message short"
+    lines, shown = _whole_lines([_ref_line(ref, m) for ref in omitted], text_limit - utf16_len(heading) - 20)
     heading += ":" if shown == count else f"; the first {shown:,}:"
     body = [heading, *lines]
     if shown < count:
@@ -572,24 +585,18 @@ def _overflow_attachment(omitted: tuple[RefChange, ...], text_limit: int) -> dic
     return {
         "color": OVERFLOW_COLOR,
         "fallback": f"… and {references}",
-        "text": fit("\n".join(body), text_limit),
-        "mrkdwn_in": ["text"],
+        "text": m.fit("\n".join(body), text_limit),
     }
 
 
-def _summary_payload(notification: Notification, settings: RenderSettings) -> dict[str, Any]:
+def _summary_payload(notification: Notification, settings: RenderSettings, m: Markup) -> dict[str, Any]:
     """The last resort: every reference named, whole lines only, in one attachment."""
     push = notification.push
-    top = headline(push, push.ref_changes)
-    room = min(settings.message_limit - utf16_len(top) - 2 * _LINE_LIMIT - 100, settings.section_limit)
-    lines, shown = _whole_lines([_ref_line(ref) for ref in push.ref_changes], room)
+    top = headline(push, push.ref_changes, m)
+    limit = m.message_limit(settings.message_limit)
+    room = min(limit - utf16_len(top) - 2 * _LINE_LIMIT - 100, settings.section_limit)
+    lines, shown = _whole_lines([_ref_line(ref, m) for ref in push.ref_changes], room)
     if shown < len(push.ref_changes):
         lines.append(f"… and {len(push.ref_changes) - shown:,} more")
-    attachment = {
-        "color": OVERFLOW_COLOR,
-        "fallback": top,
-        "text": fit("\n".join(lines), room),
-        "mrkdwn_in": ["text"],
-    }
-    attachment.update(_footer(push))
-    return _payload(top, [attachment])
+    attachment = {"color": OVERFLOW_COLOR, "fallback": top, "text": m.fit("\n".join(lines), room)}
+    return m.payload(top, _finished([attachment], push, m))

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Self
 
 from tests.standins import LoopbackServer
 
@@ -72,7 +72,15 @@ class SlackStandIn(LoopbackServer):
                 return Reply(429, "rate_limited", {"Retry-After": str(max(1, wait))})
             return self.script.pop(0) if self.script else self.default
 
-    def start(self) -> SlackStandIn:
+    def answer(self, path: str, body: bytes) -> tuple[Reply, dict[str, Any]]:
+        """The reply to a POST of ``body`` to ``path``, and the payload a 2xx reply delivers.
+
+        Slack's stand-in follows its script whatever was posted; a subclass can judge the request
+        first (the Mattermost stand-in refuses what the real server refuses).
+        """
+        return self._next_reply(), json.loads(body)
+
+    def start(self) -> Self:
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,8 +89,7 @@ class SlackStandIn(LoopbackServer):
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                payload = json.loads(self.rfile.read(length))
-                reply = stand_in._next_reply()
+                reply, payload = stand_in.answer(self.path, self.rfile.read(length))
                 time.sleep(reply.delay)
                 if reply.drop:
                     self.close_connection = True

@@ -1,0 +1,255 @@
+"""Mattermost's Markdown: no git- or user-written text can ping, link, or format, in any field.
+
+The checks model what a Mattermost server and client do with a webhook post:
+
+1. the server translates Slack syntax first: ``<url|label>`` → ``[label](url)`` in attachment
+   text, pretext and field values (``linkWithTextRegex`` in Mattermost's ``model/slack_attachment.go``),
+   and ``<!channel>``/``<!here>``/``<!all>`` → ``@channel`` and the like;
+2. the client renders Markdown: a backslash escapes the ASCII punctuation after it, a run of
+   backticks opens a code span that only the same run closes;
+3. mentions (``@word``) and channel links (``~word``) notify wherever they are, code spans
+   included; a word joiner (U+2060) after the ``@`` or ``~`` defuses them.
+
+So the properties: after step 1, outside code spans no unescaped ``[``, ``<``, ``*``, ``_`` or
+``~`` remains (no link, image, autolink, emphasis or strike-through can start), and nowhere is an
+``@`` or ``~`` directly followed by a word character. And escaping loses nothing: removing the
+escapes gives the text back. Hypothesis deadlines are off: pure functions on a busy machine.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from handler.model import (
+    ChangeType,
+    Commit,
+    FileChange,
+    Notification,
+    ParentDiff,
+    Person,
+    Push,
+    RefAction,
+    RefChange,
+    RefKind,
+    RefReport,
+    Repository,
+)
+from handler.render.markdown import MATTERMOST_POST_LIMIT, code, escape, fit, plain
+from handler.render.markup import MATTERMOST, SLACK
+from handler.render.mrkdwn import ELLIPSIS, HIDDEN_CHARS, utf16_len
+from handler.render.push import payload_length, render
+from handler.settings import RenderSettings
+from handler.sources.trigger import parse_pusher
+
+HOSTILE = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.text(
+    alphabet="<>&!@~#|*_`[]()\\-+=.1 here channel all alice http://evil\n\t", max_size=300
+)
+SLACK_LINK = re.compile(r"<([^<|]+)\|([^>]+)>")
+ANNOUNCEMENT = re.compile(r"<!(channel|here|all)>")
+LIVE_MENTION = re.compile(r"[@~](?=\w)")
+SYNTAX_OPENERS = frozenset("[<*_~")
+#: Where our own links may point: the AWS console (handler.render.links).
+OWN_LINK = re.compile(r"\[(?:`[^`]*`|\\.|[^\]\\`])*\]\(https://[a-z0-9-]+\.console\.aws\.amazon\.com/[^)\s]*\)")
+
+
+#: The destination part of one of our own links (a URL, percent-encoded: it can hold a ``~``).
+OWN_URL = re.compile(r"\]\(https://[a-z0-9-]+\.console\.aws\.amazon\.com/[^)\s]*\)")
+
+
+def server_side(text: str) -> str:
+    """What the Mattermost server stores for a webhook's Markdown field (step 1 above)."""
+    return ANNOUNCEMENT.sub(r"@\1", SLACK_LINK.sub(r"[\2](\1)", text))
+
+
+def live_syntax(text: str) -> list[str]:
+    """The unescaped syntax openers outside code spans (step 2), in order."""
+    found: list[str] = []
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if (
+            char == "\\"
+            and index + 1 < len(text)
+            and text[index + 1].isascii()
+            and not text[index + 1].isalnum()
+        ):
+            index += 2
+            continue
+        if char == "`":
+            run = len(text[index:]) - len(text[index:].lstrip("`"))
+            closing = text.find("`" * run, index + run)
+            if closing != -1:
+                index = closing + run
+                continue
+        if char in SYNTAX_OPENERS:
+            found.append(char)
+        index += 1
+    return found
+
+
+def unescape(escaped: str) -> str:
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", escaped.replace("\u2060", ""))
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE)
+@example("@channel @here @all @alice ~town-square <!channel> <!here|x>")
+@example("<https://evil.example|click here> [click](https://evil.example) ![img](https://evil.example/x.png)")
+@example("**bold** _it_ ~~strike~~ `code` # Heading\n- list\n1. one\n> quote\n| a | b |")
+@example("\\<http://evil|x\\>")
+def test_escaped_text_can_neither_ping_nor_link_nor_format(raw: str) -> None:
+    stored = server_side(escape(raw))
+    assert live_syntax(stored) == [], stored
+    assert not LIVE_MENTION.search(stored), stored
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.text(
+        alphabet=st.characters(
+            codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters=HIDDEN_CHARS + "\u200c\u200d"
+        ),
+        max_size=300,
+    )
+)
+def test_escaping_loses_nothing(raw: str) -> None:
+    assert unescape(escape(raw)) == raw
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE)
+@example("`@channel` <a|b> ``x``")
+def test_code_spans_stay_closed_and_quiet(raw: str) -> None:
+    span = code(raw)
+    stored = server_side(span)
+    assert stored.count("`") == 2 and stored.startswith("`") and stored.endswith("`")
+    assert "<" not in span and ">" not in span
+    assert not LIVE_MENTION.search(stored)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE)
+def test_plain_fields_cannot_ping(raw: str) -> None:
+    assert not LIVE_MENTION.search(server_side(plain(raw)))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE, st.integers(min_value=0, max_value=300))
+@example("x" * 10 + "\\[", 12)
+def test_fit_never_leaves_a_dangling_escape(raw: str, limit: int) -> None:
+    escaped = escape(raw)
+    fitted = fit(escaped, limit)
+    assert utf16_len(fitted) <= limit
+    kept = fitted.removesuffix(ELLIPSIS)
+    assert escaped.startswith(kept)
+    trailing = len(kept) - len(kept.rstrip("\\"))
+    assert trailing % 2 == 0, "a backslash was cut from the character it escapes"
+    assert live_syntax(server_side(fitted)) == []
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet="ab[]()\\ ", max_size=30), st.integers(min_value=3, max_value=60))
+def test_fit_never_cuts_inside_an_own_link(label: str, limit: int) -> None:
+    link = MATTERMOST.link("https://eu-west-1.console.aws.amazon.com/x", escape(label))
+    fitted = fit("lead " + link + " tail", limit).removesuffix(ELLIPSIS)
+    assert "](" not in fitted or fitted.count("](") == len(OWN_LINK.findall(fitted))
+
+
+# --- Whole messages ------------------------------------------------------------------------------
+
+REPO = Repository("payments", "eu-west-1", "123456789012")
+
+
+def hostile_push(message: str, author: str, ref: str, path: str) -> Notification:
+    person = Person(author, f"{author}@example.com", datetime(2026, 11, 23, tzinfo=UTC))
+    change = RefChange(f"refs/heads/{ref}", RefKind.BRANCH, ref, RefAction.UPDATED, "a" * 40)
+    push = Push(
+        REPO,
+        parse_pusher(f"arn:aws:iam::123456789012:user/{author[:60] or 'x'}"),
+        (change,),
+        datetime(2026, 11, 23, tzinfo=UTC),
+        "id",
+        "trigger",
+    )
+    diff = ParentDiff("b" * 40, (FileChange(ChangeType.MODIFIED, path or "x"),))
+    return Notification(
+        push, (RefReport(change, Commit("a" * 40, message, person, person, ("b" * 40,)), None, (diff,)),)
+    )
+
+
+PLAIN_FIELDS = frozenset({"fallback", "author_name", "footer", "color", "title_link"})
+
+
+def markdown_fields(payload: dict[str, Any]) -> list[str]:
+    """Every string Mattermost renders as Markdown: text, and each attachment's text, pretext, title."""
+    fields = [payload["text"]]
+    for attachment in payload["attachments"]:
+        fields.extend(
+            value for key, value in attachment.items() if isinstance(value, str) and key not in PLAIN_FIELDS
+        )
+    return fields
+
+
+def plain_fields(payload: dict[str, Any]) -> list[str]:
+    """The attachment strings Mattermost shows as they are (notifications, author, footer)."""
+    return [
+        value
+        for attachment in payload["attachments"]
+        for key, value in attachment.items()
+        if key in PLAIN_FIELDS - {"color", "title_link"} and isinstance(value, str)
+    ]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE, HOSTILE, HOSTILE.filter(lambda s: s.strip() != ""), HOSTILE)
+@example("Deploy <!channel> @here [pay](https://evil.example) **now**", "@all", "feature/@alice", "<a|b>.txt")
+def test_a_hostile_push_renders_inert_in_every_field(message: str, author: str, ref: str, path: str) -> None:
+    payload = render(hostile_push(message, author, ref, path), RenderSettings(), MATTERMOST)
+    assert set(payload) == {"text", "attachments"}
+    assert payload_length(payload) <= MATTERMOST_POST_LIMIT
+    for field in markdown_fields(payload):
+        stored = server_side(field)
+        assert not LIVE_MENTION.search(OWN_URL.sub("]()", stored)), stored
+        without_own_links = OWN_LINK.sub("", stored)
+        openers = live_syntax(without_own_links)
+        assert [opener for opener in openers if opener not in "*_"] == [], stored
+        # our own **bold** and _italics_: every unescaped * or _ left comes in pairs
+        assert openers.count("*") % 2 == 0 and openers.count("_") % 2 == 0, stored
+    for field in plain_fields(payload):
+        assert not LIVE_MENTION.search(field), field
+
+
+def test_the_two_dialects_write_the_same_message_in_their_own_syntax() -> None:
+    notification = hostile_push(
+        "Fix *rounding* for @alice\n\nBody with <b>", "Ana", "feature/x", "src/a_b.py"
+    )
+    slack = render(notification, RenderSettings(), SLACK)
+    mattermost = render(notification, RenderSettings(), MATTERMOST)
+    assert slack["attachments"][0]["mrkdwn_in"] == ["text"] and "ts" in slack["attachments"][0]
+    assert "mrkdwn_in" not in mattermost["attachments"][0] and "ts" not in mattermost["attachments"][0]
+    assert "<https://" in slack["text"] and "|" in slack["text"]
+    assert "](https://" in mattermost["text"]
+    assert "Fix \\*rounding\\* for @\u2060alice" in mattermost["attachments"][0]["text"]
+    assert "Fix *rounding* for @alice" in slack["attachments"][0]["text"]
+    assert "**Fix" in mattermost["attachments"][0]["text"] and "*Fix" in slack["attachments"][0]["text"]
+
+
+def test_a_long_push_stays_within_mattermosts_post_limit() -> None:
+    many = "\n".join(f"line {n} " + "x" * 200 for n in range(400))
+    payload = render(
+        hostile_push("Subject\n\n" + many, "Ana", "main", "a"),
+        RenderSettings(max_body_chars=3000),
+        MATTERMOST,
+    )
+    assert payload_length(payload) <= MATTERMOST_POST_LIMIT
+    assert (
+        payload_length(
+            render(hostile_push("Subject\n\n" + many, "Ana", "main", "a"), RenderSettings(), SLACK)
+        )
+        > 0
+    )
