@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from handler.routing import RoutingError, parse_routing
 from handler.settings import Settings, read_settings, setting_specs
 
 _REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
@@ -45,10 +46,14 @@ LOG_RETENTION = {
     3653: "TEN_YEARS",
 }
 MAX_TRIGGER_BRANCHES = 10
+#: ``repositories`` set to this watches every repository of the account and region (see README).
+ALL_REPOSITORIES = "*"
 
 #: Context keys that become the function's environment: every handler setting that names one
 #: (``handler/settings.py`` declares them; a new one needs no change here).
 HANDLER_SETTINGS = {spec.context: spec.variable for spec in setting_specs() if spec.context}
+#: The context keys that together become ``ROUTES`` (``{"routes": [...], "filters": [...]}``).
+ROUTING_KEYS = ("routes", "filters")
 
 
 class StackConfigError(ValueError):
@@ -60,6 +65,8 @@ class NotifierConfig:
     """What the stack is built from. See the README for every key."""
 
     repositories: tuple[str, ...] = ()
+    #: ``repositories: "*"``: every repository of the account and region, and those created later.
+    watch_all: bool = False
     create_repository: str | None = None
     branches: tuple[str, ...] = ()
     webhook_secret: str | None = None
@@ -87,6 +94,13 @@ class NotifierConfig:
                 problems.append(message)
 
         repositories = _names(get("repositories"))
+        watch_all = ALL_REPOSITORIES in repositories
+        check(
+            not watch_all or repositories == (ALL_REPOSITORIES,),
+            'repositories: "*" watches every repository; write it alone, not in a list with names',
+        )
+        if watch_all:
+            repositories = ()
         create_repository = _optional_text(get("create_repository"))
         for name in repositories + ((create_repository,) if create_repository else ()):
             check(
@@ -94,8 +108,9 @@ class NotifierConfig:
                 f"repository name {name!r} is invalid: 1-100 letters, digits, '.', '_' or '-'",
             )
         check(
-            bool(repositories or create_repository),
-            'no repository to watch: set "repositories": ["my-repo"] or "create_repository": "new-repo"',
+            bool(watch_all or repositories or create_repository),
+            'no repository to watch: set "repositories": ["my-repo"] (or "*" for all) or '
+            '"create_repository": "new-repo"',
         )
         check(len(set(repositories)) == len(repositories), "repositories lists a repository twice")
         check(create_repository not in repositories, "create_repository is also listed in repositories")
@@ -144,6 +159,7 @@ class NotifierConfig:
             raise StackConfigError("invalid CDK context (cdk.json or -c):\n  - " + "\n  - ".join(problems))
         return cls(
             repositories=repositories,
+            watch_all=watch_all,
             create_repository=create_repository,
             branches=branches,
             webhook_secret=webhook_secret,
@@ -158,16 +174,62 @@ class NotifierConfig:
 
 
 def _handler_environment(get: Callable[[str], Any], problems: list[str]) -> dict[str, str]:
-    """Handler settings from context, checked with the handler's own parsers, named by context key."""
+    """Handler settings from context, checked with the handler's own parsers, named by context key.
+
+    Objects and lists become compact JSON: the function's whole environment must fit in 4 KB.
+    """
     environment: dict[str, str] = {}
     for key, variable in HANDLER_SETTINGS.items():
         value = get(key)
         if value not in (None, ""):
-            environment[variable] = value if isinstance(value, str) else json.dumps(value)
+            environment[variable] = value if isinstance(value, str) else _compact(value)
     context_key = {variable: key for key, variable in HANDLER_SETTINGS.items()}
-    _, found = read_settings(Settings, environment.get, lambda spec: context_key[spec.variable])
+    values, found = read_settings(Settings, environment.get, lambda spec: context_key[spec.variable])
     problems.extend(found)
+    # Route targets are checked against the declared destinations, unless those are invalid
+    # themselves (already reported above; a second report per route would only add noise).
+    declared = (
+        None
+        if "DESTINATIONS" in environment and "destinations" not in values
+        else values.get("destinations", {})
+    )
+    routes = _routes(get, declared, problems)
+    if routes is not None:
+        environment["ROUTES"] = routes
     return environment
+
+
+def _routes(get: Callable[[str], Any], declared: Collection[str] | None, problems: list[str]) -> str | None:
+    """``ROUTES`` from the ``routes`` and ``filters`` keys, checked by ``handler.routing``; None if unset.
+
+    Each problem is reported by its path, which starts with the key (``routes[1].events[0]: ...``).
+    """
+    document: dict[str, Any] = {}
+    for key in ROUTING_KEYS:
+        value = get(key)
+        if value in (None, ""):
+            continue
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as error:
+                problems.append(
+                    f'{key} is not valid JSON ({error}); write a list like [{{"refs": ["main"]}}]'
+                )
+                continue
+        document[key] = value
+    if not document:
+        return None
+    try:
+        parse_routing(document, known_destinations=declared)
+    except RoutingError as error:
+        problems.extend(error.problems)
+        return None
+    return _compact(document)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def _names(value: Any) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 CodeCommit publishes these to EventBridge only (repository triggers carry pushes). The rule
 matches ``source: aws.codecommit``, the three detail types below and the watched repositories'
-ARNs, and **targets the function directly**, not the existing topic, because:
+ARNs (any repository's, with ``repositories: "*"``), and **targets the function directly**, not
+the existing topic, because:
 
 * the topic is encrypted with a customer-managed key whose policy admits CodeCommit only; an
   EventBridge → topic route would need ``events.amazonaws.com`` added to that key and topic
@@ -115,6 +116,7 @@ class PullRequestEvents(Construct):
         role: iam.Role,
         dead_letter_queue: sqs.IQueue,
         config: PullRequestConfig,
+        watch_all: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.rule = events.Rule(
@@ -124,7 +126,8 @@ class PullRequestEvents(Construct):
             event_pattern=events.EventPattern(
                 source=[EVENTBRIDGE_SOURCE],
                 detail_type=list(HANDLED_DETAIL_TYPES),
-                resources=list(repository_arns),
+                # Every repository: no resources key (the default bus carries this account's events only).
+                resources=None if watch_all else list(repository_arns),
             ),
         )
         self.rule.add_target(

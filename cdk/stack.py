@@ -15,11 +15,11 @@ from constructs import Construct
 
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
-from cdk.nag import acknowledge
+from cdk.nag import acknowledge, acknowledge_wildcard
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
-from cdk.triggers import RepositoryTriggers, trigger_name_for
+from cdk.triggers import RepositoryTriggers, all_repositories_trigger_name, trigger_name_for
 
 
 class CodeCommitSlackNotifierStack(Stack):
@@ -39,10 +39,19 @@ class CodeCommitSlackNotifierStack(Stack):
         self, scope: Construct, construct_id: str, *, config: NotifierConfig, **kwargs: object
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        repository_arns = [
-            self.format_arn(service="codecommit", resource=name) for name in config.watched_repositories
-        ]
-        trigger_name = trigger_name_for(config.trigger_name, self.stack_name)
+        any_repository = self.format_arn(service="codecommit", resource="*")
+        repository_arns = (
+            [any_repository]
+            if config.watch_all
+            else [
+                self.format_arn(service="codecommit", resource=name) for name in config.watched_repositories
+            ]
+        )
+        trigger_name = (
+            all_repositories_trigger_name(config.trigger_name, self.stack_name)
+            if config.watch_all
+            else trigger_name_for(config.trigger_name, self.stack_name)
+        )
 
         self.topic = NotificationTopic(self, "Notifications", repository_arns=repository_arns)
         self.secret = self._webhook_secret(config)
@@ -60,6 +69,13 @@ class CodeCommitSlackNotifierStack(Stack):
             reserved_concurrency=config.reserved_concurrency,
             alarm_topic_arn=config.alarm_topic_arn,
         )
+        if config.watch_all:
+            acknowledge_wildcard(
+                self.notifier.role,
+                any_repository,
+                'repositories: "*" watches every repository of this account and region, those created '
+                "after the deploy too; only the notifier's read actions are granted on them.",
+            )
         self.topic.topic.add_subscription(subscriptions.LambdaSubscription(self.notifier.function))
         self.state = StateTable(self, "State")
         self.notifier.function.add_environment("STATE_TABLE_NAME", self.state.table.table_name)
@@ -75,6 +91,7 @@ class CodeCommitSlackNotifierStack(Stack):
                 role=self.notifier.role,
                 dead_letter_queue=self.notifier.dead_letter_queue,
                 config=pull_requests,
+                watch_all=config.watch_all,
             )
 
         self.created_repository = None
@@ -97,6 +114,7 @@ class CodeCommitSlackNotifierStack(Stack):
             trigger_name=trigger_name,
             branches=config.branches,
             log_retention_days=config.log_retention_days,
+            watch_all=config.watch_all,
         )
         for resource in self.triggers.resources.values():
             resource.node.add_dependency(self.topic)

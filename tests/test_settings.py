@@ -15,9 +15,11 @@ import pytest
 
 from cdk.config import HANDLER_SETTINGS, NotifierConfig, StackConfigError
 from handler.app import aws_runtime
+from handler.deliver.destinations import Flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 from handler.model import Repository
+from handler.routing import Routing
 from handler.settings import (
     Settings,
     apply_log_level,
@@ -211,3 +213,98 @@ def test_the_documented_endpoint_variables_send_the_clients_to_that_endpoint(
 def test_repository_names_are_checked_whole(name: str) -> None:
     with pytest.raises(StackConfigError, match="is invalid"):
         NotifierConfig.from_context({"repositories": [name]}.get)
+
+
+DESTINATIONS_JSON = json.dumps(
+    {
+        "payments": {"type": "slack-webhook"},
+        "reviews": {"type": "slack-app", "channel": "#reviews", "secret": "bot"},
+    }
+)
+
+
+def test_destinations_and_routes_are_read_together() -> None:
+    settings = Settings.from_environ(
+        {
+            "DESTINATION_FLAVOR": "Mattermost",
+            "DESTINATIONS": DESTINATIONS_JSON,
+            "ROUTES": json.dumps(
+                {
+                    "routes": [{"events": ["comment"], "to": ["reviews", "default"]}],
+                    "filters": [{"actors": ["ci-*"]}],
+                }
+            ),
+        }
+    )
+    assert settings.destination_flavor is Flavor.MATTERMOST
+    assert sorted(settings.destinations) == ["payments", "reviews"]
+    assert settings.destinations["reviews"].secret == "bot"
+    assert settings.routing.routes[0].to == ("reviews", "default")
+    assert settings.routing.filters[0].actors == ("ci-*",)
+    unset = Settings.from_environ({})
+    assert (unset.destination_flavor, dict(unset.destinations), unset.routing) == (None, {}, Routing())
+
+
+def test_routes_may_name_only_declared_destinations_or_default() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_environ(
+            {"DESTINATIONS": DESTINATIONS_JSON, "ROUTES": '{"routes": [{"to": ["default", "review"]}]}'}
+        )
+    assert str(error.value) == (
+        "invalid settings: ROUTES routes[0].to[1]: unknown destination 'review' (did you mean 'reviews'?); "
+        "the destinations are default, payments, reviews (declare others in DESTINATIONS)"
+    )
+    with pytest.raises(
+        ConfigurationError, match=re.escape("ROUTES routes[0].to[0]: unknown destination 'payments'")
+    ):
+        Settings.from_environ({"ROUTES": '{"routes": [{"to": ["payments"]}]}'})
+    assert Settings.from_environ({"ROUTES": '{"routes": [{"to": ["default"]}]}'}).routing.routes
+
+
+def test_an_invalid_destinations_is_reported_once_not_again_through_routes() -> None:
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_environ(
+            {
+                "DESTINATIONS": '{"payments": {"type": "slack"}}',
+                "ROUTES": '{"routes": [{"to": ["payments"]}], "filters": [{}]}',
+                "DESTINATION_FLAVOR": "teams",
+            }
+        )
+    message = str(error.value)
+    assert "DESTINATIONS has 1 problem:\n    - payments.type: 'slack' is not a destination type" in message
+    assert "ROUTES has 1 problem:\n    - filters[0]: has no match keys" in message
+    assert "DESTINATION_FLAVOR must be slack or mattermost, got 'teams'" in message
+    assert "unknown destination" not in message
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", "null"])
+def test_routes_and_destinations_must_be_json_objects(text: str) -> None:
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_environ({"ROUTES": text, "DESTINATIONS": text})
+    assert "ROUTES " in str(error.value) and "DESTINATIONS " in str(error.value)
+
+
+def test_at_synth_destinations_are_named_by_context_key() -> None:
+    with pytest.raises(StackConfigError) as error:
+        NotifierConfig.from_context(
+            {
+                "repositories": ["a"],
+                "destinations": {"payments": {"type": "slak-webhook"}},
+                "destination_flavor": "mm",
+            }.get
+        )
+    message = str(error.value)
+    assert (
+        "\n  - destinations has 1 problem:\n    - payments.type: 'slak-webhook' is not a destination type"
+        in (message)
+    )
+    assert "\n  - destination_flavor must be slack or mattermost, got 'mm'" in message
+    config = NotifierConfig.from_context(
+        {
+            "repositories": ["a"],
+            "destinations": json.loads(DESTINATIONS_JSON),
+            "destination_flavor": "slack",
+        }.get
+    )
+    assert json.loads(config.handler_environment["DESTINATIONS"]) == json.loads(DESTINATIONS_JSON)
+    assert config.handler_environment["DESTINATION_FLAVOR"] == "slack"

@@ -140,7 +140,7 @@ def test_function_runtime_handler_and_environment(default: tuple[Template, Path]
                 "Variables": Match.object_like(
                     {
                         "SLACK_WEBHOOK_SECRET_ARN": {"Ref": Match.string_like_regexp("WebhookSecret")},
-                        "BRANCH_COLORS": json.dumps(CDK_CONTEXT["branch_colors"]),
+                        "BRANCH_COLORS": json.dumps(CDK_CONTEXT["branch_colors"], separators=(",", ":")),
                         "MAX_FILES_PER_DIFF": "20",
                     }
                 )
@@ -241,7 +241,7 @@ def test_existing_repositories_get_the_trigger_custom_resource(default: tuple[Te
         },
     )
     by_sid = {s["Sid"]: s for s in statements(template, "ExistingRepositoryTriggersRole")}
-    assert set(by_sid) == {"WriteOwnLogs", "ManageTriggers"}
+    assert set(by_sid) == {"WriteOwnLogs", "ManageTriggers", "ListRepositories"}
     assert by_sid["ManageTriggers"]["Action"] == [
         "codecommit:GetRepositoryTriggers",
         "codecommit:PutRepositoryTriggers",

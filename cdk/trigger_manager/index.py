@@ -7,6 +7,12 @@ the trigger with our name, and writes the list back:
 * Create / Update: ``upsert_trigger`` keeps every other trigger as it was and replaces ours by name;
 * Delete: ``remove_trigger`` drops only ours (a repository that no longer exists is not an error).
 
+With ``RepositoryName: "*"`` (the stack's ``repositories: "*"``) the same is done on every
+repository of the account and region, listed with ListRepositories page by page
+(:func:`apply_all`). Repositories created later get our trigger from the same function, invoked by
+an EventBridge rule on CloudTrail's ``CreateRepository`` event (:func:`attach_to_new_repository`);
+the stack passes it our trigger in ``TRIGGER_NAME``, ``DESTINATION_ARN`` and ``BRANCHES``.
+
 It runs on the Lambda Python runtime with nothing but boto3 and the standard library, and answers
 CloudFormation itself (a PUT to the pre-signed ``ResponseURL``).
 
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import threading
 import urllib.request
@@ -62,8 +69,18 @@ RESERVED_SECONDS = 15.0
 RESPONSE_TIMEOUT_SECONDS = 10.0
 
 
+#: ``RepositoryName`` of the custom resource that manages every repository of the account and region.
+ALL_REPOSITORIES = "*"
+#: EventBridge's detail type for API calls recorded by CloudTrail.
+CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+
+
 class OutOfTime(Exception):
     """The function's time was nearly spent before the work finished."""
+
+
+class SomeRepositoriesFailed(Exception):
+    """Our trigger could not be put on (or removed from) some repositories; the others are done."""
 
 
 def desired_trigger(properties: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +111,8 @@ def remove_trigger(existing: list[dict[str, Any]], name: str) -> list[dict[str, 
 
 def apply(request_type: str, properties: dict[str, Any], client: Any) -> str:
     """Do what CloudFormation asked; return the physical resource id."""
+    if properties["RepositoryName"] == ALL_REPOSITORIES:
+        return apply_all(request_type, properties, client)
     repository = properties["RepositoryName"]
     name = properties["TriggerName"]
     physical_id = f"{repository}/{name}"
@@ -115,6 +134,76 @@ def apply(request_type: str, properties: dict[str, Any], client: Any) -> str:
     log.info("%s trigger %s on %s; keeping %s", request_type, name, repository, others)
     client.put_repository_triggers(repositoryName=repository, triggers=triggers)
     return physical_id
+
+
+def repository_names(client: Any) -> list[str]:
+    """Every repository of the account and region (ListRepositories, all pages)."""
+    names: list[str] = []
+    token: str | None = None
+    while True:
+        page = client.list_repositories(**({"nextToken": token} if token else {}))
+        names += [repository["repositoryName"] for repository in page.get("repositories", [])]
+        token = page.get("nextToken")
+        if not token:
+            return names
+
+
+def apply_all(request_type: str, properties: dict[str, Any], client: Any) -> str:
+    """Do ``request_type`` on every repository; return the physical id ``*/<trigger name>``.
+
+    Each repository is handled on its own, as :func:`apply` does one: a repository deleted since
+    it was listed is skipped, and a failure on one does not stop the others. If any failed, the
+    answer is FAILED and names them (CloudFormation shows the reason in the stack's events); on
+    Delete, every repository that could be cleaned has been.
+    """
+    failed: list[str] = []
+    names = repository_names(client)
+    for name in names:
+        try:
+            apply(request_type, {**properties, "RepositoryName": name}, client)
+        except ClientError as error:
+            if error_code(error) == "RepositoryDoesNotExistException":
+                log.info("repository %s was deleted after it was listed; skipped", name)
+                continue
+            log.warning("%s of our trigger on %s failed: %s", request_type, name, error_code(error))
+            failed.append(f"{name} ({error_code(error)})")
+    if failed:
+        raise SomeRepositoriesFailed(
+            f"{len(failed)} of {len(names)} repositories: {', '.join(failed)}. A repository holds at "
+            'most 10 triggers; free one, or list the repositories to watch instead of "*"'
+        )
+    log.info("%s trigger %s on all %d repositories", request_type, properties["TriggerName"], len(names))
+    return f"{ALL_REPOSITORIES}/{properties['TriggerName']}"
+
+
+def new_repository_name(event: dict[str, Any]) -> str | None:
+    """The repository a successful CreateRepository call created, from its CloudTrail event."""
+    detail = event.get("detail") or {}
+    if detail.get("eventName") != "CreateRepository" or detail.get("errorCode"):
+        return None
+    metadata = (detail.get("responseElements") or {}).get("repositoryMetadata") or {}
+    name = metadata.get("repositoryName") or (detail.get("requestParameters") or {}).get("repositoryName")
+    return str(name) if name else None
+
+
+def attach_to_new_repository(event: dict[str, Any], client: Any, environ: Any = os.environ) -> None:
+    """Put our trigger on a repository created after the deploy (EventBridge → this function).
+
+    Raises on failure, so Lambda's asynchronous retries try again.
+    """
+    repository = new_repository_name(event)
+    if repository is None:
+        log.info("not a successful CreateRepository call; ignored")
+        return
+    properties = {
+        "RepositoryName": repository,
+        "TriggerName": environ["TRIGGER_NAME"],
+        "DestinationArn": environ["DESTINATION_ARN"],
+        "Branches": json.loads(environ.get("BRANCHES") or "[]"),
+        "Events": ["all"],
+        "CustomData": "",
+    }
+    apply("Create", properties, client)
 
 
 def error_code(error: BaseException) -> str:
@@ -205,7 +294,14 @@ def handler(
     client: Any = None,
     client_factory: Callable[[], Any] | None = None,
 ) -> None:
-    """Lambda entry point: answers CloudFormation, before the time runs out, whatever happens."""
+    """Lambda entry point: answers CloudFormation, before the time runs out, whatever happens.
+
+    An EventBridge event (a repository was created) is not CloudFormation's: it is handled by
+    :func:`attach_to_new_repository`, and any error is raised for Lambda to retry.
+    """
+    if event.get("detail-type") == CLOUDTRAIL_DETAIL_TYPE:
+        attach_to_new_repository(event, client or (client_factory or _default_client)())
+        return
     request_type = str(event.get("RequestType", ""))
     properties = event.get("ResourceProperties") or {}
     physical_id = str(

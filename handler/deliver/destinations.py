@@ -327,8 +327,6 @@ class SecretMap:
             document = json.loads(text)
         except ValueError:
             raise ConfigurationError(f"the webhook secret {secret_id} is not valid JSON") from None
-        if not isinstance(document, dict):
-            raise ConfigurationError(f"the webhook secret {secret_id} must be a URL or a JSON object")
         for key in LEGACY_SECRET_KEYS:
             if key in document:
                 value = document[key]

@@ -66,6 +66,7 @@ class LocalGitReader:
             output = self.git(*base, parent_id, commit_id, "--")
         return tuple(_parse_raw_diff(output))
 
+
     def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
         """Each readable commit of ``commit_ids``, by id (unreadable ones are left out)."""
         found: dict[str, Commit] = {}

@@ -112,6 +112,8 @@ class CodeCommitStandIn(LoopbackServer):
             return fault.status, {"__type": fault.code, "message": fault.message}
         if operation in pull_requests.OPERATIONS:
             return self.pull_requests.answer(operation, body)
+        if operation == "ListRepositories":
+            return 200, self._list_repositories(body)
         try:
             repo = self._repository(body.get("repositoryName", ""))
             if operation == "GetCommit":
@@ -214,6 +216,20 @@ class CodeCommitStandIn(LoopbackServer):
         commit_id = self._resolve(repo, body.get("commitSpecifier") or "HEAD")
         tree = self._git(repo, "rev-parse", f"{commit_id}^{{tree}}").decode().strip()
         return {"commitId": commit_id, "folderPath": body["folderPath"], "treeId": tree, "files": []}
+
+    def _list_repositories(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Repository names in order, ``page_size`` per page; ``nextToken`` is the next index."""
+        names = sorted(self.repositories)
+        start = int(body.get("nextToken") or 0)
+        page: dict[str, Any] = {
+            "repositories": [
+                {"repositoryName": name, "repositoryId": f"id-{name}"}
+                for name in names[start : start + self.page_size]
+            ]
+        }
+        if start + self.page_size < len(names):
+            page["nextToken"] = str(start + self.page_size)
+        return page
 
     def _repository(self, name: str) -> Path:
         if name not in self.repositories:
