@@ -81,7 +81,9 @@ def payloads(stdout: str) -> list[dict[str, Any]]:
 def test_demo_shows_every_push_through_the_pipeline() -> None:
     result = run("--demo", "--json")
     assert result.returncode == EXIT_OK, result.stderr
-    everything = payloads(result.stdout)
+    lines = payloads(result.stdout)
+    everything = [line for line in lines if "destination" not in line]
+    routed = [line for line in lines if "destination" in line]
     pull_requests = [p for p in everything if "/pull-requests/" in p["attachments"][0].get("title_link", "")]
     pushes = [payload for payload in everything if payload not in pull_requests]
     assert len(pull_requests) == 6  # after the pushes, a pull request's life
@@ -94,6 +96,17 @@ def test_demo_shows_every_push_through_the_pipeline() -> None:
     assert "<!channel>" not in result.stdout and "&lt;!channel&gt;" in result.stdout
     assert "Demo repository at" in result.stderr
     assert texts[1].endswith("|1 commit> not on `main`")  # measured against the main of its day
+    # then the same pipeline routed to three destinations
+    mattermost = [line["payload"] for line in routed if line["destination"].startswith("team-mm")]
+    assert mattermost and all("mrkdwn_in" not in json.dumps(payload) for payload in mattermost)
+    assert any("**" in json.dumps(payload) for payload in mattermost)
+    calls = [(line["method"], line["arguments"]) for line in routed if "method" in line]
+    posts = [arguments for method, arguments in calls if method == "chat.postMessage"]
+    parent = next(arguments for arguments in posts if not arguments.get("thread_ts"))
+    assert any(arguments.get("thread_ts") for arguments in posts)  # replies in the thread
+    assert [method for method, _ in calls].count("chat.update") >= 2  # the parent kept current
+    assert "conversations.open" in [method for method, _ in calls]  # a direct message
+    assert parent["channel"] == "C0DEMOREVIEWS"
 
 
 def test_preview_a_ref_in_a_local_repository(scenario_repo: ScenarioRepo) -> None:
