@@ -57,6 +57,7 @@ _LEVELS: dict[str, int] = {
     "delivered": logging.INFO,
     "duplicate": logging.INFO,
     "late": logging.INFO,
+    "filtered": logging.INFO,  # ROUTES said so: nothing to act on
     "dropped": logging.WARNING,
     "raised": logging.ERROR,
 }

@@ -139,3 +139,11 @@ def test_every_key_is_present_even_when_empty(caplog: pytest.LogCaptureFixture) 
     [line] = outcome_lines(caplog)
     assert line.keys() >= KEYS
     assert line["message"] == "duplicate: r refs/heads/a, refs/heads/a, refs/heads/a and 2 more"
+
+
+def test_every_outcome_has_a_log_level() -> None:
+    from typing import get_args
+
+    from handler.logs import _LEVELS, Outcome
+
+    assert set(get_args(Outcome)) == set(_LEVELS)
