@@ -39,6 +39,7 @@ from handler.enrich.pull_request_reader import (
     OfflinePullRequestReader,
     PullRequestReader,
 )
+from handler.errors import NotifierError
 from handler.pull_requests.model import Activity, ActivityKind, Notice
 from handler.pull_requests.settings import PullRequestSettings
 from handler.pull_requests.threads import Threads, direct_messages
@@ -272,9 +273,14 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
             _post_everywhere(
                 items, names, key=key, ledger=ledger, runtime=runtime, threads=threads, deadline=deadline
             )
-            for item in items:
+            for item in items:  # posted: nothing here may raise, or Lambda's retry would post again
                 for write in item.after_delivery:
-                    write()
+                    try:
+                        write()
+                    except NotifierError as error:
+                        log.warning(
+                            "posted, but could not record its state: %s: %s", type(error).__name__, error
+                        )
             outcomes["delivered"] += len(items)
     return outcomes
 
@@ -313,15 +319,20 @@ def _post_everywhere(
     after all were tried (the delivered ones are marked, so Lambda's retry skips them)."""
     failures: list[Exception] = []
     for name in names:
-        marked = f"{key}@{name}" if len(names) > 1 and key else ""
         try:
-            with delivery(ledger, marked, seconds_left=deadline.seconds_left()) as fresh:
-                if not fresh:
-                    log.info("%s: already delivered to %s; not posting it again", key, name)
-                    continue
-                sender = runtime.senders.get(name)
-                for item in items:
-                    _post(item, sender, threads, deadline)
+            for index, item in enumerate(items):
+                # With several destinations or messages, each (destination, message) is marked on its
+                # own, so a retry after a failure posts only what is missing.
+                marked = f"{key}@{name}" if len(names) > 1 and key else ""
+                marked += f"#{index}" if len(items) > 1 and key else ""
+                marked = marked if not marked.startswith("#") else f"{key}{marked}"
+                with delivery(ledger, marked, seconds_left=deadline.seconds_left()) as fresh:
+                    if not fresh:
+                        log.info(
+                            "%s: message %d already delivered to %s; not posting it again", key, index, name
+                        )
+                        continue
+                    _post(item, runtime.senders.get(name), threads, deadline)
         except Exception as error:
             log.error("delivery to %s failed: %s: %s", name, type(error).__name__, error)
             failures.append(error)
