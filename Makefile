@@ -3,7 +3,8 @@
 #   make test    lint, type-check, the whole pytest suite, and an offline `cdk synth`
 #   make synth   the CloudFormation template, offline, into cdk.out/
 #   make bench   benchmarks: ratios measured side by side in one run
-#   make golden  rewrite tests/golden/*.json after an intended rendering change (review the diff)
+#   make golden  rewrite the golden payloads under tests/golden/ (Slack and Mattermost) after an
+#                intended rendering change; only files whose payload changed are rewritten (review the diff)
 
 PYTHON ?= python3
 VENV := .venv

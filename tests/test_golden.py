@@ -1,15 +1,20 @@
 """Golden payloads: each scenario goes through the whole pipeline and must post exactly this message.
 
 The pipeline runs twice per scenario, reading commits from git and from the CodeCommit stand-in;
-both must post the identical golden payload. After an intended rendering change, rewrite the
-files with ``make golden`` and review the diff like code.
+both must post the identical golden payload. Each scenario is played for both flavours: to the
+Slack stand-in (tests/golden/<scenario>.json) and, through a ``/hooks/`` URL that makes the
+default destination Mattermost, to the Mattermost stand-in (tests/golden/mattermost/<scenario>.json).
+After an intended rendering change, rewrite the files with ``make golden`` and review the diff
+like code.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ import pytest
 
 from handler.app import process_event
 from handler.deadline import Deadline
+from handler.render.markdown import MATTERMOST_POST_LIMIT
 from handler.render.push import payload_length
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
 from handler.sources.trigger import parse_event
@@ -24,10 +30,57 @@ from handler.state.heads import RefHeads
 from handler.state.memory import MemoryStore
 from tests.conftest import load_event, local_runtime
 from tests.scenarios import PREVIOUS_HEADS, ScenarioRepo, scenario_events
+from tests.standins import mattermost
+from tests.standins.mattermost import MattermostStandIn
 from tests.standins.slack import SlackStandIn
 
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = sorted(scenario_events(defaultdict(lambda: "0" * 40)))
+FLAVORS = ("slack", "mattermost")
+#: Slack markup that must never reach Mattermost: ``<url|label>`` links, ``<!here>``, ``<@U…>``.
+#: (A backslash-escaped ``\\<`` is literal text in Markdown, so it does not count.)
+SLACK_MARKUP = re.compile(r"(?<!\\)<(?:https?:|mailto:|[!@#])[^>]*>")
+#: A mention or channel link Mattermost would act on: ``@`` or ``~`` right before a word character
+#: (the renderer puts a word joiner between them). Link targets are left out before looking.
+LIVE_MENTION = re.compile(r"[@~]\w")
+LINK_TARGET = re.compile(r"\]\([^)\s]*\)")
+
+
+@pytest.fixture
+def mattermost_standin() -> Iterator[MattermostStandIn]:
+    with mattermost.running() as stand_in:
+        yield stand_in
+
+
+def check_mattermost_payload(payload: dict[str, Any]) -> None:
+    """A payload for Mattermost: Markdown only, no Slack-only fields, nobody notified by accident."""
+    assert "blocks" not in payload and "unfurl_links" not in payload
+    for attachment in payload.get("attachments", []):
+        assert "mrkdwn_in" not in attachment and "ts" not in attachment
+    attachments = payload.get("attachments", [])
+    markdown = [payload.get("text", "")] + [
+        str(attachment.get(key, "")) for attachment in attachments for key in ("pretext", "text", "title")
+    ]
+    # fallback (notifications) and footer are plain text: Slack markup there is inert literal text
+    plain = [str(attachment.get(key, "")) for attachment in attachments for key in ("fallback", "footer")]
+    for text in markdown:
+        assert not SLACK_MARKUP.search(text), text
+    for text in markdown + plain:
+        assert not LIVE_MENTION.search(LINK_TARGET.sub("]()", text)), text
+
+
+def write_golden(path: Path, posted: object) -> None:
+    """Rewrite ``path`` with ``posted`` when they differ (UPDATE_GOLDEN): an unchanged file keeps
+    its bytes, so the diff shows only real changes, not key order."""
+    if path.exists() and json.loads(path.read_text(encoding="utf-8")) == posted:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(posted, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def golden_path(directory: Path, flavor: str, name: str) -> Path:
+    """``<directory>/<name>.json`` for Slack, ``<directory>/mattermost/<name>.json`` for Mattermost."""
+    return directory / f"{name}.json" if flavor == "slack" else directory / flavor / f"{name}.json"
 
 
 def post(
@@ -49,20 +102,25 @@ def post(
     return slack.delivered[before:]
 
 
+@pytest.mark.parametrize("flavor", FLAVORS)
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_golden_payload(
-    scenario: str, scenario_repo: ScenarioRepo, reader: Any, slack_standin: SlackStandIn
+    scenario: str, flavor: str, scenario_repo: ScenarioRepo, reader: Any, request: pytest.FixtureRequest
 ) -> None:
+    stand_in: SlackStandIn = request.getfixturevalue(f"{flavor}_standin")
     event = scenario_events(scenario_repo.commits)[scenario]
     seeds = {ref: scenario_repo.commits[key] for ref, key in PREVIOUS_HEADS.get(scenario, {}).items()}
-    [payload] = post(event, reader, slack_standin, seeds)
-    golden = GOLDEN / f"{scenario}.json"
+    [payload] = post(event, reader, stand_in, seeds)
+    golden = golden_path(GOLDEN, flavor, scenario)
     if os.environ.get("UPDATE_GOLDEN"):
-        golden.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert golden.exists(), f"no golden file for {scenario}: run `make golden` and review it"
+        write_golden(golden, payload)
+    assert golden.exists(), f"no golden file for {scenario} ({flavor}): run `make golden` and review it"
     assert payload == json.loads(golden.read_text(encoding="utf-8"))
     assert payload_length(payload) <= SLACK_MESSAGE_LIMIT
     assert all(len(a.get("text", "")) <= SLACK_SECTION_LIMIT for a in payload["attachments"])
+    if flavor == "mattermost":
+        check_mattermost_payload(payload)
+        assert len(payload.get("text", "")) <= MATTERMOST_POST_LIMIT
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,9 @@
 Each scenario in tests/pull_request_scenarios.py is played through ``handler.app.process_event``
 (the Lambda's pipeline: dispatch, parse, enrich through a real boto3 client against the
 CodeCommit stand-in, drafts in a state store, render, deliver to the Slack stand-in). Every
-payload it posts must equal tests/golden/pull_requests/<scenario>.json. After an intended
+payload it posts must equal tests/golden/pull_requests/<scenario>.json; played to the Mattermost
+stand-in instead (a ``/hooks/`` URL: the default destination speaks Mattermost), every payload must
+equal tests/golden/pull_requests/mattermost/<scenario>.json. After an intended
 change, rewrite them with ``make golden`` (UPDATE_GOLDEN=1) and review the diff like code.
 """
 
@@ -32,16 +34,20 @@ from tests.pull_request_scenarios import USER_MAP, Scenario, build_scenarios
 from tests.standins import codecommit
 from tests.standins.pull_requests import PullRequestBook
 from tests.standins.slack import SlackStandIn
+from tests.test_golden import FLAVORS, check_mattermost_payload, golden_path, mattermost_standin, write_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "pull_requests"
 SCENARIO_NAMES = sorted(build_scenarios(PullRequestBook()))
 MENTION = re.compile(r"<[!@][^>]*>")
 ALLOWED_MENTIONS = {f"<@{handle}>" for handle in USER_MAP.values()}
 NOW = 1_800_000_000
+__all__ = ["mattermost_standin"]  # the fixture, imported so the Mattermost flavour can use it
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def pull_request_standin() -> Iterator[tuple[codecommit.CodeCommitStandIn, dict[str, Scenario]]]:
+    """A fresh stand-in per test: scenarios change their pull requests as they play (``changes``),
+    so one played for Slack would leave them changed for the Mattermost run."""
     with codecommit.running({}) as stand_in:
         yield stand_in, build_scenarios(stand_in.pull_requests)
 
@@ -72,22 +78,27 @@ def check_limits_and_mentions(payload: dict[str, Any]) -> None:
     assert set(MENTION.findall(text)) <= ALLOWED_MENTIONS, MENTION.findall(text)
 
 
+@pytest.mark.parametrize("flavor", FLAVORS)
 @pytest.mark.parametrize("name", SCENARIO_NAMES)
 def test_pull_request_golden(
     name: str,
+    flavor: str,
     pull_request_standin: tuple[codecommit.CodeCommitStandIn, dict[str, Scenario]],
-    slack_standin: SlackStandIn,
+    request: pytest.FixtureRequest,
 ) -> None:
     stand_in, scenarios = pull_request_standin
-    payloads = play(scenarios[name], stand_in.url, slack_standin)
-    golden = GOLDEN / f"{name}.json"
+    chat: SlackStandIn = request.getfixturevalue(f"{flavor}_standin")
+    payloads = play(scenarios[name], stand_in.url, chat)
+    golden = golden_path(GOLDEN, flavor, name)
     if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        golden.write_text(json.dumps(payloads, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert golden.exists(), f"no golden file for {name}: run `make golden` and review it"
+        write_golden(golden, payloads)
+    assert golden.exists(), f"no golden file for {name} ({flavor}): run `make golden` and review it"
     assert payloads == json.loads(golden.read_text(encoding="utf-8"))
     for payload in payloads:
-        check_limits_and_mentions(payload)
+        if flavor == "slack":
+            check_limits_and_mentions(payload)
+        else:
+            check_mattermost_payload(payload)
 
 
 def test_demo_plays_a_pull_requests_life_through_the_pipeline() -> None:
