@@ -29,6 +29,7 @@ from handler.errors import NotifierError
 from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.settings import PullRequestSettings
 from handler.settings import Settings
+from handler.state.ledger import DeliveryInProgress
 from handler.state.memory import MemoryStore
 from tests.conftest import codecommit_client
 from tests.pull_request_scenarios import (
@@ -488,3 +489,27 @@ def test_ping_reviewers_direct_messages_the_reviewers_only_when_asked(
     direct = {call.channel for call in world.api.calls_to("chat.postMessage") if call.channel != CHANNEL}
     assert direct == {"D" + user[1:] for user in people}
     assert all(call.error is None for call in world.api.calls)
+
+
+class AnotherStartsTheThread(MemoryStore):
+    """A store where, the first time, another invocation wins the race to start a thread."""
+
+    lost = False
+
+    def put_new(self, key: str, attributes: Any, *, expires_at: int | None) -> Any:
+        if key.startswith("thread#") and not self.lost:
+            self.lost = True
+            return None
+        return super().put_new(key, attributes, expires_at=expires_at)
+
+
+def test_two_first_events_at_once_start_one_thread(world: World, book: Book) -> None:
+    runtime = with_pull_requests(world.runtime(APP_ROUTES), book)
+    assert isinstance(runtime.pull_requests, PullRequestRuntime)
+    runtime.pull_requests.state = store = AnotherStartsTheThread()
+    _, events = lifecycle(book, "63")
+    with pytest.raises(DeliveryInProgress):  # Lambda retries it once the other has posted
+        play(runtime, events["opened"])
+    assert store.lost and world.api.calls == []  # nothing posted: no second parent
+    assert play(runtime, events["opened"]) == {"delivered": 1}
+    assert len(parents(world.api)) == 1

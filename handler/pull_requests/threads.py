@@ -19,9 +19,11 @@ What may fail, and what then happens:
 * the edit of the parent fails: logged, never raised (the reply was posted; raising would post
   it again). A parent that was deleted (``message_not_found``) is forgotten, so the next event
   starts a new thread;
-* two events about a pull request the notifier has never seen, processed at the same moment,
-  may each start a thread; the second parent is then the one remembered. (Rare: EventBridge
-  sends one pull request's events seconds apart.)
+* two events about a pull request the notifier has never seen, processed at the same moment:
+  the first to write a short-lived placeholder under the thread's key (a conditional write)
+  starts the thread; the other raises :class:`~handler.state.ledger.DeliveryInProgress`, so
+  Lambda retries it a minute or more later and it replies in the thread. A placeholder left by
+  an invocation that died lives :data:`START_CLAIM_SECONDS`, then counts as absent.
 
 Direct messages (``direct_messages: true`` on the destination) go to the people a review command
 is about and to the mapped people a comment names as ``@name``. They are a courtesy on top of
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from handler.errors import MessageGone, NotifierError
 from handler.pull_requests.model import ActivityKind
 from handler.render.pull_request import people_to_notify, render_card
+from handler.state.ledger import DeliveryInProgress
 
 if TYPE_CHECKING:
     from handler.deadline import Deadline
@@ -45,6 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 THREAD_TTL_SECONDS = 90 * 24 * 3600
+#: How long a thread being started is held for the invocation starting it (its post's time, bounded).
+START_CLAIM_SECONDS = 120
 #: Events whose message is the natural head of a thread.
 _ANNOUNCEMENTS = frozenset({ActivityKind.OPENED})
 
@@ -69,11 +74,20 @@ class Threads:
         key = thread_key(sender.destination.name, item)
         record = self._state.get(key)
         card = render_card(item.notice, item.settings, item.limits)
+        if record is not None and not record.attributes.get("ts"):
+            raise DeliveryInProgress(key, record.expires_at)  # another invocation is starting it
         if record is None:
+            claim = self._state.put_new(key, {"starting": 1}, expires_at=self._now + START_CLAIM_SECONDS)
+            if claim is None:
+                raise DeliveryInProgress(key, None)
             announcement = item.notice.ready_for_review or (
                 item.activity.kind in _ANNOUNCEMENTS and item.notice.command is None
             )
-            parent = sender.post(payload if announcement else card, deadline)
+            try:
+                parent = sender.post(payload if announcement else card, deadline)
+            except BaseException:
+                self._forget(key)  # nothing was posted: the retry starts the thread
+                raise
             self._remember(key, parent.channel_id, parent.ts)
             if not announcement:
                 sender.post(payload, deadline, thread_ts=parent.ts)
