@@ -355,3 +355,13 @@ def test_a_missing_secret_says_so(secrets: CountingSecrets) -> None:
     arn = "arn:aws:secretsmanager:us-east-2:123456789012:secret:gone-AbCdEf"
     with pytest.raises(ConfigurationError, match="does not exist"):
         DestinationSecrets(url=None, secret_arn=arn, secrets_client=secrets).secret_for(PAYMENTS)
+
+
+@pytest.mark.parametrize(
+    "value", ["xoxb-1111-2222-SECRETTOKEN", "https://hooks.slack.com/services/T0/B0/SECRETPATH", "HTTP://x"]
+)
+def test_a_url_or_token_written_as_a_secret_key_is_refused_and_never_echoed(value: str) -> None:
+    with pytest.raises(DestinationError) as raised:
+        parse_destinations({"reviews": {"type": "slack-app", "channel": "C0123456789", "secret": value}})
+    assert "NAME of a key" in str(raised.value)
+    assert value not in str(raised.value) and "SECRET" not in str(raised.value)

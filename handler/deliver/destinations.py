@@ -54,6 +54,8 @@ LEGACY_SECRET_KEYS = ("webhook_url", "url")
 BOT_TOKEN_PREFIX = "xoxb-"
 _SLACK_HOOK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
 _DESTINATION_KEYS = ("type", "channel", "direct_messages", "secret")
+#: What a URL or a Slack token starts with: never a key name, and never to be put in context.
+_LOOKS_SECRET = re.compile(r"(?i)(?:https?:|xox[abposr]-)")
 
 
 class DestinationError(DocumentError):
@@ -198,6 +200,12 @@ def _check_secret(secret: object, path: str, problems: Problems) -> None:
         problems.add(
             path_of(path, "secret"),
             "must be the key in the secret that holds this destination's URL or token",
+        )
+    elif _LOOKS_SECRET.match(secret):  # never echoed: it may be the very value that must stay secret
+        problems.add(
+            path_of(path, "secret"),
+            "looks like a webhook URL or a token; it must be the NAME of a key in the secret, "
+            "and the URL or token goes in the secret under that key (context is not secret)",
         )
     elif secret in LEGACY_SECRET_KEYS:
         problems.add(
