@@ -1,4 +1,5 @@
-"""``python -m handler``: preview (and optionally post) the Slack message for a push, locally.
+"""``python -m handler``: preview (and optionally post) the chat message for a push or a pull-request
+event, locally, as Slack (mrkdwn) or Mattermost (Markdown, ``--flavor mattermost``) would get it.
 
 Three ways in::
 
@@ -10,8 +11,9 @@ Every one runs the Lambda's pipeline (parse → enrich → render → deliver) w
 function would read: the same environment variables (``BRANCH_COLORS``, ``MAX_FILES_PER_DIFF``,
 ...), validated the same way, overridable with ``--set NAME=VALUE``. Without ``--webhook`` the
 message is delivered to a capture server on 127.0.0.1 and printed; with it, it is posted to that
-Slack webhook too. Commits are read from ``--repo`` through git, from CodeCommit with
-``--codecommit`` (needs AWS credentials), or not at all (the message says so).
+Slack (or, with ``--flavor mattermost``, Mattermost) webhook too. Commits are read from
+``--repo`` through git, from CodeCommit with ``--codecommit`` (needs AWS credentials), or not at
+all (the message says so).
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ EXIT_OK = 0  #: every message was previewed (and posted, with --webhook)
 EXIT_DROPPED = 1  #: an event was dropped: nothing would be posted for it (the reason is on stderr)
 EXIT_USAGE = 2  #: bad arguments or input: flags, --repo path, --ref, --repository-arn, event file
 EXIT_CONFIG = 3  #: a function setting is invalid (environment or --set), or AWS credentials are missing
-EXIT_DELIVERY = 4  #: --webhook: Slack refused the message or did not take it in time
+EXIT_DELIVERY = 4  #: --webhook: Slack or Mattermost refused the message or did not take it in time
 EXIT_READ = 5  #: --codecommit: reading the repository failed (access denied, throttled, unreachable)
 
 #: The repository a ``--repo`` preview is labelled with, unless ``--repository-arn`` says otherwise:
@@ -97,7 +99,7 @@ exit status:
   {EXIT_DROPPED}  an event was dropped: nothing would be posted for it (why is on stderr)
   {EXIT_USAGE}  bad arguments or input (flags, --repo path, --ref, --repository-arn, event file)
   {EXIT_CONFIG}  invalid setting (environment or --set), or no AWS credentials for --codecommit
-  {EXIT_DELIVERY}  --webhook: Slack refused the message or did not take it
+  {EXIT_DELIVERY}  --webhook: Slack or Mattermost refused the message or did not take it
   {EXIT_READ}  --codecommit: reading the repository failed
 """
 
@@ -156,7 +158,10 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m handler",
-        description="Preview (and optionally post) the Slack message for a push, locally.",
+        description=(
+            "Preview (and optionally post) the Slack or Mattermost message for a push or a "
+            "pull-request event, locally."
+        ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -484,20 +489,28 @@ def _post(webhook: SlackWebhook, payload: dict[str, Any]) -> None:
         receipt = webhook.send(payload, deadline=Deadline(None))
         print(f"posted to --webhook in {receipt.attempts} attempt(s)", file=sys.stderr)
     except DeliveryRefused as error:
+        product = webhook.product
         if error.status in (403, 404, 410):
+            where = (
+                "the Slack app's Incoming Webhooks page"
+                if product == "Slack"
+                else "Mattermost's Integrations > Incoming Webhooks"
+            )
             advice = (
                 "the webhook URL given to --webhook is wrong, revoked or its channel was archived; "
-                "copy a current one from the Slack app's Incoming Webhooks page"
+                f"copy a current one from {where}"
             )
+        elif error.status == 501 and product == "Mattermost":
+            advice = "incoming webhooks are disabled on this Mattermost server; a system admin enables them"
         else:
-            advice = (
-                "Slack rejected the payload itself; please report it as a bug with the event you previewed"
-            )
-        raise CliError(f"Slack refused the message (HTTP {error.status}): {advice}", EXIT_DELIVERY) from error
+            advice = f"{product} rejected the payload itself; please report it as a bug, with the event"
+        raise CliError(
+            f"{product} refused the message (HTTP {error.status}): {advice}", EXIT_DELIVERY
+        ) from error
     except DeliveryError as error:
         last = f"HTTP {error.status}" if error.status else "no answer"
         raise CliError(
-            f"Slack did not take the message after {error.attempts} attempt(s) (last: {last}); "
+            f"{webhook.product} did not take the message after {error.attempts} attempt(s) (last: {last}); "
             "nothing was posted, try again later",
             EXIT_DELIVERY,
         ) from error

@@ -175,6 +175,11 @@ class SlackWebhook:
         self._rng = rng
         self._wall_clock = wall_clock
 
+    @property
+    def product(self) -> str:
+        """``Slack`` or ``Mattermost``: whose webhook this is, for messages to people."""
+        return self._product
+
     def send(self, payload: dict[str, Any], *, deadline: Deadline) -> DeliveryReceipt:
         """POST ``payload`` until the webhook takes it, a refusal is permanent, or the budget is spent.
 
