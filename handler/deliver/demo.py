@@ -71,7 +71,8 @@ def run_destinations_demo(
 
     say(
         "\n\nDestinations and routing: pushes go to a Slack webhook and a Mattermost webhook; pull "
-        "requests go to Mattermost and to a Slack app, which keeps each pull request in one thread."
+        "requests go to Mattermost and to a Slack app, which keeps each pull request in one thread. "
+        "Ana has a handle in both products, so each mentions her its own way."
     )
     count = 0
     with (
@@ -124,9 +125,10 @@ def _show(out: TextIO, where: str, payload: dict[str, Any], json_only: bool, des
         return
     print(payload["text"], file=out)
     for attachment in payload.get("attachments", []):
-        for key in ("pretext", "title", "text", "footer"):
+        for key in ("pretext", "author_name", "title", "title_link", "text", "footer"):
             if attachment.get(key):
-                print(f"  {attachment[key]}".replace("\n", "\n  "), file=out)
+                shown = f"↳ {attachment[key]}" if key == "title_link" else attachment[key]
+                print(f"  {shown}".replace("\n", "\n  "), file=out)
 
 
 def _show_call(out: TextIO, call: Any, json_only: bool, describe: Any) -> None:

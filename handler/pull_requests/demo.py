@@ -32,7 +32,12 @@ CHEN = f"arn:aws:sts::{ACCOUNT}:assumed-role/CodeCommitReview/chen"
 DANA = f"arn:aws:iam::{ACCOUNT}:user/dana"
 REVIEWERS = f"arn:aws:sts::{ACCOUNT}:assumed-role/CodeCommitReview/*"
 #: The demo's USER_MAP: Ana by her session name (an e-mail), Bob by IAM user name, Chen by full ARN.
-DEMO_USER_MAP = {"ana.nunez@example.com": "U0ANA0001", "bob": "U0BOB0001", CHEN: "U0CHEN001"}
+#: Ana posts to both products (a Slack id and a Mattermost username); Bob and Chen use Slack only.
+DEMO_USER_MAP: dict[str, object] = {
+    "ana.nunez@example.com": {"slack": "U0ANA0001", "mattermost": "ana.nunez"},
+    "bob": "U0BOB0001",
+    CHEN: "U0CHEN001",
+}
 SOURCE_1 = "5f3e2a9c4b1d6e7f8091a2b3c4d5e6f708192a3b"
 SOURCE_2 = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 DESTINATION = "0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d"
