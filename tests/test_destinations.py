@@ -365,3 +365,28 @@ def test_a_url_or_token_written_as_a_secret_key_is_refused_and_never_echoed(valu
         parse_destinations({"reviews": {"type": "slack-app", "channel": "C0123456789", "secret": value}})
     assert "NAME of a key" in str(raised.value)
     assert value not in str(raised.value) and "SECRET" not in str(raised.value)
+
+
+def test_a_probable_mattermost_under_a_sub_path_is_warned_about_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = "https://chat.example.com/mattermost/hooks/abcdefghijklmnopqrstuvwxyz"
+    secrets = DestinationSecrets(url=url, secret_arn=None, secrets_client=lambda region: None)
+    with caplog.at_level("WARNING"):
+        assert secrets.flavor_for() is Flavor.SLACK  # the contract's rule, kept
+        assert secrets.flavor_for() is Flavor.SLACK
+    warnings = [
+        record.getMessage() for record in caplog.records if "DESTINATION_FLAVOR" in record.getMessage()
+    ]
+    assert len(warnings) == 1 and "abcdefghij" not in warnings[0]
+    configured = DestinationSecrets(
+        url=url, secret_arn=None, secrets_client=lambda region: None, flavor=Flavor.MATTERMOST
+    )
+    assert configured.flavor_for() is Flavor.MATTERMOST
+    caplog.clear()
+    plain = DestinationSecrets(
+        url="https://hooks.slack.com/services/T0/B0/x", secret_arn=None, secrets_client=lambda region: None
+    )
+    with caplog.at_level("WARNING"):
+        assert plain.flavor_for() is Flavor.SLACK
+    assert not caplog.records

@@ -145,6 +145,17 @@ def detect_flavor(url: str, configured: str | Flavor | None) -> Flavor:
     return Flavor.MATTERMOST if parts.path.startswith("/hooks/") else Flavor.SLACK
 
 
+def looks_like_mattermost_under_a_path(url: str) -> bool:
+    """A URL the contract calls Slack that is probably a Mattermost served under a sub-path
+    (``https://example.com/chat/hooks/<id>``): not Slack's host, ``/hooks/`` further in the path."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower().rstrip(".")
+    except ValueError:
+        return False
+    return host not in _SLACK_HOOK_HOSTS and "/hooks/" in parts.path and not parts.path.startswith("/hooks/")
+
+
 def _channel_problem(channel: object) -> str | None:
     example = "a channel ID like C0123456789 or a name like #reviews"
     if not isinstance(channel, str):

@@ -15,6 +15,7 @@ The URL never reaches a log line or an exception message.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -28,9 +29,12 @@ from handler.deliver.destinations import (
     Flavor,
     SecretMap,
     detect_flavor,
+    looks_like_mattermost_under_a_path,
 )
 from handler.deliver.webhook import validate_webhook_url
 from handler.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 _PUT_SECRET_HINT = (
     "put the webhook URL in it with: aws secretsmanager put-secret-value --secret-id {arn} "
@@ -162,6 +166,7 @@ class DestinationSecrets:
         self._secrets_client = secrets_client
         self._flavor = flavor
         self._cached: SecretMap | None = None
+        self._warned = False
 
     def from_secret(self, destination: Destination = DEFAULT) -> bool:
         """True when ``destination``'s value comes from Secrets Manager (so a refresh can change it)."""
@@ -211,7 +216,21 @@ class DestinationSecrets:
         """The dialect for ``destination``: its type's; for ``default``, DESTINATION_FLAVOR's or its URL's."""
         if destination.name != DEFAULT_DESTINATION:
             return destination.flavor
-        return detect_flavor(self.secret_for(destination), self._flavor)
+        url = self.secret_for(destination)
+        flavor = detect_flavor(url, self._flavor)
+        if (
+            self._flavor is None
+            and flavor is Flavor.SLACK
+            and not self._warned
+            and looks_like_mattermost_under_a_path(url)
+        ):
+            self._warned = True  # once per container; never the URL itself
+            log.warning(
+                "the default webhook is treated as Slack, but its path has /hooks/ below a prefix, as a "
+                "Mattermost served under a sub-path does; if it is Mattermost, set DESTINATION_FLAVOR="
+                "mattermost, or its messages are escaped for Slack and links in commit text stay live"
+            )
+        return flavor
 
     def refresh(self, destination: Destination = DEFAULT) -> bool:
         """Re-read the secret; True if ``destination`` now has a different value than the cached one."""
