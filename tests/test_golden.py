@@ -58,11 +58,24 @@ def check_mattermost_payload(payload: dict[str, Any]) -> None:
     for attachment in payload.get("attachments", []):
         assert "mrkdwn_in" not in attachment and "ts" not in attachment
     attachments = payload.get("attachments", [])
+    # A title is Markdown only without a link: Mattermost shows a linked title as plain text.
+    def title_is_markdown(attachment: dict[str, Any]) -> bool:
+        return "title_link" not in attachment
+
     markdown = [payload.get("text", "")] + [
-        str(attachment.get(key, "")) for attachment in attachments for key in ("pretext", "text", "title")
+        str(attachment.get(key, ""))
+        for attachment in attachments
+        for key in ("pretext", "text", "title")
+        if key != "title" or title_is_markdown(attachment)
     ]
-    # fallback (notifications) and footer are plain text: Slack markup there is inert literal text
-    plain = [str(attachment.get(key, "")) for attachment in attachments for key in ("fallback", "footer")]
+    # fallback (notifications), footer and a linked title are plain text: Slack markup there is
+    # inert literal text (the server translates Slack links only in text, pretext and fields)
+    plain = [
+        str(attachment.get(key, ""))
+        for attachment in attachments
+        for key in ("fallback", "footer", "author_name", "title")
+        if key != "title" or not title_is_markdown(attachment)
+    ]
     for text in markdown:
         assert not SLACK_MARKUP.search(text), text
     for text in markdown + plain:

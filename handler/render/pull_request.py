@@ -177,11 +177,11 @@ def render_notice(
         "fallback": m.fit(m.plain(_sentence(notice, cast)), _LINE_LIMIT),
         "pretext": f"{style.emoji} {m.bold(style.label)}",
         "author_name": m.fit(m.plain(cast.actor.label or "someone"), _LINE_LIMIT),
-        "title": _title(notice, m),
         "text": m.fit("\n".join(_lines(notice, cast, settings, m)), text_limit),
         "footer": m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT),
     }
     link = _link(notice)
+    attachment["title"] = _title(notice, m, linked=link is not None)
     if link is not None:  # None: a partition whose console is not known; the title stays plain
         attachment["title_link"] = link
     finished = m.attachment(attachment, markdown_in=["pretext", "text"], at=notice.activity.event_time)
@@ -290,11 +290,14 @@ def _short(reference: str) -> str:
     return reference.removeprefix("refs/heads/")
 
 
-def _title(notice: Notice, m: Markup) -> str:
+def _title(notice: Notice, m: Markup, *, linked: bool) -> str:
+    """The attachment's title. A linked title is shown as plain text (Mattermost renders only an
+    unlinked one as Markdown, so backslash escapes would show); Slack escapes both the same way."""
     if notice.activity.pull_request_id is None:
-        name = f"[{notice.activity.repository.name}] commit {_commented_commit(notice)}"
-        return m.fit(m.escape(name), _LINE_LIMIT)
-    return m.fit(m.escape(_pr_name(notice)), _TITLE_LIMIT)
+        name, limit = f"[{notice.activity.repository.name}] commit {_commented_commit(notice)}", _LINE_LIMIT
+    else:
+        name, limit = _pr_name(notice), _TITLE_LIMIT
+    return m.fit(m.plain(name) if linked else m.escape(name), limit)
 
 
 def _link(notice: Notice) -> str | None:
@@ -515,12 +518,13 @@ def render_card(
         "color": style.color,
         "fallback": m.fit(m.plain(sentence), _LINE_LIMIT),
         "pretext": f"{style.emoji} {m.bold(style.label)}",
-        "title": _title(notice, m),
         "text": m.fit("\n".join(lines), limits.section_limit),
         "footer": m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT),
     }
     link = pull_request_url(repository, notice.activity.pull_request_id or "")
-    if link is not None and notice.activity.pull_request_id:
+    linked = link is not None and bool(notice.activity.pull_request_id)
+    attachment["title"] = _title(notice, m, linked=linked)
+    if linked:
         attachment["title_link"] = link
     finished = m.attachment(attachment, markdown_in=["pretext", "text"], at=None)
     return m.payload(m.fit(m.escape(sentence), _LINE_LIMIT), [finished])
