@@ -132,10 +132,18 @@ def test_code_spans_stay_closed_and_quiet(raw: str) -> None:
     assert not LIVE_MENTION.search(stored)
 
 
+#: What the server does to an attachment's title (plain text there): Slack's announcements and
+#: user ids become mentions (``expandAnnouncement``, ``replaceUserIds``).
+SLACK_SPECIALS = re.compile(r"<(!(?:channel|here|all)|@\w+)(?:\|[^>]*)?>")
+
+
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(HOSTILE)
+@example("<!channel> <!here|x> <@U0ALICE01> @all ~town")
 def test_plain_fields_cannot_ping(raw: str) -> None:
-    assert not LIVE_MENTION.search(server_side(plain(raw)))
+    shown = plain(raw)
+    assert not LIVE_MENTION.search(server_side(shown))
+    assert not SLACK_SPECIALS.search(shown), shown
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -55,7 +55,7 @@ BOT_TOKEN_PREFIX = "xoxb-"
 _SLACK_HOOK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
 _DESTINATION_KEYS = ("type", "channel", "direct_messages", "secret")
 #: What a URL or a Slack token starts with: never a key name, and never to be put in context.
-_LOOKS_SECRET = re.compile(r"(?i)(?:https?:|xox[abposr]-)")
+_LOOKS_SECRET = re.compile(r"(?i)\A(?:https?:|xox[abposr]-)")
 
 
 class DestinationError(DocumentError):
@@ -212,7 +212,7 @@ def _check_secret(secret: object, path: str, problems: Problems) -> None:
             path_of(path, "secret"),
             "must be the key in the secret that holds this destination's URL or token",
         )
-    elif _LOOKS_SECRET.match(secret):  # never echoed: it may be the very value that must stay secret
+    elif _LOOKS_SECRET.search(secret):  # never echoed: it may be the very value that must stay secret
         problems.add(
             path_of(path, "secret"),
             "looks like a webhook URL or a token; it must be the NAME of a key in the secret, "

@@ -315,22 +315,26 @@ def _post_everywhere(
     threads: Threads,
     deadline: Deadline,
 ) -> None:
-    """Post every item to every destination, each destination at most once; raise the first failure
-    after all were tried (the delivered ones are marked, so Lambda's retry skips them)."""
+    """Post every item to every destination, each at most once; raise the first failure after all
+    were tried (the delivered ones are marked, so Lambda's retry skips them).
+
+    The marks: "ready for review" is a message about the pull request, not about one event, so it
+    is marked per pull request and destination (``ready#<scope>@<name>``): whichever event brings
+    it, and however often a failing destination makes events retry, each destination is told
+    once. The event's own message is marked per destination when there are several
+    (``<key>@<name>``); with one, the event's claim is its mark.
+    """
     failures: list[Exception] = []
     for name in names:
         try:
-            for index, item in enumerate(items):
-                # With several destinations or messages, each (destination, message) is marked on its
-                # own, so a retry after a failure posts only what is missing.
-                marked = f"{key}@{name}" if len(names) > 1 and key else ""
-                marked += f"#{index}" if len(items) > 1 and key else ""
-                marked = marked if not marked.startswith("#") else f"{key}{marked}"
+            for item in items:
+                if item.notice.ready_for_review:
+                    marked = f"ready#{_scope(item.activity)}@{name}"
+                else:
+                    marked = f"{key}@{name}" if len(names) > 1 and key else ""
                 with delivery(ledger, marked, seconds_left=deadline.seconds_left()) as fresh:
                     if not fresh:
-                        log.info(
-                            "%s: message %d already delivered to %s; not posting it again", key, index, name
-                        )
+                        log.info("%s: already delivered to %s; not posting it again", marked, name)
                         continue
                     _post(item, runtime.senders.get(name), threads, deadline)
         except Exception as error:

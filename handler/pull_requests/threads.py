@@ -23,7 +23,7 @@ What may fail, and what then happens:
   the first to write a short-lived placeholder under the thread's key (a conditional write)
   starts the thread; the other raises :class:`~handler.state.ledger.DeliveryInProgress`, so
   Lambda retries it a minute or more later and it replies in the thread. A placeholder left by
-  an invocation that died lives :data:`START_CLAIM_SECONDS`, then counts as absent.
+  an invocation that died lives as long as that invocation could have run, then counts as absent.
 
 Direct messages (``direct_messages: true`` on the destination) go to the people a review command
 is about and to the mapped people a comment names as ``@name``. They are a courtesy on top of
@@ -33,6 +33,7 @@ the channel message: a failure is logged and does not fail the event.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from handler.errors import MessageGone, NotifierError
@@ -48,8 +49,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 THREAD_TTL_SECONDS = 90 * 24 * 3600
-#: How long a thread being started is held for the invocation starting it (its post's time, bounded).
-START_CLAIM_SECONDS = 120
+#: A thread being started is held for the invocation starting it for as long as that invocation
+#: can still post (its remaining time, at most this), plus a margin.
+MAX_START_CLAIM_SECONDS = 900
+START_CLAIM_MARGIN_SECONDS = 30
 #: Events whose message is the natural head of a thread.
 _ANNOUNCEMENTS = frozenset({ActivityKind.OPENED})
 
@@ -77,20 +80,7 @@ class Threads:
         if record is not None and not record.attributes.get("ts"):
             raise DeliveryInProgress(key, record.expires_at)  # another invocation is starting it
         if record is None:
-            claim = self._state.put_new(key, {"starting": 1}, expires_at=self._now + START_CLAIM_SECONDS)
-            if claim is None:
-                raise DeliveryInProgress(key, None)
-            announcement = item.notice.ready_for_review or (
-                item.activity.kind in _ANNOUNCEMENTS and item.notice.command is None
-            )
-            try:
-                parent = sender.post(payload if announcement else card, deadline)
-            except BaseException:
-                self._forget(key)  # nothing was posted: the retry starts the thread
-                raise
-            self._remember(key, parent.channel_id, parent.ts)
-            if not announcement:
-                sender.post(payload, deadline, thread_ts=parent.ts)
+            self._start(sender, item, key, payload, card, deadline)
             return
         channel, ts = str(record.attributes.get("channel", "")), str(record.attributes.get("ts", ""))
         sender.post(payload, deadline, thread_ts=ts)
@@ -98,35 +88,57 @@ class Threads:
             sender.update(channel, ts, card, deadline)
         except MessageGone:
             log.warning("%s: the thread's first message is gone; the next event starts a new thread", key)
-            self._forget(key)
+            self._quietly("forget the thread", lambda: self._state.delete(record))
         except NotifierError as error:
             log.warning("%s: could not update the thread's first message: %s", key, error)
-        else:
-            self._touch(key, channel, ts)
+        else:  # keep it another THREAD_TTL_SECONDS from this event
+            expires = self._now + THREAD_TTL_SECONDS
+            self._quietly(
+                "keep the thread", lambda: self._state.replace(record, record.attributes, expires_at=expires)
+            )
 
-    def _remember(self, key: str, channel: str | None, ts: str | None) -> None:
-        if not channel or not ts:
-            return
-        attributes = {"channel": channel, "ts": ts}
+    def _start(  # noqa: PLR0917 (one step of post, its state passed along)
+        self,
+        sender: AppSender,
+        item: Outgoing,
+        key: str,
+        payload: dict[str, Any],
+        card: dict[str, Any],
+        deadline: Deadline,
+    ) -> None:
+        """Claim the thread's key, post its parent, remember it; every write is on the item this
+        invocation created (compare-and-set), so a slower invocation can never overwrite or delete
+        a thread another one remembered. The claim lasts as long as this invocation can."""
+        hold = int(min(deadline.seconds_left(), MAX_START_CLAIM_SECONDS)) + START_CLAIM_MARGIN_SECONDS
+        claim = self._state.put_new(key, {"starting": 1}, expires_at=self._now + hold)
+        if claim is None:
+            raise DeliveryInProgress(key, None)
+        announcement = item.notice.ready_for_review or (
+            item.activity.kind in _ANNOUNCEMENTS and item.notice.command is None
+        )
         try:
-            current = self._state.get(key)
-            if current is None:
-                self._state.put_new(key, attributes, expires_at=self._now + THREAD_TTL_SECONDS)
-            else:
-                self._state.replace(current, attributes, expires_at=self._now + THREAD_TTL_SECONDS)
-        except NotifierError as error:  # posted: never raise, or the retry would post it again
-            log.warning("%s: posted, but could not remember the thread: %s", key, error)
+            parent = sender.post(payload if announcement else card, deadline)
+        except BaseException:
+            self._quietly("release the thread's claim", lambda: self._state.delete(claim))
+            raise  # nothing was posted: the retry starts the thread
+        if parent.channel_id and parent.ts:
+            attributes = {"channel": parent.channel_id, "ts": parent.ts}
+            remembered = self._quietly(
+                "remember the thread",
+                lambda: self._state.replace(claim, attributes, expires_at=self._now + THREAD_TTL_SECONDS),
+            )
+            if remembered is None:
+                log.warning("%s: posted, but the claim was taken over; this thread is not remembered", key)
+        if not announcement:
+            sender.post(payload, deadline, thread_ts=parent.ts)
 
-    def _touch(self, key: str, channel: str, ts: str) -> None:
-        self._remember(key, channel, ts)
-
-    def _forget(self, key: str) -> None:
+    def _quietly(self, what: str, write: Callable[[], object]) -> object:
+        """A state write after a post: a failure is logged, never raised (the retry would post again)."""
         try:
-            current = self._state.get(key)
-            if current is not None:
-                self._state.delete(current)
+            return write()
         except NotifierError as error:
-            log.warning("%s: could not forget the thread: %s", key, error)
+            log.warning("posted, but could not %s: %s", what, error)
+            return None
 
 
 def direct_messages(sender: AppSender, item: Outgoing, payload: dict[str, Any], deadline: Deadline) -> int:

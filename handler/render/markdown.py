@@ -17,8 +17,10 @@ here differ from :mod:`handler.render.mrkdwn`:
 * **Code spans** (branch names, paths) cannot hold escapes (Markdown shows them verbatim), so
   inside them a backtick becomes ``ˋ`` and ``<``/``>`` become ``‹``/``›``, look-alikes that neither
   close the span nor take part in the server's link translation; mentions get the word joiner.
-* **Plain fields** (``fallback``, ``author_name``, ``footer``) are not Markdown: they get the
-  word joiner and the hidden-character rules, no backslashes.
+* **Plain fields** (``fallback``, ``author_name``, ``footer``, and a title with a link) are not
+  Markdown: they get the word joiner (after ``@``, ``~``, and a ``<`` that starts Slack's
+  ``<!channel>`` or ``<@U…>``, which the server rewrites in titles) and the hidden-character
+  rules, no backslashes.
 
 Every dialect shares the first step, :func:`handler.render.mrkdwn.unhide`: control, bidirectional
 and zero-width characters become a visible U+FFFD. Lengths are counted in UTF-16 code units
@@ -39,6 +41,7 @@ _MENTION = re.compile(r"([@~])(?=[\w])")
 _SYNTAX = re.compile(r"([\\`*_{}\[\]()<>#!|~&$])")
 _LINE_START = re.compile(r"(?m)^([ \t]*)([+\-=])")
 _NUMBERED = re.compile(r"(?m)^([ \t]*\d{1,9})([.)])")
+_SLACK_SPECIAL = re.compile(r"<(?=[!@])")
 _CODE_LOOKALIKES = str.maketrans({"`": "ˋ", "<": "‹", ">": "›"})
 #: One of our own links, ``[label](url)``; the label may hold escapes and code spans (which bind
 #: tighter than brackets, so a ``]`` in a branch name's code span does not end the label).
@@ -59,8 +62,12 @@ def escape(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Text for the attachment fields Mattermost shows as plain text: no pings, nothing hidden."""
-    return defuse(unhide(text))
+    """Text for the attachment fields Mattermost shows as plain text: no pings, nothing hidden.
+
+    The server rewrites Slack's ``<!channel>`` into ``@channel`` and ``<@U…>`` into ``@name``
+    in an attachment's title too, so a word joiner also goes after each ``<`` before ``!`` or ``@``.
+    """
+    return _SLACK_SPECIAL.sub("<" + WORD_JOINER, defuse(unhide(text)))
 
 
 def code(text: str, limit: int = 300) -> str:
