@@ -513,3 +513,33 @@ def test_two_first_events_at_once_start_one_thread(world: World, book: Book) -> 
     assert store.lost and world.api.calls == []  # nothing posted: no second parent
     assert play(runtime, events["opened"]) == {"delivered": 1}
     assert len(parents(world.api)) == 1
+
+
+def test_ready_for_review_reaches_each_destination_once_while_another_keeps_failing(
+    world: World, book: Book
+) -> None:
+    routes = {"routes": [{"events": ["pull_request"], "to": ["payments", "mm"]}]}
+    runtime = with_pull_requests(world.runtime(routes, environ={"DELIVERY_MAX_ATTEMPTS": "1"}), book)
+    stored = book.stand_in.pull_requests.add_pull_request(pull_request("64", "Draft: cache warmer"))
+    assert play(runtime, state_event("pullRequestCreated", stored, caller=ALICE, event_id="ev-64-open")) == {
+        "delivered": 0
+    }  # a draft: nothing posted, the draft remembered
+    stored.title = "Cache warmer"
+    stored.source_commit = "2" * 40
+    pushed = state_event("pullRequestSourceBranchUpdated", stored, caller=ALICE, event_id="ev-64-push")
+    world.mm.default = Reply(404, "Unable to find the webhook")  # broken until someone fixes it
+    with pytest.raises(NotifierError):
+        play(runtime, pushed)  # payments: "ready for review" and "new commits"; mm refused
+    assert world.posted()["payments"] == 2
+    stored.source_commit = "3" * 40
+    again = state_event("pullRequestSourceBranchUpdated", stored, caller=ALICE, event_id="ev-64-push-2")
+    with pytest.raises(NotifierError):
+        play(runtime, again)
+    texts = [text_of(payload) for payload in world.payments.delivered]
+    assert len(texts) == 3 and sum("ready for review" in text for text in texts) == 1, texts
+    world.mm.default = Reply()  # fixed: Lambda's retries now go through
+    play(runtime, pushed)
+    play(runtime, again)
+    assert world.posted()["payments"] == 3  # nothing posted there twice
+    mattermost_texts = [text_of(payload) for payload in world.mm.delivered]
+    assert len(mattermost_texts) == 3 and sum("ready for review" in text for text in mattermost_texts) == 1
