@@ -24,7 +24,7 @@ from handler.deliver.destinations import (
     parse_destinations_text,
     parse_flavor,
 )
-from handler.deliver.webhook_url import DestinationSecrets, WebhookUrlSource
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.errors import ConfigurationError
 
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/SECRETSECRETSECRET"
@@ -347,8 +347,6 @@ def test_an_unusable_default_says_what_to_do(
     arn = make_secret(secrets, secret_string)
     with pytest.raises(ConfigurationError, match=message):
         DestinationSecrets(url=None, secret_arn=arn, secrets_client=secrets).secret_for()
-    with pytest.raises(ConfigurationError, match=message):  # as before, for the single-destination path
-        WebhookUrlSource(url=None, secret_arn=arn, secrets_client=secrets).get()
 
 
 def test_a_missing_secret_says_so(secrets: CountingSecrets) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
 from handler.deliver.destinations import DEFAULT, DEFAULT_DESTINATION, Destination, DestinationType, Flavor
@@ -46,26 +46,8 @@ class Sent:
     ts: str | None = None
 
 
-class Sender(Protocol):
-    """Posts payloads to one destination."""
-
-    destination: Destination
-
-    @property
-    def flavor(self) -> Flavor: ...
-
-    @property
-    def threads(self) -> bool:
-        """True when posts land somewhere known (``Sent.ts``), so replies and edits are possible."""
-        ...
-
-    def post(self, payload: dict[str, Any], deadline: Deadline, *, thread_ts: str | None = None) -> Sent: ...
-
-
 class WebhookSender:
     """A Slack or Mattermost incoming webhook: the URL from the secret, one client per URL."""
-
-    threads = False
 
     def __init__(self, destination: Destination, secrets: DestinationSecrets, settings: Settings) -> None:
         self.destination = destination
@@ -107,7 +89,6 @@ class WebhookSender:
 class AppSender:
     """A Slack app's bot in the destination's channel: threads, edits and direct messages."""
 
-    threads = True
     flavor = Flavor.SLACK
 
     def __init__(

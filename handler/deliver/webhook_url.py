@@ -1,8 +1,8 @@
 """Where webhook URLs and bot tokens come from: ``SLACK_WEBHOOK_URL``, or a Secrets Manager secret.
 
-:class:`WebhookUrlSource` gives the one default webhook URL (the single-destination notifier);
-:class:`DestinationSecrets` gives every destination its URL or token, from the same secret read
-as a :class:`~handler.deliver.destinations.SecretMap`.
+:class:`DestinationSecrets` gives every destination its URL or token, from the one secret read
+as a :class:`~handler.deliver.destinations.SecretMap` (the default destination's URL may come
+from ``SLACK_WEBHOOK_URL`` instead).
 
 The secret (``SLACK_WEBHOOK_SECRET_ARN``) is read once per container and cached. After Slack
 answers a delivery with an auth-type refusal (403/404/410), the caller asks for a fresh read, so
@@ -14,7 +14,6 @@ The URL never reaches a log line or an exception message.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -56,67 +55,6 @@ def secret_region(secret_id: str) -> str | None:
     """
     match = _SECRET_ARN.fullmatch(secret_id)
     return match.group("region") if match else None
-
-
-class WebhookUrlSource:
-    """Gives the webhook URL, reading the secret at most once until told to refresh."""
-
-    def __init__(
-        self,
-        *,
-        url: str | None,
-        secret_arn: str | None,
-        secrets_client: Callable[[str | None], Any],
-    ) -> None:
-        self._url = url
-        self._secret_arn = secret_arn
-        self._secrets_client = secrets_client
-        self._cached: str | None = None
-
-    @property
-    def from_secret(self) -> bool:
-        """True when the URL comes from Secrets Manager (so a refresh can change it)."""
-        return self._url is None and self._secret_arn is not None
-
-    def get(self) -> str:
-        """The validated webhook URL.
-
-        Raises:
-            ConfigurationError: neither variable is set, the secret is missing, empty or
-                unreadable, or the URL is malformed.
-        """
-        if self._url is not None:
-            return validate_webhook_url(self._url)
-        if self._secret_arn is None:
-            raise ConfigurationError(
-                "no Slack webhook configured: set SLACK_WEBHOOK_SECRET_ARN (deployed) or "
-                "SLACK_WEBHOOK_URL (local runs)"
-            )
-        if self._cached is None:
-            self._cached = self._read_secret(self._secret_arn)
-        return self._cached
-
-    def refresh(self) -> bool:
-        """Re-read the secret; True if it now holds a different URL than the cached one."""
-        if not self.from_secret or self._secret_arn is None:
-            return False
-        previous = self._cached
-        self._cached = None
-        return self.get() != previous
-
-    def _read_secret(self, arn: str) -> str:
-        secret = read_secret_string(self._secrets_client, arn)
-        if secret.startswith("{"):
-            try:
-                document = json.loads(secret)
-            except ValueError as error:
-                raise ConfigurationError(f"the webhook secret {arn} is not valid JSON") from error
-            secret = str(document.get("webhook_url") or document.get("url") or "").strip()
-        if not secret:
-            raise ConfigurationError(
-                f"the webhook secret {arn} is empty; " + _PUT_SECRET_HINT.format(arn=arn)
-            )
-        return validate_webhook_url(secret)
 
 
 def read_secret_string(secrets_client: Callable[[str | None], Any], arn: str) -> str:
