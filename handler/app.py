@@ -41,7 +41,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
-from handler.deliver.senders import Senders
+from handler.deliver.senders import Senders, to_each
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.history import HistoryLimits
 from handler.enrich.push import HistoryOptions, enrich
@@ -202,29 +202,25 @@ def _post_to_each(
     posts only to the ones that did not get it. Every destination is tried; the first failure is
     raised after."""
     several = len(routed.by_destination) > 1
-    attempts = 0
-    failures: list[Exception] = []
-    for name, ref_changes in routed.by_destination.items():
+
+    def post(name: str) -> int:
         key = f"{notification.push.delivery_key}@{name}" if several and notification.push.delivery_key else ""
-        try:
-            with delivery(runtime.ledger, key, seconds_left=deadline.seconds_left()) as fresh:
-                if not fresh:
-                    log.info(
-                        "%s: already delivered to %s; not posting it again",
-                        notification.push.delivery_key,
-                        name,
-                    )
-                    continue
-                sender = runtime.senders.get(name)
-                part = _only(notification, ref_changes) if several or routed.dropped else notification
-                payload = render(part, runtime.settings.render, markup_for(sender.flavor))
-                attempts += sender.post(payload, deadline).attempts
-        except Exception as error:  # the other destinations still get theirs
-            log.error("delivery to %s failed: %s: %s", name, type(error).__name__, error)
-            failures.append(error)
-    if failures:
-        raise failures[0]
-    return attempts
+        with delivery(runtime.ledger, key, seconds_left=deadline.seconds_left()) as fresh:
+            if not fresh:
+                log.info(
+                    "%s: already delivered to %s; not posting it again", notification.push.delivery_key, name
+                )
+                return 0
+            sender = runtime.senders.get(name)
+            part = (
+                _only(notification, routed.by_destination[name])
+                if several or routed.dropped
+                else notification
+            )
+            payload = render(part, runtime.settings.render, markup_for(sender.flavor))
+            return sender.post(payload, deadline).attempts
+
+    return to_each(routed.by_destination, post)
 
 
 def _only(notification: Notification, ref_changes: tuple[RefChange, ...]) -> Notification:

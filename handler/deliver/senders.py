@@ -19,6 +19,7 @@ container's life, so connections are reused and the secret is read once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,26 @@ class Sent:
     attempts: int = 1
     channel_id: str | None = None
     ts: str | None = None
+
+
+def to_each(names: Iterable[str], deliver: Callable[[str], int]) -> int:
+    """Run ``deliver(name)`` for every destination; return the sum of what it returned.
+
+    One destination that fails never keeps the others from theirs: each is tried, a failure is
+    logged, and the first one is raised after all were tried (so Lambda retries the event, and
+    the per-destination marks the callers keep make the retry post only what is missing).
+    """
+    total = 0
+    failures: list[Exception] = []
+    for name in names:
+        try:
+            total += deliver(name)
+        except Exception as error:  # the other destinations still get theirs; raised below
+            log.error("delivery to %s failed: %s: %s", name, type(error).__name__, error)
+            failures.append(error)
+    if failures:
+        raise failures[0]
+    return total
 
 
 class WebhookSender:

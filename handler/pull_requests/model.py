@@ -139,6 +139,13 @@ class Activity:
     comment: CommentRef | None = None
     approval_rule_name: str | None = None
 
+    @property
+    def scope(self) -> str:
+        """``<account>:<region>:<repository>#<pull request id>``: what names the pull request in
+        every state key about it (drafts, source commits, threads, "ready for review" marks)."""
+        repository = self.repository
+        return f"{repository.account}:{repository.region}:{repository.name}#{self.pull_request_id}"
+
 
 @dataclass(frozen=True)
 class ApprovalRule:

@@ -32,7 +32,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
-from handler.deliver.senders import AppSender, WebhookSender
+from handler.deliver.senders import AppSender, WebhookSender, to_each
 from handler.enrich.pull_request import enrich
 from handler.enrich.pull_request_reader import (
     CodeCommitPullRequestReader,
@@ -130,19 +130,14 @@ class Outgoing:
         return self.render()
 
 
-def _scope(activity: Activity) -> str:
-    repository = activity.repository
-    return f"{repository.account}:{repository.region}:{repository.name}#{activity.pull_request_id}"
-
-
 def draft_key(activity: Activity) -> str:
     """``draft#<account>:<region>:<repository>#<id>``."""
-    return f"draft#{_scope(activity)}"
+    return f"draft#{activity.scope}"
 
 
 def source_key(activity: Activity) -> str:
     """``pr#<account>:<region>:<repository>#<id>``."""
-    return f"pr#{_scope(activity)}"
+    return f"pr#{activity.scope}"
 
 
 def plan(
@@ -324,24 +319,21 @@ def _post_everywhere(
     once. The event's own message is marked per destination when there are several
     (``<key>@<name>``); with one, the event's claim is its mark.
     """
-    failures: list[Exception] = []
-    for name in names:
-        try:
-            for item in items:
-                if item.notice.ready_for_review:
-                    marked = f"ready#{_scope(item.activity)}@{name}"
-                else:
-                    marked = f"{key}@{name}" if len(names) > 1 and key else ""
-                with delivery(ledger, marked, seconds_left=deadline.seconds_left()) as fresh:
-                    if not fresh:
-                        log.info("%s: already delivered to %s; not posting it again", marked, name)
-                        continue
-                    _post(item, runtime.senders.get(name), threads, deadline)
-        except Exception as error:
-            log.error("delivery to %s failed: %s: %s", name, type(error).__name__, error)
-            failures.append(error)
-    if failures:
-        raise failures[0]
+
+    def post_all(name: str) -> int:
+        for item in items:
+            if item.notice.ready_for_review:
+                marked = f"ready#{item.activity.scope}@{name}"
+            else:
+                marked = f"{key}@{name}" if len(names) > 1 and key else ""
+            with delivery(ledger, marked, seconds_left=deadline.seconds_left()) as fresh:
+                if not fresh:
+                    log.info("%s: already delivered to %s; not posting it again", marked, name)
+                    continue
+                _post(item, runtime.senders.get(name), threads, deadline)
+        return 0
+
+    to_each(names, post_all)
 
 
 def _post(item: Outgoing, sender: WebhookSender | AppSender, threads: Threads, deadline: Deadline) -> None:

@@ -59,10 +59,7 @@ _ANNOUNCEMENTS = frozenset({ActivityKind.OPENED})
 
 def thread_key(destination: str, item: Outgoing) -> str:
     """``thread#<destination>#<account>:<region>:<repository>#<id>``."""
-    activity = item.activity
-    repository = activity.repository
-    scope = f"{repository.account}:{repository.region}:{repository.name}#{activity.pull_request_id}"
-    return f"thread#{destination}#{scope}"
+    return f"thread#{destination}#{item.activity.scope}"
 
 
 class Threads:

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from handler.model import Repository
 from handler.pull_requests.model import ActivityKind, Identity, Notice, PullRequestSnapshot, ReviewCommand
 from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
 from handler.pull_requests.settings import PullRequestSettings
@@ -178,7 +179,7 @@ def render_notice(
         "pretext": f"{style.emoji} {m.bold(style.label)}",
         "author_name": m.fit(m.plain(cast.actor.label or "someone"), _LINE_LIMIT),
         "text": m.fit("\n".join(_lines(notice, cast, settings, m)), text_limit),
-        "footer": m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT),
+        "footer": _footer(repository, m),
     }
     link = _link(notice)
     attachment["title"] = _title(notice, m, linked=link is not None)
@@ -288,6 +289,10 @@ def _commented_commit(notice: Notice) -> str:
 
 def _short(reference: str) -> str:
     return reference.removeprefix("refs/heads/")
+
+
+def _footer(repository: Repository, m: Markup) -> str:
+    return m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT)
 
 
 def _title(notice: Notice, m: Markup, *, linked: bool) -> str:
@@ -519,7 +524,7 @@ def render_card(
         "fallback": m.fit(m.plain(sentence), _LINE_LIMIT),
         "pretext": f"{style.emoji} {m.bold(style.label)}",
         "text": m.fit("\n".join(lines), limits.section_limit),
-        "footer": m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT),
+        "footer": _footer(repository, m),
     }
     link = pull_request_url(repository, notice.activity.pull_request_id or "")
     linked = link is not None and bool(notice.activity.pull_request_id)
