@@ -1,8 +1,9 @@
 """Exactly once per destination: a push routed to two destinations, one failing, then Lambda's retry.
 
 Real parts: the scenario repository read with git, a Slack webhook stand-in and a Mattermost
-webhook stand-in on 127.0.0.1, the secret map read through ``DestinationSecrets`` (its client
-hands over the JSON the deployed function would read from Secrets Manager), a memory store.
+webhook stand-in on 127.0.0.1, the secret map read through ``DestinationSecrets`` (the demo's
+in-memory client hands over the JSON the deployed function would read from Secrets Manager),
+a memory store.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from handler.app import Runtime, process_event
 from handler.deadline import Deadline
+from handler.deliver.demo import SecretsInMemory
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.gitreader import LocalGitReader
 from handler.errors import DeliveryError
@@ -25,14 +27,6 @@ from tests.standins import mattermost, slack
 from tests.standins.slack import Reply
 
 
-class SecretClient:
-    def __init__(self, secret: dict[str, str]) -> None:
-        self.secret = json.dumps(secret)
-
-    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 (botocore's name)
-        return {"SecretString": self.secret}
-
-
 def routed_runtime(repo: ScenarioRepo, slack_url: str, mattermost_url: str, state: MemoryStore) -> Runtime:
     settings = Settings.from_environ(
         {
@@ -40,7 +34,7 @@ def routed_runtime(repo: ScenarioRepo, slack_url: str, mattermost_url: str, stat
             "ROUTES": json.dumps({"routes": [{"to": ["default", "team-mm"]}]}),
         }
     )
-    client = SecretClient({"default": slack_url, "team-mm": mattermost_url})
+    client = SecretsInMemory({"default": slack_url, "team-mm": mattermost_url})
     return Runtime(
         settings=replace(settings, delivery_max_attempts=1),
         reader_for=lambda repository: LocalGitReader(repo.path),

@@ -31,7 +31,7 @@ DESTINATIONS = {
 }
 
 
-class _SecretsInMemory:
+class SecretsInMemory:
     """Stands in for Secrets Manager: the one secret, a JSON map of destination → URL or token."""
 
     def __init__(self, secret: dict[str, str]) -> None:
@@ -85,7 +85,7 @@ def run_destinations_demo(
             settings=settings,
             reader_for=reader_for,
             secrets=DestinationSecrets(
-                url=None, secret_arn="demo-secret", secrets_client=lambda region: _SecretsInMemory(secret)
+                url=None, secret_arn="demo-secret", secrets_client=lambda region: SecretsInMemory(secret)
             ),
             state=MemoryStore(),
             pull_requests=PullRequestRuntime(
