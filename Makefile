@@ -5,6 +5,8 @@
 #   make bench   benchmarks: ratios measured side by side in one run
 #   make golden  rewrite the golden payloads under tests/golden/ (Slack and Mattermost) after an
 #                intended rendering change; only files whose payload changed are rewritten (review the diff)
+#   make aws-models  rewrite handler/aws/data/ (botocore's data cut down to the calls the function
+#                makes) after changing the pinned botocore or handler/aws/models.py's OPERATIONS
 
 PYTHON ?= python3
 VENV := .venv
@@ -22,7 +24,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck pytest synth bench golden clean
+.PHONY: demo test lint typecheck pytest synth bench golden aws-models clean
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +63,9 @@ bench: $(VENV)/.dev-installed
 
 golden: $(VENV)/.dev-installed
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py -q
+
+aws-models: $(VENV)/.runtime-installed
+	$(BIN)/python -m handler.aws.trim
 
 # make screenshots: docs/img/*.png, each tests/golden/*.json drawn as Slack lays it out, in headless
 # Chromium (installed with apt-get when missing and run as root). Not part of `make test`.

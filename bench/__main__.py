@@ -32,6 +32,8 @@ from typing import Any
 
 import botocore.session
 
+from bench.deployed import LambdaLayout, lambda_layout
+from bench.hosts import HostedStandIn, hosted
 from bench.repos import (
     CHAIN_BRANCH,
     HISTORY_BRANCH,
@@ -104,9 +106,9 @@ def interleaved(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, 
 
 def cold_start(
     repo: BenchRepo,
-    cc: codecommit.CodeCommitStandIn,
+    cc: HostedStandIn,
     hook: slack.SlackStandIn,
-    ddb: dynamodb.DynamoDBStandIn,
+    ddb: HostedStandIn,
     *,
     workdir: Path,
     rounds: int,
@@ -114,13 +116,20 @@ def cold_start(
 ) -> list[str]:
     """Fresh process → first Slack post: ours with its state table against the plainest notifier.
 
-    Ours runs as deployed: ``STATE_TABLE_NAME`` set, DynamoDB at the moto stand-in. Each run pushes
+    Ours runs as deployed: from the Lambda asset, laid out as Lambda lays it out
+    (:mod:`bench.deployed`), ``STATE_TABLE_NAME`` set, DynamoDB at the moto stand-in. CodeCommit
+    and DynamoDB each answer from a process of their own (:mod:`bench.hosts`). Each run pushes
     the next commit of CHAIN_BRANCH in a message of its own, so every timed run claims the
     message, reads the branch's recorded head, asks for the merge base, lists the push's commit,
     moves the head, posts and marks the message delivered. The first push is delivered once,
     untimed, to record the head the rest count from.
     """
     environment = {**aws_environment(cc.url, hook.url), **ddb.environment()}
+    layout = lambda_layout(workdir / "lambda")
+    environments = {
+        "ours": layout.environment(environment),
+        "plain": layout.environment(environment, with_task=False),
+    }
     chain_ref = f"refs/heads/{CHAIN_BRANCH}"
     plain_event = workdir / "plain-push.json"
     plain_event.write_text(json.dumps(event_for(repo.chain[0], chain_ref)))
@@ -132,12 +141,17 @@ def cold_start(
         event_file.write_text(json.dumps(event_for(commit_id, chain_ref)))
         return index, event_file
 
-    def launch(command: list[str]) -> tuple[float, float, str]:
+    def launch(which: str, command: list[str]) -> tuple[float, float, str]:
         """Run ``command``: when it started, when Slack had its post, and what it printed."""
         before = len(hook.delivered_at)
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, *command], env=environment, check=True, cwd=ROOT, capture_output=True, text=True
+            [sys.executable, *LambdaLayout.FLAGS, *command],
+            env=environments[which],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
         )
         assert len(hook.delivered_at) == before + 1, (
             f"{command[0]} did not post exactly once: {result.stderr}"
@@ -147,7 +161,7 @@ def cold_start(
     def ours(*command: str) -> tuple[float, float, str]:
         index, event_file = next_push()
         merge_bases, state_calls = cc.calls["GetMergeOptions"], ddb.calls.total()
-        outcome = launch([*command, str(event_file)])
+        outcome = launch("ours", [*command, str(event_file)])
         assert ddb.calls.total() - state_calls == MINIMUM_STATE_CALLS, (
             "expected claim, head read, head move, head confirm, mark"
         )
@@ -155,7 +169,7 @@ def cold_start(
         return outcome
 
     def plain(*command: str) -> tuple[float, float, str]:
-        return launch([*command, str(plain_event)])
+        return launch("plain", [*command, str(plain_event)])
 
     def until_posted(run: Callable[..., tuple[float, float, str]], script: str) -> Callable[[], float]:
         def timed() -> float:
@@ -196,6 +210,12 @@ def cold_start(
         )
         lines.extend(_stage_lines(runs))
     return lines
+
+
+def hosted_cold_start(repo: BenchRepo, hook: slack.SlackStandIn, **options: Any) -> list[str]:
+    """:func:`cold_start` with CodeCommit and DynamoDB each in a process of their own."""
+    with hosted("codecommit", {REPOSITORY: repo.path}) as cc, hosted("dynamodb") as ddb:
+        return cold_start(repo, cc, hook, ddb, **options)
 
 
 def _stage_lines(runs: list[list[tuple[str, float]]]) -> list[str]:
@@ -516,14 +536,8 @@ def main() -> None:
             sections = [
                 (
                     "a. Cold start",
-                    lambda: cold_start(
-                        repo,
-                        cc,
-                        hook,
-                        ddb,
-                        workdir=workdir,
-                        rounds=arguments.rounds,
-                        stage_rounds=arguments.stage_rounds,
+                    lambda: hosted_cold_start(
+                        repo, hook, workdir=workdir, rounds=arguments.rounds, stage_rounds=arguments.stage_rounds
                     ),
                 ),
                 ("b. AWS calls per push", lambda: aws_calls(repo, cc, hook, ddb)),

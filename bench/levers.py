@@ -2,7 +2,8 @@
 
 Runs ``bench/lever_variant.py`` once per variant per round (interleaved, alternating order, one
 warm-up each), each run a fresh process pushing the next commit of the chain branch with its
-head recorded, exactly as ``make bench``'s section (a); ``plain`` is the plainest notifier.
+head recorded, exactly as ``make bench``'s section (a), from the Lambda asset laid out as Lambda
+lays it out (:mod:`bench.deployed`); ``plain`` is the plainest notifier.
 Prints each variant's median time to the Slack post, its ratio to ``ours``, and the process's
 CPU time (user + system, exit included), which a busy machine disturbs less than wall time.
 
@@ -21,10 +22,12 @@ import time
 from pathlib import Path
 
 from bench.__main__ import BENCH_DIR, ROOT, aws_environment, event_for, median_iqr
+from bench.deployed import LambdaLayout, lambda_layout
+from bench.hosts import hosted
 from bench.repos import CHAIN_BRANCH, REPOSITORY, build_bench_repo
-from tests.standins import codecommit, dynamodb, slack
+from tests.standins import slack
 
-VARIANTS = ("plain", "ours", "boto3", "sessions", "gc", "import-gc")
+VARIANTS = ("plain", "ours", "no-prefetch", "full-data", "boto3", "sessions", "gc", "import-gc")
 
 
 def main() -> None:
@@ -40,11 +43,12 @@ def main() -> None:
         runs = (arguments.rounds + 1) * len(variants) + 1
         repo = build_bench_repo(workdir / REPOSITORY, chain_length=runs)
         with (
-            codecommit.running({REPOSITORY: repo.path}) as cc,
+            hosted("codecommit", {REPOSITORY: repo.path}) as cc,
+            hosted("dynamodb") as ddb,
             slack.running() as hook,
-            dynamodb.running() as ddb,
         ):
             environment = {**aws_environment(cc.url, hook.url), **ddb.environment()}
+            layout = lambda_layout(workdir / "lambda")
             chain = iter(repo.chain)
             wall: dict[str, list[float]] = {name: [] for name in variants}
             cpu: dict[str, list[float]] = {name: [] for name in variants}
@@ -53,10 +57,11 @@ def main() -> None:
                 event_file = workdir / "event.json"
                 event_file.write_text(json.dumps(event_for(next(chain), f"refs/heads/{CHAIN_BRANCH}")))
                 script = ["plain_notifier.py"] if variant == "plain" else ["lever_variant.py", variant]
-                command = [sys.executable, str(BENCH_DIR / script[0]), *script[1:], str(event_file)]
+                command = [sys.executable, *LambdaLayout.FLAGS, str(BENCH_DIR / script[0]), *script[1:]]
+                env = layout.environment(environment, with_task=variant != "plain")
                 before = len(hook.delivered_at)
                 started = time.perf_counter()
-                process = subprocess.Popen(command, env=environment, cwd=ROOT)
+                process = subprocess.Popen([*command, str(event_file)], env=env, cwd=ROOT)
                 _, status, usage = os.wait4(process.pid, 0)
                 process.returncode = os.waitstatus_to_exitcode(status)
                 assert process.returncode == 0 and len(hook.delivered_at) == before + 1, variant

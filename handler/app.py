@@ -40,10 +40,12 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from handler.aws.clients import AwsClients
 from handler.deadline import Deadline
 from handler.deliver.senders import Senders, to_each
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.history import HistoryLimits
+from handler.enrich.prefetch import TipPrefetch, tips_to_prefetch
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.errors import NotifierError
@@ -258,11 +260,34 @@ def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterato
     heads are put back, so the retry counts from where this push did.
     """
     settings = runtime.settings
-    reader = runtime.reader(push.repository, deadline)
     heads = runtime.heads
     if heads is None:
-        yield enrich(push, reader, max_refs=settings.render.max_refs)
+        yield enrich(push, runtime.reader(push.repository, deadline), max_refs=settings.render.max_refs)
         return
+    detailed = push.ref_changes[: settings.render.max_refs]
+    # The tips and their changes are read on a worker while the heads are read (enrich.prefetch).
+    with TipPrefetch(runtime.reader(push.repository, deadline), tips_to_prefetch(detailed)) as reader:
+        notification, swapped = _enrich_and_swap(push, runtime, heads, reader)
+    try:
+        yield notification
+    except BaseException:
+        for after, before in reversed(swapped.moved):
+            _quietly("restore a branch head", partial(heads.restore, after, before))
+        raise
+    # Delivered: nothing below may raise, or Lambda's retry would post the push again.
+    for after in swapped.recorded:
+        _quietly("confirm a branch head", partial(heads.confirm, after))
+    for ref_change in notification.push.ref_changes[: settings.render.max_refs]:  # late ones left out
+        if ref_change.action is RefAction.DELETED:
+            _quietly("forget a deleted head", partial(heads.clear, push.repository, ref_change.full_name))
+
+
+def _enrich_and_swap(
+    push: Push, runtime: Runtime, heads: RefHeads, reader: CommitReader
+) -> tuple[Notification, _Swapped]:
+    """Read the recorded heads, enrich from them and move them (compare-and-set), retrying the
+    round if another push moved one meanwhile."""
+    settings = runtime.settings
     limits = HistoryLimits(listed=settings.render.max_commits, read=settings.max_commits_read)
     for _ in range(HEAD_SWAP_ROUNDS):
         detailed = push.ref_changes[: settings.render.max_refs]
@@ -284,18 +309,7 @@ def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterato
             f"the recorded heads of {push.repository.name} kept changing under concurrent pushes; "
             "raising so Lambda retries the event"
         )
-    try:
-        yield notification
-    except BaseException:
-        for after, before in reversed(swapped.moved):
-            _quietly("restore a branch head", partial(heads.restore, after, before))
-        raise
-    # Delivered: nothing below may raise, or Lambda's retry would post the push again.
-    for after in swapped.recorded:
-        _quietly("confirm a branch head", partial(heads.confirm, after))
-    for ref_change in notification.push.ref_changes[: settings.render.max_refs]:
-        if ref_change.action is RefAction.DELETED:
-            _quietly("forget a deleted head", partial(heads.clear, push.repository, ref_change.full_name))
+    return notification, swapped
 
 
 @dataclass(frozen=True)
@@ -352,63 +366,17 @@ def _quietly(what: str, action: Callable[[], object]) -> None:
 _lambda_runtime: Runtime | None = None
 
 
-class _AwsClients:
-    """Low-level AWS clients from ONE botocore session, one per (service, region), made on first use.
-
-    Three choices here, each measured by ``python -m bench.levers`` (README, Performance):
-
-    * botocore rather than ``boto3.client``: importing boto3 imports s3transfer too, which the
-      function never uses. Clients are still made the ordinary way, so ``AWS_ENDPOINT_URL_CODECOMMIT``
-      and the other standard variables point them elsewhere.
-    * One session for every client (CodeCommit, Secrets Manager, DynamoDB): the session loads the
-      endpoint data and the list of services once; each further client only loads its own model.
-    * No garbage collection while a client is made, and everything alive afterwards frozen
-      (:func:`gc.freeze`): a client's service model is tens of thousands of long-lived objects,
-      and without this, the collector re-examines them, and every module imported before them,
-      several times during the first invocation. They live as long as the container anyway. The
-      cost: cyclic garbage that exists at that moment is never collected; clients are made a
-      few times per container at most.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        self._config = botocore_config(
-            max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
-        )
-        self._session: Any = None
-        self._clients: dict[tuple[str, str | None], Any] = {}
-
-    def get(self, service: str, region: str | None) -> Any:
-        """The client for ``service`` in ``region`` (None: botocore's own region lookup)."""
-        if (service, region) not in self._clients:
-            import gc
-
-            gc.disable()
-            try:
-                self._clients[(service, region)] = self._create(service, region)
-            finally:
-                gc.freeze()
-                gc.enable()  # always: runtimes made in parallel threads must never leave it off
-        return self._clients[(service, region)]
-
-    def _create(self, service: str, region: str | None) -> Any:
-        if self._session is None:
-            import botocore.session  # here: the local preview and the demo never need AWS
-
-            self._session = botocore.session.get_session()
-        config = self._config
-        if service == "dynamodb":  # single-item calls: short timeouts and 3 attempts in all
-            from handler.state.dynamodb import state_client_config
-
-            config = state_client_config()
-        return self._session.create_client(service, region_name=region, config=config)
-
-
 def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:
     """The runtime the deployed function uses: CodeCommit and Secrets Manager through botocore,
     state in DynamoDB when ``STATE_TABLE_NAME`` is set (otherwise in memory, marks only), all
-    clients from one session (:class:`_AwsClients`); the webhook from the environment."""
+    clients from one session (:class:`~handler.aws.clients.AwsClients`); the webhook from the environment."""
     environ = dict(os.environ) if environ is None else environ
-    clients = _AwsClients(settings)
+    from handler.state.dynamodb import state_client_config
+
+    codecommit_config = botocore_config(
+        max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
+    )
+    clients = AwsClients(codecommit_config, state_client_config())
     table_name = settings.state_table_name
     state: StateStore
     if table_name:

@@ -15,7 +15,6 @@ you mean 'push'? ...``), and raise one :class:`DocumentError` listing them all.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping
@@ -43,6 +42,8 @@ def did_you_mean(word: object, choices: Iterable[str]) -> str:
     """``" (did you mean 'push'?)"`` when ``word`` is close to one of ``choices``, else ``""``."""
     if not isinstance(word, str):
         return ""
+    import difflib  # here: only a configuration mistake needs it, and a cold start would pay for it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if not close and word.lower() != word:
         close = difflib.get_close_matches(word.lower(), list(choices), n=1, cutoff=0.6)

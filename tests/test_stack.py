@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,9 @@ from aws_cdk.assertions import Capture, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 import app as entry
-from cdk.bundling import bundle_into, bundled_requirements
+from bench.deployed import LambdaLayout, lambda_layout
 from cdk.config import NotifierConfig, StackConfigError
+from cdk.lambda_asset import bundle_into, bundled_requirements, bytecode_compiler
 from cdk.triggers import MANAGER_TIMEOUT_SECONDS, SERVICE_TIMEOUT_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -453,33 +453,22 @@ def wheel_tags(asset: Path) -> dict[str, list[str]]:
     return tags
 
 
-def import_check(asset: Path) -> Callable[[str], subprocess.CompletedProcess[str]]:
-    def run(code: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-            cwd="/",
-            env={"PYTHONPATH": str(asset), "PATH": os.environ["PATH"]},
-        )
-
-    return run
-
-
 def test_bundled_asset_holds_the_handler_and_target_wheels(tmp_path: Path) -> None:
     """Bundle for the deployed target (Python 3.14, arm64) and check what went in.
 
     The runtime's own interpreter is not installable on this machine (no Python 3.14 in its
     package sources), so the target bundle is checked by its wheel tags, and the same bundler is
-    run for this machine's Python and architecture to prove the asset imports ``handler.app``
-    with requests from the asset, not from the environment.
+    run for this machine's Python and architecture, laid out as Lambda lays it out (the asset,
+    then the runtime's boto3 family, no site-packages: ``bench/deployed.py``), to prove the asset
+    runs from its own bytecode, with requests from the asset and no encoding guesser.
     """
     target = tmp_path / "target"
     bundle_into(target, python_version="3.14", architecture="arm64")
     assert (target / "handler" / "app.py").exists()
+    assert (target / "handler" / "aws" / "data" / "endpoints.json").exists()
     assert not (target / "boto3").exists() and not (target / "botocore").exists()
+    assert not (target / "charset_normalizer").exists()
+    assert (target / "handler" / "__pycache__").exists() == (bytecode_compiler("3.14") is not None)
     tags = wheel_tags(target)
     assert {name.split("-")[0].lower().replace("_", "-") for name in tags} == {
         line.split("==")[0].lower().replace("_", "-") for line in bundled_requirements()
@@ -490,15 +479,31 @@ def test_bundled_asset_holds_the_handler_and_target_wheels(tmp_path: Path) -> No
             wheel,
         )
 
-    host = tmp_path / "host"
-    machine = "arm64" if os.uname().machine == "aarch64" else "x86_64"
-    bundle_into(
-        host, python_version=f"{sys.version_info.major}.{sys.version_info.minor}", architecture=machine
-    )
-    result = import_check(host)(
-        "import handler.app, handler.deliver.slack_app, handler.deliver.slack_retry, requests, slack_sdk; "
-        f"assert requests.__file__.startswith({str(host)!r}), requests.__file__; "
-        f"assert slack_sdk.__file__.startswith({str(host)!r}), slack_sdk.__file__; "
-        "assert callable(handler.app.lambda_handler); print('ok')"
+    layout = lambda_layout(tmp_path / "host")
+    result = subprocess.run(
+        [
+            sys.executable,
+            *LambdaLayout.FLAGS,
+            "-c",
+            "import sys, handler.app, handler.deliver.slack_app, handler.deliver.slack_retry, slack_sdk\n"
+            "from handler.deliver.webhook import import_requests\n"
+            "from handler.aws.clients import trimmed_session\n"
+            "requests = import_requests()\n"
+            f"assert requests.__file__.startswith({str(layout.task)!r}), requests.__file__\n"
+            f"assert slack_sdk.__file__.startswith({str(layout.task)!r}), slack_sdk.__file__\n"
+            "assert 'charset_normalizer' not in sys.modules\n"
+            "import os; assert os.path.exists(handler.app.__spec__.cached), 'no bytecode in the asset'\n"
+            "client = trimmed_session().create_client('dynamodb', region_name='eu-west-1')\n"
+            "operations = sorted(client.meta.service_model.operation_names)\n"
+            "assert operations == ['DeleteItem', 'GetItem', 'PutItem'], operations\n"
+            "assert callable(handler.app.lambda_handler); print('ok')",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd="/",
+        env=layout.environment({"PATH": os.environ["PATH"]}),
     )
     assert result.stdout.strip() == "ok", result.stderr
+    assert result.stderr == "", result.stderr  # no RequestsDependencyWarning, nothing else

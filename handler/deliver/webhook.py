@@ -61,6 +61,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+def import_requests() -> Any:
+    """``import requests``, quietly when its optional encoding guesser is absent.
+
+    The Lambda asset leaves out ``charset-normalizer`` (cdk/lambda_asset.py says why). requests then
+    answers :attr:`~requests.Response.text` as UTF-8 when a response names no charset, and warns
+    once at import; that warning is expected in the asset, so it is not printed.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency")
+        import requests
+
+    return requests
+
 #: At DEBUG these libraries log request lines (urllib3: the webhook's secret path) and response
 #: bodies (botocore: GetSecretValue's SecretString). They stay at INFO or above whatever
 #: LOG_LEVEL says, so turning on debug logging can never write the webhook URL to CloudWatch.
@@ -158,7 +174,7 @@ class SlackWebhook:
         wall_clock: Callable[[], float] = time.time,
         flavor: Flavor = "slack",
     ) -> None:
-        import requests  # here, not at module level: a poison event never pays for it
+        requests = import_requests()  # here, not at module level: a poison event never pays for it
 
         if flavor not in FLAVORS:
             raise ConfigurationError(

@@ -1,0 +1,295 @@
+"""The tip read beside the recorded head (handler/enrich/prefetch.py), through the real pipeline.
+
+A local git repository stands behind the reader, the state is in memory and Slack is the loopback
+stand-in. Each test compares the pipeline with the prefetch against the same pipeline with it
+replaced by the plain reader, or proves the two reads really overlap: the head read and the tip
+read each wait for the other to have started, which only two threads can satisfy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import handler.app
+from handler.app import Runtime, process_event
+from handler.deadline import Deadline
+from handler.deliver.webhook_url import DestinationSecrets
+from handler.demo import ScriptedGitRepo, trigger_event
+from handler.enrich.gitreader import LocalGitReader
+from handler.enrich.prefetch import TipPrefetch, tips_to_prefetch
+from handler.errors import CommitUnavailable, RepositoryReadError
+from handler.model import Commit, FileChange, RefAction, RefChange, RefKind
+from handler.settings import Settings
+from handler.state import StateItem
+from handler.state.memory import MemoryStore
+from tests.standins.slack import SlackStandIn, running
+
+ARN = "arn:aws:codecommit:us-east-2:111122223333:prefetch-repo"
+PUSHER = "arn:aws:iam::111122223333:user/alice"
+#: a guard against hanging forever when the overlap is broken; never reached when it works
+OVERLAP_GUARD_SECONDS = 30
+_ids = itertools.count(1)
+
+
+class RecordingReader(LocalGitReader):
+    """A local git reader that records every read (and on which thread), and can fail on cue."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls: list[tuple[str, tuple[Any, ...], str]] = []
+        self.fail: dict[str, Exception] = {}
+        self.before_get_commit: Callable[[], None] = lambda: None
+
+    def _record(self, name: str, *args: Any) -> None:
+        self.calls.append((name, args, threading.current_thread().name))
+        if name in self.fail:
+            raise self.fail[name]
+
+    def get_commit(self, commit_id: str) -> Commit:
+        self.before_get_commit()
+        self._record("get_commit", commit_id)
+        return super().get_commit(commit_id)
+
+    def get_differences(self, commit_id: str, parent_id: str | None) -> tuple[FileChange, ...]:
+        self._record("get_differences", commit_id, parent_id)
+        return super().get_differences(commit_id, parent_id)
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        self._record("merge_base", first, second)
+        return super().merge_base(first, second)
+
+    def counted(self) -> Counter[tuple[str, tuple[Any, ...]]]:
+        return Counter((name, args) for name, args, _ in self.calls)
+
+
+class GatedHeadStore(MemoryStore):
+    """A memory store whose branch-head reads can run a hook first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_head_read: Callable[[], None] = lambda: None
+
+    def get(self, key: str) -> StateItem | None:
+        if key.startswith("head#"):
+            self.before_head_read()
+        return super().get(key)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> ScriptedGitRepo:
+    path = tmp_path / "prefetch-repo"
+    path.mkdir()
+    repo = ScriptedGitRepo(path)
+    repo.git("init", "-q", "-b", "main")
+    return repo
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with running() as stand_in:
+        yield stand_in
+
+
+def commit(repo: ScriptedGitRepo, message: str, name: str = "file.txt") -> str:
+    repo.write(name, message + "\n")
+    return repo.commit(message)
+
+
+def push_event(*refs: tuple[str, str]) -> dict[str, Any]:
+    references = [{"commit": commit_id, "ref": f"refs/heads/{branch}"} for commit_id, branch in refs]
+    event = trigger_event(references, pusher_arn=PUSHER, repository_arn=ARN)
+    event["Records"][0]["Sns"]["MessageId"] = f"prefetch-{next(_ids)}"
+    return event
+
+
+def runtime_for(reader: RecordingReader, store: MemoryStore, slack: SlackStandIn) -> Runtime:
+    return Runtime(
+        settings=Settings(),
+        reader_for=lambda repository: reader,
+        secrets=DestinationSecrets(url=slack.url, secret_arn=None, secrets_client=lambda region: None),
+        state=store,
+    )
+
+
+def deliver(runtime: Runtime, event: dict[str, Any]) -> dict[str, int]:
+    return process_event(event, runtime, Deadline(lambda: 60_000))
+
+
+class WithoutPrefetch:
+    """What the pipeline did before the prefetch: the plain reader, nothing read ahead."""
+
+    def __init__(self, reader: Any, tips: Any) -> None:
+        self.reader = reader
+
+    def __enter__(self) -> Any:
+        return self.reader
+
+    def __exit__(self, *_: object) -> None:
+        pass
+
+
+def no_prefetch_threads() -> bool:
+    return not any(thread.name == "tip-prefetch" for thread in threading.enumerate())
+
+
+def test_the_head_read_and_the_tip_read_overlap(
+    repo: ScriptedGitRepo, slack: SlackStandIn, tmp_path: Path
+) -> None:
+    first = commit(repo, "first")
+    reader, store = RecordingReader(repo.path), GatedHeadStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((first, "main")))  # records the head
+    tip = commit(repo, "second")
+
+    head_read_started, tip_read_started = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def head_read_waits_for_the_tip_read() -> None:
+        head_read_started.set()
+        seen["tip read began while the head was being read"] = tip_read_started.wait(OVERLAP_GUARD_SECONDS)
+
+    def tip_read_waits_for_the_head_read() -> None:
+        tip_read_started.set()
+        seen["head read began while the tip was being read"] = head_read_started.wait(OVERLAP_GUARD_SECONDS)
+
+    store.before_head_read = head_read_waits_for_the_tip_read
+    reader.before_get_commit = tip_read_waits_for_the_head_read
+    reader.calls.clear()
+    assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 1}
+    assert seen == {
+        "tip read began while the head was being read": True,
+        "head read began while the tip was being read": True,
+    }
+    threads = {name: thread for name, _, thread in reader.calls}
+    assert threads["get_commit"] == threads["get_differences"] == "tip-prefetch"
+    assert threads["merge_base"] != "tip-prefetch"
+    assert "1 new commit" in str(slack.delivered[-1])
+    assert no_prefetch_threads()
+
+
+@pytest.mark.parametrize(
+    "scenario", ["linear push of 3", "merge", "new branch", "two branches", "force push"]
+)
+def test_the_same_message_and_the_same_reads_as_without_the_prefetch(
+    scenario: str, repo: ScriptedGitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = commit(repo, "base")
+    setups: dict[str, Callable[[], list[tuple[str, str]]]] = {
+        "linear push of 3": lambda: [(linear(repo, 3), "main")],
+        "merge": lambda: merge(repo),
+        "new branch": lambda: new_branch(repo),
+        "two branches": lambda: [*new_branch(repo), (commit(repo, "on main"), "main")],
+        "force push": lambda: force(repo, base),
+    }
+    refs = setups[scenario]()
+    results = {}
+    for prefetch in (True, False):
+        if not prefetch:
+            monkeypatch.setattr(handler.app, "TipPrefetch", WithoutPrefetch)
+        with running() as slack:
+            reader = RecordingReader(repo.path)
+            runtime = runtime_for(reader, MemoryStore(), slack)
+            deliver(runtime, push_event((base, "main")))
+            reader.calls.clear()
+            outcome = deliver(runtime, push_event(*refs))
+            results[prefetch] = (outcome, slack.delivered[-1], reader.counted())
+    assert results[True] == results[False]
+    assert no_prefetch_threads()
+
+
+def linear(repo: ScriptedGitRepo, count: int) -> str:
+    return [commit(repo, f"linear {index}") for index in range(count)][-1]
+
+
+def merge(repo: ScriptedGitRepo) -> list[tuple[str, str]]:
+    repo.git("checkout", "-q", "-b", "topic")
+    commit(repo, "on topic", "topic.txt")
+    repo.git("checkout", "-q", "main")
+    commit(repo, "on main", "main.txt")
+    repo.git("merge", "-q", "--no-ff", "-m", "merge topic", "topic")
+    return [(repo.git("rev-parse", "HEAD"), "main")]
+
+
+def new_branch(repo: ScriptedGitRepo) -> list[tuple[str, str]]:
+    repo.git("checkout", "-q", "-b", "feature/x")
+    tip = commit(repo, "on feature", "feature.txt")
+    repo.git("checkout", "-q", "main")
+    return [(tip, "feature/x")]
+
+
+def force(repo: ScriptedGitRepo, base: str) -> list[tuple[str, str]]:
+    commit(repo, "to be dropped")
+    repo.git("reset", "-q", "--hard", base)
+    return [(commit(repo, "rewritten", "other.txt"), "main")]
+
+
+def test_an_unreadable_tip_is_said_as_without_the_prefetch(
+    repo: ScriptedGitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = commit(repo, "base")
+    tip = commit(repo, "second")
+    messages = []
+    for prefetch in (True, False):
+        if not prefetch:
+            monkeypatch.setattr(handler.app, "TipPrefetch", WithoutPrefetch)
+        with running() as slack:
+            reader = RecordingReader(repo.path)
+            runtime = runtime_for(reader, MemoryStore(), slack)
+            deliver(runtime, push_event((base, "main")))
+            reader.fail["get_commit"] = CommitUnavailable(tip, "no such commit in the repository")
+            assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 1}
+            messages.append(slack.delivered[-1])
+    assert messages[0] == messages[1]
+    assert "no such commit in the repository" in str(messages[0])
+
+
+def test_a_failed_read_in_the_worker_raises_in_the_pipeline_and_puts_the_head_back(
+    repo: ScriptedGitRepo, slack: SlackStandIn
+) -> None:
+    base = commit(repo, "base")
+    tip = commit(repo, "second")
+    reader, store = RecordingReader(repo.path), MemoryStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((base, "main")))
+    reader.fail["get_differences"] = RepositoryReadError("GetDifferences kept failing: ThrottlingException")
+    with pytest.raises(RepositoryReadError, match="ThrottlingException"):
+        deliver(runtime, push_event((tip, "main")))
+    assert len(slack.delivered) == 1  # only the first push
+    assert no_prefetch_threads()
+    del reader.fail["get_differences"]
+    retry = push_event((tip, "main"))
+    assert deliver(runtime, retry) == {"delivered": 1}
+    assert "1 new commit" in str(slack.delivered[-1])  # counted from the head that was put back
+
+
+def test_only_created_and_updated_branches_with_usable_ids_are_prefetched() -> None:
+    def ref(kind: RefKind, action: RefAction, commit_id: str | None, name: str = "main") -> RefChange:
+        return RefChange(f"refs/x/{name}", kind, name, action, commit_id)
+
+    tip = "a" * 40
+    assert tips_to_prefetch(
+        [
+            ref(RefKind.BRANCH, RefAction.UPDATED, tip),
+            ref(RefKind.BRANCH, RefAction.CREATED, tip, "again"),  # the same tip once
+            ref(RefKind.BRANCH, RefAction.CREATED, "b" * 40, "new"),
+            ref(RefKind.BRANCH, RefAction.DELETED, "c" * 40, "gone"),
+            ref(RefKind.TAG, RefAction.CREATED, "d" * 40, "v1"),
+            ref(RefKind.BRANCH, RefAction.UPDATED, None, "no-id"),
+            ref(RefKind.BRANCH, RefAction.UPDATED, "--output=/tmp/x", "hostile"),
+        ]
+    ) == [tip, "b" * 40]
+
+
+def test_a_reader_with_nothing_to_prefetch_starts_no_thread(repo: ScriptedGitRepo) -> None:
+    reader = RecordingReader(repo.path)
+    with TipPrefetch(reader, []) as prefetching:
+        assert no_prefetch_threads()
+        assert prefetching.default_branch() == reader.default_branch()
+    assert reader.calls == []
