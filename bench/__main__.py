@@ -229,7 +229,7 @@ def _stage_lines(runs: list[list[tuple[str, float]]]) -> list[str]:
             label = name if seen[name] == 1 else f"{name} #{seen[name]}"
             if name == "whole run after start-up":
                 per_stage.setdefault("(the rest: parsing, own code, logging)", []).append(seconds - accounted)
-            elif not name.startswith(("(", "interpreter")):
+            elif not name.startswith(("(", "interpreter")) and "(beside" not in name:
                 accounted += seconds
             per_stage.setdefault(label, []).append(seconds)
     return [

@@ -8,7 +8,8 @@ packages (``/var/runtime``: boto3, botocore and what they need), then the standa
 * ``runtime/``: links to this environment's copies of what the Lambda runtime provides;
 * the notifiers run with ``python -S`` (no site-packages) and ``PYTHONDONTWRITEBYTECODE=1``
   (Lambda's code directory is read-only), with ``PYTHONPATH`` set to those two, then the
-  repository (for the bench's own scripts; ``handler`` is found in ``task/`` first).
+  repository (for the bench's own scripts; ``handler`` is found in ``task/`` first), and
+  ``_HANDLER`` and ``AWS_LAMBDA_FUNCTION_NAME`` set as the Lambda runtime sets them.
 
 The plainest notifier runs the same way, without ``task/``: it uses the runtime's boto3.
 """
@@ -42,6 +43,9 @@ class LambdaLayout:
             **base,
             "PYTHONPATH": os.pathsep.join([*paths, str(self.runtime), str(ROOT)]),
             "PYTHONDONTWRITEBYTECODE": "1",
+            # what the Lambda runtime sets for every function
+            "_HANDLER": "handler.app.lambda_handler",
+            "AWS_LAMBDA_FUNCTION_NAME": "codecommit-slack-notifier-bench",
         }
 
     #: interpreter flags: no site-packages, as in Lambda where only the two directories above count

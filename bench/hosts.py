@@ -44,9 +44,15 @@ class HostedStandIn:
             target=_serve, args=(kind, repositories or {}, child), name=f"{kind}-stand-in", daemon=True
         )
         self._process.start()
-        if not self._pipe.poll(_START_SECONDS):
-            self._process.kill()
-            raise RuntimeError(f"the {kind} stand-in did not start within {_START_SECONDS} s")
+        waited = 0.0
+        while not self._pipe.poll(0.25):
+            waited += 0.25
+            if not self._process.is_alive() or waited >= _START_SECONDS:
+                self._process.kill()
+                raise RuntimeError(
+                    f"the {kind} stand-in did not start (exit code {self._process.exitcode}, "
+                    f"{waited:.0f} s); its error is printed above"
+                )
         self.url: str
         self._environment: dict[str, str]
         self.url, self._environment = self._pipe.recv()

@@ -1,27 +1,36 @@
 """Our notifier with one cold-start lever undone (or one more applied), for ``python -m bench.levers``.
 
 ``python bench/lever_variant.py VARIANT EVENT.json`` runs what ``our_notifier.py`` runs, after
-swapping one piece of :class:`handler.aws.clients.AwsClients` (this is a measuring tool, not a
-way to configure the notifier):
+swapping one piece of the notifier (this is a measuring tool, not a way to configure it):
 
 * ``ours``: unchanged;
-* ``no-prefetch``: the tip and its changes are read after the recorded head, not beside it;
+* ``charset-normalizer``: requests finds its optional encoding guesser, as it would if the asset
+  bundled it (this environment's copy is put on the path);
+* ``no-prefetch``: the head, the tip and its changes are read one after the other on the one
+  thread, after the claim, not beside it and the merge base;
 * ``full-data``: the session reads botocore's own data (every service's endpoints, whole models,
   the scan of its service directories) instead of the trimmed data in ``handler/aws/data/``;
 * ``boto3``: clients from ``boto3.client`` (which imports boto3 and s3transfer, and reads
   botocore's own data);
 * ``sessions``: a session (with the trimmed data) per client;
-* ``gc``: no garbage-collection pause and freeze while a client is made;
-* ``import-gc``: additionally, no garbage collection while ``handler.app`` is imported (not in
-  the notifier: it would have to live in ``handler/__init__.py``).
+* ``gc``: the garbage collector as usual throughout: not held off for the cold start
+  (``handler/__init__.py``), nor paused while a client is made.
 """
 
 import gc
 import sys
 
 VARIANT = sys.argv[1]
-if VARIANT == "import-gc":
-    gc.disable()
+if VARIANT == "charset-normalizer":
+    import tempfile
+    from pathlib import Path as _Path
+
+    _site = _Path(
+        sys.prefix, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}", "site-packages"
+    )
+    _only = _Path(tempfile.mkdtemp(prefix="charset-"))
+    (_only / "charset_normalizer").symlink_to(_site / "charset_normalizer")
+    sys.path.append(str(_only))
 
 import json  # noqa: E402 (the variant decides what the imports below run under)
 from pathlib import Path  # noqa: E402
@@ -29,9 +38,10 @@ from typing import Any  # noqa: E402
 
 import handler.app  # noqa: E402
 import handler.aws.clients  # noqa: E402
+from handler.enrich.prefetch import ReadAhead, TipPrefetch  # noqa: E402
 
-if VARIANT == "import-gc":
-    gc.freeze()
+if VARIANT == "gc" and handler.cold_start_collection_paused:
+    handler.cold_start_collection_paused = False
     gc.enable()
 
 
@@ -66,17 +76,22 @@ REPLACEMENTS = {"boto3": ("_create", boto3_client), "sessions": ("_create", own_
 REPLACEMENTS["gc"] = ("get", collected_get)
 
 
-class NoPrefetch:
-    """Stands in for :class:`handler.enrich.prefetch.TipPrefetch`: the wrapped reader, nothing read ahead."""
+class NoPrefetch(TipPrefetch):
+    """:class:`handler.enrich.prefetch.TipPrefetch` with nothing to read ahead: the plain reader."""
 
     def __init__(self, reader: Any, tips: Any) -> None:
-        self.reader = reader
+        super().__init__(reader, [])
 
-    def __enter__(self) -> Any:
-        return self.reader
 
-    def __exit__(self, *_: object) -> None:
-        pass
+class InLine(ReadAhead[Any]):
+    """:class:`handler.enrich.prefetch.ReadAhead` that reads on the calling thread, at once."""
+
+    def __init__(self, read: Any) -> None:
+        super().__init__(None)
+        self._answer = read() if read is not None else None
+
+    def get(self) -> Any:
+        return self._answer
 
 
 class Context:
@@ -89,9 +104,10 @@ if __name__ == "__main__":
         name, replacement = REPLACEMENTS[VARIANT]
         setattr(handler.aws.clients.AwsClients, name, replacement)
     elif VARIANT == "no-prefetch":
-        setattr(handler.app, "TipPrefetch", NoPrefetch)  # noqa: B010 (app.py looks it up there)
+        setattr(handler.app, "TipPrefetch", NoPrefetch)  # noqa: B010 (app.py looks them up there)
+        setattr(handler.app, "ReadAhead", InLine)  # noqa: B010
     elif VARIANT == "full-data":
         handler.aws.clients.trimmed_session = full_data_session
-    elif VARIANT not in ("ours", "import-gc"):
+    elif VARIANT not in ("ours", "charset-normalizer"):
         raise SystemExit(f"unknown variant {VARIANT!r}")
     handler.app.lambda_handler(json.loads(Path(sys.argv[2]).read_text()), Context())

@@ -16,6 +16,7 @@ STARTED = time.perf_counter()
 
 import json  # noqa: E402 (after the clock is read, so the interpreter's own start-up is measured apart)
 import sys  # noqa: E402
+import threading  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -45,13 +46,16 @@ def patch(owner: object, name: str, replacement: Any) -> None:
 def time_calls(client: Any) -> Any:
     """Record every API call of a botocore client as ``<service> <Operation>``."""
     service = client.meta.service_model.service_name
-    began: list[float] = []
+    began: dict[int, list[float]] = {}
 
     def before(**_: Any) -> None:
-        began.append(time.perf_counter())
+        began.setdefault(threading.get_ident(), []).append(time.perf_counter())
 
     def after(model: Any, **_: Any) -> None:
-        stages.append((f"{service} {model.name}", time.perf_counter() - began.pop()))
+        started = began[threading.get_ident()].pop()
+        thread = threading.current_thread().name
+        beside = f" (beside, on {thread})" if thread in ("tip-prefetch", "read-ahead") else ""
+        stages.append((f"{service} {model.name}{beside}", time.perf_counter() - started))
 
     client.meta.events.register("before-parameter-build", before)
     client.meta.events.register("after-call", after)
@@ -62,6 +66,7 @@ def run_ours(event: Any) -> None:
     started = time.perf_counter()
     import handler.app
     import handler.deliver.webhook
+    import handler.enrich.prefetch
 
     stages.append(("import handler.app", time.perf_counter() - started))
     started = time.perf_counter()
@@ -78,6 +83,9 @@ def run_ours(event: Any) -> None:
         return time_calls(client)
 
     patch(botocore.session.Session, "create_client", create)
+    prefetch = handler.enrich.prefetch.TipPrefetch
+    patch(prefetch, "get_commit", timed("waiting for the worker's tip", prefetch.get_commit))
+    patch(prefetch, "get_differences", timed("waiting for the worker's changes", prefetch.get_differences))
     patch(handler.app, "render", timed("render", getattr(handler.app, "render")))  # noqa: B009 (app.py looks it up here)
     webhook = handler.deliver.webhook.SlackWebhook
     patch(webhook, "__init__", timed("webhook client (imports requests)", webhook.__init__))

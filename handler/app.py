@@ -30,6 +30,7 @@ the failed push recorded), so Lambda retries the event and the dead-letter queue
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -45,7 +46,7 @@ from handler.deadline import Deadline
 from handler.deliver.senders import Senders, to_each
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.history import HistoryLimits
-from handler.enrich.prefetch import TipPrefetch, tips_to_prefetch
+from handler.enrich.prefetch import ReadAhead, TipPrefetch, tips_to_prefetch
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.errors import NotifierError
@@ -169,11 +170,24 @@ class PushResult:
 
 
 def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
-    """Claim, enrich, record, route, render, post and mark one push; undo what it recorded if it fails."""
-    with delivery(runtime.ledger, push.delivery_key, seconds_left=deadline.seconds_left()) as fresh:
+    """Claim, enrich, record, route, render, post and mark one push; undo what it recorded if it fails.
+
+    With heads tracked, the recorded heads and the branch tips are read beside the claim, and the
+    tips' changes beside the merge base, each on a thread of its own (:mod:`handler.enrich.prefetch`).
+    """
+    heads = runtime.heads
+    detailed = push.ref_changes[: runtime.settings.render.max_refs]
+    with (
+        TipPrefetch(
+            runtime.reader(push.repository, deadline), tips_to_prefetch(detailed) if heads else []
+        ) as reader,
+        ReadAhead(partial(_read_heads, heads, push.repository, detailed) if heads else None) as first_heads,
+        delivery(runtime.ledger, push.delivery_key, seconds_left=deadline.seconds_left()) as fresh,
+    ):
         if not fresh:
             return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
-        with _recorded_heads(push, runtime, deadline) as notification:
+        reader.read_changes()
+        with _recorded_heads(push, runtime, reader, first_heads.get) as notification:
             if not notification.push.ref_changes:
                 return PushResult(
                     "late", notification, reason="a later push to the same branch was reported first"
@@ -252,7 +266,9 @@ def _log_dropped(dropped: Dropped) -> None:
 
 
 @contextmanager
-def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterator[Notification]:
+def _recorded_heads(
+    push: Push, runtime: Runtime, reader: CommitReader, first_heads: Callable[[], _HeadRecords | None]
+) -> Iterator[Notification]:
     """Enrich the push and move the recorded heads of its references; undo the move on failure.
 
     Heads are moved (compare-and-set) *before* delivery, so a concurrent push to the same branch
@@ -262,12 +278,11 @@ def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterato
     settings = runtime.settings
     heads = runtime.heads
     if heads is None:
-        yield enrich(push, runtime.reader(push.repository, deadline), max_refs=settings.render.max_refs)
+        yield enrich(push, reader, max_refs=settings.render.max_refs)
         return
-    detailed = push.ref_changes[: settings.render.max_refs]
-    # The tips and their changes are read on a worker while the heads are read (enrich.prefetch).
-    with TipPrefetch(runtime.reader(push.repository, deadline), tips_to_prefetch(detailed)) as reader:
-        notification, swapped = _enrich_and_swap(push, runtime, heads, reader)
+    first_records = first_heads()
+    assert first_records is not None  # read whenever heads are tracked (deliver_push)
+    notification, swapped = _enrich_and_swap(push, runtime, heads, reader, first_records)
     try:
         yield notification
     except BaseException:
@@ -283,15 +298,17 @@ def _recorded_heads(push: Push, runtime: Runtime, deadline: Deadline) -> Iterato
 
 
 def _enrich_and_swap(
-    push: Push, runtime: Runtime, heads: RefHeads, reader: CommitReader
+    push: Push, runtime: Runtime, heads: RefHeads, reader: CommitReader, first_records: _HeadRecords
 ) -> tuple[Notification, _Swapped]:
-    """Read the recorded heads, enrich from them and move them (compare-and-set), retrying the
-    round if another push moved one meanwhile."""
+    """Enrich from the recorded heads and move them (compare-and-set); if another push moved one
+    meanwhile, read them again and retry the round. ``first_records``: the heads read ahead."""
     settings = runtime.settings
     limits = HistoryLimits(listed=settings.render.max_commits, read=settings.max_commits_read)
-    for _ in range(HEAD_SWAP_ROUNDS):
-        detailed = push.ref_changes[: settings.render.max_refs]
-        records = {ref.full_name: heads.read(push.repository, ref.full_name) for ref in detailed}
+    detailed = push.ref_changes[: settings.render.max_refs]
+    records = first_records
+    for round_number in range(HEAD_SWAP_ROUNDS):
+        if round_number:
+            records = _read_heads(heads, push.repository, detailed)
         now = time.time()
         previous = {
             name: head
@@ -310,6 +327,15 @@ def _enrich_and_swap(
             "raising so Lambda retries the event"
         )
     return notification, swapped
+
+
+#: A push's references' recorded heads, by full ref name (None: no head recorded yet).
+_HeadRecords = dict[str, HeadRecord | None]
+
+
+def _read_heads(heads: RefHeads, repository: Repository, ref_changes: tuple[RefChange, ...]) -> _HeadRecords:
+    """The recorded head of each reference."""
+    return {ref.full_name: heads.read(repository, ref.full_name) for ref in ref_changes}
 
 
 @dataclass(frozen=True)
@@ -414,4 +440,18 @@ def lambda_handler(event: Any, context: Any) -> dict[str, int]:
         configure_logging(os.environ)
         _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
     remaining = getattr(context, "get_remaining_time_in_millis", None)
-    return process_event(event, _lambda_runtime, Deadline(remaining))
+    try:
+        return process_event(event, _lambda_runtime, Deadline(remaining))
+    finally:
+        _resume_collection()
+
+
+def _resume_collection() -> None:
+    """After the first invocation: resume the garbage collector the cold start held off
+    (``handler/__init__.py``), after freezing what exists, which lives as long as the container."""
+    import handler
+
+    if handler.cold_start_collection_paused:
+        handler.cold_start_collection_paused = False
+        gc.freeze()
+        gc.enable()

@@ -114,3 +114,35 @@ print(json.dumps({
         [sys.executable, "-c", code], env=environment, cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert json.loads(result.stdout) == {"sessions": 1, "gc_enabled": True, "boto3": []}
+
+
+GC_PROBE = """
+import gc, json, sys
+import handler.app
+during = gc.isenabled()
+frozen_before = gc.get_freeze_count()
+result = handler.app.lambda_handler({"Records": [{"EventSource": "aws:s3"}]}, None)
+print(json.dumps({"during": during, "after": gc.isenabled(), "froze": gc.get_freeze_count() > frozen_before,
+                  "paused": handler.cold_start_collection_paused, "result": result}))
+"""
+
+
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_the_collector_is_held_off_for_a_lambda_cold_start_only(in_lambda: bool) -> None:
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T000/B000/XXXX",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    if in_lambda:
+        environment["_HANDLER"] = "handler.app.lambda_handler"
+    result = subprocess.run(
+        [sys.executable, "-c", GC_PROBE], capture_output=True, text=True, env=environment, check=True, cwd="/"
+    )
+    seen = json.loads(result.stdout.splitlines()[-1])
+    assert seen["during"] is not in_lambda  # off from the import on, in Lambda only
+    assert seen["after"] is True  # always on once the first invocation is over
+    assert seen["froze"] is in_lambda  # what the cold start made is frozen, not re-examined
+    assert seen["paused"] is False
+    assert seen["result"] == {"delivered": 0}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,13 @@ from handler.errors import UnprocessableEvent
 from handler.model import RefAction, RefKind
 from handler.preview import as_lambda_event
 from handler.render.links import ref_url
-from handler.sources.trigger import is_lookup_safe_commit_id, parse_event, parse_pusher, parse_repository_arn
+from handler.sources.trigger import (
+    is_lookup_safe_commit_id,
+    parse_event,
+    parse_event_time,
+    parse_pusher,
+    parse_repository_arn,
+)
 from tests.conftest import load_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -383,3 +389,25 @@ def test_a_message_that_json_refuses_with_a_plain_value_error_is_dropped(
     """An integer past Python's digit limit makes json.loads raise ValueError, not JSONDecodeError."""
     assert list(parse_event(sns_event("1" * 4301))) == []
     assert "can't be read as a trigger message" in caplog.text
+
+
+MINUS_0530 = timezone(-timedelta(hours=5, minutes=30))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2021-02-08T08:53:15.172+0000", datetime(2021, 2, 8, 8, 53, 15, 172000, tzinfo=UTC)),
+        ("2021-02-08T08:53:15+0000", datetime(2021, 2, 8, 8, 53, 15, tzinfo=UTC)),
+        ("2021-02-08T08:53:15.5-05:30", datetime(2021, 2, 8, 8, 53, 15, 500000, tzinfo=MINUS_0530)),
+        ("2021-02-08T08:53:15Z", datetime(2021, 2, 8, 8, 53, 15, tzinfo=UTC)),
+        ("2021-02-08T08:53:15", None),  # no offset: the trigger always sends one
+        ("2021-02-08", None),
+        ("2021-02-30T08:53:15+0000", None),  # no such day
+        ("2021-02-08T08:53:15.1234567+0000", None),
+        ("yesterday", None),
+        ("", None),
+    ],
+)
+def test_event_time_is_read_only_in_the_trigger_shape(text: str, expected: datetime | None) -> None:
+    assert parse_event_time(text) == expected

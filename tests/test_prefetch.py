@@ -70,16 +70,22 @@ class RecordingReader(LocalGitReader):
 
 
 class GatedHeadStore(MemoryStore):
-    """A memory store whose branch-head reads can run a hook first."""
+    """A memory store whose branch-head reads and delivery claims can run a hook first."""
 
     def __init__(self) -> None:
         super().__init__()
         self.before_head_read: Callable[[], None] = lambda: None
+        self.before_claim: Callable[[], None] = lambda: None
 
     def get(self, key: str) -> StateItem | None:
         if key.startswith("head#"):
             self.before_head_read()
         return super().get(key)
+
+    def put_new(self, key: str, attributes: Any, *, expires_at: int | None) -> StateItem | None:
+        if key.startswith("delivered#"):
+            self.before_claim()
+        return super().put_new(key, attributes, expires_at=expires_at)
 
 
 @pytest.fixture
@@ -122,21 +128,15 @@ def deliver(runtime: Runtime, event: dict[str, Any]) -> dict[str, int]:
     return process_event(event, runtime, Deadline(lambda: 60_000))
 
 
-class WithoutPrefetch:
+class WithoutPrefetch(TipPrefetch):
     """What the pipeline did before the prefetch: the plain reader, nothing read ahead."""
 
     def __init__(self, reader: Any, tips: Any) -> None:
-        self.reader = reader
-
-    def __enter__(self) -> Any:
-        return self.reader
-
-    def __exit__(self, *_: object) -> None:
-        pass
+        super().__init__(reader, [])
 
 
 def no_prefetch_threads() -> bool:
-    return not any(thread.name == "tip-prefetch" for thread in threading.enumerate())
+    return not any(thread.name in ("tip-prefetch", "read-ahead") for thread in threading.enumerate())
 
 
 def test_the_head_read_and_the_tip_read_overlap(
@@ -267,6 +267,23 @@ def test_a_failed_read_in_the_worker_raises_in_the_pipeline_and_puts_the_head_ba
     retry = push_event((tip, "main"))
     assert deliver(runtime, retry) == {"delivered": 1}
     assert "1 new commit" in str(slack.delivered[-1])  # counted from the head that was put back
+
+
+def test_a_redelivered_message_reads_its_tip_once_and_nothing_more(
+    repo: ScriptedGitRepo, slack: SlackStandIn
+) -> None:
+    base = commit(repo, "base")
+    tip = commit(repo, "second")
+    reader = RecordingReader(repo.path)
+    runtime = runtime_for(reader, MemoryStore(), slack)
+    deliver(runtime, push_event((base, "main")))
+    event = push_event((tip, "main"))
+    assert deliver(runtime, event) == {"delivered": 1}
+    reader.calls.clear()
+    assert deliver(runtime, event) == {"delivered": 0, "duplicate": 1}
+    assert reader.counted() == Counter({("get_commit", (tip,)): 1})
+    assert len(slack.delivered) == 2
+    assert no_prefetch_threads()
 
 
 def test_only_created_and_updated_branches_with_usable_ids_are_prefetched() -> None:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import gc
+import threading
 from typing import Any
 
 from botocore.config import Config
+
+#: Held while a client is made: made one at a time, the collector's state is restored exactly.
+_CREATING = threading.Lock()
 
 
 class AwsClients:
@@ -26,7 +30,8 @@ class AwsClients:
       without this, the collector re-examines them, and every module imported before them,
       several times during the first invocation. They live as long as the container anyway. The
       cost: cyclic garbage that exists at that moment is never collected; clients are made a
-      few times per container at most.
+      few times per container at most. (In Lambda the collector is already off for the whole
+      cold start, ``handler/__init__.py``; this keeps the same rule for clients made later.)
 
     Args:
         config: the settings of every client but DynamoDB's.
@@ -41,14 +46,17 @@ class AwsClients:
 
     def get(self, service: str, region: str | None) -> Any:
         """The client for ``service`` in ``region`` (None: botocore's own region lookup)."""
-        if (service, region) not in self._clients:
-            gc.disable()
-            try:
-                self._clients[(service, region)] = self._create(service, region)
-            finally:
-                gc.freeze()
-                gc.enable()  # always: runtimes made in parallel threads must never leave it off
-        return self._clients[(service, region)]
+        with _CREATING:  # one at a time: the collector's switch is process-wide
+            if (service, region) not in self._clients:
+                collecting = gc.isenabled()  # off during a cold start in Lambda (handler/__init__.py)
+                gc.disable()
+                try:
+                    self._clients[(service, region)] = self._create(service, region)
+                finally:
+                    gc.freeze()
+                    if collecting:
+                        gc.enable()
+            return self._clients[(service, region)]
 
     def _create(self, service: str, region: str | None) -> Any:
         if self._session is None:

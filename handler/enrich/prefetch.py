@@ -1,19 +1,21 @@
-"""Read each branch tip, and its changes, while the pipeline reads the branch's recorded head.
+"""Read each branch tip, and its changes, while the pipeline claims the push and reads its head.
 
-A branch update's reads form two independent chains: the recorded head (DynamoDB), then the merge
-base with it (GetMergeOptions); and the tip commit (GetCommit), then its changes against each
-parent (GetDifferences). Enrich runs them one after the other. :class:`TipPrefetch` runs the second
-chain on one worker thread, started once the push is claimed, so the two overlap: about 25 ms less
-before the post in ``python -m bench.levers`` (variant ``no-prefetch``), more on AWS, where each
-call waits longer.
+A branch update's reads form two independent chains: the claim and the recorded head (DynamoDB),
+then the merge base with that head (GetMergeOptions); and the tip commit (GetCommit), then its
+changes against each parent (GetDifferences). Enrich used to run them one after the other.
+:class:`TipPrefetch` runs the second chain on one worker thread: the tip as soon as the push is
+parsed, beside the claim; its changes once the claim is won (:meth:`TipPrefetch.read_changes`),
+beside the head read and the merge base. ``python -m bench.levers`` measures it (variant
+``no-prefetch``; README, Performance); on AWS, where each call waits longer, it saves more.
 
-It reads nothing enrich would not read for the same push (a created or updated branch always shows
-its tip and the tip's changes against each parent), with one exception: a late delivery (its branch
-already moved past it) shows nothing, so the tip's changes it read are wasted, one GetDifferences
-page per 100 files per parent. Results and errors are handed to enrich unchanged: a
-:class:`~handler.errors.CommitUnavailable` or a deadline reached in the worker surfaces where enrich
-asks for that commit, exactly as if enrich had made the call itself. The worker's calls go through
-the same deadline-bounded reader, and :meth:`TipPrefetch.close` waits for them, so nothing is left
+It reads nothing enrich would not read for the same push (a created or updated branch always
+shows its tip and the tip's changes against each parent), with two exceptions: a redelivered
+message reads its tips (one GetCommit each) before the claim says it was delivered, and a late
+delivery (its branch already moved past it) reads the tip's changes it then does not show. Results
+and errors are handed to enrich unchanged: a :class:`~handler.errors.CommitUnavailable` or a
+deadline reached in the worker surfaces where enrich asks for that commit, exactly as if enrich
+had made the call itself. The worker's calls go through the same deadline-bounded reader, and
+:meth:`TipPrefetch.close` stops it before its next call and waits for it, so nothing is left
 running when the push is done.
 """
 
@@ -22,11 +24,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from handler.enrich.reader import CommitReader
 from handler.model import Commit, FileChange, RefAction, RefChange, RefKind
 from handler.sources.trigger import is_lookup_safe_commit_id
+
+
+class PrefetchClosed(RuntimeError):
+    """A read asked of a :class:`TipPrefetch` after it was closed (a bug in the caller)."""
+
+
+def _closed() -> Any:
+    raise PrefetchClosed("the tip prefetch was closed before this read")
 
 
 class _Result:
@@ -55,6 +65,39 @@ class _Result:
         return self.value
 
 
+T = TypeVar("T")
+
+
+class ReadAhead(Generic[T]):
+    """One read started on a thread of its own, for a caller that wants its answer shortly.
+
+    :meth:`get` waits for the answer, or raises the read's error; leaving the ``with`` block waits
+    for the thread. ``ReadAhead(None)`` reads nothing and answers None.
+    """
+
+    def __init__(self, read: Callable[[], T] | None) -> None:
+        self._result = _Result()
+        self._thread: threading.Thread | None = None
+        if read is None:
+            self._result.settle(lambda: None)
+        else:
+            self._thread = threading.Thread(
+                target=self._result.settle, args=(read,), name="read-ahead", daemon=True
+            )
+            self._thread.start()
+
+    def __enter__(self) -> ReadAhead[T]:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def get(self) -> T:
+        answer: T = self._result.get()
+        return answer
+
+
 def tips_to_prefetch(ref_changes: Iterable[RefChange]) -> list[str]:
     """The tip commits enrich will read with their changes: those of created and updated branches."""
     tips: list[str] = []
@@ -69,9 +112,11 @@ def tips_to_prefetch(ref_changes: Iterable[RefChange]) -> list[str]:
 class TipPrefetch:
     """A :class:`~handler.enrich.reader.CommitReader` that has already started reading some tips.
 
+    The worker reads the tips at once, then their changes once :meth:`read_changes` is called (the
+    push is claimed: a redelivered message costs at most one GetCommit per tip, and no diff).
     ``get_commit`` and ``get_differences`` for a prefetched tip wait for the worker's answer; every
     other read goes straight to the wrapped reader. Use it as a context manager (or call
-    :meth:`close`): leaving waits for the worker.
+    :meth:`close`): leaving stops the worker before any read it has not started, and waits for it.
     """
 
     def __init__(self, reader: CommitReader, tips: Sequence[str]) -> None:
@@ -80,6 +125,8 @@ class TipPrefetch:
         #: per tip, set once the tip's parents are known (and its diff results below exist)
         self._parents_known = {tip: threading.Event() for tip in tips}
         self._diffs: dict[tuple[str, str | None], _Result] = {}
+        self._go = threading.Event()
+        self._closed = False
         self._worker = threading.Thread(target=self._read_tips, name="tip-prefetch", daemon=True)
         if tips:
             self._worker.start()
@@ -90,21 +137,43 @@ class TipPrefetch:
     def __exit__(self, *_: object) -> None:
         self.close()
 
+    def read_changes(self) -> None:
+        """Let the worker go on to the tips' changes (also done by the first ``get_differences``)."""
+        self._go.set()
+
     def close(self) -> None:
-        """Wait for the worker (its calls are bounded by the invocation's deadline)."""
+        """Stop the worker before its next read and wait for it (each call is bounded by the
+        invocation's deadline); any read it did not make answers :class:`PrefetchClosed`."""
+        self._closed = True
+        self._go.set()
         if self._worker.is_alive():
             self._worker.join()
 
     def _read_tips(self) -> None:
+        try:
+            self._read_commits_then_changes()
+        finally:  # whatever happened, no reader may be left waiting
+            for result in [*self._commits.values(), *self._diffs.values()]:
+                if not result.ready.is_set():
+                    result.settle(_closed)
+            for parents_known in self._parents_known.values():
+                parents_known.set()
+
+    def _read_commits_then_changes(self) -> None:
+        parents: dict[str, list[str | None]] = {}
         for tip, commit_read in self._commits.items():
-            try:
-                commit = commit_read.settle(partial(self._reader.get_commit, tip))
-                parents = [] if commit is None else list(commit.parent_ids or (None,))
-                for parent in parents:
-                    self._diffs[(tip, parent)] = _Result()
-            finally:
-                self._parents_known[tip].set()
-            for parent in parents:
+            if self._closed:
+                break
+            commit = commit_read.settle(partial(self._reader.get_commit, tip))
+            parents[tip] = [] if commit is None else list(commit.parent_ids or (None,))
+            for parent in parents[tip]:
+                self._diffs[(tip, parent)] = _Result()
+            self._parents_known[tip].set()
+        self._go.wait()
+        for tip, tip_parents in parents.items():
+            for parent in tip_parents:
+                if self._closed:
+                    return
                 self._diffs[(tip, parent)].settle(partial(self._reader.get_differences, tip, parent))
 
     def get_commit(self, commit_id: str) -> Commit:
@@ -117,6 +186,7 @@ class TipPrefetch:
     def get_differences(self, commit_id: str, parent_id: str | None) -> tuple[FileChange, ...]:
         parents_known = self._parents_known.get(commit_id)
         if parents_known is not None:
+            self.read_changes()
             parents_known.wait()
             read = self._diffs.get((commit_id, parent_id))
             if read is not None:

@@ -329,14 +329,22 @@ def parse_pusher(arn: str) -> Pusher:
     return Pusher(resource[:200] or arn[:200], kind or "unknown", arn)
 
 
+#: What CodeCommit sends (``2021-02-08T08:53:15.172+0000``): seconds, an optional fraction, an offset.
+_EVENT_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})")
+
+
 def parse_event_time(value: str) -> datetime | None:
-    """Parse ``2021-02-08T08:53:15.172+0000`` (with or without fraction); None if unreadable."""
-    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(value, pattern)
-        except ValueError:
-            continue
-    return None
+    """Parse ``2021-02-08T08:53:15.172+0000`` (with or without fraction); None if unreadable.
+
+    ``fromisoformat`` behind a shape check, not ``strptime``: the first ``strptime`` of a process
+    imports ``_strptime`` and builds its locale tables, a few milliseconds of every cold start.
+    """
+    if not isinstance(value, str) or not _EVENT_TIME.fullmatch(value):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def parse_event(event: Any) -> Iterator[Push]:
