@@ -25,12 +25,14 @@ if VARIANT == "charset-normalizer":
     import tempfile
     from pathlib import Path as _Path
 
-    _site = _Path(
-        sys.prefix, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}", "site-packages"
-    )
+    # this environment's site-packages (sys.prefix is not the virtualenv's under python -S)
+    _version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    _site = _Path(sys.executable).parent.parent / "lib" / _version / "site-packages"
     _only = _Path(tempfile.mkdtemp(prefix="charset-"))
     (_only / "charset_normalizer").symlink_to(_site / "charset_normalizer")
     sys.path.append(str(_only))
+    if not (_only / "charset_normalizer" / "__init__.py").exists():
+        raise SystemExit(f"charset_normalizer is not installed in {_site}")
 
 import json  # noqa: E402 (the variant decides what the imports below run under)
 from pathlib import Path  # noqa: E402
