@@ -27,6 +27,7 @@ from constructs import Construct
 from cdk.bundling import notifier_code
 from cdk.config import LOG_RETENTION
 from cdk.nag import acknowledge, acknowledge_wildcard
+from handler.aws.models import PUSH_READS
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -34,16 +35,9 @@ HANDLER = "handler.app.lambda_handler"
 #: Every CodeCommit call the notifier's reader makes, and nothing else (tests/test_stack.py checks
 #: this list against handler/enrich/reader.py): a push's commit and diffs, and for whole pushes the
 #: commits it added (BatchGetCommits), merge bases (GetMergeOptions), where a branch points
-#: (GetBranch), the default branch (GetRepository) and an annotated tag's commit (GetFolder).
-CODECOMMIT_READS = (
-    "BatchGetCommits",
-    "GetBranch",
-    "GetCommit",
-    "GetDifferences",
-    "GetFolder",
-    "GetMergeOptions",
-    "GetRepository",
-)
+#: (GetBranch), the default branch (GetRepository) and an annotated tag's commit (GetFolder). The
+#: same list trims the function's botocore data (handler/aws/models.py).
+CODECOMMIT_READS = PUSH_READS
 ASYNC_RETRY_ATTEMPTS = 2
 MAX_EVENT_AGE = Duration.hours(6)
 

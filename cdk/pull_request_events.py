@@ -33,19 +33,13 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.config import StackConfigError
+from handler.aws.models import PULL_REQUEST_READS
 from handler.errors import ConfigurationError
 from handler.pull_requests.settings import PullRequestSettings
 from handler.sources.eventbridge import EVENTBRIDGE_SOURCE, HANDLED_DETAIL_TYPES
 
 #: Every CodeCommit read the pull-request pipeline makes (handler/enrich/pull_request_reader.py).
-PULL_REQUEST_ACTIONS = (
-    "codecommit:EvaluatePullRequestApprovalRules",
-    "codecommit:GetComment",
-    "codecommit:GetCommentsForComparedCommit",
-    "codecommit:GetCommentsForPullRequest",
-    "codecommit:GetPullRequest",
-    "codecommit:GetPullRequestApprovalStates",
-)
+PULL_REQUEST_ACTIONS = tuple(f"codecommit:{operation}" for operation in PULL_REQUEST_READS)
 #: Context key → the function's environment variable.
 CONTEXT_SETTINGS = {
     "user_map": "USER_MAP",

@@ -189,19 +189,33 @@ def test_the_same_message_and_the_same_reads_as_without_the_prefetch(
         "force push": lambda: force(repo, base),
     }
     refs = setups[scenario]()
-    results = {}
+    with_prefetch, without = with_and_without_prefetch(repo, monkeypatch, (base, "main"), refs)
+    assert with_prefetch == without
+    assert no_prefetch_threads()
+
+
+def with_and_without_prefetch(
+    repo: ScriptedGitRepo,
+    monkeypatch: pytest.MonkeyPatch,
+    first: tuple[str, str],
+    refs: list[tuple[str, str]],
+    fail: dict[str, Exception] | None = None,
+) -> list[tuple[dict[str, int], dict[str, Any], Counter[tuple[str, tuple[Any, ...]]]]]:
+    """Deliver ``first``, then ``refs`` (with ``fail`` in force), with the prefetch and then without:
+    each time the outcome, the message posted and the reads made for ``refs``."""
+    results = []
     for prefetch in (True, False):
         if not prefetch:
             monkeypatch.setattr(handler.app, "TipPrefetch", WithoutPrefetch)
         with running() as slack:
             reader = RecordingReader(repo.path)
             runtime = runtime_for(reader, MemoryStore(), slack)
-            deliver(runtime, push_event((base, "main")))
+            deliver(runtime, push_event(first))
             reader.calls.clear()
+            reader.fail.update(fail or {})
             outcome = deliver(runtime, push_event(*refs))
-            results[prefetch] = (outcome, slack.delivered[-1], reader.counted())
-    assert results[True] == results[False]
-    assert no_prefetch_threads()
+            results.append((outcome, slack.delivered[-1], reader.counted()))
+    return results
 
 
 def linear(repo: ScriptedGitRepo, count: int) -> str:
@@ -235,19 +249,14 @@ def test_an_unreadable_tip_is_said_as_without_the_prefetch(
 ) -> None:
     base = commit(repo, "base")
     tip = commit(repo, "second")
-    messages = []
-    for prefetch in (True, False):
-        if not prefetch:
-            monkeypatch.setattr(handler.app, "TipPrefetch", WithoutPrefetch)
-        with running() as slack:
-            reader = RecordingReader(repo.path)
-            runtime = runtime_for(reader, MemoryStore(), slack)
-            deliver(runtime, push_event((base, "main")))
-            reader.fail["get_commit"] = CommitUnavailable(tip, "no such commit in the repository")
-            assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 1}
-            messages.append(slack.delivered[-1])
-    assert messages[0] == messages[1]
-    assert "no such commit in the repository" in str(messages[0])
+    gone = CommitUnavailable(tip, "no such commit in the repository")
+    unreadable: dict[str, Exception] = {"get_commit": gone}
+    with_prefetch, without = with_and_without_prefetch(
+        repo, monkeypatch, (base, "main"), [(tip, "main")], unreadable
+    )
+    assert with_prefetch == without
+    assert with_prefetch[0] == {"delivered": 1}
+    assert "no such commit in the repository" in str(with_prefetch[1])
 
 
 def test_a_failed_read_in_the_worker_raises_in_the_pipeline_and_puts_the_head_back(

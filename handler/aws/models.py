@@ -36,27 +36,31 @@ from botocore.loaders import Loader, instance_cache
 #: Where the trimmed data lives, inside the package so it ships in the Lambda asset.
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
-#: Every AWS operation the function calls, by botocore service name. The IAM policy grants
-#: exactly these (cdk/function.py, cdk/pull_request_events.py, cdk/state_table.py; a test checks
-#: that the two agree). A call missing here fails loudly: the trimmed model has no such method.
+#: The CodeCommit reads of a push: its commits, diffs, merge bases, branches, default branch and
+#: annotated tags (handler/enrich/reader.py; a test compares this list with that file).
+PUSH_READS = (
+    "BatchGetCommits",
+    "GetBranch",
+    "GetCommit",
+    "GetDifferences",
+    "GetFolder",
+    "GetMergeOptions",
+    "GetRepository",
+)
+#: The CodeCommit reads of pull requests, comments and approvals (handler/enrich/pull_request_reader.py).
+PULL_REQUEST_READS = (
+    "EvaluatePullRequestApprovalRules",
+    "GetComment",
+    "GetCommentsForComparedCommit",
+    "GetCommentsForPullRequest",
+    "GetPullRequest",
+    "GetPullRequestApprovalStates",
+)
+#: Every AWS operation the function calls, by botocore service name. The IAM policy is built from
+#: these lists (cdk/function.py, cdk/pull_request_events.py, cdk/state_table.py; a test checks the
+#: synthesized policy). A call missing here fails loudly: the trimmed model has no such method.
 OPERATIONS: dict[str, tuple[str, ...]] = {
-    "codecommit": (
-        # a push: its commits, diffs, merge bases, branches, default branch, annotated tags
-        "BatchGetCommits",
-        "GetBranch",
-        "GetCommit",
-        "GetDifferences",
-        "GetFolder",
-        "GetMergeOptions",
-        "GetRepository",
-        # pull requests, comments and approvals
-        "EvaluatePullRequestApprovalRules",
-        "GetComment",
-        "GetCommentsForComparedCommit",
-        "GetCommentsForPullRequest",
-        "GetPullRequest",
-        "GetPullRequestApprovalStates",
-    ),
+    "codecommit": PUSH_READS + PULL_REQUEST_READS,
     "dynamodb": ("DeleteItem", "GetItem", "PutItem"),
     "secretsmanager": ("GetSecretValue",),
     "ssm": ("GetParameter",),
