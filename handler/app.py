@@ -436,14 +436,14 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
     """Entry point for the SNS-subscribed function (handler string ``handler.app.lambda_handler``)."""
     global _lambda_runtime  # noqa: PLW0603 (one runtime per warm container: cached clients and secret)
-    if _lambda_runtime is None:
-        configure_logging(os.environ)
-        _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
     try:
+        if _lambda_runtime is None:
+            configure_logging(os.environ)
+            _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
         return process_event(event, _lambda_runtime, Deadline(remaining))
     finally:
-        _resume_collection()
+        _resume_collection()  # after the first invocation, whatever became of it
 
 
 def _resume_collection() -> None:

@@ -146,3 +146,23 @@ def test_the_collector_is_held_off_for_a_lambda_cold_start_only(in_lambda: bool)
     assert seen["froze"] is in_lambda  # what the cold start made is frozen, not re-examined
     assert seen["paused"] is False
     assert seen["result"] == {"delivered": 0}
+
+
+def test_the_collector_is_resumed_even_when_the_first_invocation_fails() -> None:
+    probe = (
+        "import gc, handler.app\n"
+        "try:\n"
+        "    handler.app.lambda_handler({}, None)\n"
+        "except Exception as error:\n"
+        "    print(type(error).__name__, gc.isenabled())\n"
+    )
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT),
+        "_HANDLER": "handler.app.lambda_handler",
+        "LOG_LEVEL": "LOUD",  # refused at cold start: the first invocation raises
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=environment, check=True, cwd="/"
+    )
+    assert result.stdout.split() == ["ConfigurationError", "True"], result.stdout + result.stderr
