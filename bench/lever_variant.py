@@ -21,6 +21,10 @@ import gc
 import sys
 
 VARIANT = sys.argv[1]
+if VARIANT == "gc":  # handler/__init__.py holds the collector off only where _HANDLER is set
+    import os
+
+    del os.environ["_HANDLER"]
 if VARIANT == "charset-normalizer":
     import tempfile
     from pathlib import Path as _Path
@@ -42,10 +46,7 @@ import handler.app  # noqa: E402
 import handler.aws.clients  # noqa: E402
 from handler.enrich.prefetch import ReadAhead, TipPrefetch  # noqa: E402
 
-if VARIANT == "gc" and handler.cold_start_collection_paused:
-    handler.cold_start_collection_paused = False
-    gc.enable()
-
+assert gc.isenabled() == (VARIANT == "gc"), "the cold-start pause is on exactly when it should be"
 
 def config_for(clients: Any, service: str) -> Any:
     return clients._configs.get(service, clients._config)
@@ -86,14 +87,15 @@ class NoPrefetch(TipPrefetch):
 
 
 class InLine(ReadAhead[Any]):
-    """:class:`handler.enrich.prefetch.ReadAhead` that reads on the calling thread, at once."""
+    """:class:`handler.enrich.prefetch.ReadAhead` that reads on the calling thread when asked,
+    after the claim, as the pipeline did before."""
 
     def __init__(self, read: Any) -> None:
         super().__init__(None)
-        self._answer = read() if read is not None else None
+        self._read = read
 
     def get(self) -> Any:
-        return self._answer
+        return None if self._read is None else self._read()
 
 
 class Context:

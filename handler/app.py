@@ -282,6 +282,11 @@ def _recorded_heads(
         return
     first_records = first_heads()
     assert first_records is not None  # read whenever heads are tracked (deliver_push)
+    if any(record is not None and record.set_by == push.delivery_key for record in first_records.values()):
+        # Written by an earlier attempt of this push, and read before this attempt won the claim:
+        # that attempt may have put it back since. _swap_heads trusts such a record without a
+        # compare-and-set, so it must be read now, under the claim.
+        first_records = _read_heads(heads, push.repository, push.ref_changes[: settings.render.max_refs])
     notification, swapped = _enrich_and_swap(push, runtime, heads, reader, first_records)
     try:
         yield notification

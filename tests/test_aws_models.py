@@ -17,6 +17,7 @@ from typing import Any
 import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.config import Config
 from botocore.exceptions import UnknownServiceError
 from botocore.loaders import Loader
 from botocore.model import Shape
@@ -30,6 +31,13 @@ from handler.aws.trim import botocore_data_dir, generate
 
 #: One region per partition: commercial, China, GovCloud, and an isolated one.
 REGIONS = ("us-east-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1")
+#: Client settings that change which endpoint the rules choose.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "fips": {"config": Config(use_fips_endpoint=True)},
+    "dual-stack": {"config": Config(use_dualstack_endpoint=True)},
+    "account id": {"aws_account_id": "111122223333"},
+}
 #: Headers that differ between two identical requests: signatures, dates and invocation ids.
 VOLATILE_HEADERS = {"authorization", "x-amz-date", "amz-sdk-invocation-id", "amz-sdk-request"}
 
@@ -122,10 +130,22 @@ def wire_sample(shape: Shape, depth: int = 0) -> Any:
     return value
 
 
-def exchange(session: Any, service: str, region: str, operation: str) -> tuple[dict[str, Any], Any]:
-    """Make ``operation`` with a sample input; return the request as sent and the parsed answer."""
+def exchange(
+    session: Any, service: str, region: str, operation: str, **options: Any
+) -> tuple[dict[str, Any], Any]:
+    """Make ``operation`` with a sample input; return the request as sent and the parsed answer,
+    or the error's type and message when the client or the endpoint rules refuse."""
+    try:
+        return _exchange(session, service, region, operation, **options)
+    except Exception as error:
+        return {"error": type(error).__name__}, str(error)
+
+
+def _exchange(
+    session: Any, service: str, region: str, operation: str, **options: Any
+) -> tuple[dict[str, Any], Any]:
     client = session.create_client(
-        service, region_name=region, aws_access_key_id="test", aws_secret_access_key="test"
+        service, region_name=region, aws_access_key_id="test", aws_secret_access_key="test", **options
     )
     model = client.meta.service_model.operation_model(operation)
     sent: dict[str, Any] = {}
@@ -167,10 +187,39 @@ def test_every_call_is_sent_and_parsed_exactly_as_with_botocores_own_data(
     sessions: dict[str, Any], service: str, operation: str
 ) -> None:
     for region in REGIONS:
-        ours = exchange(sessions["trimmed"], service, region, operation)
-        theirs = exchange(sessions["botocore"], service, region, operation)
-        assert ours == theirs, (service, operation, region)
-        assert ours[0]["url"].startswith("https://"), ours[0]["url"]
+        for variant, options in VARIANTS.items():
+            ours = exchange(sessions["trimmed"], service, region, operation, **options)
+            theirs = exchange(sessions["botocore"], service, region, operation, **options)
+            assert ours == theirs, (service, operation, region, variant)
+        default = exchange(sessions["trimmed"], service, region, operation)
+        assert default[0]["url"].startswith("https://"), default
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_the_credential_services_resolve_as_with_botocores_own_data(
+    sessions: dict[str, Any], variant: str
+) -> None:
+    for service in CREDENTIAL_SERVICES:
+        for region in REGIONS:
+            endpoints = []
+            for session in (sessions["trimmed"], sessions["botocore"]):
+                try:
+                    client = session.create_client(
+                        service,
+                        region_name=region,
+                        aws_access_key_id="t",
+                        aws_secret_access_key="t",
+                        **VARIANTS[variant],
+                    )
+                    endpoints.append(client.meta.endpoint_url)
+                except Exception as error:
+                    endpoints.append(type(error).__name__)
+            assert endpoints[0] == endpoints[1], (service, region, variant)
+
+
+def test_the_trimmed_endpoint_data_counts_as_botocores_own(sessions: dict[str, Any]) -> None:
+    """Data that is not built in would be passed to the endpoint rules as a custom endpoint."""
+    assert sessions["trimmed"].get_component("endpoint_resolver").uses_builtin_data
 
 
 def test_our_clients_skip_the_service_scan_and_others_still_work(

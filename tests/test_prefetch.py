@@ -23,11 +23,14 @@ from handler.deadline import Deadline
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
 from handler.enrich.gitreader import LocalGitReader
-from handler.enrich.prefetch import TipPrefetch, tips_to_prefetch
+from handler.enrich.prefetch import ReadAhead, TipPrefetch, tips_to_prefetch
 from handler.errors import CommitUnavailable, RepositoryReadError
 from handler.model import Commit, FileChange, RefAction, RefChange, RefKind
 from handler.settings import Settings
+from handler.sources.trigger import parse_event
 from handler.state import StateItem
+from handler.state.heads import RefHeads
+from handler.state.ledger import DeliveryLedger
 from handler.state.memory import MemoryStore
 from tests.standins.slack import SlackStandIn, running
 
@@ -276,6 +279,60 @@ def test_a_failed_read_in_the_worker_raises_in_the_pipeline_and_puts_the_head_ba
     retry = push_event((tip, "main"))
     assert deliver(runtime, retry) == {"delivered": 1}
     assert "1 new commit" in str(slack.delivered[-1])  # counted from the head that was put back
+
+
+class ReadWhenAsked(ReadAhead[Any]):
+    """The order before the read-ahead: the heads are read when asked for, after the claim."""
+
+    def __init__(self, read: Any) -> None:
+        super().__init__(None)
+        self._read = read
+
+    def get(self) -> Any:
+        return None if self._read is None else self._read()
+
+
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_a_head_read_ahead_while_another_attempt_gives_up_is_read_again(
+    read_ahead: bool, repo: ScriptedGitRepo, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SNS delivered the message twice. Attempt A has claimed it and moved the head; attempt B reads
+    that head ahead of its claim; then A's post fails, A puts the head back and releases its claim,
+    and B wins the claim. B must not trust the head it read before: the next push counts from B's."""
+    if not read_ahead:
+        monkeypatch.setattr(handler.app, "ReadAhead", ReadWhenAsked)
+    base = commit(repo, "base")
+    reader, store = RecordingReader(repo.path), GatedHeadStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((base, "main")))
+    tip = commit(repo, "second")
+    event = push_event((tip, "main"))
+    (push,) = list(parse_event(event))
+    key, ref = push.delivery_key, push.ref_changes[0]
+    heads, ledger = RefHeads(store), DeliveryLedger(store)
+    claim_a = ledger.claim(key, hold_seconds=60)
+    before = heads.read(push.repository, ref.full_name)
+    after = heads.swap(
+        push.repository, ref.full_name, current=before, commit_id=tip, previous_id=base, set_by=key
+    )
+    assert claim_a is not None and after is not None
+    head_read = threading.Event()
+    store.before_head_read = head_read.set
+
+    def attempt_a_gives_up() -> None:  # just before B's claim
+        if read_ahead:
+            assert head_read.wait(OVERLAP_GUARD_SECONDS)
+        store.before_claim = lambda: None
+        heads.restore(after, before)
+        ledger.release(claim_a)
+
+    store.before_claim = attempt_a_gives_up
+    assert deliver(runtime, event) == {"delivered": 1}  # attempt B
+    recorded = heads.read(push.repository, ref.full_name)
+    assert recorded is not None and recorded.commit_id == tip
+    third = commit(repo, "third")
+    assert deliver(runtime, push_event((third, "main"))) == {"delivered": 1}
+    assert "1 new commit" in str(slack.delivered[-1])
 
 
 def test_a_redelivered_message_reads_its_tip_once_and_nothing_more(

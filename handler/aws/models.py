@@ -97,6 +97,15 @@ class TrimmedDataLoader(Loader):  # type: ignore[misc]  # botocore ships no type
         super().__init__(extra_search_paths=[*[os.path.expanduser(p) for p in extra], str(DATA_DIR)])
         self._trimmed_versions = api_versions()
 
+    def is_builtin_path(self, path: str) -> bool:
+        """Whether ``path`` is botocore's own data; the trimmed data counts as its own.
+
+        botocore asks this of the ``endpoints.json`` it loaded: data that is not built in is
+        treated as a custom endpoint, passed to the endpoint rules as an override, which changes
+        dual-stack, FIPS and account-based endpoints (and refuses dual-stack altogether).
+        """
+        return bool(super().is_builtin_path(path)) or Path(path).resolve().is_relative_to(DATA_DIR)
+
     @instance_cache  # type: ignore[untyped-decorator]
     def load_service_model(self, service_name: str, type_name: str, api_version: str | None = None) -> Any:
         """A service's data; for ours, read straight from its known version's directory.
