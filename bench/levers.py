@@ -60,11 +60,17 @@ def main() -> None:
                 command = [sys.executable, *LambdaLayout.FLAGS, str(BENCH_DIR / script[0]), *script[1:]]
                 env = layout.environment(environment, with_task=variant != "plain")
                 before = len(hook.delivered_at)
-                started = time.perf_counter()
-                process = subprocess.Popen([*command, str(event_file)], env=env, cwd=ROOT)
-                _, status, usage = os.wait4(process.pid, 0)
-                process.returncode = os.waitstatus_to_exitcode(status)
-                assert process.returncode == 0 and len(hook.delivered_at) == before + 1, variant
+                with tempfile.TemporaryFile() as output:  # the notifier's log lines, shown if it fails
+                    started = time.perf_counter()
+                    process = subprocess.Popen(
+                        [*command, str(event_file)], env=env, cwd=ROOT, stdout=output, stderr=output
+                    )
+                    _, status, usage = os.wait4(process.pid, 0)
+                    process.returncode = os.waitstatus_to_exitcode(status)
+                    if process.returncode != 0 or len(hook.delivered_at) != before + 1:
+                        output.seek(0)
+                        sys.stderr.write(output.read().decode(errors="replace"))
+                        raise SystemExit(f"{variant} did not post exactly once (exit {process.returncode})")
                 wall[variant].append(hook.delivered_at[-1] - started)
                 cpu[variant].append(usage.ru_utime + usage.ru_stime)
 
@@ -82,7 +88,7 @@ def main() -> None:
         median, iqr = median_iqr(wall[variant])
         cpu_median, cpu_iqr = median_iqr(cpu[variant])
         print(
-            f"  {variant:<10} {median * 1000:6.1f} ms (IQR {iqr * 1000:5.1f})  {median / ours:.2f}× ours   "
+            f"  {variant:<19} {median * 1000:6.1f} ms (IQR {iqr * 1000:5.1f})  {median / ours:.2f}× ours   "
             f"CPU {cpu_median * 1000:6.1f} ms (IQR {cpu_iqr * 1000:5.1f})"
         )
 

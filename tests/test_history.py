@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from handler.demo import ScriptedGitRepo
 from handler.enrich.gitreader import LocalGitReader
-from handler.enrich.history import LATE, CommitCache, HistoryLimits, update_history
+from handler.enrich.history import LATE, CommitCache, HistoryLimits, newest_first, update_history
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader
-from handler.model import HistoryRelation, Push, RefAction, RefChange, RefKind
+from handler.model import Commit, HistoryRelation, Person, Push, RefAction, RefChange, RefKind
 from handler.sources.trigger import parse_pusher
 from tests.conftest import codecommit_client
 from tests.scenarios import REPOSITORY
@@ -291,3 +292,32 @@ def test_a_deleted_annotated_tag_cannot_be_peeled(reader: CommitReader, history_
     tag = RefChange("refs/tags/gone", RefKind.TAG, "gone", RefAction.DELETED, history_repo.ids["tag_v1"])
     report = enrich(_push(tag), reader, max_refs=10).reports[0]
     assert report.commit is None and report.commit_error
+
+
+def _commit(commit_id: str, *parents: str, second: int = 0) -> Commit:
+    when = Person("Ana", "ana@example.com", datetime(2026, 11, 23, 12, 0, second, tzinfo=UTC))
+    return Commit(commit_id, f"commit {commit_id}", when, when, parents)
+
+
+def test_commits_stamped_the_same_second_are_listed_children_first() -> None:
+    """A rebase or a script stamps its commits with one second: the parent links order them."""
+    chain = [_commit("e", "d"), _commit("a"), _commit("c", "b"), _commit("d", "c"), _commit("b", "a")]
+    found = {commit.commit_id: commit for commit in sorted(chain, key=lambda c: c.commit_id)}
+    assert [commit.commit_id for commit in newest_first(found)] == ["e", "d", "c", "b", "a"]
+
+
+def test_a_merge_lists_each_line_after_its_children_and_by_date_between_lines() -> None:
+    found = {
+        "m": _commit("m", "x1", "y1", second=9),
+        "x1": _commit("x1", "x0", second=5),
+        "y1": _commit("y1", "y0", second=7),
+        "x0": _commit("x0", second=6),  # newer than its child: clocks disagree, the link wins
+        "y0": _commit("y0", second=1),
+    }
+    assert [commit.commit_id for commit in newest_first(found)] == ["m", "y1", "x1", "x0", "y0"]
+
+
+def test_parent_links_that_loop_still_list_every_commit_once() -> None:
+    found = {"a": _commit("a", "b", second=2), "b": _commit("b", "a", second=1), "c": _commit("c", second=3)}
+    assert sorted(commit.commit_id for commit in newest_first(found)) == ["a", "b", "c"]
+    assert len(newest_first(found)) == 3

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +122,24 @@ def generate(source: Path) -> dict[str, str]:
     return files
 
 
-def write(files: dict[str, str], target: Path = DATA_DIR) -> None:
-    """Replace ``target`` with ``files``."""
-    shutil.rmtree(target, ignore_errors=True)
+def write(files: dict[str, str], target: Path = DATA_DIR) -> list[str]:
+    """Make ``target`` hold exactly ``files``; return the paths that changed (written or removed)."""
+    changed = []
+    for path in sorted(p for p in target.rglob("*") if p.is_file()) if target.exists() else []:
+        if str(path.relative_to(target)) not in files:
+            path.unlink()
+            changed.append(str(path.relative_to(target)))
     for relative, text in files.items():
         path = target / relative
+        if path.exists() and path.read_text(encoding="utf-8") == text:
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        changed.append(relative)
+    for directory in sorted((p for p in target.rglob("*") if p.is_dir()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+    return changed
 
 
 def main() -> None:
@@ -138,9 +148,13 @@ def main() -> None:
     import botocore
 
     files = generate(botocore_data_dir())
-    write(files)
+    changed = write(files)
     size = sum(len(text.encode()) for text in files.values())
-    print(f"wrote {len(files)} files ({size:,} bytes) to {DATA_DIR} from botocore {botocore.__version__}")
+    summary = f"{len(files)} files ({size:,} bytes) from botocore {botocore.__version__} in {DATA_DIR}"
+    if changed:
+        print(f"{summary}; rewritten: {', '.join(changed)} (review the diff)")
+    else:
+        print(f"{summary}; all up to date, nothing rewritten")
 
 
 if __name__ == "__main__":

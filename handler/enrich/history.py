@@ -196,7 +196,7 @@ class _Walker:
                 self._follow(commit, line_stop)
         if self._pending:
             self.exact = False
-        return Walk(tuple(sorted(found.values(), key=_newest_first)), self.exact)
+        return Walk(newest_first(found), self.exact)
 
     def _follow(self, commit: Commit, line_stop: str | None) -> None:
         """Queue the parents of ``commit`` that lead to commits the other side doesn't have."""
@@ -228,9 +228,40 @@ class _Walker:
             return line_stop
 
 
-def _newest_first(commit: Commit) -> tuple[float, str]:
-    date = commit.committer.date or commit.author.date or _EPOCH
-    return (-date.timestamp(), commit.commit_id)
+def newest_first(found: dict[str, Commit]) -> tuple[Commit, ...]:
+    """``found`` (in the order the walk met them, from the tip) listed newest first.
+
+    Every commit comes before its parents, as in ``git log --date-order``: a rebase or a script
+    stamps many commits with the same second, and only the parent links say which is newer. Among
+    commits that do not descend from one another, the later date comes first, then the one met
+    first from the tip.
+    """
+    met = {commit_id: index for index, commit_id in enumerate(found)}
+    children_left = dict.fromkeys(found, 0)
+    for commit in found.values():
+        for parent in commit.parent_ids:
+            if parent in children_left:
+                children_left[parent] += 1
+
+    def newest(commit: Commit) -> tuple[float, int]:
+        date = commit.committer.date or commit.author.date or _EPOCH
+        return (-date.timestamp(), met[commit.commit_id])
+
+    ready = [commit for commit in found.values() if children_left[commit.commit_id] == 0]
+    listed: list[Commit] = []
+    while ready:
+        ready.sort(key=newest)
+        commit = ready.pop(0)
+        listed.append(commit)
+        for parent in commit.parent_ids:
+            if parent in children_left:
+                children_left[parent] -= 1
+                if children_left[parent] == 0:
+                    ready.append(found[parent])
+    if len(listed) < len(found):  # parent links that loop (only a broken reader could give them)
+        shown = {commit.commit_id for commit in listed}
+        listed.extend(sorted((c for c in found.values() if c.commit_id not in shown), key=newest))
+    return tuple(listed)
 
 
 def update_history(
