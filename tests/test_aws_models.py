@@ -217,9 +217,14 @@ def test_the_credential_services_resolve_as_with_botocores_own_data(
             assert endpoints[0] == endpoints[1], (service, region, variant)
 
 
-def test_the_trimmed_endpoint_data_counts_as_botocores_own(sessions: dict[str, Any]) -> None:
-    """Data that is not built in would be passed to the endpoint rules as a custom endpoint."""
-    assert sessions["trimmed"].get_component("endpoint_resolver").uses_builtin_data
+def test_the_trimmed_endpoint_data_counts_as_botocores_own(tmp_path: Path) -> None:
+    """Data that is not built in would be passed to the endpoint rules as a custom endpoint (the
+    variants above show what that changes); any other directory on the path still is not."""
+    loader = TrimmedDataLoader(str(tmp_path))
+    _, path = loader.load_data_with_path("endpoints")
+    assert Path(path).is_relative_to(DATA_DIR)
+    assert loader.is_builtin_path(path)
+    assert not loader.is_builtin_path(str(tmp_path / "endpoints.json"))
 
 
 def test_our_clients_skip_the_service_scan_and_others_still_work(
