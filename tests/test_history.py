@@ -317,6 +317,12 @@ def test_a_merge_lists_each_line_after_its_children_and_by_date_between_lines() 
     assert [commit.commit_id for commit in newest_first(found)] == ["m", "y1", "x1", "x0", "y0"]
 
 
+def test_a_commit_answered_under_another_id_is_still_ordered_by_its_links() -> None:
+    """A reader may answer an abbreviated id with the full one: the walk keys it by the asked id."""
+    found = {"abc": _commit("abc", "p1full", second=1), "p1": _commit("p1full", second=1)}
+    assert [commit.commit_id for commit in newest_first(found)] == ["abc", "p1full"]
+
+
 def test_parent_links_that_loop_still_list_every_commit_once() -> None:
     found = {"a": _commit("a", "b", second=2), "b": _commit("b", "a", second=1), "c": _commit("c", second=3)}
     assert sorted(commit.commit_id for commit in newest_first(found)) == ["a", "b", "c"]

@@ -125,18 +125,20 @@ def generate(source: Path) -> dict[str, str]:
 def write(files: dict[str, str], target: Path = DATA_DIR) -> list[str]:
     """Make ``target`` hold exactly ``files``; return the paths that changed (written or removed)."""
     changed = []
-    for path in sorted(p for p in target.rglob("*") if p.is_file()) if target.exists() else []:
-        if str(path.relative_to(target)) not in files:
-            path.unlink()
-            changed.append(str(path.relative_to(target)))
     for relative, text in files.items():
         path = target / relative
-        if path.exists() and path.read_text(encoding="utf-8") == text:
+        if path.is_file() and path.read_bytes() == text.encode("utf-8"):
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         changed.append(relative)
-    for directory in sorted((p for p in target.rglob("*") if p.is_dir()), reverse=True):
+    for path in sorted(p for p in target.rglob("*") if p.is_symlink() or p.is_file()):
+        if str(path.relative_to(target)) not in files:
+            path.unlink()  # a link is removed, never what it points at
+            changed.append(str(path.relative_to(target)))
+    for directory in sorted(
+        (p for p in target.rglob("*") if p.is_dir() and not p.is_symlink()), reverse=True
+    ):
         if not any(directory.iterdir()):
             directory.rmdir()
     return changed

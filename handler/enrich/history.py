@@ -234,34 +234,37 @@ def newest_first(found: dict[str, Commit]) -> tuple[Commit, ...]:
     Every commit comes before its parents, as in ``git log --date-order``: a rebase or a script
     stamps many commits with the same second, and only the parent links say which is newer. Among
     commits that do not descend from one another, the later date comes first, then the one met
-    first from the tip.
+    first from the tip. ``found`` is keyed by the id each commit was asked for, which a reader may
+    answer under another (full) id; parents are matched against both.
     """
-    met = {commit_id: index for index, commit_id in enumerate(found)}
+    met = {key: index for index, key in enumerate(found)}
+    key_of = {commit.commit_id: key for key, commit in found.items()} | {key: key for key in found}
     children_left = dict.fromkeys(found, 0)
     for commit in found.values():
         for parent in commit.parent_ids:
-            if parent in children_left:
-                children_left[parent] += 1
+            if parent in key_of:
+                children_left[key_of[parent]] += 1
 
-    def newest(commit: Commit) -> tuple[float, int]:
+    def newest(key: str) -> tuple[float, int]:
+        commit = found[key]
         date = commit.committer.date or commit.author.date or _EPOCH
-        return (-date.timestamp(), met[commit.commit_id])
+        return (-date.timestamp(), met[key])
 
-    ready = [commit for commit in found.values() if children_left[commit.commit_id] == 0]
-    listed: list[Commit] = []
+    ready = [key for key in found if children_left[key] == 0]
+    listed: list[str] = []
     while ready:
         ready.sort(key=newest)
-        commit = ready.pop(0)
-        listed.append(commit)
-        for parent in commit.parent_ids:
-            if parent in children_left:
-                children_left[parent] -= 1
-                if children_left[parent] == 0:
-                    ready.append(found[parent])
+        key = ready.pop(0)
+        listed.append(key)
+        for parent in found[key].parent_ids:
+            if parent in key_of:
+                children_left[key_of[parent]] -= 1
+                if children_left[key_of[parent]] == 0:
+                    ready.append(key_of[parent])
     if len(listed) < len(found):  # parent links that loop (only a broken reader could give them)
-        shown = {commit.commit_id for commit in listed}
-        listed.extend(sorted((c for c in found.values() if c.commit_id not in shown), key=newest))
-    return tuple(listed)
+        shown = set(listed)
+        listed.extend(sorted((key for key in found if key not in shown), key=newest))
+    return tuple(found[key] for key in listed)
 
 
 def update_history(
