@@ -282,11 +282,6 @@ def _recorded_heads(
         return
     first_records = first_heads()
     assert first_records is not None  # read whenever heads are tracked (deliver_push)
-    if any(record is not None and record.set_by == push.delivery_key for record in first_records.values()):
-        # Written by an earlier attempt of this push, and read before this attempt won the claim:
-        # that attempt may have put it back since. _swap_heads trusts such a record without a
-        # compare-and-set, so it must be read now, under the claim.
-        first_records = _read_heads(heads, push.repository, push.ref_changes[: settings.render.max_refs])
     notification, swapped = _enrich_and_swap(push, runtime, heads, reader, first_records)
     try:
         yield notification
@@ -306,13 +301,18 @@ def _enrich_and_swap(
     push: Push, runtime: Runtime, heads: RefHeads, reader: CommitReader, first_records: _HeadRecords
 ) -> tuple[Notification, _Swapped]:
     """Enrich from the recorded heads and move them (compare-and-set); if another push moved one
-    meanwhile, read them again and retry the round. ``first_records``: the heads read ahead."""
+    meanwhile, read them again and retry the round.
+
+    ``first_records`` are the heads read ahead of the claim. One written by an earlier attempt of
+    this push is read again first: that attempt may have put it back since, and :func:`_swap_heads`
+    trusts such a record without a compare-and-set, so it must be read under the claim.
+    """
     settings = runtime.settings
     limits = HistoryLimits(listed=settings.render.max_commits, read=settings.max_commits_read)
     detailed = push.ref_changes[: settings.render.max_refs]
     records = first_records
     for round_number in range(HEAD_SWAP_ROUNDS):
-        if round_number:
+        if round_number or any(r is not None and r.set_by == push.delivery_key for r in records.values()):
             records = _read_heads(heads, push.repository, detailed)
         now = time.time()
         previous = {
