@@ -44,7 +44,7 @@ from typing import Any  # noqa: E402
 
 import handler.app  # noqa: E402
 import handler.aws.clients  # noqa: E402
-from handler.enrich.prefetch import ReadAhead, TipPrefetch  # noqa: E402
+from bench.sequential import NoPrefetch, ReadWhenAsked  # noqa: E402
 
 assert gc.isenabled() == (VARIANT == "gc"), "the cold-start pause is on exactly when it should be"
 
@@ -79,25 +79,6 @@ REPLACEMENTS = {"boto3": ("_create", boto3_client), "sessions": ("_create", own_
 REPLACEMENTS["gc"] = ("get", collected_get)
 
 
-class NoPrefetch(TipPrefetch):
-    """:class:`handler.enrich.prefetch.TipPrefetch` with nothing to read ahead: the plain reader."""
-
-    def __init__(self, reader: Any, tips: Any) -> None:
-        super().__init__(reader, [])
-
-
-class InLine(ReadAhead[Any]):
-    """:class:`handler.enrich.prefetch.ReadAhead` that reads on the calling thread when asked,
-    after the claim, as the pipeline did before."""
-
-    def __init__(self, read: Any) -> None:
-        super().__init__(None)
-        self._read = read
-
-    def get(self) -> Any:
-        return None if self._read is None else self._read()
-
-
 class Context:
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
@@ -109,7 +90,7 @@ if __name__ == "__main__":
         setattr(handler.aws.clients.AwsClients, name, replacement)
     elif VARIANT == "no-prefetch":
         setattr(handler.app, "TipPrefetch", NoPrefetch)  # noqa: B010 (app.py looks them up there)
-        setattr(handler.app, "ReadAhead", InLine)  # noqa: B010
+        setattr(handler.app, "ReadAhead", ReadWhenAsked)  # noqa: B010
     elif VARIANT == "full-data":
         handler.aws.clients.trimmed_session = full_data_session
     elif VARIANT not in ("ours", "charset-normalizer"):

@@ -10,16 +10,26 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import strategies as st
 
 from handler.app import Runtime
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.gitreader import LocalGitReader
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
+from handler.render.mrkdwn import HIDDEN_CHARS
 from handler.settings import Settings
 from tests.scenarios import REPOSITORY, ScenarioRepo, build_scenario_repo
 from tests.standins import codecommit, slack
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: Text a reader can see: no control characters, lone surrogates or invisible joiners (which the
+#: escapers add or strip on purpose), for round-trip properties of escaping.
+VISIBLE_TEXT = st.text(
+    alphabet=st.characters(
+        codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters=HIDDEN_CHARS + "\u200c\u200d"
+    ),
+    max_size=300,
+)
 
 
 def load_event(name: str) -> Any:

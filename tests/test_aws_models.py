@@ -115,19 +115,22 @@ def sample(shape: Shape, depth: int = 0) -> Any:  # noqa: PLR0911 (one answer pe
 
 
 def wire_sample(shape: Shape, depth: int = 0) -> Any:
-    """The JSON an AWS JSON-protocol answer would carry for ``shape`` (blobs base64, times epoch)."""
-    value = sample(shape, depth)
-    if shape.type_name == "structure":
+    """What an AWS JSON-protocol answer would carry for :func:`sample`'s value (blobs base64,
+    times epoch seconds), to the same depth."""
+    kind = shape.type_name
+    if kind == "structure":
         return (
-            {name: wire_sample(member, depth + 1) for name, member in shape.members.items()} if value else {}
+            {}
+            if depth > 4
+            else {name: wire_sample(member, depth + 1) for name, member in shape.members.items()}
         )
-    if shape.type_name == "list":
-        return [wire_sample(shape.member, depth + 1)] if value else []
-    if shape.type_name == "map":
-        return {"key": wire_sample(shape.value, depth + 1)} if value else {}
-    if shape.type_name == "blob":
+    if kind == "list":
+        return [wire_sample(shape.member, depth + 1)] if depth <= 4 else []
+    if kind == "map":
+        return {"key": wire_sample(shape.value, depth + 1)} if depth <= 4 else {}
+    if kind == "blob":
         return "YmxvYg=="
-    return value
+    return sample(shape, depth)
 
 
 def exchange(

@@ -41,10 +41,11 @@ from handler.model import (
 )
 from handler.render.markdown import MATTERMOST_POST_LIMIT, code, escape, fit, plain
 from handler.render.markup import MATTERMOST, SLACK
-from handler.render.mrkdwn import ELLIPSIS, HIDDEN_CHARS, utf16_len
+from handler.render.mrkdwn import ELLIPSIS, utf16_len
 from handler.render.push import payload_length, render
 from handler.settings import RenderSettings
 from handler.sources.trigger import parse_pusher
+from tests.conftest import VISIBLE_TEXT
 
 HOSTILE = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.text(
     alphabet="<>&!@~#|*_`[]()\\-+=.1 here channel all alice http://evil\n\t", max_size=300
@@ -109,14 +110,7 @@ def test_escaped_text_can_neither_ping_nor_link_nor_format(raw: str) -> None:
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.text(
-        alphabet=st.characters(
-            codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters=HIDDEN_CHARS + "\u200c\u200d"
-        ),
-        max_size=300,
-    )
-)
+@given(VISIBLE_TEXT)
 def test_escaping_loses_nothing(raw: str) -> None:
     assert unescape(escape(raw)) == raw
 

@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 
 import handler.app
+from bench.sequential import NoPrefetch, ReadWhenAsked
 from handler.app import Runtime, process_event
 from handler.deadline import Deadline
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
 from handler.enrich.gitreader import LocalGitReader
-from handler.enrich.prefetch import ReadAhead, TipPrefetch, tips_to_prefetch
+from handler.enrich.prefetch import TipPrefetch, tips_to_prefetch
 from handler.errors import CommitUnavailable, RepositoryReadError
 from handler.model import Commit, FileChange, RefAction, RefChange, RefKind
 from handler.settings import Settings
@@ -131,13 +132,6 @@ def deliver(runtime: Runtime, event: dict[str, Any]) -> dict[str, int]:
     return process_event(event, runtime, Deadline(lambda: 60_000))
 
 
-class WithoutPrefetch(TipPrefetch):
-    """What the pipeline did before the prefetch: the plain reader, nothing read ahead."""
-
-    def __init__(self, reader: Any, tips: Any) -> None:
-        super().__init__(reader, [])
-
-
 def no_prefetch_threads() -> bool:
     return not any(thread.name in ("tip-prefetch", "read-ahead") for thread in threading.enumerate())
 
@@ -209,7 +203,7 @@ def with_and_without_prefetch(
     results = []
     for prefetch in (True, False):
         if not prefetch:
-            monkeypatch.setattr(handler.app, "TipPrefetch", WithoutPrefetch)
+            monkeypatch.setattr(handler.app, "TipPrefetch", NoPrefetch)
         with running() as slack:
             reader = RecordingReader(repo.path)
             runtime = runtime_for(reader, MemoryStore(), slack)
@@ -279,17 +273,6 @@ def test_a_failed_read_in_the_worker_raises_in_the_pipeline_and_puts_the_head_ba
     retry = push_event((tip, "main"))
     assert deliver(runtime, retry) == {"delivered": 1}
     assert "1 new commit" in str(slack.delivered[-1])  # counted from the head that was put back
-
-
-class ReadWhenAsked(ReadAhead[Any]):
-    """The order before the read-ahead: the heads are read when asked for, after the claim."""
-
-    def __init__(self, read: Any) -> None:
-        super().__init__(None)
-        self._read = read
-
-    def get(self) -> Any:
-        return None if self._read is None else self._read()
 
 
 @pytest.mark.parametrize("read_ahead", [True, False])

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from handler.render.mrkdwn import ELLIPSIS, HIDDEN_CHARS, escape, fit, utf16_len
+from tests.conftest import VISIBLE_TEXT
 
 MENTION = re.compile(r"<[!@#]")
 ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=400) | st.text(
@@ -35,14 +36,7 @@ def test_escaped_text_never_contains_slack_control_sequences(raw: str) -> None:
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.text(
-        alphabet=st.characters(
-            codec="utf-8", exclude_categories=("Cc", "Cs"), exclude_characters=HIDDEN_CHARS + "\u200c\u200d"
-        ),
-        max_size=300,
-    )
-)
+@given(VISIBLE_TEXT)
 def test_escaping_loses_nothing(raw: str) -> None:
     assert unescape(escape(raw)) == raw
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 
 from cdk.config import StackConfigError
 from cdk.pull_request_events import PULL_REQUEST_ACTIONS, PullRequestConfig
-from tests.test_stack import CDK_CONTEXT, statements, synth
+from tests.test_stack import CDK_CONTEXT, cfn_lint, statements, synth
 
 pytestmark = pytest.mark.slow
 
@@ -88,19 +86,7 @@ def test_function_environment_carries_the_pull_request_settings(
 
 
 def test_cfn_lint_is_clean_with_the_rule(with_pull_requests: tuple[Template, Path]) -> None:
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "cfn-lint"),
-            "--ignore-checks",
-            "W3005",
-            "--",
-            str(with_pull_requests[1]),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = cfn_lint(with_pull_requests[1])
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -9,8 +9,6 @@ problem at once, each named by its context key and path.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ import app as entry
 from cdk.config import NotifierConfig, StackConfigError
 from handler.routing import EventKind
 from handler.settings import Settings
-from tests.test_stack import CDK_CONTEXT, statements, synth
+from tests.test_stack import CDK_CONTEXT, cfn_lint, statements, synth
 
 DESTINATIONS = {
     "payments": {"type": "slack-webhook"},
@@ -179,11 +177,5 @@ def test_a_bad_route_stops_the_app_before_anything_is_written(tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_cfn_lint_is_clean_with_routes(routed: tuple[Template, Path]) -> None:
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", str(routed[1])],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = cfn_lint(routed[1])
     assert result.returncode == 0, result.stdout + result.stderr

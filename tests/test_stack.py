@@ -432,15 +432,20 @@ def test_cdk_nag_fails_on_an_unacknowledged_finding(tmp_path: Path) -> None:
         app.synth()
 
 
-def test_cfn_lint_is_clean(default: tuple[Template, Path]) -> None:
-    cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run(
-        [str(cfn_lint), "--ignore-checks", "W3005", "--", str(default[1])],
+def cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
+    """CloudFormation's own linter on a synthesized template; W3005 (a DependsOn that a reference
+    already implies, which the CDK writes) is ignored."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", str(template)],
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
+
+
+def test_cfn_lint_is_clean(default: tuple[Template, Path]) -> None:
+    result = cfn_lint(default[1])
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -10,8 +10,6 @@ matches pull-request events of any repository.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from cdk.triggers import ALL_REPOSITORIES_RESOURCE_TYPE, all_repositories_trigge
 from tests import test_trigger_manager as manager_tests
 from tests.conftest import codecommit_client
 from tests.standins.codecommit import running
-from tests.test_stack import CDK_CONTEXT, statements, synth
+from tests.test_stack import CDK_CONTEXT, cfn_lint, statements, synth
 from tests.test_trigger_manager import OTHERS, TOPIC, Context
 
 cloudformation = manager_tests.cloudformation  # the loopback stand-in for CloudFormation's response URL
@@ -335,13 +333,7 @@ def test_pull_request_rule_and_topic_accept_every_repository(watch_all: tuple[Te
 
 @pytest.mark.slow
 def test_cfn_lint_is_clean_when_watching_every_repository(watch_all: tuple[Template, Path]) -> None:
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), "--ignore-checks", "W3005", "--", str(watch_all[1])],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    result = cfn_lint(watch_all[1])
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(watch_all[1].read_text())["Resources"]
 
