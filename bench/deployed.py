@@ -5,7 +5,9 @@ packages (``/var/runtime``: boto3, botocore and what they need), then the standa
 
 * ``task/``: the Lambda asset, built by the same :func:`cdk.lambda_asset.bundle_into` the stack uses,
   for this machine's Python and architecture (so with bytecode, compiled at bundling);
-* ``runtime/``: links to this environment's copies of what the Lambda runtime provides;
+* ``runtime/``: links to this environment's copies of what the Lambda runtime provides (a package's
+  bytecode comes with it; a one-file module such as ``six`` gets its own ``__pycache__`` here, as
+  the runtime has it, instead of being compiled from source at every start);
 * the notifiers run with ``python -S`` (no site-packages) and ``PYTHONDONTWRITEBYTECODE=1``
   (Lambda's code directory is read-only), with ``PYTHONPATH`` set to those two, then the
   repository (for the bench's own scripts; ``handler`` is found in ``task/`` first), and
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import py_compile
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,4 +70,7 @@ def lambda_layout(directory: Path) -> LambdaLayout:
         origin = Path(spec.origin)
         source = origin.parent if origin.name == "__init__.py" else origin
         (runtime / source.name).symlink_to(source)
+        if source is origin:  # a one-file module (six): its bytecode, as the runtime ships it
+            link = str(runtime / source.name)
+            py_compile.compile(link, cfile=importlib.util.cache_from_source(link), doraise=True)
     return LambdaLayout(task, runtime)

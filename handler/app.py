@@ -172,8 +172,9 @@ class PushResult:
 def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
     """Claim, enrich, record, route, render, post and mark one push; undo what it recorded if it fails.
 
-    With heads tracked, the recorded heads and the branch tips are read beside the claim, and the
-    tips' changes beside the merge base, each on a thread of its own (:mod:`handler.enrich.prefetch`).
+    With heads tracked, the recorded heads (then the merge bases with them) and the branch tips are
+    read beside the claim, and the tips' changes once it is won, each chain on a thread of its own
+    (:mod:`handler.enrich.prefetch`).
     """
     heads = runtime.heads
     detailed = push.ref_changes[: runtime.settings.render.max_refs]
@@ -181,13 +182,13 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
         TipPrefetch(
             runtime.reader(push.repository, deadline), tips_to_prefetch(detailed) if heads else []
         ) as reader,
-        ReadAhead(partial(_read_heads, heads, push.repository, detailed) if heads else None) as first_heads,
+        ReadAhead(partial(_read_heads_ahead, heads, push, detailed, reader) if heads else None) as ahead,
         delivery(runtime.ledger, push.delivery_key, seconds_left=deadline.seconds_left()) as fresh,
     ):
         if not fresh:
             return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
         reader.read_changes()
-        with _recorded_heads(push, runtime, reader, first_heads.get) as notification:
+        with _recorded_heads(push, runtime, reader, ahead.get) as notification:
             if not notification.push.ref_changes:
                 return PushResult(
                     "late", notification, reason="a later push to the same branch was reported first"
@@ -336,6 +337,28 @@ def _enrich_and_swap(
 
 #: A push's references' recorded heads, by full ref name (None: no head recorded yet).
 _HeadRecords = dict[str, HeadRecord | None]
+
+
+def _read_heads_ahead(
+    heads: RefHeads, push: Push, ref_changes: tuple[RefChange, ...], reader: TipPrefetch
+) -> _HeadRecords:
+    """The recorded heads, read beside the claim; then, for each branch update, the merge base of
+    its tip with the head it will count from, asked ahead too (:meth:`TipPrefetch.merge_base_ahead`).
+
+    Not for a head an earlier attempt of this push wrote: :func:`_enrich_and_swap` reads that one
+    again under the claim. A guess that no longer holds by then (another push moved the head) is
+    never used: enrich asks for the pair it needs, and only that pair's answer is handed over.
+    """
+    records = _read_heads(heads, push.repository, ref_changes)
+    now = time.time()
+    for ref in ref_changes:
+        record = records.get(ref.full_name)
+        if record is None or not ref.commit_id or record.set_by == push.delivery_key:
+            continue
+        previous = record.counted_from(push.delivery_key, now=now)
+        if previous and previous != ref.commit_id:
+            reader.merge_base_ahead(ref.commit_id, previous)
+    return records
 
 
 def _read_heads(heads: RefHeads, repository: Repository, ref_changes: tuple[RefChange, ...]) -> _HeadRecords:

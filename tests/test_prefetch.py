@@ -50,6 +50,7 @@ class RecordingReader(LocalGitReader):
         self.calls: list[tuple[str, tuple[Any, ...], str]] = []
         self.fail: dict[str, Exception] = {}
         self.before_get_commit: Callable[[], None] = lambda: None
+        self.before_merge_base: Callable[[], None] = lambda: None
 
     def _record(self, name: str, *args: Any) -> None:
         self.calls.append((name, args, threading.current_thread().name))
@@ -66,6 +67,7 @@ class RecordingReader(LocalGitReader):
         return super().get_differences(commit_id, parent_id)
 
     def merge_base(self, first: str, second: str) -> str | None:
+        self.before_merge_base()
         self._record("merge_base", first, second)
         return super().merge_base(first, second)
 
@@ -166,9 +168,70 @@ def test_the_head_read_and_the_tip_read_overlap(
     }
     threads = {name: thread for name, _, thread in reader.calls}
     assert threads["get_commit"] == threads["get_differences"] == "tip-prefetch"
-    assert threads["merge_base"] != "tip-prefetch"
+    assert threads["merge_base"] == "read-ahead"
     assert "1 new commit" in str(slack.delivered[-1])
     assert no_prefetch_threads()
+
+
+def test_the_merge_base_is_asked_beside_the_claim(repo: ScriptedGitRepo, slack: SlackStandIn) -> None:
+    first = commit(repo, "first")
+    reader, store = RecordingReader(repo.path), GatedHeadStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((first, "main")))
+    tip = commit(repo, "second")
+    merge_base_asked = threading.Event()
+    seen: dict[str, bool] = {}
+
+    def claim_waits_for_the_merge_base() -> None:
+        seen["merge base asked while the claim was being written"] = merge_base_asked.wait(
+            OVERLAP_GUARD_SECONDS
+        )
+
+    store.before_claim = claim_waits_for_the_merge_base
+    reader.before_merge_base = merge_base_asked.set
+    reader.calls.clear()
+    assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 1}
+    assert seen == {"merge base asked while the claim was being written": True}
+    assert reader.counted()[("merge_base", (tip, first))] == 1  # asked once, its answer used
+    assert "1 new commit" in str(slack.delivered[-1])
+    assert no_prefetch_threads()
+
+
+def test_a_merge_base_asked_ahead_of_a_head_that_moved_is_not_used(
+    repo: ScriptedGitRepo, slack: SlackStandIn
+) -> None:
+    """Another push moves the branch after its head was read ahead: the merge base asked ahead
+    (with the old head) is left unused, and the message counts from the head the other push wrote."""
+    base = commit(repo, "base")
+    reader, store = RecordingReader(repo.path), GatedHeadStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((base, "main")))
+    middle = commit(repo, "middle")
+    tip = commit(repo, "tip")
+    (push,) = list(parse_event(push_event((tip, "main"))))
+    heads = RefHeads(store)
+    ref = "refs/heads/main"
+
+    merge_base_asked = threading.Event()
+
+    def another_push_moves_the_head() -> None:  # after the read-ahead asked its merge base
+        store.before_claim = lambda: None
+        assert merge_base_asked.wait(OVERLAP_GUARD_SECONDS)
+        before = heads.read(push.repository, ref)
+        moved = heads.swap(
+            push.repository, ref, current=before, commit_id=middle, previous_id=base, set_by="another"
+        )
+        assert moved is not None
+        heads.confirm(moved)
+
+    store.before_claim = another_push_moves_the_head
+    reader.before_merge_base = merge_base_asked.set
+    reader.calls.clear()
+    assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 1}
+    reads = reader.counted()
+    assert reads[("merge_base", (tip, base))] == reads[("merge_base", (tip, middle))] == 1
+    message = str(slack.delivered[-1])
+    assert "1 new commit" in message and "tip" in message and "middle" not in message
 
 
 @pytest.mark.parametrize(

@@ -498,6 +498,7 @@ def test_bundled_asset_holds_the_handler_and_target_wheels(tmp_path: Path) -> No
             f"assert slack_sdk.__file__.startswith({str(layout.task)!r}), slack_sdk.__file__\n"
             "assert 'charset_normalizer' not in sys.modules\n"
             "import os; assert os.path.exists(handler.app.__spec__.cached), 'no bytecode in the asset'\n"
+            "import six; assert os.path.exists(six.__spec__.cached), 'the runtime has six compiled'\n"
             "client = trimmed_session().create_client('dynamodb', region_name='eu-west-1')\n"
             "operations = sorted(client.meta.service_model.operation_names)\n"
             "assert operations == ['DeleteItem', 'GetItem', 'PutItem'], operations\n"

@@ -1,17 +1,21 @@
 """Read each branch tip, and its changes, while the pipeline claims the push and reads its head.
 
-A branch update's reads form two independent chains: the claim and the recorded head (DynamoDB),
-then the merge base with that head (GetMergeOptions); and the tip commit (GetCommit), then its
-changes against each parent (GetDifferences). Enrich used to run them one after the other.
-:class:`TipPrefetch` runs the second chain on one worker thread: the tip as soon as the push is
-parsed, beside the claim; its changes once the claim is won (:meth:`TipPrefetch.read_changes`),
-beside the head read and the merge base. ``python -m bench.levers`` measures it (variant
+A branch update's reads form three independent chains: the claim (DynamoDB); the recorded head
+(DynamoDB), then the merge base of the tip with that head (GetMergeOptions); and the tip commit
+(GetCommit), then its changes against each parent (GetDifferences). Enrich used to run them one
+after the other. :class:`ReadAhead` runs the second chain on a thread of its own, beside the
+claim: the pipeline reads the heads, then asks :meth:`TipPrefetch.merge_base_ahead` for each
+branch it updates. :class:`TipPrefetch` runs the third on one worker thread: the tip as soon as
+the push is parsed, beside the claim; its changes once the claim is won
+(:meth:`TipPrefetch.read_changes`). ``python -m bench.levers`` measures it (variant
 ``no-prefetch``; README, Performance); on AWS, where each call waits longer, it saves more.
 
 It reads nothing enrich would not read for the same push (a created or updated branch always
-shows its tip and the tip's changes against each parent), with two exceptions: a redelivered
-message reads its tips (one GetCommit each) before the claim says it was delivered, and a late
-delivery (its branch already moved past it) reads the tip's changes it then does not show. Results
+shows its tip and the tip's changes against each parent, and an update the merge base with the
+head it counts from), with two exceptions: a redelivered message reads its tips (one GetCommit
+each), and one merge base per branch whose recorded head is not its own, before the claim says it
+was delivered; and a late delivery (its branch already moved past it) reads the tip's changes it
+then does not show. Results
 and errors are handed to enrich unchanged: a :class:`~handler.errors.CommitUnavailable` or a
 deadline reached in the worker surfaces where enrich asks for that commit, exactly as if enrich
 had made the call itself. The worker's calls go through the same deadline-bounded reader, and
@@ -125,6 +129,8 @@ class TipPrefetch:
         #: per tip, set once the tip's parents are known (and its diff results below exist)
         self._parents_known = {tip: threading.Event() for tip in tips}
         self._diffs: dict[tuple[str, str | None], _Result] = {}
+        #: merge bases asked ahead (:meth:`merge_base_ahead`), by (tip, recorded head)
+        self._merge_bases: dict[tuple[str, str], _Result] = {}
         self._go = threading.Event()
         self._closed = False
         self._worker = threading.Thread(target=self._read_tips, name="tip-prefetch", daemon=True)
@@ -197,7 +203,24 @@ class TipPrefetch:
     def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
         return self._reader.get_commits(commit_ids)
 
+    def merge_base_ahead(self, tip: str, head: str) -> None:
+        """Ask now, on the calling thread, for the merge base of a prefetched ``tip`` and the
+        branch ``head`` recorded before it, and keep the answer (or the error) for the first
+        :meth:`merge_base` asked for that pair. Nothing for a tip this prefetch does not read, nor
+        for one that could not be read (enrich then never asks: it shows the tip's error)."""
+        tip_read = self._commits.get(tip)
+        if tip_read is None or (tip, head) in self._merge_bases:
+            return
+        tip_read.ready.wait()  # the worker settles every result, even when it stops early
+        if tip_read.error is None:
+            self._merge_bases[(tip, head)] = result = _Result()
+            result.settle(partial(self._reader.merge_base, tip, head))
+
     def merge_base(self, first: str, second: str) -> str | None:
+        asked = self._merge_bases.pop((first, second), None)
+        if asked is not None:
+            base: str | None = asked.get()
+            return base
         return self._reader.merge_base(first, second)
 
     def branch_head(self, branch: str) -> str | None:
