@@ -83,6 +83,8 @@ def run_ours(event: Any) -> None:
         return time_calls(client)
 
     patch(botocore.session.Session, "create_client", create)
+    read_ahead = handler.enrich.prefetch.ReadAhead
+    patch(read_ahead, "get", timed("waiting for the read-ahead (head, merge base)", read_ahead.get))
     prefetch = handler.enrich.prefetch.TipPrefetch
     patch(prefetch, "get_commit", timed("waiting for the worker's tip", prefetch.get_commit))
     patch(prefetch, "get_differences", timed("waiting for the worker's changes", prefetch.get_differences))
