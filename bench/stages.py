@@ -65,6 +65,7 @@ def time_calls(client: Any) -> Any:
 def run_ours(event: Any) -> None:
     started = time.perf_counter()
     import handler.app
+    import handler.deliver.senders
     import handler.deliver.webhook
     import handler.enrich.prefetch
 
@@ -89,8 +90,14 @@ def run_ours(event: Any) -> None:
     patch(prefetch, "get_commit", timed("waiting for the worker's tip", prefetch.get_commit))
     patch(prefetch, "get_differences", timed("waiting for the worker's changes", prefetch.get_differences))
     patch(handler.app, "render", timed("render", getattr(handler.app, "render")))  # noqa: B009 (app.py looks it up here)
+    senders = handler.deliver.senders.Senders
+    patch(
+        senders,
+        "ready_webhook_client",
+        timed("import requests (while the read-ahead reads)", senders.ready_webhook_client),
+    )
     webhook = handler.deliver.webhook.SlackWebhook
-    patch(webhook, "__init__", timed("webhook client (imports requests)", webhook.__init__))
+    patch(webhook, "__init__", timed("webhook client", webhook.__init__))
     patch(webhook, "send", timed("POST to Slack", webhook.send))
 
     class Context:

@@ -174,7 +174,7 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
 
     With heads tracked, the recorded heads (then the merge bases with them) and the branch tips are
     read beside the claim, and the tips' changes once it is won, each chain on a thread of its own
-    (:mod:`handler.enrich.prefetch`).
+    (:mod:`handler.enrich.prefetch`); meanwhile this thread imports what the post will need.
     """
     heads = runtime.heads
     detailed = push.ref_changes[: runtime.settings.render.max_refs]
@@ -188,6 +188,7 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
         if not fresh:
             return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
         reader.read_changes()
+        runtime.senders.ready_webhook_client()  # while the read-ahead finishes: off the post's path
         with _recorded_heads(push, runtime, reader, ahead.get) as notification:
             if not notification.push.ref_changes:
                 return PushResult(

@@ -21,6 +21,8 @@ import handler.app
 from bench.sequential import NoPrefetch, ReadWhenAsked
 from handler.app import Runtime, process_event
 from handler.deadline import Deadline
+from handler.deliver import senders, webhook
+from handler.deliver.destinations import Destination, DestinationMap, DestinationType
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
 from handler.enrich.gitreader import LocalGitReader
@@ -232,6 +234,70 @@ def test_a_merge_base_asked_ahead_of_a_head_that_moved_is_not_used(
     assert reads[("merge_base", (tip, base))] == reads[("merge_base", (tip, middle))] == 1
     message = str(slack.delivered[-1])
     assert "1 new commit" in message and "tip" in message and "middle" not in message
+
+
+def test_requests_is_imported_while_the_read_ahead_reads(
+    repo: ScriptedGitRepo, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = commit(repo, "first")
+    reader, store = RecordingReader(repo.path), GatedHeadStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((first, "main")))
+    tip = commit(repo, "second")
+    readied, importers = threading.Event(), []
+
+    def import_requests() -> Any:
+        importers.append(threading.current_thread().name)
+        readied.set()
+        return webhook.import_requests()
+
+    monkeypatch.setattr(senders, "import_requests", import_requests)
+    seen: dict[str, bool] = {}
+
+    def head_read_waits_for_requests() -> None:
+        readied_in_time = readied.wait(OVERLAP_GUARD_SECONDS)
+        seen.setdefault("requests imported while the head was being read", readied_in_time)
+
+    store.before_head_read = head_read_waits_for_requests
+    assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 1}
+    assert seen == {"requests imported while the head was being read": True}
+    assert importers == ["MainThread"]
+    assert "1 new commit" in str(slack.delivered[-1])
+
+
+def only(destination: Destination) -> DestinationMap:
+    return DestinationMap({destination.name: destination})
+
+
+SECRET = "arn:aws:secretsmanager:us-east-1:111122223333:secret:s"
+
+
+@pytest.mark.parametrize(
+    ("url", "secret_arn", "declared", "imports"),
+    [
+        ("https://hooks.slack.com/services/T0/B0/x", None, DestinationMap(), True),
+        (None, SECRET, DestinationMap(), True),
+        (None, None, only(Destination("mm", DestinationType.MATTERMOST_WEBHOOK)), True),
+        (None, None, only(Destination("app", DestinationType.SLACK_APP, "C0123456789")), False),
+    ],
+    ids=["default URL", "default secret", "a Mattermost webhook", "a Slack app only"],
+)
+def test_requests_is_readied_only_where_a_webhook_may_be_posted_to(
+    url: str | None,
+    secret_arn: str | None,
+    declared: DestinationMap,
+    imports: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    importers: list[str] = []
+    monkeypatch.setattr(senders, "import_requests", lambda: importers.append("called"))
+
+    def no_secret_is_read(region: str | None) -> Any:
+        raise AssertionError("readying the webhook client read the secret")
+
+    secrets = DestinationSecrets(url=url, secret_arn=secret_arn, secrets_client=no_secret_is_read)
+    senders.Senders(Settings(destinations=declared), secrets).ready_webhook_client()
+    assert importers == (["called"] if imports else [])
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,11 @@ class DestinationSecrets:
             return False
         return self._secret_arn is not None
 
+    def may_have_default(self) -> bool:
+        """Whether a default destination can be configured at all (a URL or a secret), without
+        reading the secret: False only when neither is set."""
+        return self._url is not None or self._secret_arn is not None
+
     def has_default(self) -> bool:
         """Whether a default destination is configured (reads the secret if it must).
 
