@@ -51,11 +51,10 @@ from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.errors import NotifierError
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
-from handler.model import Notification, Push, RefAction, RefChange, Repository
+from handler.model import Notification, Push, PushRouting, RefAction, RefChange, Repository
 from handler.pull_requests import lazy_aws_runtime
 from handler.render.markup import markup_for
 from handler.render.push import render
-from handler.routing import PushRouting, route_push
 from handler.settings import Settings
 from handler.sources import Dropped, is_eventbridge_event, parse_each
 from handler.sources.trigger import iter_trigger_records, parse_push
@@ -207,8 +206,10 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
 def _route(notification: Notification, runtime: Runtime) -> PushRouting:
     """Where each reference goes (``ROUTES``; without routes, all to ``default``)."""
     routing = runtime.settings.routing
-    if not routing.routes and not routing.filters:
-        return PushRouting({"default": notification.push.ref_changes}, ())
+    if routing is None or not (routing.routes or routing.filters):
+        return PushRouting.everything_to_default(notification.push.ref_changes)
+    from handler.routing import route_push
+
     return route_push(notification.push, routing, has_default=runtime.senders.has_default())
 
 

@@ -7,8 +7,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from handler.routing import Decision
 
 
 class RefKind(enum.Enum):
@@ -252,3 +257,25 @@ class Notification:
     #: Branch updates left out because a later push to the same branch was already reported
     #: (SNS does not keep order): their commits were listed then. Not rendered; logged.
     late: tuple[RefChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class PushRouting:
+    """A push routed per reference (``handler.routing.route_push``): what each destination
+    receives, and what went nowhere. Without routes, everything goes to ``default``
+    (:meth:`everything_to_default`), which needs nothing from the routing module.
+
+    Attributes:
+        by_destination: destination name → the references routed to it, in push order;
+            destinations in order of first mention.
+        dropped: each reference routed nowhere, with its decision (the reason to log).
+        decisions: every reference's decision, in push order.
+    """
+
+    by_destination: Mapping[str, tuple[RefChange, ...]]
+    dropped: tuple[tuple[RefChange, Decision], ...]
+    decisions: tuple[tuple[RefChange, Decision], ...] = field(default=())
+
+    @classmethod
+    def everything_to_default(cls, ref_changes: tuple[RefChange, ...]) -> PushRouting:
+        return cls({"default": ref_changes}, ())

@@ -23,9 +23,10 @@ from __future__ import annotations
 import enum
 import fnmatch
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from handler.model import PushRouting
 from handler.problems import DocumentError, Problems, describe, did_you_mean, path_of
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ __all__ = [
     "EventKind",
     "Match",
     "Outcome",
-    "PushRouting",
     "Route",
     "Routing",
     "RoutingError",
@@ -186,7 +186,7 @@ def route(subject: Subject, routing: Routing, *, has_default: bool) -> Decision:
 
     Args:
         subject: what happened.
-        routing: the parsed ``ROUTES`` (``Routing()`` when unset).
+        routing: the parsed ``ROUTES`` (the pipelines do not call this when it is unset).
         has_default: whether a default destination is configured (``SLACK_WEBHOOK_URL``, or a
             secret holding a default webhook).
     """
@@ -288,22 +288,6 @@ def subject_for_activity(activity: Activity, *, pull_request: PullRequestSnapsho
         kind=_activity_kinds()[activity.kind],
         actors=_identity_names(activity.actor),
     )
-
-
-@dataclass(frozen=True)
-class PushRouting:
-    """A push routed per reference: what each destination receives, and what went nowhere.
-
-    Attributes:
-        by_destination: destination name → the references routed to it, in push order;
-            destinations in order of first mention.
-        dropped: each reference routed nowhere, with its decision (the reason to log).
-        decisions: every reference's decision, in push order.
-    """
-
-    by_destination: Mapping[str, tuple[RefChange, ...]]
-    dropped: tuple[tuple[RefChange, Decision], ...]
-    decisions: tuple[tuple[RefChange, Decision], ...] = field(default=())
 
 
 def route_push(

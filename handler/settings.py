@@ -23,12 +23,14 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from handler.deliver.destinations import DestinationMap, Flavor, parse_destinations_text, parse_flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
-from handler.routing import Routing, parse_routing, unknown_destinations
+
+if TYPE_CHECKING:  # handler.routing is imported only where ROUTES is set (a cold start without it skips it)
+    from handler.routing import Routing
 
 #: The original design's colours: develop yellow, main and master red, everything else purple.
 DEFAULT_COLORS: tuple[tuple[str, str], ...] = (
@@ -132,6 +134,8 @@ def routes(text: str) -> Routing:
     except ValueError as error:
         example = '{"routes": [{"events": ["push"], "to": ["default"]}]}'
         raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
+    from handler.routing import parse_routing
+
     return parse_routing(document, known_destinations=None)
 
 
@@ -209,8 +213,8 @@ class Settings:
     destinations: DestinationMap = setting(
         "DESTINATIONS", parse_destinations_text, DestinationMap(), context="destinations"
     )
-    #: Which events go where; ``Routing()`` (unset): everything to ``default``.
-    routing: Routing = setting("ROUTES", routes, Routing())
+    #: Which events go where; None (unset): everything to ``default``.
+    routing: Routing | None = setting("ROUTES", routes, None)
 
     @staticmethod
     def check_together(
@@ -226,6 +230,8 @@ class Settings:
         routing = values.get("routing")
         if routing is None or "destinations" in failed:
             return []
+        from handler.routing import unknown_destinations
+
         declared = values.get("destinations", {})
         return [
             f"{name('routing')} {problem}"

@@ -68,6 +68,7 @@ def test_the_function_reads_what_the_stack_writes(routed: tuple[Template, Path])
     variables = notifier_variables(routed[0])
     settings = Settings.from_environ({name: variables[name] for name in ("DESTINATIONS", "ROUTES")})
     assert sorted(settings.destinations) == ["payments", "platform-mm", "reviews"]
+    assert settings.routing is not None
     assert [route.to for route in settings.routing.routes] == [("payments",), ("reviews", "platform-mm")]
     assert settings.routing.routes[0].match.events == (EventKind.PUSH, EventKind.TAG)
     assert len(settings.routing.filters) == 2

@@ -19,7 +19,6 @@ from handler.deliver.destinations import Flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 from handler.model import Repository
-from handler.routing import Routing
 from handler.settings import (
     Settings,
     apply_log_level,
@@ -239,10 +238,11 @@ def test_destinations_and_routes_are_read_together() -> None:
     assert settings.destination_flavor is Flavor.MATTERMOST
     assert sorted(settings.destinations) == ["payments", "reviews"]
     assert settings.destinations["reviews"].secret == "bot"
+    assert settings.routing is not None
     assert settings.routing.routes[0].to == ("reviews", "default")
     assert settings.routing.filters[0].actors == ("ci-*",)
     unset = Settings.from_environ({})
-    assert (unset.destination_flavor, dict(unset.destinations), unset.routing) == (None, {}, Routing())
+    assert (unset.destination_flavor, dict(unset.destinations), unset.routing) == (None, {}, None)
 
 
 def test_routes_may_name_only_declared_destinations_or_default() -> None:
@@ -258,7 +258,8 @@ def test_routes_may_name_only_declared_destinations_or_default() -> None:
         ConfigurationError, match=re.escape("ROUTES routes[0].to[0]: unknown destination 'payments'")
     ):
         Settings.from_environ({"ROUTES": '{"routes": [{"to": ["payments"]}]}'})
-    assert Settings.from_environ({"ROUTES": '{"routes": [{"to": ["default"]}]}'}).routing.routes
+    routed = Settings.from_environ({"ROUTES": '{"routes": [{"to": ["default"]}]}'}).routing
+    assert routed is not None and routed.routes
 
 
 def test_an_invalid_destinations_is_reported_once_not_again_through_routes() -> None:
