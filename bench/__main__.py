@@ -500,7 +500,7 @@ def burst(repo: BenchRepo, cc: codecommit.CodeCommitStandIn, invocations: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--rounds", type=int, default=15, help="interleaved runs per timing")
+    parser.add_argument("--rounds", type=int, default=31, help="interleaved runs per timing")
     parser.add_argument("--burst", type=int, default=30, help="concurrent invocations in the burst")
     parser.add_argument("--only", default="abcd", help="sections to run, e.g. 'ad' (default: all)")
     parser.add_argument(

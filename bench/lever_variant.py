@@ -14,7 +14,10 @@ swapping one piece of the notifier (this is a measuring tool, not a way to confi
   botocore's own data);
 * ``sessions``: a session (with the trimmed data) per client;
 * ``gc``: the garbage collector as usual throughout: not held off for the cold start
-  (``handler/__init__.py``), nor paused while a client is made.
+  (``handler/__init__.py``), nor paused while a client is made;
+* ``requests-at-post``: ``requests`` imported when the webhook client is made, just before the
+  post, not while the read-ahead reads (``Senders.ready_webhook_client`` does nothing);
+* ``routing-always``: ``handler.routing`` imported at start, as if ``ROUTES`` were set.
 """
 
 import gc
@@ -93,6 +96,12 @@ if __name__ == "__main__":
         setattr(handler.app, "ReadAhead", ReadWhenAsked)  # noqa: B010
     elif VARIANT == "full-data":
         handler.aws.clients.trimmed_session = full_data_session
+    elif VARIANT == "requests-at-post":
+        import handler.deliver.senders
+
+        handler.deliver.senders.Senders.ready_webhook_client = lambda self: None  # type: ignore[method-assign]
+    elif VARIANT == "routing-always":
+        import handler.routing  # its import is the lever
     elif VARIANT not in ("ours", "charset-normalizer"):
         raise SystemExit(f"unknown variant {VARIANT!r}")
     handler.app.lambda_handler(json.loads(Path(sys.argv[2]).read_text()), Context())

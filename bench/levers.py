@@ -27,7 +27,18 @@ from bench.hosts import hosted
 from bench.repos import CHAIN_BRANCH, REPOSITORY, build_bench_repo
 from tests.standins import slack
 
-VARIANTS = ("plain", "ours", "no-prefetch", "full-data", "charset-normalizer", "boto3", "sessions", "gc")
+VARIANTS = (
+    "plain",
+    "ours",
+    "no-prefetch",
+    "full-data",
+    "charset-normalizer",
+    "boto3",
+    "sessions",
+    "gc",
+    "requests-at-post",
+    "routing-always",
+)
 
 
 def main() -> None:
