@@ -51,7 +51,7 @@ from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.errors import NotifierError
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
-from handler.model import Notification, Push, PushRouting, RefAction, RefChange, Repository
+from handler.model import Notification, Push, PushRouting, RefAction, RefChange, RefKind, Repository
 from handler.pull_requests import lazy_aws_runtime
 from handler.render.markup import markup_for
 from handler.render.push import render
@@ -344,21 +344,25 @@ _HeadRecords = dict[str, HeadRecord | None]
 def _read_heads_ahead(
     heads: RefHeads, push: Push, ref_changes: tuple[RefChange, ...], reader: TipPrefetch
 ) -> _HeadRecords:
-    """The recorded heads, read beside the claim; then, for each branch update, the merge base of
-    its tip with the head it will count from, asked ahead too (:meth:`TipPrefetch.merge_base_ahead`).
+    """The recorded heads, read beside the claim; then, for each branch created or updated, the
+    merge base of its tip with the head it will count from, asked ahead too
+    (:meth:`TipPrefetch.merge_base_ahead`).
 
     Not for a head an earlier attempt of this push wrote: :func:`_enrich_and_swap` reads that one
-    again under the claim. A guess that no longer holds by then (another push moved the head) is
-    never used: enrich asks for the pair it needs, and only that pair's answer is handed over.
+    again under the claim. If another push moves the head in between, the first round uses the
+    answer for the head it read, as it would have asked for it anyway; the compare-and-set then
+    fails, and the next round asks for the new pair itself.
     """
     records = _read_heads(heads, push.repository, ref_changes)
     now = time.time()
     for ref in ref_changes:
         record = records.get(ref.full_name)
-        if record is None or not ref.commit_id or record.set_by == push.delivery_key:
+        if record is None or record.set_by == push.delivery_key:
             continue
+        if ref.kind is not RefKind.BRANCH or ref.action is RefAction.DELETED or not ref.commit_id:
+            continue  # enrich walks no history for tags and deletions
         previous = record.counted_from(push.delivery_key, now=now)
-        if previous and previous != ref.commit_id:
+        if previous:
             reader.merge_base_ahead(ref.commit_id, previous)
     return records
 

@@ -9,6 +9,7 @@ read each wait for the other to have started, which only two threads can satisfy
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -199,11 +200,12 @@ def test_the_merge_base_is_asked_beside_the_claim(repo: ScriptedGitRepo, slack: 
     assert no_prefetch_threads()
 
 
-def test_a_merge_base_asked_ahead_of_a_head_that_moved_is_not_used(
+def test_a_head_moved_after_the_read_ahead_is_counted_from_by_the_next_round(
     repo: ScriptedGitRepo, slack: SlackStandIn
 ) -> None:
-    """Another push moves the branch after its head was read ahead: the merge base asked ahead
-    (with the old head) is left unused, and the message counts from the head the other push wrote."""
+    """Another push moves the branch after its head was read ahead: the first round uses the merge
+    base asked ahead (with the head it read), its compare-and-set fails, and the next round asks
+    for the new pair itself; the message counts from the head the other push wrote."""
     base = commit(repo, "base")
     reader, store = RecordingReader(repo.path), GatedHeadStore()
     runtime = runtime_for(reader, store, slack)
@@ -298,6 +300,58 @@ def test_requests_is_readied_only_where_a_webhook_may_be_posted_to(
     secrets = DestinationSecrets(url=url, secret_arn=secret_arn, secrets_client=no_secret_is_read)
     senders.Senders(Settings(destinations=declared), secrets).ready_webhook_client()
     assert importers == (["called"] if imports else [])
+
+
+def test_no_merge_base_is_asked_ahead_for_a_tip_that_cannot_be_read(
+    repo: ScriptedGitRepo, slack: SlackStandIn
+) -> None:
+    base = commit(repo, "base")
+    reader, store = RecordingReader(repo.path), GatedHeadStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((base, "main")))
+    tip = commit(repo, "second")
+    head_read = threading.Event()
+    store.before_head_read = head_read.set
+
+    def tip_read_fails_after_the_head_is_read() -> None:  # so the read-ahead must wait for it
+        assert head_read.wait(OVERLAP_GUARD_SECONDS)
+        threading.Event().wait(0.2)
+        reader.fail["get_commit"] = CommitUnavailable(tip, "no such commit in the repository")
+
+    reader.before_get_commit = tip_read_fails_after_the_head_is_read
+    reader.calls.clear()
+    assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 1}
+    assert [name for name, _, _ in reader.calls] == ["get_commit"]
+    assert "no such commit in the repository" in str(slack.delivered[-1])
+
+
+def test_no_merge_base_is_asked_ahead_for_a_late_delivery_or_a_tag(
+    repo: ScriptedGitRepo, slack: SlackStandIn
+) -> None:
+    """A message whose tip is already the recorded head (a later push was reported first) asks
+    nothing; a tag moved to a branch's tip in the same push asks only the branch's merge base."""
+    base = commit(repo, "base")
+    reader = RecordingReader(repo.path)
+    runtime = runtime_for(reader, MemoryStore(), slack)
+    deliver(runtime, with_tag(push_event((base, "main")), base))
+    tip = commit(repo, "second")
+    deliver(runtime, push_event((tip, "main")))
+    reader.calls.clear()
+    assert deliver(runtime, push_event((tip, "main"))) == {"delivered": 0, "late": 1}
+    assert not [args for name, args, _ in reader.calls if name == "merge_base"]
+
+    third = commit(repo, "third")
+    reader.calls.clear()
+    assert deliver(runtime, with_tag(push_event((third, "main")), third)) == {"delivered": 1}
+    assert [args for name, args, _ in reader.calls if name == "merge_base"] == [(third, tip)]
+
+
+def with_tag(event: dict[str, Any], commit_id: str, tag: str = "v1") -> dict[str, Any]:
+    """``event`` with a tag ``tag`` at ``commit_id`` pushed beside its branches."""
+    message = json.loads(event["Records"][0]["Sns"]["Message"])
+    message["Records"][0]["codecommit"]["references"].append({"commit": commit_id, "ref": f"refs/tags/{tag}"})
+    event["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    return event
 
 
 @pytest.mark.parametrize(

@@ -69,8 +69,13 @@ def import_requests() -> Any:
     answers :attr:`~requests.Response.text` as UTF-8 when a response names no charset, and warns
     once at import; that warning is expected in the asset, so it is not printed.
     """
+    import sys
     import warnings
 
+    if "requests" in sys.modules:  # imported already (warm): no warning to silence, and the
+        import requests  # process-wide filters stay untouched while other threads run
+
+        return requests
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency")
         import requests

@@ -12,10 +12,10 @@ the push is parsed, beside the claim; its changes once the claim is won
 
 It reads nothing enrich would not read for the same push (a created or updated branch always
 shows its tip and the tip's changes against each parent, and an update the merge base with the
-head it counts from), with two exceptions: a redelivered message reads its tips (one GetCommit
-each), and one merge base per branch whose recorded head is not its own, before the claim says it
-was delivered; and a late delivery (its branch already moved past it) reads the tip's changes it
-then does not show. Results
+head it counts from), with two exceptions: a redelivered message (or one whose claim another
+invocation holds) reads its tips (one GetCommit each), and one merge base per branch whose
+recorded head is not its own, before the claim says so; and a late delivery (its branch already
+moved past it) reads the tip's changes it then does not show. Results
 and errors are handed to enrich unchanged: a :class:`~handler.errors.CommitUnavailable` or a
 deadline reached in the worker surfaces where enrich asks for that commit, exactly as if enrich
 had made the call itself. The worker's calls go through the same deadline-bounded reader, and
@@ -206,15 +206,21 @@ class TipPrefetch:
     def merge_base_ahead(self, tip: str, head: str) -> None:
         """Ask now, on the calling thread, for the merge base of a prefetched ``tip`` and the
         branch ``head`` recorded before it, and keep the answer (or the error) for the first
-        :meth:`merge_base` asked for that pair. Nothing for a tip this prefetch does not read, nor
-        for one that could not be read (enrich then never asks: it shows the tip's error)."""
+        :meth:`merge_base` asked for that pair. Nothing for a tip this prefetch does not read, for
+        one that could not be read (enrich then never asks: it shows the tip's error), nor for a
+        head that is the tip itself (a late delivery: enrich asks nothing). The answer is kept
+        under the id the tip read gave, which is the one enrich asks with."""
         tip_read = self._commits.get(tip)
-        if tip_read is None or (tip, head) in self._merge_bases:
+        if tip_read is None:
             return
         tip_read.ready.wait()  # the worker settles every result, even when it stops early
-        if tip_read.error is None:
-            self._merge_bases[(tip, head)] = result = _Result()
-            result.settle(partial(self._reader.merge_base, tip, head))
+        if tip_read.error is not None:
+            return
+        tip_id = tip_read.value.commit_id
+        if head == tip_id or (tip_id, head) in self._merge_bases:
+            return
+        self._merge_bases[(tip_id, head)] = result = _Result()
+        result.settle(partial(self._reader.merge_base, tip_id, head))
 
     def merge_base(self, first: str, second: str) -> str | None:
         asked = self._merge_bases.pop((first, second), None)
