@@ -43,7 +43,7 @@ VARIANTS = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.levers")
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("variants", nargs="*", default=list(VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     arguments = parser.parse_args()
     if arguments.rounds < 2:
