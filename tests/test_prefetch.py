@@ -137,6 +137,18 @@ def deliver(runtime: Runtime, event: dict[str, Any]) -> dict[str, int]:
     return process_event(event, runtime, Deadline(lambda: 60_000))
 
 
+def with_head_recorded(
+    repo: ScriptedGitRepo, slack: SlackStandIn
+) -> tuple[RecordingReader, GatedHeadStore, Runtime, str]:
+    """A runtime (recording reader, gated store) that has delivered a first push to main, so its
+    head is recorded: the reader, the store, the runtime and that first commit."""
+    first = commit(repo, "first")
+    reader, store = RecordingReader(repo.path), GatedHeadStore()
+    runtime = runtime_for(reader, store, slack)
+    deliver(runtime, push_event((first, "main")))
+    return reader, store, runtime, first
+
+
 def no_prefetch_threads() -> bool:
     return not any(thread.name in ("tip-prefetch", "read-ahead") for thread in threading.enumerate())
 
@@ -144,10 +156,7 @@ def no_prefetch_threads() -> bool:
 def test_the_head_read_and_the_tip_read_overlap(
     repo: ScriptedGitRepo, slack: SlackStandIn, tmp_path: Path
 ) -> None:
-    first = commit(repo, "first")
-    reader, store = RecordingReader(repo.path), GatedHeadStore()
-    runtime = runtime_for(reader, store, slack)
-    deliver(runtime, push_event((first, "main")))  # records the head
+    reader, store, runtime, _first = with_head_recorded(repo, slack)
     tip = commit(repo, "second")
 
     head_read_started, tip_read_started = threading.Event(), threading.Event()
@@ -177,10 +186,7 @@ def test_the_head_read_and_the_tip_read_overlap(
 
 
 def test_the_merge_base_is_asked_beside_the_claim(repo: ScriptedGitRepo, slack: SlackStandIn) -> None:
-    first = commit(repo, "first")
-    reader, store = RecordingReader(repo.path), GatedHeadStore()
-    runtime = runtime_for(reader, store, slack)
-    deliver(runtime, push_event((first, "main")))
+    reader, store, runtime, first = with_head_recorded(repo, slack)
     tip = commit(repo, "second")
     merge_base_asked = threading.Event()
     seen: dict[str, bool] = {}
@@ -206,10 +212,7 @@ def test_a_head_moved_after_the_read_ahead_is_counted_from_by_the_next_round(
     """Another push moves the branch after its head was read ahead: the first round uses the merge
     base asked ahead (with the head it read), its compare-and-set fails, and the next round asks
     for the new pair itself; the message counts from the head the other push wrote."""
-    base = commit(repo, "base")
-    reader, store = RecordingReader(repo.path), GatedHeadStore()
-    runtime = runtime_for(reader, store, slack)
-    deliver(runtime, push_event((base, "main")))
+    reader, store, runtime, base = with_head_recorded(repo, slack)
     middle = commit(repo, "middle")
     tip = commit(repo, "tip")
     (push,) = list(parse_event(push_event((tip, "main"))))
@@ -241,10 +244,7 @@ def test_a_head_moved_after_the_read_ahead_is_counted_from_by_the_next_round(
 def test_requests_is_imported_while_the_read_ahead_reads(
     repo: ScriptedGitRepo, slack: SlackStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = commit(repo, "first")
-    reader, store = RecordingReader(repo.path), GatedHeadStore()
-    runtime = runtime_for(reader, store, slack)
-    deliver(runtime, push_event((first, "main")))
+    _reader, store, runtime, _first = with_head_recorded(repo, slack)
     tip = commit(repo, "second")
     readied, importers = threading.Event(), []
 
@@ -305,10 +305,7 @@ def test_requests_is_readied_only_where_a_webhook_may_be_posted_to(
 def test_no_merge_base_is_asked_ahead_for_a_tip_that_cannot_be_read(
     repo: ScriptedGitRepo, slack: SlackStandIn
 ) -> None:
-    base = commit(repo, "base")
-    reader, store = RecordingReader(repo.path), GatedHeadStore()
-    runtime = runtime_for(reader, store, slack)
-    deliver(runtime, push_event((base, "main")))
+    reader, store, runtime, _base = with_head_recorded(repo, slack)
     tip = commit(repo, "second")
     head_read = threading.Event()
     store.before_head_read = head_read.set
@@ -467,10 +464,7 @@ def test_a_head_read_ahead_while_another_attempt_gives_up_is_read_again(
     and B wins the claim. B must not trust the head it read before: the next push counts from B's."""
     if not read_ahead:
         monkeypatch.setattr(handler.app, "ReadAhead", ReadWhenAsked)
-    base = commit(repo, "base")
-    reader, store = RecordingReader(repo.path), GatedHeadStore()
-    runtime = runtime_for(reader, store, slack)
-    deliver(runtime, push_event((base, "main")))
+    _reader, store, runtime, base = with_head_recorded(repo, slack)
     tip = commit(repo, "second")
     event = push_event((tip, "main"))
     (push,) = list(parse_event(event))
