@@ -46,12 +46,12 @@ from handler.deadline import Deadline
 from handler.deliver.senders import Senders, to_each
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.history import HistoryLimits
-from handler.enrich.prefetch import ReadAhead, TipPrefetch, tips_to_prefetch
+from handler.enrich.prefetch import ReadAhead, TipPrefetch, history_tip, tips_to_prefetch
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.errors import NotifierError
 from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
-from handler.model import Notification, Push, PushRouting, RefAction, RefChange, RefKind, Repository
+from handler.model import Notification, Push, PushRouting, RefAction, RefChange, Repository
 from handler.pull_requests import lazy_aws_runtime
 from handler.render.markup import markup_for
 from handler.render.push import render
@@ -205,8 +205,8 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
 
 def _route(notification: Notification, runtime: Runtime) -> PushRouting:
     """Where each reference goes (``ROUTES``; without routes, all to ``default``)."""
-    routing = runtime.settings.routing
-    if routing is None or not (routing.routes or routing.filters):
+    routing = runtime.settings.routes_in_force
+    if routing is None:
         return PushRouting.everything_to_default(notification.push.ref_changes)
     from handler.routing import route_push
 
@@ -356,14 +356,12 @@ def _read_heads_ahead(
     records = _read_heads(heads, push.repository, ref_changes)
     now = time.time()
     for ref in ref_changes:
-        record = records.get(ref.full_name)
-        if record is None or record.set_by == push.delivery_key:
-            continue
-        if ref.kind is not RefKind.BRANCH or ref.action is RefAction.DELETED or not ref.commit_id:
-            continue  # enrich walks no history for tags and deletions
+        record, tip = records.get(ref.full_name), history_tip(ref)
+        if record is None or record.set_by == push.delivery_key or tip is None:
+            continue  # no head yet, one this push wrote, or a tag or deletion (no history walked)
         previous = record.counted_from(push.delivery_key, now=now)
         if previous:
-            reader.merge_base_ahead(ref.commit_id, previous)
+            reader.merge_base_ahead(tip, previous)
     return records
 
 

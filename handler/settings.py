@@ -216,6 +216,13 @@ class Settings:
     #: Which events go where; None (unset): everything to ``default``.
     routing: Routing | None = setting("ROUTES", routes, None)
 
+    @property
+    def routes_in_force(self) -> Routing | None:
+        """The routing to apply: None when ``ROUTES`` is unset or names no route and no filter,
+        so every event goes to ``default`` without consulting :mod:`handler.routing`."""
+        routing = self.routing
+        return routing if routing is not None and (routing.routes or routing.filters) else None
+
     @staticmethod
     def check_together(
         values: Mapping[str, Any], failed: frozenset[str], name: Callable[[str], str]

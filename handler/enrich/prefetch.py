@@ -102,14 +102,21 @@ class ReadAhead(Generic[T]):
         return answer
 
 
+def history_tip(ref: RefChange) -> str | None:
+    """The tip enrich reads with its changes (and, for an update, a merge base): that of a
+    created or updated branch, with a commit id it can look up; None for tags and deletions."""
+    if ref.kind is not RefKind.BRANCH or ref.action is RefAction.DELETED or not ref.commit_id:
+        return None
+    return ref.commit_id if is_lookup_safe_commit_id(ref.commit_id) else None
+
+
 def tips_to_prefetch(ref_changes: Iterable[RefChange]) -> list[str]:
     """The tip commits enrich will read with their changes: those of created and updated branches."""
     tips: list[str] = []
     for ref in ref_changes:
-        if ref.kind is not RefKind.BRANCH or ref.action is RefAction.DELETED or not ref.commit_id:
-            continue
-        if is_lookup_safe_commit_id(ref.commit_id) and ref.commit_id not in tips:
-            tips.append(ref.commit_id)
+        tip = history_tip(ref)
+        if tip is not None and tip not in tips:
+            tips.append(tip)
     return tips
 
 

@@ -282,8 +282,8 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
 
 def _destinations(activity: Activity, notice: Notice, runtime: Runtime) -> tuple[str, ...]:
     """Where the activity goes; () when a filter drops it or no route takes it (logged)."""
-    routing = runtime.settings.routing
-    if routing is None or not (routing.routes or routing.filters):
+    routing = runtime.settings.routes_in_force
+    if routing is None:
         return ("default",)
     decision = route(
         subject_for_activity(activity, pull_request=notice.pull_request),
