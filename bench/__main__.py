@@ -45,7 +45,7 @@ from bench.repos import (
     BenchRepo,
     build_bench_repo,
 )
-from handler.app import Runtime, aws_runtime, process_event
+from handler.app import process_event
 from handler.deadline import Deadline
 from handler.deliver.senders import WebhookSender
 from handler.demo import trigger_event
@@ -53,6 +53,7 @@ from handler.enrich.push import enrich
 from handler.enrich.reader import CodeCommitReader, CommitOnlyReader, botocore_config, file_change_from_api
 from handler.model import Commit, FileChange
 from handler.render.push import payload_length, render
+from handler.runtime import Runtime, aws_runtime
 from handler.settings import SLACK_MESSAGE_LIMIT, Settings
 from handler.sources.trigger import parse_event
 from tests.standins import codecommit, dynamodb, slack

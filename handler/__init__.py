@@ -1,6 +1,7 @@
 """CodeCommit → Slack notifier: the Lambda package.
 
-Entry point: :func:`handler.app.lambda_handler`, where the pipeline reads top to bottom. One
+Entry points: :func:`handler.app.lambda_handler` (the notifier; each event path reads top to bottom in
+:mod:`handler.pipelines`). One
 package a stage: :mod:`handler.sources` (parse) → :mod:`handler.enrich` (read what the event
 doesn't say) → :mod:`handler.render` (pure) → :mod:`handler.deliver`; :mod:`handler.state`
 remembers what must outlive an invocation.

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from handler.app import Runtime, aws_runtime, process_event
+from handler.app import process_event
 from handler.deadline import Deadline
 from handler.deliver.destinations import Flavor
 from handler.deliver.webhook import SlackWebhook, validate_webhook_url
@@ -59,6 +59,7 @@ from handler.errors import (
 from handler.logs import OUTCOME_LOGGER
 from handler.model import Commit, FileChange, Repository
 from handler.preview import as_lambda_event, block_kit_builder_url, capture_webhook, describe
+from handler.runtime import Runtime, aws_runtime
 from handler.settings import Settings, setting_specs
 from handler.sources.trigger import parse_event, parse_repository_arn
 from handler.state import StateStore
@@ -576,10 +577,10 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
         )
         state = SQLiteStore(Path(directory) / "state.sqlite3")
         status = _preview(events, arguments, settings, repo=str(repo), state=state)
-        from handler.pull_requests.demo import run_pull_request_demo as play  # a pull request's life
+        from handler.demos.pull_requests import run_pull_request_demo as play  # a pull request's life
 
         played = play(sys.stdout, json_only=arguments.json)
-        from handler.deliver.demo import run_destinations_demo  # the same, routed to three places
+        from handler.demos.delivery import run_destinations_demo  # the same, routed to three places
 
         routed = run_destinations_demo(
             sys.stdout,

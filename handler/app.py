@@ -1,472 +1,92 @@
-"""The Lambda entry point, ``handler.app.lambda_handler``, and the pipeline every caller shares.
+"""The notifier's Lambda entry, ``handler.app.lambda_handler``, and the dispatch on the event's shape.
 
-A push (a repository trigger, via SNS)::
+Each event path is a module of its own in ``handler/pipelines/``, a peer of the others, reading top
+to bottom parse → claim → enrich → decide → render → deliver → mark::
 
-    event ──parse──► Push ──claim──► enrich ──record heads──► render ──deliver──► Slack ──mark delivered
-      (sources.trigger)  (state)  (enrich.push,  (state: compare-  (render   (deliver
-                                   .history)      and-set)          .push)    .webhook)
+    SNS trigger message (a push)                      → handler.pipelines.push
+    EventBridge aws.codecommit (direct or in SNS)     → handler.pipelines.pull_request
 
-A pull request, comment or approval (EventBridge, directly or via SNS) takes the same stages,
-with its own parser, reader and renderer, and the review rules between enrich and render::
+:data:`EVENT_PATHS` is that table, tried in order; the push path is the default, because a
+repository trigger's SNS event carries no source field to match on (its parser drops what is not
+a trigger, with the reason). Only the push path is imported with this module: every other path is
+imported when its first event arrives, so a push's cold start never pays for the others.
 
-    event ──parse──► Activity ──claim──► enrich ──drafts, kinds, commands──► render ──deliver──► mark
-      (sources.eventbridge)    (state) (enrich.pull_request) (pull_requests.pipeline) (render.pull_request)
-
-:func:`process_event` dispatches on the event's shape and runs the push pipeline here; the
-pull-request one is imported only when such an event arrives, so pushes never pay for it. The
-Lambda handler calls it with a :class:`Runtime` that reads CodeCommit through botocore, keeps
-state in DynamoDB and finds the webhook in Secrets Manager; ``python -m handler`` and
-``make demo`` call it with a runtime that reads a local git repository and keeps state in a
-local SQLite file instead. Nothing else differs between them.
-
-Each push (trigger record) of an event is delivered on its own: claimed, enriched, recorded,
-rendered, posted and marked. One push that fails does not stop its neighbours; the event raises
-after all were tried, and Lambda's retry finds the delivered ones marked and posts only the rest.
-
-Outcomes: poison is logged and dropped; a push whose commit can't be read is still posted with
-what is known; a redelivered push posts nothing; every other failure raises (after undoing what
-the failed push recorded), so Lambda retries the event and the dead-letter queue keeps it.
+``python -m handler``, ``make demo`` and the tests call :func:`process_event` with a runtime over a
+local git repository; the Lambda calls it with :func:`handler.runtime.aws_runtime`'s.
 """
 
 from __future__ import annotations
 
 import gc
-import logging
+import importlib
 import os
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from handler.aws.clients import AwsClients
 from handler.deadline import Deadline
-from handler.deliver.senders import Senders, to_each
-from handler.deliver.webhook_url import DestinationSecrets
-from handler.enrich.history import HistoryLimits
-from handler.enrich.prefetch import ReadAhead, TipPrefetch, history_tip, tips_to_prefetch
-from handler.enrich.push import HistoryOptions, enrich
-from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
-from handler.errors import NotifierError
-from handler.logs import Outcome, configure_logging, log_outcome, log_push_outcome
-from handler.model import Notification, Push, PushRouting, RefAction, RefChange, Repository
-from handler.pull_requests import lazy_aws_runtime
-from handler.render.markup import markup_for
-from handler.render.push import render
+from handler.logs import configure_logging
+from handler.pipelines.push import process_push_event
+from handler.runtime import Runtime, aws_runtime
 from handler.settings import Settings
-from handler.sources import Dropped, is_eventbridge_event, parse_each
-from handler.sources.trigger import iter_trigger_records, parse_push
-from handler.state import StateError, StateStore
-from handler.state.heads import HeadRecord, RefHeads
-from handler.state.ledger import DeliveryLedger, delivery
+from handler.sources import is_eventbridge_event
 
-if TYPE_CHECKING:
-    from handler.pull_requests.pipeline import PullRequestRuntime
-
-log = logging.getLogger("handler")
-#: Compare-and-set rounds on a branch's recorded head before giving up (Lambda retries later).
-HEAD_SWAP_ROUNDS = 3
+#: What a path's entry does: process one event, return how many of its parts had each outcome.
+ProcessEvent = Callable[[Any, Runtime, Deadline], dict[str, int]]
 
 
-@dataclass
-class Runtime:
-    """The I/O edges of the pipeline: where commits are read, state is kept and messages go.
+@dataclass(frozen=True)
+class EventPath:
+    """One event path: which events it takes, and where its pipeline lives.
 
     Attributes:
-        settings: the validated settings.
-        reader_for: the commit reader for a repository.
-        secrets: where each destination's webhook URL or bot token comes from.
-        state: the state store: delivery marks always, and branch heads when ``track_heads``.
-            None: no redelivery guard and no commit lists (each branch shows its tip).
-        track_heads: remember branch heads, so a push lists every commit it added.
-        pull_requests: pull-request events' reader and settings (handler/pull_requests/); they
-            keep drafts in ``state`` too.
+        name: the path's name, as the logs and metrics say it.
+        matches: whether an event (already JSON-decoded) is this path's.
+        module: the pipeline module, imported on the path's first event.
+        function: the pipeline's entry in that module (a :data:`ProcessEvent`).
     """
 
-    settings: Settings
-    reader_for: Callable[[Repository], CommitReader]
-    secrets: DestinationSecrets
-    state: StateStore | None = None
-    track_heads: bool = True
-    #: Pull-request events' reader and settings, or a factory for them (None: read nothing from AWS).
-    pull_requests: PullRequestRuntime | Callable[[], PullRequestRuntime] | None = None
-    #: The Slack Web API's base URL for app destinations (None: Slack's; the demo and tests use a stand-in).
-    slack_api_url: str | None = None
-    _senders: Senders | None = field(default=None, repr=False)
+    name: str
+    matches: Callable[[Any], bool]
+    module: str
+    function: str
 
-    @property
-    def ledger(self) -> DeliveryLedger | None:
-        """Delivery marks, when there is a store."""
-        return DeliveryLedger(self.state) if self.state is not None else None
+    def load(self) -> ProcessEvent:
+        """The pipeline's entry (importing its module the first time)."""
+        entry: ProcessEvent = getattr(importlib.import_module(self.module), self.function)
+        return entry
 
-    @property
-    def heads(self) -> RefHeads | None:
-        """Recorded branch heads, when there is a store and heads are tracked."""
-        return RefHeads(self.state) if self.state is not None and self.track_heads else None
 
-    def reader(self, repository: Repository, deadline: Deadline) -> CommitReader:
-        """The commit reader for ``repository``, bounded by this invocation's ``deadline`` when it
-        reads over the network (a reader with ``bounded_by``: CodeCommit's); local git is not."""
-        reader = self.reader_for(repository)
-        bounded_by = getattr(reader, "bounded_by", None)
-        return bounded_by(deadline) if callable(bounded_by) else reader
+#: The event paths, tried in order; the last one (pushes) takes whatever the others did not.
+EVENT_PATHS: tuple[EventPath, ...] = (
+    EventPath(
+        "pull_request", is_eventbridge_event, "handler.pipelines.pull_request", "process_pull_request_event"
+    ),
+    EventPath("push", lambda event: True, "handler.pipelines.push", "process_push_event"),
+)
 
-    @property
-    def senders(self) -> Senders:
-        """Each destination's sender (handler/deliver/senders.py), made on first use and kept."""
-        if self._senders is None:
-            self._senders = Senders(self.settings, self.secrets, slack_api_url=self.slack_api_url)
-        return self._senders
+
+def event_path(event: Any) -> EventPath:
+    """The path an event takes (the first whose ``matches`` says yes)."""
+    return next(path for path in EVENT_PATHS if path.matches(event))
 
 
 def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
-    """Run the pipeline over one event; return how many pushes had each outcome.
-
-    Outcomes: ``delivered``; ``duplicate`` (this push was delivered before: a redelivery);
-    ``late`` (every branch it moved had already been reported by a later push).
+    """Run the event through its path's pipeline; return how many parts had each outcome.
 
     Raises:
-        Exception: the first failure among the event's pushes, after every push was tried.
+        Exception: what the pipeline raised (after it tried every part), so Lambda retries.
     """
-    if is_eventbridge_event(event):  # pull requests, comments, approvals: handler/pull_requests/
-        from handler.pull_requests.pipeline import process_pull_request_event
-
-        return process_pull_request_event(event, runtime, deadline)
-    outcomes: Counter[str] = Counter(delivered=0)
-    failures: list[Exception] = []
-    for push in _parse_pushes(event):
-        try:
-            result = deliver_push(push, runtime, deadline)
-        except Exception as error:  # one push's failure must not sink its neighbours
-            log_push_outcome(push, "raised", error=error)
-            failures.append(error)
-            continue
-        log_push_outcome(
-            push,
-            result.outcome,
-            notification=result.notification,
-            attempts=result.attempts,
-            reason=result.reason,
-        )
-        outcomes[result.outcome] += 1
-    if failures:
-        if len(failures) > 1:
-            log.error("%d pushes of this event failed; raising the first so Lambda retries", len(failures))
-        raise failures[0]
-    return dict(outcomes)
-
-
-@dataclass(frozen=True)
-class PushResult:
-    """What became of one push: its outcome, the notification (if one was built) and Slack attempts."""
-
-    outcome: Outcome
-    notification: Notification | None = None
-    attempts: int = 0
-    reason: str = ""
-
-
-def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
-    """Claim, enrich, record, route, render, post and mark one push; undo what it recorded if it fails.
-
-    With heads tracked, the recorded heads (then the merge bases with them) and the branch tips are
-    read beside the claim, and the tips' changes once it is won, each chain on a thread of its own
-    (:mod:`handler.enrich.prefetch`); meanwhile this thread imports what the post will need.
-    """
-    heads = runtime.heads
-    detailed = push.ref_changes[: runtime.settings.render.max_refs]
-    with (
-        TipPrefetch(
-            runtime.reader(push.repository, deadline), tips_to_prefetch(detailed) if heads else []
-        ) as reader,
-        ReadAhead(partial(_read_heads_ahead, heads, push, detailed, reader) if heads else None) as ahead,
-        delivery(runtime.ledger, push.delivery_key, seconds_left=deadline.seconds_left()) as fresh,
-    ):
-        if not fresh:
-            return PushResult("duplicate", reason=f"{push.delivery_key} was delivered before")
-        reader.read_changes()
-        runtime.senders.ready_webhook_client()  # while the read-ahead finishes: off the post's path
-        with _recorded_heads(push, runtime, reader, ahead.get) as notification:
-            if not notification.push.ref_changes:
-                return PushResult(
-                    "late", notification, reason="a later push to the same branch was reported first"
-                )
-            routed = _route(notification, runtime)
-            if not routed.by_destination:
-                reasons = "; ".join(
-                    f"{ref.short_name}: {decision.reason}" for ref, decision in routed.dropped
-                )
-                return PushResult("filtered", notification, reason=reasons)
-            attempts = _post_to_each(notification, routed, runtime, deadline)
-            return PushResult("delivered", notification, attempts, reason=_sent_to(routed))
-
-
-def _route(notification: Notification, runtime: Runtime) -> PushRouting:
-    """Where each reference goes (``ROUTES``; without routes, all to ``default``)."""
-    routing = runtime.settings.routes_in_force
-    if routing is None:
-        return PushRouting.everything_to_default(notification.push.ref_changes)
-    from handler.routing import route_push
-
-    return route_push(notification.push, routing, has_default=runtime.senders.has_default())
-
-
-def _post_to_each(
-    notification: Notification, routed: PushRouting, runtime: Runtime, deadline: Deadline
-) -> int:
-    """Post each destination its part, each at most once: with several destinations, every one is
-    marked in the ledger on its own (``<push key>@<name>``), so after one fails, Lambda's retry
-    posts only to the ones that did not get it. Every destination is tried; the first failure is
-    raised after."""
-    several = len(routed.by_destination) > 1
-
-    def post(name: str) -> int:
-        key = f"{notification.push.delivery_key}@{name}" if several and notification.push.delivery_key else ""
-        with delivery(runtime.ledger, key, seconds_left=deadline.seconds_left()) as fresh:
-            if not fresh:
-                log.info(
-                    "%s: already delivered to %s; not posting it again", notification.push.delivery_key, name
-                )
-                return 0
-            sender = runtime.senders.get(name)
-            part = (
-                _only(notification, routed.by_destination[name])
-                if several or routed.dropped
-                else notification
-            )
-            payload = render(part, runtime.settings.render, markup_for(sender.flavor))
-            return sender.post(payload, deadline).attempts
-
-    return to_each(routed.by_destination, post)
-
-
-def _only(notification: Notification, ref_changes: tuple[RefChange, ...]) -> Notification:
-    """The part of a notification about ``ref_changes``: what one destination is sent."""
-    names = {ref_change.full_name for ref_change in ref_changes}
-    push = notification.push
-    return replace(
-        notification,
-        push=replace(push, ref_changes=tuple(ref for ref in push.ref_changes if ref.full_name in names)),
-        reports=tuple(report for report in notification.reports if report.ref_change.full_name in names),
-        omitted=tuple(ref for ref in notification.omitted if ref.full_name in names),
-    )
-
-
-def _sent_to(routed: PushRouting) -> str:
-    destinations = ", ".join(routed.by_destination)
-    return "" if destinations == "default" and not routed.dropped else f"sent to {destinations}"
-
-
-def _parse_pushes(event: Any) -> list[Push]:
-    """Every usable push in the event; one ``dropped`` outcome line for each part that is not."""
-    return list(parse_each(iter_trigger_records(event), parse_push, _log_dropped))
-
-
-def _log_dropped(dropped: Dropped) -> None:
-    log_outcome(outcome="dropped", event_id=dropped.event_id, reason=f"{dropped.where}: {dropped.reason}")
-
-
-@contextmanager
-def _recorded_heads(
-    push: Push, runtime: Runtime, reader: CommitReader, first_heads: Callable[[], _HeadRecords | None]
-) -> Iterator[Notification]:
-    """Enrich the push and move the recorded heads of its references; undo the move on failure.
-
-    Heads are moved (compare-and-set) *before* delivery, so a concurrent push to the same branch
-    counts from this push's head and never lists a commit twice; if delivery then fails, the
-    heads are put back, so the retry counts from where this push did.
-    """
-    settings = runtime.settings
-    heads = runtime.heads
-    if heads is None:
-        yield enrich(push, reader, max_refs=settings.render.max_refs)
-        return
-    first_records = first_heads()
-    assert first_records is not None  # read whenever heads are tracked (deliver_push)
-    notification, swapped = _enrich_and_swap(push, runtime, heads, reader, first_records)
-    try:
-        yield notification
-    except BaseException:
-        for after, before in reversed(swapped.moved):
-            _quietly("restore a branch head", partial(heads.restore, after, before))
-        raise
-    # Delivered: nothing below may raise, or Lambda's retry would post the push again.
-    for after in swapped.recorded:
-        _quietly("confirm a branch head", partial(heads.confirm, after))
-    for ref_change in notification.push.ref_changes[: settings.render.max_refs]:  # late ones left out
-        if ref_change.action is RefAction.DELETED:
-            _quietly("forget a deleted head", partial(heads.clear, push.repository, ref_change.full_name))
-
-
-def _enrich_and_swap(
-    push: Push, runtime: Runtime, heads: RefHeads, reader: CommitReader, first_records: _HeadRecords
-) -> tuple[Notification, _Swapped]:
-    """Enrich from the recorded heads and move them (compare-and-set); if another push moved one
-    meanwhile, read them again and retry the round.
-
-    ``first_records`` are the heads read ahead of the claim. One written by an earlier attempt of
-    this push is read again first: that attempt may have put it back since, and :func:`_swap_heads`
-    trusts such a record without a compare-and-set, so it must be read under the claim.
-    """
-    settings = runtime.settings
-    limits = HistoryLimits(listed=settings.render.max_commits, read=settings.max_commits_read)
-    detailed = push.ref_changes[: settings.render.max_refs]
-    records = first_records
-    for round_number in range(HEAD_SWAP_ROUNDS):
-        if round_number or any(r is not None and r.set_by == push.delivery_key for r in records.values()):
-            records = _read_heads(heads, push.repository, detailed)
-        now = time.time()
-        previous = {
-            name: head
-            for name, record in records.items()
-            if record is not None and (head := record.counted_from(push.delivery_key, now=now))
-        }
-        notification = enrich(
-            push, reader, max_refs=settings.render.max_refs, history=HistoryOptions(previous, limits)
-        )
-        swapped = _swap_heads(heads, notification, records, push.delivery_key, previous)
-        if swapped is not None:
-            break
-    else:
-        raise StateError(
-            f"the recorded heads of {push.repository.name} kept changing under concurrent pushes; "
-            "raising so Lambda retries the event"
-        )
-    return notification, swapped
-
-
-#: A push's references' recorded heads, by full ref name (None: no head recorded yet).
-_HeadRecords = dict[str, HeadRecord | None]
-
-
-def _read_heads_ahead(
-    heads: RefHeads, push: Push, ref_changes: tuple[RefChange, ...], reader: TipPrefetch
-) -> _HeadRecords:
-    """The recorded heads, read beside the claim; then, for each branch created or updated, the
-    merge base of its tip with the head it will count from, asked ahead too
-    (:meth:`TipPrefetch.merge_base_ahead`).
-
-    Not for a head an earlier attempt of this push wrote: :func:`_enrich_and_swap` reads that one
-    again under the claim. If another push moves the head in between, the first round uses the
-    answer for the head it read, as it would have asked for it anyway; the compare-and-set then
-    fails, and the next round asks for the new pair itself.
-    """
-    records = _read_heads(heads, push.repository, ref_changes)
-    now = time.time()
-    for ref in ref_changes:
-        record, tip = records.get(ref.full_name), history_tip(ref)
-        if record is None or record.set_by == push.delivery_key or tip is None:
-            continue  # no head yet, one this push wrote, or a tag or deletion (no history walked)
-        previous = record.counted_from(push.delivery_key, now=now)
-        if previous:
-            reader.merge_base_ahead(tip, previous)
-    return records
-
-
-def _read_heads(heads: RefHeads, repository: Repository, ref_changes: tuple[RefChange, ...]) -> _HeadRecords:
-    """The recorded head of each reference."""
-    return {ref.full_name: heads.read(repository, ref.full_name) for ref in ref_changes}
-
-
-@dataclass(frozen=True)
-class _Swapped:
-    """What :func:`_swap_heads` wrote: ``moved`` (new record, the one it replaced) can be put back
-    if delivery fails; ``recorded`` (every head this push now owns) is confirmed once it posted."""
-
-    moved: list[tuple[HeadRecord, HeadRecord | None]]
-    recorded: list[HeadRecord]
-
-
-def _swap_heads(
-    heads: RefHeads,
-    notification: Notification,
-    records: dict[str, HeadRecord | None],
-    delivery_key: str,
-    previous: dict[str, str],
-) -> _Swapped | None:
-    """Move every created or updated reference's head; None (all undone) if one moved under us."""
-    swapped = _Swapped([], [])
-    for report in notification.reports:
-        ref_change = report.ref_change
-        if ref_change.action is RefAction.DELETED or ref_change.commit_id is None:
-            continue
-        record = records.get(ref_change.full_name)
-        if record is not None and record.commit_id == ref_change.commit_id and record.set_by == delivery_key:
-            swapped.recorded.append(record)  # recorded by an earlier attempt of this push that died
-            continue
-        after = heads.swap(
-            notification.push.repository,
-            ref_change.full_name,
-            current=record,
-            commit_id=ref_change.commit_id,
-            previous_id=previous.get(ref_change.full_name),
-            set_by=delivery_key,
-        )
-        if after is None:
-            for done, before in reversed(swapped.moved):
-                heads.restore(done, before)
-            return None
-        swapped.moved.append((after, record))
-        swapped.recorded.append(after)
-    return swapped
-
-
-def _quietly(what: str, action: Callable[[], object]) -> None:
-    """Best-effort cleanup while another error is on its way out: log a failure, never mask it."""
-    try:
-        action()
-    except (NotifierError, OSError) as error:
-        log.warning("could not %s: %s: %s", what, type(error).__name__, error)
+    path = event_path(event)
+    process = process_push_event if path.name == "push" else path.load()
+    return process(event, runtime, deadline)
 
 
 _lambda_runtime: Runtime | None = None
 
 
-def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:
-    """The runtime the deployed function uses: CodeCommit and Secrets Manager through botocore,
-    state in DynamoDB when ``STATE_TABLE_NAME`` is set (otherwise in memory, marks only), all
-    clients from one session (:class:`~handler.aws.clients.AwsClients`); the webhook from the environment."""
-    environ = dict(os.environ) if environ is None else environ
-    from handler.state.dynamodb import state_client_config
-
-    codecommit_config = botocore_config(
-        max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
-    )
-    clients = AwsClients(codecommit_config, state_client_config())
-    table_name = settings.state_table_name
-    state: StateStore
-    if table_name:
-        from handler.state.dynamodb import DynamoDBStore
-
-        # The region rule botocore follows: AWS_REGION (which Lambda sets) before AWS_DEFAULT_REGION,
-        # the client comes from the one shared session.
-        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
-        state = DynamoDBStore(clients.get("dynamodb", region), table_name)
-    else:
-        from handler.state.memory import MemoryStore
-
-        state = MemoryStore()
-    return Runtime(
-        settings=settings,
-        reader_for=lambda repository: CodeCommitReader(
-            clients.get("codecommit", repository.region), repository.name
-        ),
-        secrets=DestinationSecrets(
-            url=settings.webhook_url,
-            secret_arn=settings.webhook_secret_arn,
-            secrets_client=lambda region: clients.get("secretsmanager", region),
-            flavor=settings.destination_flavor,
-        ),
-        state=state,
-        track_heads=table_name is not None,
-        pull_requests=lazy_aws_runtime(environ, clients.get),
-    )
-
-
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
-    """Entry point for the SNS-subscribed function (handler string ``handler.app.lambda_handler``)."""
+    """Entry point for the notifier function (handler string ``handler.app.lambda_handler``)."""
     global _lambda_runtime  # noqa: PLW0603 (one runtime per warm container: cached clients and secret)
     try:
         if _lambda_runtime is None:

@@ -10,10 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from handler.routing import Decision
+from typing import Protocol
 
 
 class RefKind(enum.Enum):
@@ -86,6 +83,32 @@ class Pusher:
         if self.role_name:
             return f"{self.display_name} (role {self.role_name})"
         return self.display_name
+
+
+def parse_pusher(arn: str) -> Pusher:
+    """Say who pushed the way a person would, from ``userIdentityARN``.
+
+    * ``arn:aws:iam::123:user/division/alice``                    → ``alice``
+    * ``arn:aws:sts::123:assumed-role/DeveloperRole/alice@x.com`` → ``alice@x.com`` (role kept)
+    * ``arn:aws:iam::123:root``                                   → ``root (account 123)``
+    * ``arn:aws:sts::123:federated-user/bob``                     → ``bob``
+    * anything else is shown as given.
+    """
+    if not arn:
+        return Pusher("unknown user", "unknown", arn)
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return Pusher(arn[:200], "unknown", arn)
+    service, account, resource = parts[2], parts[4], parts[5]
+    if resource == "root":
+        return Pusher(f"root (account {account})", "root", arn)
+    kind, _, path = resource.partition("/")
+    segments = [segment for segment in path.split("/") if segment]
+    if service == "sts" and kind == "assumed-role" and len(segments) >= 2:
+        return Pusher(segments[-1], "assumed-role", arn, role_name=segments[-2])
+    if kind in ("user", "federated-user") and segments:
+        return Pusher(segments[-1], kind, arn)
+    return Pusher(resource[:200] or arn[:200], kind or "unknown", arn)
 
 
 @dataclass(frozen=True)
@@ -259,6 +282,21 @@ class Notification:
     late: tuple[RefChange, ...] = ()
 
 
+class RouteDecision(Protocol):
+    """What a routing decision says to the log (``handler.routing.Decision`` is one): named here
+    so this module needs nothing from the routing module, which only ``ROUTES`` loads."""
+
+    @property
+    def outcome(self) -> enum.Enum:
+        """How the decision came about (``handler.routing.Outcome``)."""
+        ...
+
+    @property
+    def reason(self) -> str:
+        """Why it went where it went (or nowhere)."""
+        ...
+
+
 @dataclass(frozen=True)
 class PushRouting:
     """A push routed per reference (``handler.routing.route_push``): what each destination
@@ -273,8 +311,8 @@ class PushRouting:
     """
 
     by_destination: Mapping[str, tuple[RefChange, ...]]
-    dropped: tuple[tuple[RefChange, Decision], ...]
-    decisions: tuple[tuple[RefChange, Decision], ...] = field(default=())
+    dropped: tuple[tuple[RefChange, RouteDecision], ...]
+    decisions: tuple[tuple[RefChange, RouteDecision], ...] = field(default=())
 
     @classmethod
     def everything_to_default(cls, ref_changes: tuple[RefChange, ...]) -> PushRouting:

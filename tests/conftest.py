@@ -12,11 +12,11 @@ import boto3
 import pytest
 from hypothesis import strategies as st
 
-from handler.app import Runtime
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.gitreader import LocalGitReader
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
 from handler.render.mrkdwn import HIDDEN_CHARS
+from handler.runtime import Runtime
 from handler.settings import Settings
 from tests.scenarios import REPOSITORY, ScenarioRepo, build_scenario_repo
 from tests.standins import codecommit, slack

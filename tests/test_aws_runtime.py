@@ -80,7 +80,7 @@ def test_the_deployed_runtime_makes_every_client_from_one_botocore_session_witho
     code = """
 import gc, json, sys
 import botocore.session
-from handler.app import aws_runtime
+from handler.runtime import aws_runtime
 from handler.sources.trigger import parse_repository_arn
 from handler.settings import Settings
 
@@ -170,7 +170,8 @@ def test_the_collector_is_resumed_even_when_the_first_invocation_fails() -> None
 
 ROUTING_PROBE = """
 import json, sys
-from handler.app import Runtime, _route
+from handler.pipelines.push import _route
+from handler.runtime import Runtime
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.model import Notification, Push, Pusher, RefAction, RefChange, RefKind, Repository
 from handler.settings import Settings

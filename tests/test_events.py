@@ -14,14 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.errors import UnprocessableEvent
-from handler.model import RefAction, RefKind
+from handler.model import RefAction, RefKind, parse_pusher
 from handler.preview import as_lambda_event
 from handler.render.links import ref_url
 from handler.sources.trigger import (
     is_lookup_safe_commit_id,
     parse_event,
     parse_event_time,
-    parse_pusher,
     parse_repository_arn,
 )
 from tests.conftest import load_event

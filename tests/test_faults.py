@@ -34,8 +34,7 @@ from handler.errors import (
     ReadDeadlineReached,
     RepositoryReadError,
 )
-from handler.model import Push, RefAction, RefChange, RefKind, Repository
-from handler.sources.trigger import parse_pusher
+from handler.model import Push, RefAction, RefChange, RefKind, Repository, parse_pusher
 from tests.conftest import codecommit_client
 from tests.scenarios import ScenarioRepo, scenario_events
 from tests.standins.codecommit import CodeCommitStandIn, Fault

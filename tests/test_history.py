@@ -19,8 +19,7 @@ from handler.enrich.gitreader import LocalGitReader
 from handler.enrich.history import LATE, CommitCache, HistoryLimits, newest_first, update_history
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader
-from handler.model import Commit, HistoryRelation, Person, Push, RefAction, RefChange, RefKind
-from handler.sources.trigger import parse_pusher
+from handler.model import Commit, HistoryRelation, Person, Push, RefAction, RefChange, RefKind, parse_pusher
 from tests.conftest import codecommit_client
 from tests.scenarios import REPOSITORY
 from tests.standins import codecommit

@@ -20,6 +20,7 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    parse_pusher,
 )
 from handler.render.links import (
     CONSOLE_DOMAINS,
@@ -31,7 +32,6 @@ from handler.render.links import (
 )
 from handler.render.push import render
 from handler.settings import RenderSettings
-from handler.sources.trigger import parse_pusher
 
 REPO = Repository("payments", "eu-west-1", "123456789012")
 ANY_TEXT = st.text(alphabet=st.characters(), max_size=120)  # surrogates and controls included

@@ -38,13 +38,13 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    parse_pusher,
 )
 from handler.render.markdown import MATTERMOST_POST_LIMIT, code, escape, fit, plain
 from handler.render.markup import MATTERMOST, SLACK
 from handler.render.mrkdwn import ELLIPSIS, utf16_len
 from handler.render.push import payload_length, render
 from handler.settings import RenderSettings
-from handler.sources.trigger import parse_pusher
 from tests.conftest import VISIBLE_TEXT
 
 HOSTILE = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.text(

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-import handler.app
+import handler.pipelines.push
 from bench.sequential import NoPrefetch, ReadWhenAsked
-from handler.app import Runtime, process_event
+from handler.app import process_event
 from handler.deadline import Deadline
 from handler.deliver import senders, webhook
 from handler.deliver.destinations import Destination, DestinationMap, DestinationType
@@ -30,6 +30,7 @@ from handler.enrich.gitreader import LocalGitReader
 from handler.enrich.prefetch import TipPrefetch, tips_to_prefetch
 from handler.errors import CommitUnavailable, RepositoryReadError
 from handler.model import Commit, FileChange, RefAction, RefChange, RefKind
+from handler.runtime import Runtime
 from handler.settings import Settings
 from handler.sources.trigger import parse_event
 from handler.state import StateItem
@@ -383,7 +384,7 @@ def with_and_without_prefetch(
     results = []
     for prefetch in (True, False):
         if not prefetch:
-            monkeypatch.setattr(handler.app, "TipPrefetch", NoPrefetch)
+            monkeypatch.setattr(handler.pipelines.push, "TipPrefetch", NoPrefetch)
         with running() as slack:
             reader = RecordingReader(repo.path)
             runtime = runtime_for(reader, MemoryStore(), slack)
@@ -463,7 +464,7 @@ def test_a_head_read_ahead_while_another_attempt_gives_up_is_read_again(
     that head ahead of its claim; then A's post fails, A puts the head back and releases its claim,
     and B wins the claim. B must not trust the head it read before: the next push counts from B's."""
     if not read_ahead:
-        monkeypatch.setattr(handler.app, "ReadAhead", ReadWhenAsked)
+        monkeypatch.setattr(handler.pipelines.push, "ReadAhead", ReadWhenAsked)
     _reader, store, runtime, base = with_head_recorded(repo, slack)
     tip = commit(repo, "second")
     event = push_event((tip, "main"))

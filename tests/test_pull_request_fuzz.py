@@ -31,8 +31,8 @@ from handler.pull_requests.model import (
     PullRequestDetails,
     PullRequestSnapshot,
 )
-from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.settings import PullRequestSettings
+from handler.runtime import PullRequestRuntime
 from handler.sources.eventbridge import parse_activities
 from tests.conftest import local_runtime
 from tests.standins import slack

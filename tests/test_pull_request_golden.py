@@ -24,9 +24,9 @@ from handler.__main__ import OfflineReader
 from handler.app import process_event
 from handler.deadline import Deadline
 from handler.enrich.pull_request_reader import CodeCommitPullRequestReader
-from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.push import payload_length
+from handler.runtime import PullRequestRuntime
 from handler.settings import SLACK_MESSAGE_LIMIT, SLACK_SECTION_LIMIT
 from handler.state.memory import MemoryStore
 from tests.conftest import codecommit_client, local_runtime
@@ -104,7 +104,7 @@ def test_pull_request_golden(
 def test_demo_plays_a_pull_requests_life_through_the_pipeline() -> None:
     import io
 
-    from handler.pull_requests.demo import run_pull_request_demo
+    from handler.demos.pull_requests import run_pull_request_demo
 
     out = io.StringIO()
     assert run_pull_request_demo(out, json_only=True) == 6  # the draft's "opened" posts nothing

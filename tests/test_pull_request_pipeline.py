@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from handler.pull_requests.demo import (
+from handler.demos.pull_requests import (
     ANA,
     BOB,
     DESTINATION,
@@ -17,9 +17,10 @@ from handler.pull_requests.demo import (
     ScriptedPullRequestReader,
     state_event,
 )
+from handler.pipelines.pull_request import plan
 from handler.pull_requests.model import PullRequestDetails, PullRequestSnapshot
-from handler.pull_requests.pipeline import PullRequestRuntime, plan
 from handler.pull_requests.settings import PullRequestSettings, parse_event_kinds
+from handler.runtime import PullRequestRuntime
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
 from handler.state.memory import MemoryStore

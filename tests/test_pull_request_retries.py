@@ -15,11 +15,11 @@ import pytest
 
 from handler.app import process_event
 from handler.deadline import Deadline
+from handler.demos.pull_requests import ANA, SOURCE_2, ScriptedPullRequestReader, state_event
 from handler.errors import DeliveryExhausted
-from handler.pull_requests.demo import ANA, SOURCE_2, ScriptedPullRequestReader, state_event
 from handler.pull_requests.model import PullRequestDetails
-from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.settings import PullRequestSettings
+from handler.runtime import PullRequestRuntime
 from handler.state import StateError
 from handler.state.memory import MemoryStore
 from tests.conftest import local_runtime

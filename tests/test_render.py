@@ -29,11 +29,11 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    parse_pusher,
 )
 from handler.render.links import commit_url, compare_url, repository_url
 from handler.render.push import payload_length, render
 from handler.settings import RenderSettings, Settings, parse_colors
-from handler.sources.trigger import parse_pusher
 
 REPO = Repository("repo", "eu-central-1", "123456789012")
 PERSON = Person("Ana", "ana@example.com", datetime(2026, 1, 2, 3, 4, tzinfo=UTC))

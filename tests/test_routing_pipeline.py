@@ -19,15 +19,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handler.app import Runtime, process_event
+from handler.app import process_event
 from handler.deadline import Deadline
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import trigger_event
 from handler.enrich.gitreader import LocalGitReader
 from handler.enrich.pull_request_reader import CodeCommitPullRequestReader
 from handler.errors import NotifierError
-from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.settings import PullRequestSettings
+from handler.runtime import PullRequestRuntime, Runtime
 from handler.settings import Settings
 from handler.state.ledger import DeliveryInProgress
 from handler.state.memory import MemoryStore

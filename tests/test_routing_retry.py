@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from handler.app import Runtime, process_event
+from handler.app import process_event
 from handler.deadline import Deadline
-from handler.deliver.demo import SecretsInMemory
 from handler.deliver.webhook_url import DestinationSecrets
+from handler.demos.delivery import SecretsInMemory
 from handler.enrich.gitreader import LocalGitReader
 from handler.errors import DeliveryError
+from handler.runtime import Runtime
 from handler.settings import Settings
 from handler.state.memory import MemoryStore
 from tests.scenarios import ScenarioRepo, scenario_events

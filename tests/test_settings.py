@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 import pytest
 
 from cdk.config import HANDLER_SETTINGS, NotifierConfig, StackConfigError
-from handler.app import aws_runtime
 from handler.deliver.destinations import Flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
 from handler.model import Repository
+from handler.runtime import aws_runtime
 from handler.settings import (
     Settings,
     apply_log_level,

@@ -19,12 +19,13 @@ import pytest
 from moto import mock_aws
 
 import handler.app
-from handler.app import Runtime, lambda_handler, process_event
+from handler.app import lambda_handler, process_event
 from handler.deadline import Deadline
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
 from handler.enrich.gitreader import LocalGitReader
 from handler.errors import DeliveryExhausted
+from handler.runtime import Runtime
 from handler.settings import Settings
 from handler.sources.trigger import parse_repository_arn
 from handler.state import StateError

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from handler.deadline import Deadline
 from handler.deliver.destinations import DEFAULT, DEFAULT_DESTINATION, Destination, DestinationType, Flavor
@@ -29,11 +29,34 @@ from handler.deliver.webhook import SlackWebhook, import_requests
 from handler.errors import ConfigurationError, DeliveryRefused
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from handler.deliver.slack_app import SlackApp
     from handler.deliver.webhook_url import DestinationSecrets
-    from handler.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class DeliverySettings(Protocol):
+    """What the senders need of the settings (``handler.settings.Settings`` has it all): declared
+    here, so this room needs nothing from the settings module, which imports it."""
+
+    @property
+    def destinations(self) -> Mapping[str, Destination]:
+        """The destinations declared in ``DESTINATIONS``, by name."""
+        ...
+
+    @property
+    def slack_timeout_seconds(self) -> float:
+        """How long one HTTP attempt may take."""
+        ...
+
+    @property
+    def delivery_max_attempts(self) -> int:
+        """How many attempts one post may take."""
+        ...
+
+
 #: A webhook's answers that a rotated URL explains.
 AUTH_TYPE_STATUSES = frozenset({403, 404, 410})
 
@@ -70,7 +93,9 @@ def to_each(names: Iterable[str], deliver: Callable[[str], int]) -> int:
 class WebhookSender:
     """A Slack or Mattermost incoming webhook: the URL from the secret, one client per URL."""
 
-    def __init__(self, destination: Destination, secrets: DestinationSecrets, settings: Settings) -> None:
+    def __init__(
+        self, destination: Destination, secrets: DestinationSecrets, settings: DeliverySettings
+    ) -> None:
         self.destination = destination
         self._secrets = secrets
         self._settings = settings
@@ -116,7 +141,7 @@ class AppSender:
         self,
         destination: Destination,
         secrets: DestinationSecrets,
-        settings: Settings,
+        settings: DeliverySettings,
         *,
         api_url: str | None = None,
     ) -> None:
@@ -189,7 +214,7 @@ class Senders:
     """Every destination's sender, made on first use: ``default`` and those in ``DESTINATIONS``."""
 
     def __init__(
-        self, settings: Settings, secrets: DestinationSecrets, *, slack_api_url: str | None = None
+        self, settings: DeliverySettings, secrets: DestinationSecrets, *, slack_api_url: str | None = None
     ) -> None:
         self._settings = settings
         self.secrets = secrets

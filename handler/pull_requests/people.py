@@ -31,8 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from handler.errors import ConfigurationError
+from handler.model import parse_pusher
 from handler.pull_requests.model import Identity
-from handler.sources.trigger import parse_pusher
 
 SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 MATTERMOST_USERNAME = re.compile(r"[a-z][a-z0-9._-]{0,63}")

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from handler.errors import UnprocessableEvent
-from handler.model import Repository
+from handler.model import Repository, parse_pusher
 from handler.pull_requests.model import (
     Activity,
     ActivityKind,
@@ -36,7 +36,7 @@ from handler.sources import (
     parse_each,
     sns_eventbridge_message,
 )
-from handler.sources.trigger import parse_pusher, parse_repository_arn
+from handler.sources.trigger import parse_repository_arn
 
 log = logging.getLogger(__name__)
 

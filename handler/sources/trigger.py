@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from handler.errors import UnprocessableEvent
-from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
+from handler.model import Push, RefAction, RefChange, RefKind, Repository, parse_pusher
 from handler.render.mrkdwn import scrub
 from handler.sources import Dropped, parse_each
 
@@ -301,32 +301,6 @@ def parse_ref_change(reference: TriggerReference) -> RefChange:
 def is_lookup_safe_commit_id(commit_id: str) -> bool:
     """True for ids that look like a (possibly abbreviated) hex SHA-1 or SHA-256."""
     return bool(_COMMIT_ID.fullmatch(commit_id))
-
-
-def parse_pusher(arn: str) -> Pusher:
-    """Say who pushed the way a person would, from ``userIdentityARN``.
-
-    * ``arn:aws:iam::123:user/division/alice``                    → ``alice``
-    * ``arn:aws:sts::123:assumed-role/DeveloperRole/alice@x.com`` → ``alice@x.com`` (role kept)
-    * ``arn:aws:iam::123:root``                                   → ``root (account 123)``
-    * ``arn:aws:sts::123:federated-user/bob``                     → ``bob``
-    * anything else is shown as given.
-    """
-    if not arn:
-        return Pusher("unknown user", "unknown", arn)
-    parts = arn.split(":", 5)
-    if len(parts) != 6 or parts[0] != "arn":
-        return Pusher(arn[:200], "unknown", arn)
-    service, account, resource = parts[2], parts[4], parts[5]
-    if resource == "root":
-        return Pusher(f"root (account {account})", "root", arn)
-    kind, _, path = resource.partition("/")
-    segments = [segment for segment in path.split("/") if segment]
-    if service == "sts" and kind == "assumed-role" and len(segments) >= 2:
-        return Pusher(segments[-1], "assumed-role", arn, role_name=segments[-2])
-    if kind in ("user", "federated-user") and segments:
-        return Pusher(segments[-1], kind, arn)
-    return Pusher(resource[:200] or arn[:200], kind or "unknown", arn)
 
 
 #: What CodeCommit sends (``2021-02-08T08:53:15.172+0000``): seconds, an optional fraction, an offset.

@@ -25,7 +25,7 @@ unrelated item that took its key over (a claim released by its stale owner, a he
 someone else's): the classic ABA problem of compare-and-set.
 
 The deployed function uses DynamoDB when ``STATE_TABLE_NAME`` is set and memory otherwise
-(:func:`handler.app.aws_runtime`); the local preview and the demo use SQLite.
+(:func:`handler.runtime.aws_runtime`); the local preview and the demo use SQLite.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Any botocore client reaches it through ``AWS_ENDPOINT_URL_DYNAMODB`` (or ``endpoint_url``), from
 this process or a child process, so the deployed code path (``STATE_TABLE_NAME`` set, the
-DynamoDB client built by :mod:`handler.state.dynamodb` or :func:`handler.app.aws_runtime`) runs
+DynamoDB client built by :mod:`handler.state.dynamodb` or :func:`handler.runtime.aws_runtime`) runs
 unchanged against it. The table is created as the stack creates it: partition key ``pk`` (a
 string) and on-demand billing.
 

@@ -50,14 +50,14 @@ def run_destinations_demo(
 ) -> int:
     """Route ``push_event`` and a pull request's opened → approved → merged events; print what each
     destination got; return how many messages and API calls were made."""
-    from handler.app import Runtime, process_event
+    from handler.app import process_event
     from handler.deadline import Deadline
     from handler.deliver.webhook_url import DestinationSecrets
+    from handler.demos.pull_requests import DEMO_USER_MAP, ScriptedPullRequestReader, demo_steps
     from handler.preview import capture_slack_api, capture_webhook, describe
-    from handler.pull_requests.demo import DEMO_USER_MAP, ScriptedPullRequestReader, demo_steps
     from handler.pull_requests.people import UserMap
-    from handler.pull_requests.pipeline import PullRequestRuntime
     from handler.pull_requests.settings import PullRequestSettings
+    from handler.runtime import PullRequestRuntime, Runtime
     from handler.settings import Settings
     from handler.state.memory import MemoryStore
 

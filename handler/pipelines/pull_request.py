@@ -6,7 +6,7 @@
           (sources.eventbridge)  (GetPullRequest,   (state store)    (pure)   (the push
                                   GetComment, …)                              pipeline's webhook)
 
-``handler.app.process_event`` sends every CodeCommit EventBridge event here. Drafts and the
+``handler.app`` sends every CodeCommit EventBridge event here (directly or wrapped in SNS). Drafts and the
 source commit last seen live in the state store:
 
 * ``draft#<account>:<region>:<repository>#<id>``: the pull request was seen with a draft title
@@ -25,27 +25,21 @@ delivered.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from functools import cached_property
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
 from handler.deliver.senders import AppSender, WebhookSender, to_each
 from handler.enrich.pull_request import enrich
-from handler.enrich.pull_request_reader import (
-    CodeCommitPullRequestReader,
-    OfflinePullRequestReader,
-    PullRequestReader,
-)
 from handler.errors import NotifierError
+from handler.pipelines.outgoing import Outgoing
+from handler.pipelines.threads import Threads, direct_messages
 from handler.pull_requests.model import Activity, ActivityKind, Notice
-from handler.pull_requests.settings import PullRequestSettings
-from handler.pull_requests.threads import Threads, direct_messages
-from handler.render.markup import SLACK, Markup, markup_for
-from handler.render.pull_request import is_draft_title, render_notice
+from handler.render.markup import markup_for
+from handler.render.pull_request import is_draft_title
 from handler.routing import route, subject_for_activity
+from handler.runtime import offline_runtime
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
 from handler.state import StateStore
@@ -53,10 +47,7 @@ from handler.state.ledger import DeliveryLedger, delivery
 from handler.state.memory import MemoryStore
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from handler.app import Runtime
-    from handler.model import Repository
+    from handler.runtime import PullRequestRuntime, Runtime
 
 log = logging.getLogger(__name__)
 
@@ -64,70 +55,6 @@ DRAFT_TTL_SECONDS = 90 * 24 * 3600
 SOURCE_TTL_SECONDS = 60 * 24 * 3600
 #: Final states: a draft merged or closed is reported as such, never as "ready for review".
 FINAL_KINDS = frozenset({ActivityKind.MERGED, ActivityKind.CLOSED})
-
-
-@dataclass
-class PullRequestRuntime:
-    """The pull-request pipeline's I/O edges: where pull requests are read, and its state.
-
-    Settings are loaded on first use, so a bad ``USER_MAP`` fails pull-request events (loudly,
-    with the setting's name) without stopping push messages.
-    """
-
-    load_settings: Callable[[], PullRequestSettings]
-    reader_for: Callable[[Repository], PullRequestReader]
-    #: None: the push pipeline's store (``Runtime.state``), or this process's memory without one.
-    state: StateStore | None = None
-    clock: Callable[[], float] = time.time
-
-    @cached_property
-    def settings(self) -> PullRequestSettings:
-        """The settings, read once."""
-        return self.load_settings()
-
-
-def offline_runtime(settings: PullRequestSettings | None = None) -> PullRequestRuntime:
-    """Reads nothing from AWS (local previews): messages show what the event says."""
-    return PullRequestRuntime(
-        load_settings=lambda: settings or PullRequestSettings(),
-        reader_for=lambda repository: OfflinePullRequestReader(),
-    )
-
-
-def aws_pull_request_runtime(
-    environ: Mapping[str, str], client: Callable[[str, str | None], Any], state: StateStore | None = None
-) -> PullRequestRuntime:
-    """The deployed runtime: CodeCommit in the repository's region, ``USER_MAP_PARAMETER`` from SSM."""
-
-    def read_parameter(name: str) -> str:
-        response = client("ssm", None).get_parameter(Name=name, WithDecryption=True)
-        return str(response["Parameter"]["Value"])
-
-    return PullRequestRuntime(
-        load_settings=lambda: PullRequestSettings.from_environ(environ, read_parameter=read_parameter),
-        reader_for=lambda repository: CodeCommitPullRequestReader(client("codecommit", repository.region)),
-        state=state,
-    )
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """One notice to post (rendered per destination), and the state writes that follow its delivery."""
-
-    activity: Activity
-    notice: Notice
-    settings: PullRequestSettings
-    limits: RenderSettings
-    after_delivery: tuple[Callable[[], None], ...] = ()
-
-    def render(self, markup: Markup = SLACK) -> dict[str, Any]:
-        """The payload in ``markup``'s dialect."""
-        return render_notice(self.notice, self.settings, self.limits, markup)
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The Slack payload."""
-        return self.render()
 
 
 def draft_key(activity: Activity) -> str:

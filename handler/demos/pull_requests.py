@@ -189,13 +189,13 @@ def demo_steps(reader: ScriptedPullRequestReader) -> list[tuple[str, Any, dict[s
 
 def run_pull_request_demo(out: TextIO, *, json_only: bool = False) -> int:
     """Play the steps through ``process_event`` and print what each posts; return how many posted."""
-    from handler.app import Runtime, process_event
+    from handler.app import process_event
     from handler.deadline import Deadline
     from handler.deliver.webhook_url import DestinationSecrets
     from handler.preview import block_kit_builder_url, capture_webhook, describe
     from handler.pull_requests.people import UserMap
-    from handler.pull_requests.pipeline import PullRequestRuntime
     from handler.pull_requests.settings import PullRequestSettings
+    from handler.runtime import PullRequestRuntime, Runtime
     from handler.settings import Settings
 
     reader = ScriptedPullRequestReader()

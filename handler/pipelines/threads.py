@@ -44,7 +44,7 @@ from handler.state.ledger import DeliveryInProgress
 if TYPE_CHECKING:
     from handler.deadline import Deadline
     from handler.deliver.senders import AppSender
-    from handler.pull_requests.pipeline import Outgoing
+    from handler.pipelines.outgoing import Outgoing
     from handler.state import StateStore
 
 log = logging.getLogger(__name__)
