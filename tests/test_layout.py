@@ -45,12 +45,37 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "entries": frozenset({"*"}),
     "demos": frozenset({"*"}),
     "pipelines": frozenset(
-        {"actions", "runtime", "logs", "inbound", "enrich", "sources", "render", "deliver", "state",
-         "routing", "settings", "pull_requests", "aws"}
+        {
+            "actions",
+            "runtime",
+            "logs",
+            "inbound",
+            "enrich",
+            "sources",
+            "render",
+            "deliver",
+            "state",
+            "routing",
+            "settings",
+            "pull_requests",
+            "aws",
+        }
     ),
     "actions": frozenset(
-        {"runtime", "logs", "inbound", "enrich", "sources", "render", "deliver", "state", "routing",
-         "settings", "pull_requests", "aws"}
+        {
+            "runtime",
+            "logs",
+            "inbound",
+            "enrich",
+            "sources",
+            "render",
+            "deliver",
+            "state",
+            "routing",
+            "settings",
+            "pull_requests",
+            "aws",
+        }
     ),
     "runtime": frozenset({"enrich", "deliver", "state", "settings", "pull_requests", "aws"}),
     "logs": frozenset({"settings"}),

@@ -120,8 +120,10 @@ def commit(repo: ScriptedGitRepo, message: str, name: str = "file.txt") -> str:
 
 def push_event(*refs: tuple[str, str]) -> dict[str, Any]:
     references = [{"commit": commit_id, "ref": f"refs/heads/{branch}"} for commit_id, branch in refs]
-    event = trigger_event(references, pusher_arn=PUSHER, repository_arn=ARN)
-    event["Records"][0]["Sns"]["MessageId"] = f"prefetch-{next(_ids)}"
+    number = next(_ids)  # a push of its own: its own message and its own time
+    event_time = f"2026-11-20T{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}.000+0000"
+    event = trigger_event(references, pusher_arn=PUSHER, repository_arn=ARN, event_time=event_time)
+    event["Records"][0]["Sns"]["MessageId"] = f"prefetch-{number}"
     return event
 
 
@@ -382,16 +384,17 @@ def with_and_without_prefetch(
     """Deliver ``first``, then ``refs`` (with ``fail`` in force), with the prefetch and then without:
     each time the outcome, the message posted and the reads made for ``refs``."""
     results = []
+    first_event, event = push_event(first), push_event(*refs)  # the same two pushes, each run
     for prefetch in (True, False):
         if not prefetch:
             monkeypatch.setattr(handler.pipelines.push, "TipPrefetch", NoPrefetch)
         with running() as slack:
             reader = RecordingReader(repo.path)
             runtime = runtime_for(reader, MemoryStore(), slack)
-            deliver(runtime, push_event(first))
+            deliver(runtime, first_event)
             reader.calls.clear()
             reader.fail.update(fail or {})
-            outcome = deliver(runtime, push_event(*refs))
+            outcome = deliver(runtime, event)
             results.append((outcome, slack.delivered[-1], reader.counted()))
     return results
 

@@ -19,7 +19,7 @@ from moto import mock_aws
 from handler.model import Repository
 from handler.state import MAX_KEY_BYTES, StateError, StateItem, StateStore
 from handler.state.dynamodb import DynamoDBStore
-from handler.state.heads import HEAD_TTL_SECONDS, RefHeads, head_key
+from handler.state.heads import HEAD_TTL_SECONDS, CountPlan, Owed, RefHeads, head_key
 from handler.state.ledger import (
     DELIVERED_KEEP_SECONDS,
     PREFIX,
@@ -304,7 +304,7 @@ def test_a_failed_delivery_restores_the_head_it_moved(store: StateStore) -> None
     assert (restored.commit_id, restored.previous_id, restored.set_by) == ("c1", None, "push-1")
 
 
-def test_a_later_push_counts_from_before_a_head_that_was_never_delivered(
+def test_a_later_push_counts_from_the_recorded_head_and_carries_what_an_unconfirmed_one_owes(
     store: StateStore, clock: Clock
 ) -> None:
     heads = RefHeads(store, clock=clock)
@@ -320,14 +320,30 @@ def test_a_later_push_counts_from_before_a_head_that_was_never_delivered(
     )
     assert second is not None and not second.delivered
     now = clock()
-    # push-2 has not posted (yet, or ever): push-3 lists its commits too rather than risk losing them
-    assert second.counted_from("push-3", now=now) == "c1"
-    assert second.counted_from("push-2", now=now) == "c1"  # push-2's own retry
-    assert heads.confirm(second)
-    confirmed = heads.read(REPOSITORY, MAIN)
-    assert confirmed is not None and confirmed.delivered and confirmed.counted_from("push-3", now=now) == "c2"
+    # push-2 has not posted (yet, or ever): push-3 counts from c2 and carries what push-2 owes
+    assert second.count_plan("push-3", now=now) == CountPlan("c2", carries=Owed("push-2", "c1", "c2"))
+    assert second.count_plan("push-2", now=now) == CountPlan("c1")  # push-2's own retry
+    owed = Owed("push-2", "c1", "c2")
+    third = heads.swap(
+        REPOSITORY, MAIN, current=second, commit_id="c3", previous_id="c2", set_by="push-3", owed=owed
+    )
+    assert third is not None and heads.read(REPOSITORY, MAIN) == third
+    # push-2's retry finds its range owed to it; anyone else counts from c3
+    assert third.count_plan("push-2", now=now) == CountPlan("c1", collects=Owed("push-2", "c1", "c2"))
+    # a second unconfirmed push in a row would need a second debt: retried later instead
+    with pytest.raises(DeliveryInProgress):
+        third.count_plan("push-4", now=now)
+    assert heads.settle(third)
+    unowed = heads.read(REPOSITORY, MAIN)
+    assert unowed is not None and heads.confirm(unowed)
+    settled = heads.read(REPOSITORY, MAIN)
+    assert (
+        settled is not None
+        and settled.owed is None
+        and settled.count_plan("push-4", now=now) == CountPlan("c3")
+    )
     # a record older than any retry of its push counts as delivered
-    assert second.counted_from("push-3", now=now + 7 * 60 * 60) == "c2"
+    assert second.count_plan("push-3", now=now + 7 * 60 * 60) == CountPlan("c2")
 
 
 def test_restoring_a_first_sighting_forgets_the_head(store: StateStore) -> None:

@@ -5,6 +5,7 @@ stand-in. Each scenario is a sequence of pushes, each delivered as CodeCommit's 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import threading
@@ -68,8 +69,13 @@ class Pusher:
 
     @staticmethod
     def event(*references: dict[str, Any], message_id: str | None = None) -> dict[str, Any]:
-        event = trigger_event(list(references), pusher_arn=PUSHER, repository_arn=ARN)
-        event["Records"][0]["Sns"]["MessageId"] = message_id or f"message-{next(_message_ids)}"
+        """A push of its own: its own SNS message and its own time (a copy of one push keeps both)."""
+        number = next(_message_ids)
+        event_time = (
+            f"2026-11-20T{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}.000+0000"
+        )
+        event = trigger_event(list(references), pusher_arn=PUSHER, repository_arn=ARN, event_time=event_time)
+        event["Records"][0]["Sns"]["MessageId"] = message_id or f"message-{number}"
         return event
 
 
@@ -313,9 +319,13 @@ def test_commits_of_a_failed_push_are_not_lost_when_a_later_push_counts_past_the
     second = pusher.commit("second change")
     assert post(local, pusher.event(ref(second))) == {"delivered": 1}
     last = json.dumps(local.slack.delivered[-1])
-    assert "first change" in last and "second change" in last  # listed again rather than lost
-    post(local, failed)  # the failed push's retry: its commit was already shown
-    assert any("first change" in json.dumps(payload) for payload in local.slack.delivered)
+    assert "second change" in last and "first change" not in last  # counted from the recorded head
+    assert post(local, failed) == {"delivered": 1}  # the failed push's retry collects what it owes
+    retried = json.dumps(local.slack.delivered[-1])
+    assert "first change" in retried and "second change" not in retried
+    third = pusher.commit("third change")
+    post(local, pusher.event(ref(third)))  # the head stayed at the second push's: nothing listed again
+    assert _listings(local.slack.delivered) == {"first change": 1, "second change": 1, "third change": 1}
 
 
 def test_a_push_posted_but_not_marked_is_not_raised_so_it_is_not_posted_again(
@@ -359,3 +369,150 @@ def test_a_deletion_arriving_after_the_branch_was_created_again_posts_nothing(
 
 def _raise_state_error(*args: Any, **kwargs: Any) -> Any:
     raise StateError("the state table is throttled (injected)")
+
+
+# --- issue: a late push must never move a head back or list commits twice ------------------------
+
+
+def _listings(delivered: list[dict[str, Any]]) -> dict[str, int]:
+    """How many messages list each "… change" commit subject."""
+    counts: dict[str, int] = {}
+    for payload in delivered:
+        text = json.dumps(payload)
+        for subject in ("first change", "second change", "third change"):
+            if subject in text:
+                counts[subject] = counts.get(subject, 0) + 1
+    return counts
+
+
+def _held_post(
+    local: SimpleNamespace, event: dict[str, Any]
+) -> tuple[threading.Thread, threading.Event, list[Any]]:
+    """Start ``event`` in another invocation whose post is held at Slack until the event is set."""
+    arrived, release = threading.Event(), threading.Event()
+    local.slack.script = [Reply(200, "ok", arrived=arrived, release=release)]
+    results: list[Any] = []
+
+    def invoke() -> None:
+        try:
+            results.append(post(local, event))
+        except Exception as error:  # the test asserts on it
+            results.append(error)
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    assert arrived.wait(timeout=60), "the held invocation never reached Slack"
+    return thread, release, results
+
+
+def test_a_late_push_while_the_newer_one_is_held_in_its_post_posts_nothing_and_keeps_the_head(
+    local: SimpleNamespace, pusher: Pusher
+) -> None:
+    post(local, pusher.event(ref(pusher.head())))
+    first = pusher.commit("first change")
+    second = pusher.commit("second change")
+    newer, release, results = _held_post(local, pusher.event(ref(second)))
+    try:
+        assert post(local, pusher.event(ref(first))) == {"delivered": 0, "late": 1}
+    finally:
+        release.set()
+        newer.join(timeout=120)
+    assert results == [{"delivered": 1}]
+    post(local, pusher.event(ref(pusher.commit("third change"))))
+    assert _listings(local.slack.delivered) == {"first change": 1, "second change": 1, "third change": 1}
+
+
+def test_a_newer_push_while_the_older_one_is_held_counts_from_it_and_owes_nothing_when_it_posts(
+    local: SimpleNamespace, pusher: Pusher
+) -> None:
+    post(local, pusher.event(ref(pusher.head())))
+    first = pusher.commit("first change")
+    second = pusher.commit("second change")
+    older, release, results = _held_post(local, pusher.event(ref(first)))
+    try:
+        assert post(local, pusher.event(ref(second))) == {"delivered": 1}
+    finally:
+        release.set()
+        older.join(timeout=120)
+    assert results == [{"delivered": 1}]
+    post(local, pusher.event(ref(pusher.commit("third change"))))
+    assert _listings(local.slack.delivered) == {"first change": 1, "second change": 1, "third change": 1}
+
+
+def test_a_newer_push_while_the_older_one_fails_in_its_post_leaves_the_older_its_commits(
+    local: SimpleNamespace, pusher: Pusher
+) -> None:
+    post(local, pusher.event(ref(pusher.head())))
+    first = pusher.commit("first change")
+    second = pusher.commit("second change")
+    failing = pusher.event(ref(first))
+    arrived, release = threading.Event(), threading.Event()
+    local.slack.script = [Reply(500, "oops", arrived=arrived, release=release)]
+    results: list[Any] = []
+    older = threading.Thread(target=lambda: results.append(_outcome(local, failing)))
+    older.start()
+    assert arrived.wait(timeout=60)
+    try:
+        assert post(local, pusher.event(ref(second))) == {"delivered": 1}
+    finally:
+        release.set()
+        older.join(timeout=120)
+    assert results == ["DeliveryExhausted"]
+    assert post(local, failing) == {"delivered": 1}  # Lambda's retry: the range it owes, nothing more
+    post(local, pusher.event(ref(pusher.commit("third change"))))
+    assert _listings(local.slack.delivered) == {"first change": 1, "second change": 1, "third change": 1}
+
+
+def test_a_push_whose_confirm_write_failed_is_not_listed_again_by_the_next(
+    local: SimpleNamespace, pusher: Pusher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post(local, pusher.event(ref(pusher.head())))
+    monkeypatch.setattr(RefHeads, "confirm", _raise_state_error)
+    assert post(local, pusher.event(ref(pusher.commit("first change")))) == {"delivered": 1}
+    monkeypatch.undo()
+    post(local, pusher.event(ref(pusher.commit("second change"))))
+    post(local, pusher.event(ref(pusher.commit("third change"))))
+    assert _listings(local.slack.delivered) == {"first change": 1, "second change": 1, "third change": 1}
+
+
+def _outcome(local: SimpleNamespace, event: dict[str, Any]) -> str:
+    try:
+        post(local, event)
+    except Exception as error:  # the test asserts on its class
+        return type(error).__name__
+    return "delivered"
+
+
+# --- issue: one push published by two triggers posts once ----------------------------------------
+
+
+@pytest.mark.parametrize("order", ["listed trigger first", "watch-all trigger first"])
+def test_one_push_published_by_two_triggers_posts_once(
+    local: SimpleNamespace, pusher: Pusher, order: str
+) -> None:
+    """While ``repositories`` switches between a list and ``"*"``, a repository carries both triggers:
+    CodeCommit publishes each push once per trigger, under different SNS message ids and trigger names."""
+    post(local, pusher.event(ref(pusher.head())))
+    tip = pusher.commit("first change")
+    listed = pusher.event(ref(tip), message_id="from-the-listed-trigger")
+    watch_all = copy.deepcopy(listed)
+    watch_all["Records"][0]["Sns"]["MessageId"] = "from-the-watch-all-trigger"
+    message = json.loads(watch_all["Records"][0]["Sns"]["Message"])
+    message["Records"][0]["eventTriggerName"] = "all-repositories"
+    message["Records"][0]["eventId"] = "another-event-id"
+    watch_all["Records"][0]["Sns"]["Message"] = json.dumps(message)
+    copies = [listed, watch_all] if order == "listed trigger first" else [watch_all, listed]
+    assert post(local, copies[0]) == {"delivered": 1}
+    assert post(local, copies[1]) == {"delivered": 0, "duplicate": 1}
+    assert len(local.slack.delivered) == 2
+
+
+def test_a_branch_deletion_published_by_two_triggers_posts_once(
+    local: SimpleNamespace, pusher: Pusher
+) -> None:
+    deleted = pusher.event(ref(pusher.head(), "gone", deleted=True), message_id="delete-one")
+    second_copy = copy.deepcopy(deleted)
+    second_copy["Records"][0]["Sns"]["MessageId"] = "delete-two"
+    assert post(local, deleted) == {"delivered": 1}
+    assert post(local, second_copy) == {"delivered": 0, "duplicate": 1}
+    assert len(local.slack.delivered) == 1

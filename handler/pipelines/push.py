@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +38,8 @@ from handler.render.push import render
 from handler.sources import Dropped, parse_each
 from handler.sources.trigger import iter_trigger_records, parse_push
 from handler.state import StateError
-from handler.state.heads import HeadRecord, RefHeads
-from handler.state.ledger import delivery
+from handler.state.heads import CountPlan, HeadRecord, RefHeads
+from handler.state.ledger import DeliveryInProgress, delivery
 
 if TYPE_CHECKING:
     from handler.runtime import Runtime
@@ -219,6 +219,8 @@ def _recorded_heads(
     # Delivered: nothing below may raise, or Lambda's retry would post the push again.
     for after in swapped.recorded:
         _quietly("confirm a branch head", partial(heads.confirm, after))
+    for settled in swapped.collected:
+        _quietly("clear a debt this push paid", partial(heads.settle, settled))
     for ref_change in notification.push.ref_changes[: settings.render.max_refs]:  # late ones left out
         if ref_change.action is RefAction.DELETED:
             _quietly("forget a deleted head", partial(heads.clear, push.repository, ref_change.full_name))
@@ -241,16 +243,12 @@ def _enrich_and_swap(
     for round_number in range(HEAD_SWAP_ROUNDS):
         if round_number or any(r is not None and r.set_by == push.delivery_key for r in records.values()):
             records = _read_heads(heads, push.repository, detailed)
-        now = time.time()
-        previous = {
-            name: head
-            for name, record in records.items()
-            if record is not None and (head := record.counted_from(push.delivery_key, now=now))
-        }
+        plans = _count_plans(records, push.delivery_key)
+        previous = {name: plan.count_from for name, plan in plans.items() if plan.count_from}
         notification = enrich(
             push, reader, max_refs=settings.render.max_refs, history=HistoryOptions(previous, limits)
         )
-        swapped = _swap_heads(heads, notification, records, push.delivery_key, previous)
+        swapped = _swap_heads(heads, notification, records, push.delivery_key, plans)
         if swapped is not None:
             break
     else:
@@ -263,6 +261,20 @@ def _enrich_and_swap(
 
 #: A push's references' recorded heads, by full ref name (None: no head recorded yet).
 _HeadRecords = dict[str, HeadRecord | None]
+
+
+def _count_plans(records: _HeadRecords, delivery_key: str) -> dict[str, CountPlan]:
+    """How each reference with a recorded head is counted (:meth:`HeadRecord.count_plan`).
+
+    Raises:
+        DeliveryInProgress: a head can't be counted past yet (two unconfirmed pushes before it).
+    """
+    now = time.time()
+    plans = {}
+    for name, record in records.items():
+        if record is not None:
+            plans[name] = record.count_plan(delivery_key, now=now)
+    return plans
 
 
 def _read_heads_ahead(
@@ -278,14 +290,21 @@ def _read_heads_ahead(
     fails, and the next round asks for the new pair itself.
     """
     records = _read_heads(heads, push.repository, ref_changes)
-    now = time.time()
+    try:
+        plans = _count_plans(
+            {
+                name: record
+                for name, record in records.items()
+                if record and record.set_by != push.delivery_key
+            },
+            push.delivery_key,
+        )
+    except DeliveryInProgress:  # said again, and raised, under the claim
+        plans = {}
     for ref in ref_changes:
-        record, tip = records.get(ref.full_name), history_tip(ref)
-        if record is None or record.set_by == push.delivery_key or tip is None:
-            continue  # no head yet, one this push wrote, or a tag or deletion (no history walked)
-        previous = record.counted_from(push.delivery_key, now=now)
-        if previous:
-            reader.merge_base_ahead(tip, previous)
+        plan, tip = plans.get(ref.full_name), history_tip(ref)
+        if plan is not None and plan.count_from and tip is not None:  # not a tag, deletion, first sight
+            reader.merge_base_ahead(tip, plan.count_from)
     return records
 
 
@@ -297,10 +316,13 @@ def _read_heads(heads: RefHeads, repository: Repository, ref_changes: tuple[RefC
 @dataclass(frozen=True)
 class _Swapped:
     """What :func:`_swap_heads` wrote: ``moved`` (new record, the one it replaced) can be put back
-    if delivery fails; ``recorded`` (every head this push now owns) is confirmed once it posted."""
+    if delivery fails; ``recorded`` (every head this push now owns) is confirmed once it posted;
+    ``collected`` (records whose debt this push pays: it lists the range another push counted past)
+    have their debt cleared once it posted."""
 
-    moved: list[tuple[HeadRecord, HeadRecord | None]]
-    recorded: list[HeadRecord]
+    moved: list[tuple[HeadRecord, HeadRecord | None]] = field(default_factory=list)
+    recorded: list[HeadRecord] = field(default_factory=list)
+    collected: list[HeadRecord] = field(default_factory=list)
 
 
 def _swap_heads(
@@ -308,15 +330,20 @@ def _swap_heads(
     notification: Notification,
     records: dict[str, HeadRecord | None],
     delivery_key: str,
-    previous: dict[str, str],
+    plans: dict[str, CountPlan],
 ) -> _Swapped | None:
-    """Move every created or updated reference's head; None (all undone) if one moved under us."""
-    swapped = _Swapped([], [])
+    """Move every created or updated reference's head; None (all undone) if one moved under us.
+
+    A reference whose plan collects a debt keeps its (newer) head: this push only lists the range."""
+    swapped = _Swapped()
     for report in notification.reports:
         ref_change = report.ref_change
         if ref_change.action is RefAction.DELETED or ref_change.commit_id is None:
             continue
-        record = records.get(ref_change.full_name)
+        record, plan = records.get(ref_change.full_name), plans.get(ref_change.full_name)
+        if record is not None and plan is not None and plan.collects is not None:
+            swapped.collected.append(record)
+            continue
         if record is not None and record.commit_id == ref_change.commit_id and record.set_by == delivery_key:
             swapped.recorded.append(record)  # recorded by an earlier attempt of this push that died
             continue
@@ -325,8 +352,9 @@ def _swap_heads(
             ref_change.full_name,
             current=record,
             commit_id=ref_change.commit_id,
-            previous_id=previous.get(ref_change.full_name),
+            previous_id=plan.count_from if plan is not None else None,
             set_by=delivery_key,
+            owed=plan.carries if plan is not None else None,
         )
         if after is None:
             for done, before in reversed(swapped.moved):
@@ -343,5 +371,3 @@ def _quietly(what: str, action: Callable[[], object]) -> None:
         action()
     except (NotifierError, OSError) as error:
         log.warning("could not %s: %s: %s", what, type(error).__name__, error)
-
-

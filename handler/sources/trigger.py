@@ -17,6 +17,7 @@ Accepted inputs:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -109,12 +110,38 @@ class TriggerRecord:
 
     @property
     def delivery_key(self) -> str:
-        """What identifies this record across redeliveries: ``<message>#<record index>``.
+        """What identifies this push across redeliveries *and* across triggers: ``push:<digest>``.
 
-        The message is the SNS ``MessageId`` (the same on every redelivery of one publish), or for a
-        trigger that invokes Lambda directly, the record's ``eventId``. Empty when neither exists
-        (a hand-made event): such a record is posted without a redelivery guard.
+        The digest is of what the push did, as CodeCommit wrote it: the repository, the event's time
+        (to the millisecond), who pushed, the part number, and every reference with its commit and
+        flags. An SNS redelivery has the same; so does the same push published by a second trigger
+        (for a while after ``repositories`` switches between a list and ``"*"``, a repository carries
+        both), which a message id alone would take for a new push and post twice.
+
+        Without an ``eventTime`` (a hand-made event) it falls back to the SNS ``MessageId`` (or, for a
+        trigger that invokes Lambda directly, the record's ``eventId``) plus the record's index; empty
+        when neither exists: such a record is posted without a redelivery guard.
         """
+        raw = self.raw_event
+        event_time, source, body = raw.get("eventTime"), raw.get("eventSourceARN"), raw.get("codecommit")
+        listed = body.get("references") if isinstance(body, dict) else None
+        references: list[Any] | None = listed if isinstance(listed, list) else None
+        if isinstance(event_time, str) and event_time and isinstance(source, str) and references is not None:
+            what = [
+                source,
+                event_time,
+                raw.get("userIdentityARN"),
+                raw.get("eventPartNumber"),
+                [
+                    [entry.get(key) for key in ("ref", "commit")]
+                    + [entry.get(flag) is True for flag in ("created", "deleted")]
+                    if isinstance(entry, dict)
+                    else None
+                    for entry in references
+                ],
+            ]
+            digest = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+            return f"push:{digest[:40]}"
         message = self._message_id or (f"trigger:{self.event_id}" if self.event_id else "")
         if not message:
             return ""

@@ -13,6 +13,20 @@ the function remembers the head it last saw of each reference, under
 A retry of a push whose swap did stand (say delivery failed and the restore failed too) finds
 ``set_by`` equal to its own delivery key: the swap was its own, and ``previous_id`` is the head to
 count from. :meth:`RefHeads.clear` forgets a deleted branch or tag.
+
+Which head a push counts from (:meth:`HeadRecord.count_plan`) follows one rule: the recorded head,
+confirmed or not. A tip that equals it or is its ancestor is never a fast-forward and never moves
+the head back (a late delivery posts nothing; a rewind is a force push); only a tip that descends
+from the recorded head is counted, from it. So no commit is listed twice.
+
+Nor is one lost: when a push counts past a head another push recorded but has not confirmed (its
+post is under way, or failed), the new record carries that range as *owed* (``owed_by``, the other
+push's delivery key; ``owed_from`` → ``owed_to``, the range it was to list). If the other push's post
+then fails, its retry finds the range owed to it, lists exactly that range, leaves the newer head
+where it is, and clears the debt. If it posted, the debt is never collected and expires with the
+record's delivery window. Only one debt fits a record: a push that would have to carry a second one
+(two unconfirmed pushes in a row) raises :class:`~handler.state.ledger.DeliveryInProgress`, and
+Lambda retries it once the others have finished.
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ from dataclasses import dataclass
 
 from handler.model import Repository
 from handler.state import AttributeValue, StateItem, StateStore, bounded_key
-from handler.state.ledger import DELIVERED_KEEP_SECONDS
+from handler.state.ledger import DELIVERED_KEEP_SECONDS, DeliveryInProgress
 
 PREFIX = "head#"
 
@@ -55,21 +69,62 @@ class HeadRecord:
     item: StateItem
     set_at: int = 0
     delivered: bool = True
+    owed: Owed | None = None
 
-    def counted_from(self, delivery_key: str, *, now: float) -> str | None:
-        """The head a push with ``delivery_key`` should count its commits from.
+    def unconfirmed(self, *, now: float) -> bool:
+        """Whether the push that wrote this head may still fail to post it (and be retried).
 
-        Normally the recorded head. The one before it when this record was written by the same push
-        (a retry whose earlier attempt moved the head and died), or by another push that has not
-        been delivered yet (its post failed, or is still under way): counting from its head could
-        lose its commits for good if it never posts, so they are listed again instead. A rare
-        duplicate listing is preferred to a lost commit. A record older than a delivery mark's
-        lifetime counts as delivered (its push can no longer be retried).
+        A record older than a delivery mark's lifetime counts as delivered: its push can no longer
+        be retried."""
+        return not self.delivered and now - self.set_at < DELIVERED_KEEP_SECONDS
+
+    def count_plan(self, delivery_key: str, *, now: float) -> CountPlan:
+        """How a push with ``delivery_key`` counts its commits against this record (module docstring).
+
+        Raises:
+            DeliveryInProgress: counting past this head would need a second debt on the record.
         """
-        if delivery_key and self.set_by == delivery_key:
-            return self.previous_id
-        unconfirmed = not self.delivered and now - self.set_at < DELIVERED_KEEP_SECONDS
-        return self.previous_id if unconfirmed else self.commit_id
+        if delivery_key and self.set_by == delivery_key:  # our own earlier attempt moved it and died
+            return CountPlan(self.previous_id)
+        owed = self.owed if self.owed is not None and now - self.set_at < DELIVERED_KEEP_SECONDS else None
+        if owed is not None and delivery_key and owed.owed_by == delivery_key:
+            return CountPlan(owed.owed_from, collects=owed)
+        if not self.unconfirmed(now=now):
+            return CountPlan(self.commit_id)
+        if owed is not None:
+            raise DeliveryInProgress(f"{self.set_by} (and {owed.owed_by})", None)
+        return CountPlan(self.commit_id, carries=Owed(self.set_by, self.previous_id, self.commit_id))
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A range of commits another push recorded but had not confirmed when a later push counted past
+    it: the later record carries it, so the earlier push's retry can still list it.
+
+    Attributes:
+        owed_by: the delivery key of the push that owes the range.
+        owed_from: where its range starts (its recorded previous head; None: it was a first sighting).
+        owed_to: its tip, where the range ends.
+    """
+
+    owed_by: str
+    owed_from: str | None
+    owed_to: str
+
+
+@dataclass(frozen=True)
+class CountPlan:
+    """What :meth:`HeadRecord.count_plan` decided.
+
+    Attributes:
+        count_from: the head to count from (None: show the tip alone).
+        carries: the debt the new record must carry (counting past an unconfirmed head).
+        collects: the debt this push collects: list its range, leave the head, clear the debt.
+    """
+
+    count_from: str | None
+    carries: Owed | None = None
+    collects: Owed | None = None
 
 
 def head_key(repository: Repository, full_ref: str) -> str:
@@ -83,6 +138,7 @@ def head_key(repository: Repository, full_ref: str) -> str:
 def _record(item: StateItem) -> HeadRecord:
     previous = item.attributes.get("previous_id")
     set_at = item.attributes.get("set_at", 0)
+    owed_by, owed_to, owed_from = (item.attributes.get(name) for name in ("owed_by", "owed_to", "owed_from"))
     return HeadRecord(
         commit_id=str(item.attributes["commit_id"]),
         previous_id=str(previous) if previous is not None else None,
@@ -90,11 +146,22 @@ def _record(item: StateItem) -> HeadRecord:
         item=item,
         set_at=set_at if isinstance(set_at, int) else 0,
         delivered=item.attributes.get("delivered", 1) == 1,
+        owed=(
+            Owed(str(owed_by), str(owed_from) if owed_from is not None else None, str(owed_to))
+            if owed_by and owed_to
+            else None
+        ),
     )
 
 
 def _attributes(
-    commit_id: str, previous_id: str | None, set_by: str, *, set_at: int, delivered: bool
+    commit_id: str,
+    previous_id: str | None,
+    set_by: str,
+    *,
+    set_at: int,
+    delivered: bool,
+    owed: Owed | None = None,
 ) -> dict[str, AttributeValue]:
     attributes: dict[str, AttributeValue] = {
         "commit_id": commit_id,
@@ -104,6 +171,11 @@ def _attributes(
     }
     if previous_id is not None:
         attributes["previous_id"] = previous_id
+    if owed is not None:
+        attributes["owed_by"] = owed.owed_by
+        attributes["owed_to"] = owed.owed_to
+        if owed.owed_from is not None:
+            attributes["owed_from"] = owed.owed_from
     return attributes
 
 
@@ -136,6 +208,7 @@ class RefHeads:
         commit_id: str,
         previous_id: str | None,
         set_by: str,
+        owed: Owed | None = None,
     ) -> HeadRecord | None:
         """Record ``commit_id`` as the head if the record is still ``current``.
 
@@ -144,12 +217,13 @@ class RefHeads:
             commit_id: the new head.
             previous_id: the head the push moved from (normally ``current.commit_id``).
             set_by: the push's delivery key.
+            owed: the range an unconfirmed push counted past still owes (:class:`Owed`).
 
         Returns:
             The new record, or None if another writer changed the record since ``current``.
         """
         attributes = _attributes(
-            commit_id, previous_id, set_by, set_at=math.floor(self._clock()), delivered=False
+            commit_id, previous_id, set_by, set_at=math.floor(self._clock()), delivered=False, owed=owed
         )
         if current is None:
             item = self._store.put_new(head_key(repository, full_ref), attributes, expires_at=self._expiry())
@@ -175,8 +249,24 @@ class RefHeads:
             before.set_by,
             set_at=before.set_at,
             delivered=before.delivered,
+            owed=before.owed,
         )
         return self._store.replace(record_after_swap.item, attributes, expires_at=self._expiry()) is not None
+
+    def settle(self, record: HeadRecord) -> bool:
+        """Clear the debt a push collected (it listed the owed range), if the record is unchanged.
+
+        Returns:
+            True if cleared; False if the record moved on meanwhile (its debt went with it, or stands).
+        """
+        attributes = _attributes(
+            record.commit_id,
+            record.previous_id,
+            record.set_by,
+            set_at=record.set_at,
+            delivered=record.delivered,
+        )
+        return self._store.replace(record.item, attributes, expires_at=self._expiry()) is not None
 
     def confirm(self, record_after_swap: HeadRecord) -> bool:
         """Mark a swapped head as delivered, once its push was posted, if it is still the record.
@@ -188,7 +278,12 @@ class RefHeads:
         """
         record = record_after_swap
         attributes = _attributes(
-            record.commit_id, record.previous_id, record.set_by, set_at=record.set_at, delivered=True
+            record.commit_id,
+            record.previous_id,
+            record.set_by,
+            set_at=record.set_at,
+            delivered=True,
+            owed=record.owed,
         )
         return self._store.replace(record.item, attributes, expires_at=self._expiry()) is not None
 

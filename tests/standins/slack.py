@@ -33,6 +33,10 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     drop: bool = False
+    #: Set when the request has arrived; the answer then waits until ``release`` is set (a post
+    #: held mid-flight, so a test can run another invocation meanwhile).
+    arrived: threading.Event | None = None
+    release: threading.Event | None = None
 
 
 class SlackStandIn(LoopbackServer):
@@ -90,6 +94,10 @@ class SlackStandIn(LoopbackServer):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 reply, payload = stand_in.answer(self.path, self.rfile.read(length))
+                if reply.arrived is not None:
+                    reply.arrived.set()
+                if reply.release is not None:
+                    reply.release.wait(timeout=120)  # bounded, so a broken test ends rather than hangs
                 time.sleep(reply.delay)
                 if reply.drop:
                     self.close_connection = True
