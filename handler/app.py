@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.deadline import Deadline
-from handler.logs import configure_logging
+from handler.logs import configure_logging, log_outcome
 from handler.pipelines.push import process_push_event
 from handler.runtime import Runtime, aws_runtime
 from handler.settings import Settings
@@ -50,6 +50,8 @@ class EventPath:
     matches: Callable[[Any], bool]
     module: str
     function: str
+    #: Where its events come from, as the metrics and outcome lines say it.
+    source: str = "codecommit"
 
     def load(self) -> ProcessEvent:
         """The pipeline's entry (importing its module the first time)."""
@@ -77,7 +79,9 @@ def process_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict[str,
     Raises:
         Exception: what the pipeline raised (after it tried every part), so Lambda retries.
     """
+    runtime.start_invocation(deadline)
     path = event_path(event)
+    runtime.metrics.event(path.source, path.name)
     process = process_push_event if path.name == "push" else path.load()
     return process(event, runtime, deadline)
 
@@ -88,14 +92,30 @@ _lambda_runtime: Runtime | None = None
 def lambda_handler(event: Any, context: Any) -> dict[str, int]:
     """Entry point for the notifier function (handler string ``handler.app.lambda_handler``)."""
     global _lambda_runtime  # noqa: PLW0603 (one runtime per warm container: cached clients and secret)
+    runtime = _lambda_runtime
     try:
-        if _lambda_runtime is None:
-            configure_logging(os.environ)
-            _lambda_runtime = aws_runtime(Settings.from_environ(os.environ))
+        if runtime is None:
+            runtime = _lambda_runtime = _cold_start()
         remaining = getattr(context, "get_remaining_time_in_millis", None)
-        return process_event(event, _lambda_runtime, Deadline(remaining))
+        return process_event(event, runtime, Deadline(remaining))
     finally:
+        if runtime is not None:
+            runtime.metrics.flush()
         _resume_collection()  # after the first invocation, whatever became of it
+
+
+def _cold_start() -> Runtime:
+    """The container's runtime, built once; a setting that can't be used is said in an outcome line
+    (the same keys as every other) before it is raised, so Lambda retries once it is fixed."""
+    configure_logging(os.environ)
+    try:
+        settings = Settings.from_environ(os.environ)
+    except Exception as error:
+        log_outcome(outcome="raised", reason=str(error), error_class=type(error).__name__)
+        raise
+    runtime = aws_runtime(settings)
+    runtime.metrics.cold_start("notifier")
+    return runtime
 
 
 def _resume_collection() -> None:

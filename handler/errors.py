@@ -9,6 +9,7 @@ The handler sorts every failure into one of three outcomes (the README's "Reliab
     ├── ConfigurationError      the deployment is wrong (no webhook, bad URL, bad setting); raised
     ├── RepositoryReadError     CodeCommit failed after bounded retries; raised so Lambda retries
     │   └── ReadDeadlineReached the invocation's time ran out before a read could start
+    ├── DeadlineReached         any other AWS call (state, secrets, parameters) had no time left
     └── DeliveryError           Slack did not take the message; raised so the event is kept
         ├── DeliveryRefused     a permanent refusal (404/410/403, invalid_payload): not retried here
         │   └── SlackApiRefused the Web API answered an error code (not_in_channel, invalid_auth, ...)
@@ -27,6 +28,7 @@ from typing import Any
 __all__ = [
     "CommitUnavailable",
     "ConfigurationError",
+    "DeadlineReached",
     "DeliveryError",
     "DeliveryExhausted",
     "DeliveryRefused",
@@ -108,3 +110,9 @@ class MessageGone(SlackApiRefused):
 
 class DeliveryExhausted(DeliveryError):
     """Transient delivery failures outlasted the attempts or the time this invocation has left."""
+
+
+class DeadlineReached(NotifierError):
+    """An AWS call (DynamoDB, Secrets Manager, SSM, CodeCommit's pull requests) was not attempted:
+    with the time its attempt may take, it could have outlived the invocation. Raised so Lambda
+    retries the event whole, rather than being killed part way through a write or a post."""

@@ -1,4 +1,5 @@
-"""One structured log line per push, so operators can search outcomes instead of reading prose.
+"""One structured log line per part of an event (a push, a pull-request activity, a dropped part),
+so operators can search outcomes instead of reading prose; each also counts in the metrics.
 
 The deployed function uses Lambda's JSON log format (the function's ``LoggingConfig`` sets
 ``LogFormat: JSON``). Under it the Python runtime formats every record as one JSON object and
@@ -15,9 +16,13 @@ query written against CloudWatch works on any of them.
 
 The outcome line's keys are stable (see the README's "Troubleshooting")::
 
-    outcome       delivered | dropped | duplicate | late | raised
-    event_id      the trigger record's eventId ("" when the record could not be read)
+    outcome       delivered | dropped | duplicate | filtered | late | raised
+    source        codecommit (more sources as they land)
+    kind          push | pull_request | comment | approval | … (the part's kind; "" when unknown)
+    event_id      the trigger record's eventId, or the EventBridge event's id ("" when unreadable)
     repository    the repository's name ("" when unknown)
+    pull_request  the pull request's id ("" for pushes)
+    destinations  where it was posted (delivered) or failed (raised); [] otherwise
     refs          full reference names, e.g. ["refs/heads/main"]
     commits       the commit ids the trigger gave
     reason        why it was dropped or raised ("" when delivered)
@@ -37,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from handler.metrics import Metrics
 from handler.model import Notification, Push
 from handler.settings import apply_log_level
 
@@ -115,24 +121,34 @@ def configure_logging(environ: Mapping[str, str]) -> None:
 def log_outcome(
     *,
     outcome: Outcome,
+    source: str = "codecommit",
+    kind: str = "",
     event_id: str = "",
     repository: str = "",
+    pull_request: str = "",
+    destinations: Sequence[str] = (),
     refs: Sequence[str] = (),
     commits: Sequence[str] = (),
     reason: str = "",
     error_class: str = "",
     attempts: int = 0,
     unavailable: Sequence[Mapping[str, str]] = (),
+    metrics: Metrics | None = None,
 ) -> None:
-    """Write the one line that says what became of a push (or of an unusable part of an event).
+    """Write the one line that says what became of a part of an event, and count it in ``metrics``.
 
-    Delivered and duplicate pushes are logged at INFO, drops at WARNING, raised errors at ERROR,
-    so ``LOG_LEVEL=WARNING`` keeps exactly the lines someone may have to act on.
+    Delivered and duplicate parts are logged at INFO, drops at WARNING, raised errors at ERROR,
+    so ``LOG_LEVEL=WARNING`` keeps exactly the lines someone may have to act on. Every line has
+    every key, whatever the source.
     """
     fields: dict[str, Any] = {
         "outcome": outcome,
+        "source": source,
+        "kind": kind,
         "event_id": event_id,
         "repository": repository,
+        "pull_request": pull_request,
+        "destinations": list(destinations),
         "refs": list(refs),
         "commits": list(commits),
         "reason": reason,
@@ -141,11 +157,15 @@ def log_outcome(
         "unavailable": [dict(entry) for entry in unavailable],
     }
     summary = f"{outcome}: {repository or 'an event'}"
+    if pull_request:
+        summary += f" pull request {pull_request}"
     if refs:
         summary += " " + ", ".join(refs[:3]) + (f" and {len(refs) - 3} more" if len(refs) > 3 else "")
     if reason:
         summary += f" ({reason})"
     log.log(_LEVELS[outcome], "%s", summary, extra=fields)
+    if metrics is not None:
+        metrics.outcome(outcome, source, destinations, repository=repository)
 
 
 def log_push_outcome(
@@ -156,6 +176,8 @@ def log_push_outcome(
     attempts: int = 0,
     error: BaseException | None = None,
     reason: str = "",
+    destinations: Sequence[str] = (),
+    metrics: Metrics | None = None,
 ) -> None:
     """:func:`log_outcome` for a parsed push; ``notification`` adds the commits that were unavailable."""
     unavailable = []
@@ -180,8 +202,11 @@ def log_push_outcome(
                     )
     log_outcome(
         outcome=outcome,
+        kind="push",
         event_id=push.event_id,
         repository=push.repository.name,
+        destinations=destinations,
+        metrics=metrics,
         refs=[change.full_name for change in push.ref_changes],
         commits=[change.commit_id for change in push.ref_changes if change.commit_id],
         reason=reason or (str(error) if error is not None else ""),

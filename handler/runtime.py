@@ -22,6 +22,7 @@ from handler.deadline import Deadline
 from handler.deliver.senders import Senders
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.reader import CodeCommitReader, CommitReader, botocore_config
+from handler.metrics import Metrics
 from handler.settings import Settings
 from handler.state import StateStore
 from handler.state.heads import RefHeads
@@ -113,7 +114,16 @@ class Runtime:
     pull_requests: PullRequestRuntime | Callable[[], PullRequestRuntime] | None = None
     #: The Slack Web API's base URL for app destinations (None: Slack's; the demo and tests use a stand-in).
     slack_api_url: str | None = None
+    #: This invocation's metrics (the Lambda entry writes them after each invocation; elsewhere kept).
+    metrics: Metrics = field(default_factory=Metrics)
+    #: The deployed function's AWS clients, whose every call the invocation's deadline bounds.
+    aws: AwsClients | None = None
     _senders: Senders | None = field(default=None, repr=False)
+
+    def start_invocation(self, deadline: Deadline) -> None:
+        """Bound every AWS call from now on by this invocation's ``deadline``."""
+        if self.aws is not None:
+            self.aws.deadline = deadline
 
     @property
     def ledger(self) -> DeliveryLedger | None:
@@ -138,8 +148,6 @@ class Runtime:
         if self._senders is None:
             self._senders = Senders(self.settings, self.secrets, slack_api_url=self.slack_api_url)
         return self._senders
-
-
 
 
 def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Runtime:
@@ -180,6 +188,6 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
         state=state,
         track_heads=table_name is not None,
         pull_requests=lazy_aws_runtime(environ, clients.get),
+        metrics=Metrics.from_environ(environ),
+        aws=clients,
     )
-
-

@@ -8,6 +8,9 @@ from typing import Any
 
 from botocore.config import Config
 
+from handler.deadline import Deadline
+from handler.errors import DeadlineReached
+
 #: Held while a client is made: made one at a time, the collector's state is restored exactly.
 _CREATING = threading.Lock()
 
@@ -33,6 +36,11 @@ class AwsClients:
       few times per container at most. (In Lambda the collector is already off for the whole
       cold start, ``handler/__init__.py``; this keeps the same rule for clients made later.)
 
+    Every attempt of every client's calls (retries included) is bounded by :attr:`deadline`, the
+    current invocation's: an attempt starts only if its whole timeout (connect + read) fits in the
+    time left, else :class:`~handler.errors.DeadlineReached` is raised and Lambda retries the event.
+    So a slow DynamoDB, Secrets Manager, SSM or CodeCommit never runs an invocation past its end.
+
     Args:
         config: the settings of every client but DynamoDB's.
         dynamodb_config: DynamoDB's (single-item calls: short timeouts, few attempts).
@@ -43,6 +51,8 @@ class AwsClients:
         self._config = config
         self._session: Any = None
         self._clients: dict[tuple[str, str | None], Any] = {}
+        #: The invocation's deadline (set at the start of each invocation); None: unbounded.
+        self.deadline: Deadline | None = None
 
     def get(self, service: str, region: str | None) -> Any:
         """The client for ``service`` in ``region`` (None: botocore's own region lookup)."""
@@ -62,7 +72,23 @@ class AwsClients:
         if self._session is None:
             self._session = trimmed_session()
         config = self._configs.get(service, self._config)
-        return self._session.create_client(service, region_name=region, config=config)
+        client = self._session.create_client(service, region_name=region, config=config)
+        attempt_seconds = float(config.connect_timeout or 0) + float(config.read_timeout or 0)
+
+        def before_attempt(model: Any = None, **_: Any) -> None:
+            deadline = self.deadline
+            if deadline is None:
+                return
+            left = deadline.seconds_left()
+            if left < attempt_seconds:
+                operation = getattr(model, "name", "a call")
+                raise DeadlineReached(
+                    f"{service} {operation} was not attempted: {left:.1f} s left in the invocation, and "
+                    f"an attempt may take {attempt_seconds:.0f} s; raising so Lambda retries the event"
+                )
+
+        client.meta.events.register("before-send", before_attempt)  # this client's events only
+        return client
 
 
 def trimmed_session() -> Any:

@@ -68,10 +68,14 @@ class Sent:
     attempts: int = 1
     channel_id: str | None = None
     ts: str | None = None
+    rate_limited: int = 0
 
 
-def to_each(names: Iterable[str], deliver: Callable[[str], int]) -> int:
+def to_each(names: Iterable[str], deliver: Callable[[str], int], *, failed: list[str] | None = None) -> int:
     """Run ``deliver(name)`` for every destination; return the sum of what it returned.
+
+    ``failed``, when given, gets the name of every destination that failed (for the outcome line
+    and the metrics), before the first failure is raised.
 
     One destination that fails never keeps the others from theirs: each is tried, a failure is
     logged, and the first one is raised after all were tried (so Lambda retries the event, and
@@ -85,6 +89,8 @@ def to_each(names: Iterable[str], deliver: Callable[[str], int]) -> int:
         except Exception as error:  # the other destinations still get theirs; raised below
             log.error("delivery to %s failed: %s: %s", name, type(error).__name__, error)
             failures.append(error)
+            if failed is not None:
+                failed.append(name)
     if failures:
         raise failures[0]
     return total
@@ -120,7 +126,7 @@ class WebhookSender:
     def post(self, payload: dict[str, Any], deadline: Deadline, *, thread_ts: str | None = None) -> Sent:
         """Send; after an auth-type refusal re-read the secret once in case it was rotated."""
         try:
-            return Sent(self.client().send(payload, deadline=deadline).attempts)
+            receipt = self.client().send(payload, deadline=deadline)
         except DeliveryRefused as refused:
             if refused.status not in AUTH_TYPE_STATUSES or not self._secrets.refresh(self.destination):
                 raise
@@ -129,7 +135,8 @@ class WebhookSender:
                 self.destination.name,
                 refused.status,
             )
-            return Sent(self.client().send(payload, deadline=deadline).attempts)
+            receipt = self.client().send(payload, deadline=deadline)
+        return Sent(receipt.attempts, rate_limited=receipt.rate_limited)
 
 
 class AppSender:

@@ -25,14 +25,17 @@ delivered.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import replace
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from handler.deadline import Deadline
 from handler.deliver.senders import AppSender, WebhookSender, to_each
 from handler.enrich.pull_request import enrich
 from handler.errors import NotifierError
+from handler.logs import Outcome, log_outcome
+from handler.metrics import Metrics
 from handler.pipelines.outgoing import Outgoing
 from handler.pipelines.threads import Threads, direct_messages
 from handler.pull_requests.model import Activity, ActivityKind, Notice
@@ -41,6 +44,7 @@ from handler.render.pull_request import is_draft_title
 from handler.routing import route, subject_for_activity
 from handler.runtime import offline_runtime
 from handler.settings import RenderSettings
+from handler.sources import Dropped
 from handler.sources.eventbridge import parse_activities
 from handler.state import StateStore
 from handler.state.ledger import DeliveryLedger, delivery
@@ -177,34 +181,106 @@ def process_pull_request_event(event: Any, runtime: Runtime, deadline: Deadline)
     state = pull_requests.state if pull_requests.state is not None else runtime.state
     ledger = DeliveryLedger(state) if state is not None else None
     outcomes: dict[str, int] = {"delivered": 0}
-    for activity in parse_activities(event):
-        key = f"eventbridge#{activity.repository.account}#{activity.event_id}" if activity.event_id else ""
-        with delivery(ledger, key, seconds_left=deadline.seconds_left()) as fresh:
-            if not fresh:
-                log.info("event %s was delivered before: posting nothing", activity.event_id)
-                outcomes["duplicate"] = outcomes.get("duplicate", 0) + 1
-                continue
-            items = plan(activity, pull_requests, runtime.settings.render, state)
-            if not items:
-                continue
-            names = _destinations(activity, items[0].notice, runtime)
-            if not names:
-                outcomes["filtered"] = outcomes.get("filtered", 0) + 1
-                continue
-            threads = Threads(_store(state), int(pull_requests.clock()))
-            _post_everywhere(
-                items, names, key=key, ledger=ledger, runtime=runtime, threads=threads, deadline=deadline
+
+    def dropped(part: Dropped) -> None:
+        reason = f"{part.where}: {part.reason}"
+        log_outcome(outcome="dropped", event_id=part.event_id, reason=reason, metrics=runtime.metrics)
+
+    for activity in parse_activities(event, dropped):
+        failed_at: list[str] = []
+        try:
+            result = _deliver_activity(
+                activity, pull_requests, runtime, deadline, state=state, ledger=ledger, failed_at=failed_at
             )
-            for item in items:  # posted: nothing here may raise, or Lambda's retry would post again
-                for write in item.after_delivery:
-                    try:
-                        write()
-                    except NotifierError as error:
-                        log.warning(
-                            "posted, but could not record its state: %s: %s", type(error).__name__, error
-                        )
-            outcomes["delivered"] += len(items)
+        except Exception as error:  # said once, with the same keys as every outcome, then raised
+            _log_activity(activity, "raised", runtime, reason=str(error), error=error, destinations=failed_at)
+            raise
+        _log_activity(
+            activity, result.outcome, runtime, reason=result.reason, destinations=result.destinations
+        )
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + result.count
     return outcomes
+
+
+@dataclass(frozen=True)
+class ActivityResult:
+    """What became of one activity: its outcome, why, where it went, and how many messages it posted."""
+
+    outcome: Outcome
+    reason: str = ""
+    destinations: tuple[str, ...] = ()
+    count: int = 1
+
+
+def _deliver_activity(
+    activity: Activity,
+    pull_requests: PullRequestRuntime,
+    runtime: Runtime,
+    deadline: Deadline,
+    *,
+    state: StateStore | None,
+    ledger: DeliveryLedger | None,
+    failed_at: list[str],
+) -> ActivityResult:
+    """Claim, read, decide, route, render, post and mark one activity."""
+    key = f"eventbridge#{activity.repository.account}#{activity.event_id}" if activity.event_id else ""
+    with delivery(ledger, key, seconds_left=deadline.seconds_left()) as fresh:
+        if not fresh:
+            return ActivityResult("duplicate", f"event {activity.event_id} was delivered before")
+        items = plan(activity, pull_requests, runtime.settings.render, state)
+        if not items:
+            return ActivityResult("filtered", "nothing to post: a quiet draft, or left out by the settings")
+        names = _destinations(activity, items[0].notice, runtime)
+        if not names:
+            return ActivityResult("filtered", "no route takes it, or a filter drops it")
+        threads = Threads(_store(state), int(pull_requests.clock()))
+        _post_everywhere(
+            items,
+            names,
+            key=key,
+            ledger=ledger,
+            runtime=runtime,
+            threads=threads,
+            deadline=deadline,
+            failed_at=failed_at,
+        )
+        for item in items:  # posted: nothing here may raise, or Lambda's retry would post again
+            for write in item.after_delivery:
+                try:
+                    write()
+                except NotifierError as error:
+                    log.warning("posted, but could not record its state: %s: %s", type(error).__name__, error)
+        if activity.event_time is not None:
+            runtime.metrics.lag("codecommit", time.time() - activity.event_time.timestamp())
+        return ActivityResult("delivered", destinations=names, count=len(items))
+
+
+def _log_activity(
+    activity: Activity,
+    outcome: Outcome,
+    runtime: Runtime,
+    *,
+    reason: str = "",
+    error: BaseException | None = None,
+    destinations: Sequence[str] = (),
+) -> None:
+    """The activity's one outcome line (the keys every source's lines have), counted in the metrics."""
+    snapshot = activity.pull_request
+    log_outcome(
+        outcome=outcome,
+        kind=activity.kind.value,
+        event_id=activity.event_id,
+        repository=activity.repository.name,
+        pull_request=activity.pull_request_id or "",
+        destinations=destinations,
+        refs=[ref for ref in (snapshot.source_reference, snapshot.destination_reference) if ref]
+        if snapshot is not None
+        else [],
+        reason=reason,
+        error_class=type(error).__name__ if error is not None else "",
+        attempts=int(getattr(error, "attempts", 0) or 0),
+        metrics=runtime.metrics,
+    )
 
 
 def _destinations(activity: Activity, notice: Notice, runtime: Runtime) -> tuple[str, ...]:
@@ -236,9 +312,11 @@ def _post_everywhere(
     runtime: Runtime,
     threads: Threads,
     deadline: Deadline,
+    failed_at: list[str] | None = None,
 ) -> None:
     """Post every item to every destination, each at most once; raise the first failure after all
-    were tried (the delivered ones are marked, so Lambda's retry skips them).
+    were tried (the delivered ones are marked, so Lambda's retry skips them); ``failed_at`` gets the
+    destinations that failed.
 
     The marks: "ready for review" is a message about the pull request, not about one event, so it
     is marked per pull request and destination (``ready#<scope>@<name>``): whichever event brings
@@ -257,21 +335,30 @@ def _post_everywhere(
                 if not fresh:
                     log.info("%s: already delivered to %s; not posting it again", marked, name)
                     continue
-                _post(item, runtime.senders.get(name), threads, deadline)
+                _post(item, runtime.senders.get(name), threads, deadline, runtime.metrics)
         return 0
 
-    to_each(names, post_all)
+    to_each(names, post_all, failed=failed_at)
 
 
-def _post(item: Outgoing, sender: WebhookSender | AppSender, threads: Threads, deadline: Deadline) -> None:
+def _post(
+    item: Outgoing, sender: WebhookSender | AppSender, threads: Threads, deadline: Deadline, metrics: Metrics
+) -> None:
     activity = item.activity
     markup = markup_for(sender.flavor)
     payload = item.render(markup)
-    if isinstance(sender, AppSender) and activity.pull_request_id:
-        threads.post(sender, item, payload, deadline)
-        direct_messages(sender, item, payload, deadline)
-    else:
-        sender.post(payload, deadline)
+    name = sender.destination.name
+    try:
+        if isinstance(sender, AppSender) and activity.pull_request_id:
+            threads.post(sender, item, payload, deadline)
+            direct_messages(sender, item, payload, deadline)
+            metrics.delivery(name, attempts=1, rate_limited=0)
+        else:
+            sent = sender.post(payload, deadline)
+            metrics.delivery(name, attempts=sent.attempts, rate_limited=sent.rate_limited)
+    except Exception as error:  # counted, then raised as it was
+        metrics.delivery_failed(name, error)
+        raise
     log.info(
         "delivered %s for pull request %s in %s to %s",
         activity.event_name,

@@ -60,11 +60,12 @@ def process_push_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict
     """
     outcomes: Counter[str] = Counter(delivered=0)
     failures: list[Exception] = []
-    for push in _parse_pushes(event):
+    for push in _parse_pushes(event, runtime):
+        failed_at: list[str] = []
         try:
-            result = deliver_push(push, runtime, deadline)
+            result = deliver_push(push, runtime, deadline, failed_at=failed_at)
         except Exception as error:  # one push's failure must not sink its neighbours
-            log_push_outcome(push, "raised", error=error)
+            log_push_outcome(push, "raised", error=error, destinations=failed_at, metrics=runtime.metrics)
             failures.append(error)
             continue
         log_push_outcome(
@@ -73,6 +74,8 @@ def process_push_event(event: Any, runtime: Runtime, deadline: Deadline) -> dict
             notification=result.notification,
             attempts=result.attempts,
             reason=result.reason,
+            destinations=result.destinations,
+            metrics=runtime.metrics,
         )
         outcomes[result.outcome] += 1
     if failures:
@@ -90,10 +93,15 @@ class PushResult:
     notification: Notification | None = None
     attempts: int = 0
     reason: str = ""
+    destinations: tuple[str, ...] = ()
 
 
-def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult:
+def deliver_push(
+    push: Push, runtime: Runtime, deadline: Deadline, *, failed_at: list[str] | None = None
+) -> PushResult:
     """Claim, enrich, record, route, render, post and mark one push; undo what it recorded if it fails.
+
+    ``failed_at`` gets the destinations whose post failed, before the failure is raised.
 
     With heads tracked, the recorded heads (then the merge bases with them) and the branch tips are
     read beside the claim, and the tips' changes once it is won, each chain on a thread of its own
@@ -123,8 +131,10 @@ def deliver_push(push: Push, runtime: Runtime, deadline: Deadline) -> PushResult
                     f"{ref.short_name}: {decision.reason}" for ref, decision in routed.dropped
                 )
                 return PushResult("filtered", notification, reason=reasons)
-            attempts = _post_to_each(notification, routed, runtime, deadline)
-            return PushResult("delivered", notification, attempts, reason=_sent_to(routed))
+            attempts = _post_to_each(notification, routed, runtime, deadline, failed_at)
+            return PushResult(
+                "delivered", notification, attempts, _sent_to(routed), tuple(routed.by_destination)
+            )
 
 
 def _route(notification: Notification, runtime: Runtime) -> PushRouting:
@@ -138,7 +148,11 @@ def _route(notification: Notification, runtime: Runtime) -> PushRouting:
 
 
 def _post_to_each(
-    notification: Notification, routed: PushRouting, runtime: Runtime, deadline: Deadline
+    notification: Notification,
+    routed: PushRouting,
+    runtime: Runtime,
+    deadline: Deadline,
+    failed_at: list[str] | None = None,
 ) -> int:
     """Post each destination its part, each at most once: with several destinations, every one is
     marked in the ledger on its own (``<push key>@<name>``), so after one fails, Lambda's retry
@@ -161,9 +175,17 @@ def _post_to_each(
                 else notification
             )
             payload = render(part, runtime.settings.render, markup_for(sender.flavor))
-            return sender.post(payload, deadline).attempts
+            try:
+                sent = sender.post(payload, deadline)
+            except Exception as error:  # counted, then raised as it was
+                runtime.metrics.delivery_failed(name, error)
+                raise
+            runtime.metrics.delivery(name, attempts=sent.attempts, rate_limited=sent.rate_limited)
+            if notification.push.event_time is not None:
+                runtime.metrics.lag("codecommit", time.time() - notification.push.event_time.timestamp())
+            return sent.attempts
 
-    return to_each(routed.by_destination, post)
+    return to_each(routed.by_destination, post, failed=failed_at)
 
 
 def _only(notification: Notification, ref_changes: tuple[RefChange, ...]) -> Notification:
@@ -183,13 +205,14 @@ def _sent_to(routed: PushRouting) -> str:
     return "" if destinations == "default" and not routed.dropped else f"sent to {destinations}"
 
 
-def _parse_pushes(event: Any) -> list[Push]:
+def _parse_pushes(event: Any, runtime: Runtime) -> list[Push]:
     """Every usable push in the event; one ``dropped`` outcome line for each part that is not."""
-    return list(parse_each(iter_trigger_records(event), parse_push, _log_dropped))
 
+    def dropped(part: Dropped) -> None:
+        reason = f"{part.where}: {part.reason}"
+        log_outcome(outcome="dropped", event_id=part.event_id, reason=reason, metrics=runtime.metrics)
 
-def _log_dropped(dropped: Dropped) -> None:
-    log_outcome(outcome="dropped", event_id=dropped.event_id, reason=f"{dropped.where}: {dropped.reason}")
+    return list(parse_each(iter_trigger_records(event), parse_push, dropped))
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -470,9 +470,10 @@ def _comment_activity(envelope: EventBridgeEvent, detail: CommentDetail, detail_
     )
 
 
-def parse_activities(event: Any) -> Iterator[Activity]:
-    """Yield an :class:`Activity` per usable EventBridge event; log one line per dropped part."""
-    return parse_each(iter_eventbridge_events(event), parse_activity, _log_dropped)
+def parse_activities(event: Any, on_drop: Callable[[Dropped], None] | None = None) -> Iterator[Activity]:
+    """Yield an :class:`Activity` per usable EventBridge event; hand each dropped part to ``on_drop``
+    (the pipeline's outcome line; a log line when not given)."""
+    return parse_each(iter_eventbridge_events(event), parse_activity, on_drop or _log_dropped)
 
 
 def _log_dropped(dropped: Dropped) -> None:
