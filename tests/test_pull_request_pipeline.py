@@ -72,11 +72,15 @@ def test_ready_is_announced_once_then_the_mark_is_gone() -> None:
     run(DRAFT, "pullRequestCreated", store)
     ready = replace(DRAFT, title="Cache", source_commit=SOURCE_2)
     first = run(ready, "pullRequestSourceBranchUpdated", store)
+    # planned: both; posted: "ready for review" alone wherever it is posted (one event, one message:
+    # tests/test_routing_pipeline.py and the goldens), "new commits" where "ready" was said before
     assert [post["attachments"][0]["pretext"] for post in first] == [
         ":eyes: *Ready for review*",
         ":arrow_up: *New commits pushed*",
     ]
     assert store.get(DRAFT_KEY) is None
+    source = store.get(SOURCE_KEY)  # the next push still compares from the commit it was ready at
+    assert source is not None and source.attributes == {"source_commit": SOURCE_2}
     assert [
         post["attachments"][0]["pretext"] for post in run(ready, "pullRequestSourceBranchUpdated", store)
     ] == [":arrow_up: *New commits pushed*"]

@@ -59,6 +59,9 @@ DRAFT_TTL_SECONDS = 90 * 24 * 3600
 SOURCE_TTL_SECONDS = 60 * 24 * 3600
 #: Final states: a draft merged or closed is reported as such, never as "ready for review".
 FINAL_KINDS = frozenset({ActivityKind.MERGED, ActivityKind.CLOSED})
+#: Events whose own message says nothing "ready for review" doesn't, where that is posted with it:
+#: one event, one message (a destination told "ready" earlier still gets "new commits pushed").
+READY_SAYS_IT_ALL = frozenset({ActivityKind.SOURCE_UPDATED})
 
 
 def draft_key(activity: Activity) -> str:
@@ -326,16 +329,22 @@ def _post_everywhere(
     """
 
     def post_all(name: str) -> int:
+        ready_here = False
         for item in items:
-            if item.notice.ready_for_review:
-                marked = f"ready#{item.activity.scope}@{name}"
-            else:
-                marked = f"{key}@{name}" if len(names) > 1 and key else ""
+            ready = item.notice.ready_for_review
+            marked = (
+                f"ready#{item.activity.scope}@{name}"
+                if ready
+                else (f"{key}@{name}" if len(names) > 1 and key else "")
+            )
             with delivery(ledger, marked, seconds_left=deadline.seconds_left()) as fresh:
                 if not fresh:
                     log.info("%s: already delivered to %s; not posting it again", marked, name)
-                    continue
-                _post(item, runtime.senders.get(name), threads, deadline, runtime.metrics)
+                elif ready_here and item.activity.kind in READY_SAYS_IT_ALL:
+                    log.info("%s: said by 'ready for review' in %s; marked, not posted", marked, name)
+                else:
+                    _post(item, runtime.senders.get(name), threads, deadline, runtime.metrics)
+                    ready_here = ready_here or ready
         return 0
 
     to_each(names, post_all, failed=failed_at)
