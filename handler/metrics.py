@@ -94,13 +94,10 @@ class Metrics:
     _values: dict[_Key, list[float]] = field(default_factory=lambda: defaultdict(list), repr=False)
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Metrics:
-        """The deployed function's: lines to stdout, namespace and repository switch from the environment."""
-        return cls(
-            namespace=environ.get("METRICS_NAMESPACE") or DEFAULT_NAMESPACE,
-            write=_stdout,
-            by_repository=environ.get("METRICS_BY_REPOSITORY", "").strip().lower() in ("1", "true", "on"),
-        )
+    def to_stdout(cls, namespace: str = DEFAULT_NAMESPACE, *, by_repository: bool = False) -> Metrics:
+        """The deployed function's: each line to stdout, where CloudWatch Logs reads it
+        (``METRICS_NAMESPACE`` and ``METRICS_BY_REPOSITORY`` in ``handler/settings.py``)."""
+        return cls(namespace=namespace, write=_stdout, by_repository=by_repository)
 
     def event(self, source: str, kind: str) -> None:
         """An event taken in."""

@@ -188,6 +188,6 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
         state=state,
         track_heads=table_name is not None,
         pull_requests=lazy_aws_runtime(environ, clients.get),
-        metrics=Metrics.from_environ(environ),
+        metrics=Metrics.to_stdout(settings.metrics_namespace, by_repository=settings.metrics_by_repository),
         aws=clients,
     )

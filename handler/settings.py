@@ -108,6 +108,29 @@ def level_name(text: str) -> str:
     return level
 
 
+_NAMESPACE = re.compile(r"[A-Za-z0-9 .\-_/#:]{1,255}", re.ASCII)
+
+
+def metrics_namespace(text: str) -> str:
+    """A CloudWatch namespace of our own: letters, digits and ``. - _ / # :``, not ``AWS/…``."""
+    namespace = text.strip()
+    if not _NAMESPACE.fullmatch(namespace) or namespace.startswith("AWS/"):
+        raise ValueError(
+            f"must be 1-255 letters, digits or . - _ / # : and not start with AWS/, got {text!r}"
+        )
+    return namespace
+
+
+def on_off(text: str) -> bool:
+    """``true``/``on``/``1`` or ``false``/``off``/``0``, in any case."""
+    value = text.strip().lower()
+    if value in ("true", "on", "1"):
+        return True
+    if value in ("false", "off", "0"):
+        return False
+    raise ValueError(f"must be true or false, got {text!r}")
+
+
 def branch_colors(text: str) -> tuple[tuple[str, str], ...]:
     """``BRANCH_COLORS``: a JSON object of pattern → ``#RRGGBB``, replacing the defaults."""
     try:
@@ -215,6 +238,14 @@ class Settings:
     )
     #: Which events go where; None (unset): everything to ``default``.
     routing: Routing | None = setting("ROUTES", routes, None)
+    #: The CloudWatch namespace the function's metrics are published in (handler/metrics.py).
+    metrics_namespace: str = setting(
+        "METRICS_NAMESPACE", metrics_namespace, "CodeCommitNotifier", context="metrics_namespace"
+    )
+    #: A repository dimension on the outcome metrics: one billed metric per repository name.
+    metrics_by_repository: bool = setting(
+        "METRICS_BY_REPOSITORY", on_off, False, context="metrics_by_repository"
+    )
 
     @property
     def routes_in_force(self) -> Routing | None:

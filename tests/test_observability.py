@@ -20,8 +20,9 @@ from botocore.config import Config
 from handler.aws.clients import AwsClients
 from handler.deadline import Deadline
 from handler.demo import trigger_event
-from handler.errors import DeadlineReached
+from handler.errors import ConfigurationError, DeadlineReached
 from handler.metrics import MAX_VALUES, UNITS, Metrics
+from handler.settings import Settings
 from tests.scenarios import ScenarioRepo, scenario_events
 from tests.standins import LoopbackServer
 from tests.standins.slack import Reply, running
@@ -181,10 +182,25 @@ def test_a_foreign_eventbridge_event_is_dropped_in_a_line_of_its_own(
     assert line["outcome"] == "dropped" and line.keys() >= ALL_KEYS and "Something Else" in line["reason"]
 
 
-def test_repository_names_are_a_dimension_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    for switch, expected in (("", None), ("true", 1.0)):
-        metrics = Metrics.from_environ({"METRICS_BY_REPOSITORY": switch})
-        metrics.write = None
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("METRICS_NAMESPACE", "AWS/Lambda"),
+        ("METRICS_NAMESPACE", "a" * 256),
+        ("METRICS_BY_REPOSITORY", "yes!"),
+    ],
+)
+def test_a_metrics_setting_that_cannot_be_used_is_refused_by_name(variable: str, value: str) -> None:
+    with pytest.raises(ConfigurationError, match=variable):
+        Settings.from_environ({variable: value})
+
+
+def test_repository_names_are_a_dimension_only_when_asked() -> None:
+    for switch, expected in (("false", None), ("true", 1.0)):
+        settings = Settings.from_environ(
+            {"METRICS_BY_REPOSITORY": switch, "METRICS_NAMESPACE": "Team/Notifier"}
+        )
+        metrics = Metrics(settings.metrics_namespace, by_repository=settings.metrics_by_repository)
         metrics.outcome("delivered", "codecommit", ("default",), repository="payments")
         assert (
             metric([json.loads(line) for line in metrics.flush()], "Delivered", Repository="payments")

@@ -1,5 +1,5 @@
 """Settings: every problem reported at once by the name the user wrote; LOG_LEVEL means what it says;
-every documented variable does what the README says when it is set."""
+every documented variable (docs/configuration.md) does what it says when it is set."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ from tests.standins import LoopbackServer
 from tests.standins.codecommit import CodeCommitStandIn
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+#: The full settings reference the README links to.
+REFERENCE = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
 
 
 def test_every_problem_is_reported_at_once_by_its_variable() -> None:
@@ -113,7 +114,7 @@ def test_adding_a_setting_is_one_line() -> None:
 
 
 def documented_variables() -> set[str]:
-    section = README.split("### Function (environment variables")[1].split("\n## ")[0]
+    section = REFERENCE.split("### Function (environment variables")[1].split("\n## ")[0]
     return set(re.findall(r"^\| `([A-Z_]+)`", section, flags=re.MULTILINE)) | set(
         re.findall(r"`(AWS_ENDPOINT_URL_[A-Z_]+)`", section)
     )
@@ -122,11 +123,11 @@ def documented_variables() -> set[str]:
 def test_every_documented_variable_is_read_and_every_read_variable_documented() -> None:
     endpoints = {name for name in documented_variables() if name.startswith("AWS_ENDPOINT_URL_")}
     assert documented_variables() - endpoints == {spec.variable for spec in setting_specs()}
-    assert endpoints, "the README documents the endpoint variables the tests rely on"
+    assert endpoints, "the reference documents the endpoint variables the tests rely on"
 
 
 def test_every_context_key_is_documented() -> None:
-    section = README.split("### Stack (CDK context")[1].split("### Function")[0]
+    section = REFERENCE.split("### Stack (CDK context")[1].split("### Function")[0]
     for key in HANDLER_SETTINGS:
         assert f"`{key}`" in section, key
 
@@ -178,7 +179,7 @@ class SecretsManagerStandIn(LoopbackServer):
 def test_the_documented_endpoint_variables_send_the_clients_to_that_endpoint(
     monkeypatch: pytest.MonkeyPatch, codecommit_standin: CodeCommitStandIn, scenario_repo: ScenarioRepo
 ) -> None:
-    """Set each AWS_ENDPOINT_URL_* name exactly as the README writes it, and use the clients."""
+    """Set each AWS_ENDPOINT_URL_* name exactly as the reference writes it, and use the clients."""
     secrets = SecretsManagerStandIn("https://hooks.slack.com/services/T1/B2/C3")
     try:
         dynamodb = LoopbackServer()
