@@ -47,6 +47,7 @@ from typing import Any  # noqa: E402
 
 import handler.app  # noqa: E402
 import handler.aws.clients  # noqa: E402
+import handler.pipelines.push  # noqa: E402
 from bench.sequential import NoPrefetch, ReadWhenAsked  # noqa: E402
 
 assert gc.isenabled() == (VARIANT == "gc"), "the cold-start pause is on exactly when it should be"
@@ -92,8 +93,8 @@ if __name__ == "__main__":
         name, replacement = REPLACEMENTS[VARIANT]
         setattr(handler.aws.clients.AwsClients, name, replacement)
     elif VARIANT == "no-prefetch":
-        setattr(handler.app, "TipPrefetch", NoPrefetch)  # noqa: B010 (app.py looks them up there)
-        setattr(handler.app, "ReadAhead", ReadWhenAsked)  # noqa: B010
+        setattr(handler.pipelines.push, "TipPrefetch", NoPrefetch)  # noqa: B010 (the push path looks them up there)
+        setattr(handler.pipelines.push, "ReadAhead", ReadWhenAsked)  # noqa: B010
     elif VARIANT == "full-data":
         handler.aws.clients.trimmed_session = full_data_session
     elif VARIANT == "requests-at-post":

@@ -1,7 +1,7 @@
 """The pipeline's reads one after another, as before the read-ahead (``handler/enrich/prefetch.py``).
 
 Stand-ins for :class:`~handler.enrich.prefetch.TipPrefetch` and
-:class:`~handler.enrich.prefetch.ReadAhead` that read nothing ahead: put in ``handler.app`` in
+:class:`~handler.enrich.prefetch.ReadAhead` that read nothing ahead: put in ``handler.pipelines.push`` in
 their place, the tips and their files are read when enrich asks, and the heads after the claim.
 ``bench/lever_variant.py`` measures the lever with them (``no-prefetch``); ``tests/test_prefetch.py``
 compares the pipeline with and without it.

@@ -68,6 +68,7 @@ def run_ours(event: Any) -> None:
     import handler.deliver.senders
     import handler.deliver.webhook
     import handler.enrich.prefetch
+    import handler.pipelines.push
 
     stages.append(("import handler.app", time.perf_counter() - started))
     started = time.perf_counter()
@@ -89,7 +90,8 @@ def run_ours(event: Any) -> None:
     prefetch = handler.enrich.prefetch.TipPrefetch
     patch(prefetch, "get_commit", timed("waiting for the worker's tip", prefetch.get_commit))
     patch(prefetch, "get_differences", timed("waiting for the worker's changes", prefetch.get_differences))
-    patch(handler.app, "render", timed("render", getattr(handler.app, "render")))  # noqa: B009 (app.py looks it up here)
+    push_path = handler.pipelines.push
+    patch(push_path, "render", timed("render", getattr(push_path, "render")))  # noqa: B009 (the push path looks it up here)
     senders = handler.deliver.senders.Senders
     patch(
         senders,
