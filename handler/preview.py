@@ -7,16 +7,19 @@ included, with no Slack workspace: the payload is posted over HTTP to 127.0.0.1 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qs, quote
 
 from handler.errors import UnprocessableEvent
+from handler.logs import OUTCOME_LOGGER
 
 BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder#"
 MAX_LINK_LENGTH = 8_000
@@ -141,11 +144,31 @@ def describe(payload: dict[str, Any], *, color: bool = False, truecolor: bool = 
             value = show.mrkdwn(str(entry.get("value", ""))).replace("\n", " · ")
             body.append(f"{show.bold(str(entry.get('title', '')))}: {value}")
         body.extend(show.blocks(attachment.get("blocks", [])))
-        if attachment.get("footer"):
-            body.append(show.dim(show.mrkdwn(str(attachment["footer"]))))
+        footer = _footer_line(attachment)
+        if footer:
+            body.append(show.dim(show.mrkdwn(footer)))
         lines.append("")
         lines.extend(f"{bar} {line}" for line in body)
     return "\n".join(lines)
+
+
+def _footer_line(attachment: dict[str, Any]) -> str:
+    """The footer as Slack shows it: the footer text, then `` | `` and the time ``ts`` says.
+
+    Slack writes the time in the reader's own time zone; the preview writes it in UTC and says so,
+    so the same payload reads the same on every machine (and in the README).
+    """
+    parts = [str(attachment["footer"])] if attachment.get("footer") else []
+    ts = attachment.get("ts")
+    if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+        parts.append(format_time(ts))
+    return " | ".join(parts)
+
+
+def format_time(ts: float) -> str:
+    """``Nov 20, 2026 09:30 UTC`` for a Unix time."""
+    at = datetime.fromtimestamp(ts, tz=UTC)
+    return f"{at:%b} {at.day}, {at:%Y %H:%M} UTC"
 
 
 _ESC = "\x1b["
@@ -296,3 +319,76 @@ def as_lambda_event(document: Any) -> dict[str, Any]:
     else:
         raise UnprocessableEvent("the event file is not an SNS event, SNS message or trigger record")
     return {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": message}}]}
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a multi-line message (a settings problem listed per item) joined with
+    spaces, so a command's ``error:`` line is always one line."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why (part of) an event posts nothing: ``what`` became of it (dropped, filtered, not posted)
+    and ``why``, in the pipeline's words."""
+
+    what: str
+    why: str
+
+
+class PipelineLog(logging.Handler):
+    """What the pipeline logs while the preview runs one event, sorted for a person at a terminal.
+
+    The function says why an event posts nothing in its log (the outcome lines of
+    :mod:`handler.logs`, the parsers' ``dropped ...`` lines, the pull-request pipeline's ``not
+    posting ...``); the preview collects those as :class:`Reason` s and prints each one itself, in
+    its own words, after the event. An ERROR line is held until the event ends: when the pipeline
+    raises, the command reports that failure once, as its ``error:`` line, and the held lines (the
+    same failure, logged on its way out) are let go; otherwise they are printed. Any other warning
+    is printed as it comes.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.reasons: list[Reason] = []
+        self.held: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Sort one record: a reason, a held error, a warning to print, or INFO to let go."""
+        reason = _reason(record)
+        if reason is not None:
+            if reason not in self.reasons:
+                self.reasons.append(reason)
+        elif record.levelno >= logging.ERROR:
+            self.held.append(record)
+        elif record.levelno >= logging.WARNING:
+            self._write(record)
+
+    def finish(self, *, raised: bool) -> list[Reason]:
+        """End one event: print the held errors unless it ``raised``; return (and forget) its reasons."""
+        if not raised:
+            for record in self.held:
+                self._write(record)
+        reasons, self.reasons, self.held = self.reasons, [], []
+        return reasons
+
+    def _write(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {one_line(record.getMessage())}", file=self.stream)
+
+
+def _reason(record: logging.LogRecord) -> Reason | None:
+    """The reason a record gives for posting nothing, if it gives one."""
+    message = record.getMessage()
+    if record.name == OUTCOME_LOGGER:
+        outcome = str(getattr(record, "outcome", ""))
+        if outcome in ("dropped", "filtered"):
+            return Reason(outcome, str(getattr(record, "reason", "")) or message)
+        return None  # delivered, duplicate and late the caller counts; raised it reports itself
+    if record.name.startswith("handler.sources.") and message.startswith("dropped "):
+        return Reason("dropped", message.removeprefix("dropped "))
+    if record.levelno == logging.INFO and (
+        message.startswith("not posting ") or message.endswith(" not announced")
+    ):  # the pull-request pipeline's PULL_REQUEST_EVENTS, ROUTES and draft decisions
+        return Reason("not posted", message.removeprefix("not posting "))
+    return None
