@@ -329,7 +329,7 @@ def one_line(text: str) -> str:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why (part of) an event posts nothing: ``what`` became of it (dropped, filtered, not posted)
+    """Why (part of) an event posts nothing: ``what`` became of it (dropped, filtered, a draft)
     and ``why``, in the pipeline's words."""
 
     what: str
@@ -387,8 +387,9 @@ def _reason(record: logging.LogRecord) -> Reason | None:
         return None  # delivered, duplicate and late the caller counts; raised it reports itself
     if record.name.startswith("handler.sources.") and message.startswith("dropped "):
         return Reason("dropped", message.removeprefix("dropped "))
-    if record.levelno == logging.INFO and (
-        message.startswith("not posting ") or message.endswith(" not announced")
-    ):  # the pull-request pipeline's PULL_REQUEST_EVENTS, ROUTES and draft decisions
-        return Reason("not posted", message.removeprefix("not posting "))
+    if record.levelno == logging.INFO:  # the pull-request pipeline's decisions
+        if message.startswith("not posting "):  # PULL_REQUEST_EVENTS or ROUTES
+            return Reason("filtered", message.removeprefix("not posting "))
+        if message.endswith(" not announced"):
+            return Reason("a draft", message)
     return None

@@ -6,20 +6,28 @@ exit status, never a traceback; ``--json`` must leave nothing but JSON on stdout
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pty
 import subprocess
 import sys
 import tempfile
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from handler.__main__ import EXIT_CONFIG, EXIT_DELIVERY, EXIT_DROPPED, EXIT_OK, EXIT_READ, EXIT_USAGE
+from handler.__main__ import EXIT_CONFIG, EXIT_DELIVERY, EXIT_DROPPED, EXIT_OK, EXIT_READ, EXIT_USAGE, main
+from handler.deliver.destinations import Flavor
+from handler.deliver.senders import Senders
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
 from handler.preview import describe
+from handler.settings import Settings
 from tests.scenarios import ScenarioRepo, scenario_events
 from tests.standins.codecommit import CodeCommitStandIn, Fault
 from tests.standins.slack import Reply, SlackStandIn, running
@@ -407,3 +415,170 @@ def test_an_unknown_setting_given_with_set_is_refused_with_a_suggestion() -> Non
     result = run("--demo", "--json", "--set", "MAX_FILE_PER_DIFF=1")
     assert_one_line_error(result, EXIT_USAGE, "no such setting", "did you mean MAX_FILES_PER_DIFF?")
     assert result.stdout == ""
+
+
+# -- every reason an event posts nothing, and one error line (issue 17, item 15) ----------------
+
+EVENTBRIDGE = FIXTURES.parent / "eventbridge"
+PR_OPENED = json.loads((EVENTBRIDGE / "awsdoc_pullRequestCreated.json").read_text())
+
+
+def _sns(message: str) -> dict[str, Any]:
+    return {"Type": "Notification", "Message": message}
+
+
+def _opened_titled(title: str) -> dict[str, Any]:
+    return {**PR_OPENED, "detail": {**PR_OPENED["detail"], "title": title}}
+
+
+#: (what, the event, extra arguments, what the one line on stderr says)
+DROPS: list[tuple[str, Any, tuple[str, ...], str]] = [
+    (
+        "not JSON",
+        _sns("not json"),
+        (),
+        "dropped, nothing would be posted: Records[0].Sns: 'Message' is not JSON",
+    ),
+    (
+        "foreign source",
+        _sns(json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]})),
+        (),
+        "dropped, nothing would be posted: Records[0].Sns.Message.Records[0]: eventSource is 'aws:s3'",
+    ),
+    (
+        "test trigger without refs",
+        json.loads((FIXTURES / "awslambdago_TriggerEventTest_record.json").read_text()),
+        (),
+        "dropped, nothing would be posted: Records[0].Sns.Message.Records[0]: a console Test trigger with "
+        "no usable references for my-repo",
+    ),
+    (
+        "pull-request event of a kind not reported",
+        {**PR_OPENED, "detail": {**PR_OPENED["detail"], "event": "pullRequestTeleported"}},
+        (),
+        "dropped, nothing would be posted: event: pull-request event 'pullRequestTeleported' is not one",
+    ),
+    (
+        "push filtered by ROUTES",
+        json.loads((FIXTURES / "dronescm_push.sns_envelope.json").read_text()),
+        ("--set", 'ROUTES={"filters": [{"refs": ["*"]}]}'),
+        "filtered, nothing would be posted: master: filtered by filters[0] (refs *)",
+    ),
+    (
+        "pull request filtered by ROUTES",
+        PR_OPENED,
+        ("--set", 'ROUTES={"filters": [{"events": ["pull_request"]}]}'),
+        "filtered, nothing would be posted: opened of pull request 1: filtered by filters[0]",
+    ),
+    (
+        "pull request filtered by PULL_REQUEST_EVENTS",
+        PR_OPENED,
+        ("--set", "PULL_REQUEST_EVENTS=merged"),
+        "filtered, nothing would be posted: opened: PULL_REQUEST_EVENTS leaves it out",
+    ),
+    (
+        "draft pull request",
+        _opened_titled("Draft: passkeys"),
+        (),
+        "a draft, nothing would be posted: pull request 1 is a draft: opened not announced",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "event", "arguments", "said"), DROPS, ids=[row[0] for row in DROPS])
+def test_every_drop_prints_its_reason_on_one_line(
+    what: str, event: Any, arguments: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    result = run(str(path), "--json", *arguments)
+    assert result.returncode == EXIT_DROPPED, result.stderr
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()  # the reason, once, and nothing else
+    assert line.startswith(f"── event file {path}: "), line
+    assert said in line, line
+    assert "see the warning above" not in line
+
+
+def test_a_delivery_that_fails_is_one_error_line(small_repo: Path) -> None:
+    routes = '{"routes": [{"events": ["branch_created", "push"], "to": ["team-mm"]}]}'
+    result = run(
+        "--repo",
+        str(small_repo),
+        "--ref",
+        "main",
+        "--json",
+        "--set",
+        'DESTINATIONS={"team-mm": {"type": "mattermost-webhook"}}',
+        "--set",
+        f"ROUTES={routes}",
+    )
+    assert_one_line_error(result, EXIT_USAGE, "destination 'team-mm'")
+    with running(default=Reply(500, "boom")) as slack:
+        result = run(
+            "--repo",
+            str(small_repo),
+            "--ref",
+            "main",
+            "--json",
+            "--webhook",
+            slack.url,
+            "--set",
+            "DELIVERY_MAX_ATTEMPTS=2",
+        )
+    assert result.returncode == EXIT_DELIVERY, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.lower().startswith("error")]
+    assert errors == [
+        "error: Slack did not take the message after 2 attempt(s) (last: HTTP 500); nothing was posted, "
+        "try again later"
+    ]
+
+
+# -- the flavour, decided as the function decides it (issue 17, item 14) ------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    host=st.sampled_from(
+        ["hooks.slack.com", "HOOKS.SLACK.COM", "hooks.slack-gov.com", "chat.example.com", "mm.example.org."]
+    ),
+    path=st.sampled_from(["/hooks/abc123", "/services/T0/B0/x", "/chat/hooks/abc123", "/hooksx/a", "/x/y"]),
+)
+def test_the_preview_writes_in_the_dialect_the_function_detects_from_the_url(host: str, path: str) -> None:
+    url = f"https://{host}{path}"
+    function = Senders(
+        Settings.from_environ({"SLACK_WEBHOOK_URL": url}),
+        DestinationSecrets(url=url, secret_arn=None, secrets_client=lambda region: None),
+    ).get("default")
+    event = str(FIXTURES / "dronescm_branch_delete.sns_envelope.json")
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        assert main([event, "--json", "--set", f"SLACK_WEBHOOK_URL={url}"]) == EXIT_OK
+    [payload] = payloads(out.getvalue())
+    slack = all("mrkdwn_in" in attachment for attachment in payload["attachments"])
+    assert (Flavor.SLACK if slack else Flavor.MATTERMOST) is function.flavor
+
+
+def test_a_webhook_under_hooks_gets_mattermost_markdown_without_flavor(small_repo: Path) -> None:
+    with running() as standin:
+        url = standin.url.split("/services/")[0] + "/hooks/preview"
+        result = run("--repo", str(small_repo), "--ref", "main", "--json", "--webhook", url)
+    assert result.returncode == EXIT_OK, result.stderr
+    [posted] = standin.delivered
+    assert "mrkdwn_in" not in json.dumps(posted)  # Mattermost's Markdown, as the function would send
+    assert "[`main`](" in posted["text"]
+
+
+# -- the time (issue 18, item 10) --------------------------------------------------------------
+
+
+def test_the_preview_shows_the_time_the_message_carries(small_repo: Path) -> None:
+    shown = describe(
+        {"text": "x", "attachments": [{"footer": "AWS CodeCommit · eu-west-1", "ts": 1795167000}]}
+    )
+    assert shown.splitlines()[-1] == "┃ AWS CodeCommit · eu-west-1 | Nov 20, 2026 09:30 UTC"
+    assert describe({"text": "x", "attachments": [{"ts": 1549696516}]}).splitlines()[-1] == (
+        "┃ Feb 9, 2019 07:15 UTC"
+    )
+    result = run("--repo", str(small_repo), "--ref", "main", "--color", "never")
+    assert "┃ AWS CodeCommit · us-east-1 | Nov 20, 2026 09:30 UTC\n" in result.stdout
