@@ -65,10 +65,13 @@ from handler.errors import (
 )
 from handler.model import Commit, FileChange, Repository
 from handler.preview import (
+    Captured,
+    CapturedDestinations,
     PipelineLog,
+    Reason,
     as_lambda_event,
     block_kit_builder_url,
-    capture_webhook,
+    capture_destinations,
     describe,
     one_line,
 )
@@ -507,7 +510,7 @@ def _preview(
     color, truecolor = _color_choice(arguments.color, sys.stdout, os.environ)
     notes = sys.stderr if arguments.json else sys.stdout
     status = EXIT_OK
-    with capture_webhook() as (capture_url, received):
+    with capture_destinations(settings.function.destinations) as capture:
         for title, event in events:
             try:
                 outcomes = _run_pipeline(
@@ -515,46 +518,56 @@ def _preview(
                     settings,
                     reader_for=reader_for,
                     pull_requests=pull_requests,
-                    capture_url=capture_url,
+                    capture=capture,
                     state=state,
                 )
             except BaseException:
                 pipeline_log.finish(raised=True)
                 raise
-            reasons = pipeline_log.finish(raised=False)
-            nothing = "" if received else ", nothing would be posted"
-            for reason in reasons:
-                print(f"── {title}: {reason.what}{nothing}: {reason.why}", file=sys.stderr)
-            if not received:
-                if outcomes.get("duplicate") or outcomes.get("late"):
-                    why = (
-                        "posted nothing: this SNS message id was delivered before"
-                        if outcomes.get("duplicate")
-                        else "posted nothing: a later push to the same branch was already reported"
-                    )
-                    print(f"\n── {title}: {why}", file=notes)
-                    continue
-                if not reasons:
-                    print(
-                        f"── {title}: nothing would be posted, and the pipeline gave no reason; please "
-                        "report it as a bug, with the event",
-                        file=sys.stderr,
-                    )
+            received = capture.take()
+            if not _explain(title, received, outcomes, pipeline_log.finish(raised=False), notes):
                 status = EXIT_DROPPED
-                continue
-            for payload in received:
+            for captured in received:
                 _print(
                     title,
-                    payload,
+                    captured,
                     flavor=settings.flavor,
                     json_only=arguments.json,
                     color=color and not arguments.json,
                     truecolor=truecolor,
                 )
-                if webhook is not None:  # the same payload, through the same delivery code
-                    _post(webhook, payload)
-            received.clear()
+                if webhook is not None and captured.destination is DEFAULT:  # through the same code
+                    _post(webhook, captured.payload)
     return status
+
+
+def _explain(
+    title: str, received: list[Captured], outcomes: Mapping[str, int], reasons: list[Reason], notes: TextIO
+) -> bool:
+    """Say why an event (or part of it) posts nothing, one line per reason; False if it was dropped.
+
+    A redelivery and a late push post nothing by design: they are said on ``notes`` and are not drops.
+    """
+    nothing = "" if received else ", nothing would be posted"
+    for reason in reasons:
+        print(f"── {title}: {reason.what}{nothing}: {reason.why}", file=sys.stderr)
+    if received:
+        return True
+    if outcomes.get("duplicate") or outcomes.get("late"):
+        why = (
+            "posted nothing: this SNS message id was delivered before"
+            if outcomes.get("duplicate")
+            else "posted nothing: a later push to the same branch was already reported"
+        )
+        print(f"\n── {title}: {why}", file=notes)
+        return True
+    if not reasons:
+        print(
+            f"── {title}: nothing would be posted, and the pipeline gave no reason; please report it "
+            "as a bug, with the event",
+            file=sys.stderr,
+        )
+    return False
 
 
 def _run_pipeline(
@@ -563,18 +576,17 @@ def _run_pipeline(
     *,
     reader_for: Callable[[Repository], Any],
     pull_requests: PullRequestRuntime,
-    capture_url: str,
+    capture: CapturedDestinations,
     state: StateStore,
 ) -> dict[str, int]:
     """Run the Lambda's pipeline once, delivering to the local capture webhook; return its outcomes."""
     runtime = Runtime(
         settings=settings.function,
         reader_for=reader_for,
-        secrets=DestinationSecrets(
-            url=capture_url, secret_arn=None, secrets_client=_no_secrets, flavor=settings.flavor
-        ),
+        secrets=capture.secrets(settings.flavor),
         state=state,
         pull_requests=pull_requests,
+        slack_api_url=capture.api_url,
     )
     try:
         return process_event(event, runtime, Deadline(None))
@@ -658,13 +670,28 @@ def _color_choice(choice: str, stream: TextIO, environ: Mapping[str, str]) -> tu
 
 
 def _print(
-    title: str, payload: dict[str, Any], *, flavor: Flavor, json_only: bool, color: bool, truecolor: bool
+    title: str, captured: Captured, *, flavor: Flavor, json_only: bool, color: bool, truecolor: bool
 ) -> None:
+    """Print one captured message: the default destination's payload as it always was; a named
+    destination's under its name (``--json``: ``{"destination": ..., "payload": ...}``, or
+    ``"method"`` and ``"arguments"`` for a Slack app's API call)."""
+    destination, payload = captured.destination, captured.payload
+    named = destination is not DEFAULT
     if json_only:
-        print(json.dumps(payload, ensure_ascii=False))
+        if not named:
+            print(json.dumps(payload, ensure_ascii=False))
+        elif captured.method:
+            line = {"destination": destination.name, "method": captured.method, "arguments": payload}
+            print(json.dumps(line, ensure_ascii=False))
+        else:
+            print(json.dumps({"destination": destination.name, "payload": payload}, ensure_ascii=False))
         return
-    print(f"\n══ {title} " + "═" * max(0, 70 - len(title)))
-    mattermost = flavor is Flavor.MATTERMOST
+    heading = f"{title} → {destination.name} ({destination.type.value})" if named else title
+    print(f"\n══ {heading} " + "═" * max(0, 70 - len(heading)))
+    if captured.method:
+        _print_api_call(captured, color=color, truecolor=truecolor)
+        return
+    mattermost = (destination.flavor if named else flavor) is Flavor.MATTERMOST
     if not mattermost:  # the terminal view reads Slack's mrkdwn
         print(describe(payload, color=color, truecolor=truecolor))
     print("\nMattermost payload:" if mattermost else "\nSlack payload:")
@@ -672,6 +699,24 @@ def _print(
     link = None if mattermost else block_kit_builder_url(payload)
     if link:
         print(f"\nOpen in Block Kit Builder: {link}")
+
+
+def _print_api_call(captured: Captured, *, color: bool, truecolor: bool) -> None:
+    """A Slack app's call: which method, where (a thread's reply says so), and the message it carries."""
+    arguments = captured.payload
+    where = arguments.get("channel") or arguments.get("users") or ""
+    thread = f", a reply in the thread of {arguments['thread_ts']}" if arguments.get("thread_ts") else ""
+    print(f"{captured.method} {where}{thread}")
+    if captured.method == "conversations.open":
+        return
+    attachments = arguments.get("attachments")
+    message = {
+        "text": arguments.get("text", ""),
+        "attachments": json.loads(attachments) if isinstance(attachments, str) else attachments or [],
+    }
+    print(describe(message, color=color, truecolor=truecolor))
+    print("\nSlack Web API arguments:")
+    print(json.dumps(arguments, ensure_ascii=False, indent=2))
 
 
 def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline_log: PipelineLog) -> int:

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 from urllib.parse import parse_qs, quote
 
+from handler.deliver.destinations import DEFAULT, Destination, Flavor
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.errors import UnprocessableEvent
 from handler.logs import OUTCOME_LOGGER
 
@@ -64,11 +66,12 @@ def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One Slack Web API call the stand-in received."""
+    """One Slack Web API call the stand-in received (``token``: the bearer token it came with)."""
 
     method: str
     arguments: dict[str, Any]
     ts: str
+    token: str = ""
 
 
 @contextmanager
@@ -94,7 +97,8 @@ def capture_slack_api() -> Iterator[tuple[str, list[ApiCall]]]:
                 arguments = {key: values[0] for key, values in parse_qs(body).items()}
             method = self.path.rstrip("/").rsplit("/", 1)[-1]
             ts = str(arguments.get("ts") or f"1700000000.{next(counter):06d}")
-            calls.append(ApiCall(method, arguments, ts))
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            calls.append(ApiCall(method, arguments, ts, token))
             answer: dict[str, Any] = {"ok": True, "channel": arguments.get("channel", ""), "ts": ts}
             if method == "conversations.open":
                 answer = {"ok": True, "channel": {"id": "D0" + str(arguments.get("users", "X"))[1:]}}
@@ -110,6 +114,98 @@ def capture_slack_api() -> Iterator[tuple[str, list[ApiCall]]]:
 
     with _serving(Handler) as base:
         yield f"{base}/api/", calls
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One message a destination got in a preview: a webhook's payload (``method`` empty), or a
+    Slack app's Web API call (``method`` says which; ``payload`` holds its arguments)."""
+
+    destination: Destination
+    payload: dict[str, Any]
+    method: str = ""
+
+
+class _SecretInMemory:
+    """Stands in for Secrets Manager: one secret, the map of destination → capture URL or token."""
+
+    def __init__(self, secret: Mapping[str, str]) -> None:
+        self._secret = json.dumps(dict(secret))
+
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 (botocore's argument name)
+        return {"SecretString": self._secret}
+
+
+class CapturedDestinations:
+    """Loopback stand-ins for the default destination and every one ``DESTINATIONS`` declares, and
+    the secret that points the function's own senders at them: a webhook destination gets a
+    capture URL of its own, a Slack app a token the Web API stand-in knows it by."""
+
+    def __init__(
+        self,
+        base_url: str,
+        posts: list[tuple[str, dict[str, Any]]],
+        api_url: str,
+        calls: list[ApiCall],
+        destinations: Mapping[str, Destination],
+    ) -> None:
+        self.api_url = api_url
+        self._posts = posts
+        self._calls = calls
+        self._by_path = {f"/services/{name}": destination for name, destination in destinations.items()}
+        self._by_token = {f"xoxb-preview-{name}": destination for name, destination in destinations.items()}
+        self.default_url = f"{base_url}/services/{DEFAULT.name}"
+        self._secret = {DEFAULT.name: self.default_url}
+        for name, destination in destinations.items():
+            webhook = destination.type.is_webhook
+            self._secret[destination.secret] = (
+                f"{base_url}/services/{name}" if webhook else f"xoxb-preview-{name}"
+            )
+
+    def secrets(self, flavor: Flavor) -> DestinationSecrets:
+        """The secrets the pipeline reads: the default at the capture URL, in ``flavor``; the named
+        destinations from a secret held in memory."""
+        secret = _SecretInMemory(self._secret)
+        return DestinationSecrets(
+            url=self.default_url,
+            secret_arn="the preview's capture",
+            secrets_client=lambda region: secret,
+            flavor=flavor,
+        )
+
+    def take(self) -> list[Captured]:
+        """What every destination got since the last call: webhook posts, then Web API calls."""
+        taken = [Captured(self._by_path.get(path, DEFAULT), payload) for path, payload in self._posts]
+        taken += [
+            Captured(self._by_token.get(call.token, DEFAULT), call.arguments, call.method)
+            for call in self._calls
+        ]
+        self._posts.clear()
+        self._calls.clear()
+        return taken
+
+
+@contextmanager
+def capture_destinations(destinations: Mapping[str, Destination]) -> Iterator[CapturedDestinations]:
+    """Serve a capture webhook (one path per destination) and a Slack Web API on 127.0.0.1."""
+    posts: list[tuple[str, dict[str, Any]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            posts.append((self.path, json.loads(self.rfile.read(length))))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    with _serving(Handler) as base, capture_slack_api() as (api_url, calls):
+        yield CapturedDestinations(base, posts, api_url, calls, destinations)
 
 
 def block_kit_builder_url(payload: dict[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import pty
 import subprocess
@@ -26,7 +27,7 @@ from handler.deliver.destinations import Flavor
 from handler.deliver.senders import Senders
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
-from handler.preview import describe
+from handler.preview import PipelineLog, describe
 from handler.settings import Settings
 from tests.scenarios import ScenarioRepo, scenario_events
 from tests.standins.codecommit import CodeCommitStandIn, Fault
@@ -501,19 +502,6 @@ def test_every_drop_prints_its_reason_on_one_line(
 
 
 def test_a_delivery_that_fails_is_one_error_line(small_repo: Path) -> None:
-    routes = '{"routes": [{"events": ["branch_created", "push"], "to": ["team-mm"]}]}'
-    result = run(
-        "--repo",
-        str(small_repo),
-        "--ref",
-        "main",
-        "--json",
-        "--set",
-        'DESTINATIONS={"team-mm": {"type": "mattermost-webhook"}}',
-        "--set",
-        f"ROUTES={routes}",
-    )
-    assert_one_line_error(result, EXIT_USAGE, "destination 'team-mm'")
     with running(default=Reply(500, "boom")) as slack:
         result = run(
             "--repo",
@@ -532,6 +520,46 @@ def test_a_delivery_that_fails_is_one_error_line(small_repo: Path) -> None:
         "error: Slack did not take the message after 2 attempt(s) (last: HTTP 500); nothing was posted, "
         "try again later"
     ]
+
+
+def test_an_error_the_pipeline_logs_and_raises_is_reported_once() -> None:
+    stream = io.StringIO()
+    pipeline_log = PipelineLog(stream)
+    logger = logging.getLogger("handler.deliver.senders")
+    record = logger.makeRecord(
+        logger.name, logging.ERROR, __file__, 0, "delivery to %s failed", ("mm",), None
+    )
+    pipeline_log.handle(record)
+    assert pipeline_log.finish(raised=True) == []
+    assert stream.getvalue() == ""  # the command's own error: line says it
+    pipeline_log.handle(record)
+    pipeline_log.finish(raised=False)
+    assert stream.getvalue() == "error: delivery to mm failed\n"  # logged, not raised: still said
+
+
+def test_a_route_to_a_named_destination_previews_what_it_gets(small_repo: Path) -> None:
+    destinations = {
+        "team-mm": {"type": "mattermost-webhook"},
+        "reviews": {"type": "slack-app", "channel": "C0123456789"},
+    }
+    routes = {"routes": [{"events": ["branch_created", "push"], "to": ["team-mm", "reviews"]}]}
+    result = run(
+        "--repo",
+        str(small_repo),
+        "--ref",
+        "main",
+        "--json",
+        "--set",
+        f"DESTINATIONS={json.dumps(destinations)}",
+        "--set",
+        f"ROUTES={json.dumps(routes)}",
+    )
+    assert result.returncode == EXIT_OK, result.stderr
+    mattermost, app = payloads(result.stdout)
+    assert mattermost["destination"] == "team-mm" and "mrkdwn_in" not in json.dumps(mattermost["payload"])
+    assert "[`main`](" in mattermost["payload"]["text"]
+    assert app["destination"] == "reviews" and app["method"] == "chat.postMessage"
+    assert app["arguments"]["channel"] == "C0123456789" and "<https://" in app["arguments"]["text"]
 
 
 # -- the flavour, decided as the function decides it (issue 17, item 14) ------------------------

@@ -313,3 +313,25 @@ def test_a_value_the_function_accepts_changes_the_preview_as_it_changes_the_func
     assert _lines(previewed_default) == _lines(by_default)
     assert (by_function != by_default) is row.shows, row.why
     assert status == (0 if by_function else 1), err
+
+
+def test_a_route_to_a_named_destination_previews_what_the_function_posts_there(
+    repo: Repo, aws: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routing = {
+        "DESTINATIONS": json.dumps({"team-mm": {"type": "mattermost-webhook"}}),
+        "ROUTES": json.dumps({"routes": [{"events": ["branch_created"], "to": ["default", "team-mm"]}]}),
+    }
+    event = repo.created()
+    with running() as default, running() as team_mm:
+        secret = json.dumps({"default": default.url, "team-mm": team_mm.url})
+        arn = boto3.client("secretsmanager").create_secret(Name="webhook", SecretString=secret)["ARN"]
+        to_default = function_posts(event, {**routing, "SLACK_WEBHOOK_SECRET_ARN": arn}, repo, default)
+        to_team_mm = list(team_mm.delivered)
+    status, lines, err = preview(event, routing, repo, tmp_path, capsys)
+    assert status == 0, err
+    assert to_default and to_team_mm
+    assert _lines([line for line in lines if "destination" not in line]) == _lines(to_default)
+    assert _lines([line["payload"] for line in lines if line.get("destination") == "team-mm"]) == _lines(
+        to_team_mm
+    )
