@@ -9,9 +9,12 @@ Three ways in::
 
 Every one runs the Lambda's pipeline (parse → enrich → render → deliver) with the settings the
 function would read: the same environment variables (``BRANCH_COLORS``, ``MAX_FILES_PER_DIFF``,
-...), validated the same way, overridable with ``--set NAME=VALUE``. Without ``--webhook`` the
-message is delivered to a capture server on 127.0.0.1 and printed; with it, it is posted to that
-Slack (or, with ``--flavor mattermost``, Mattermost) webhook too. Commits are read from
+..., the pull-request ones ``USER_MAP``, ``PULL_REQUEST_EVENTS``, ...), read, validated and
+applied by the function's own code (:class:`PreviewSettings`), overridable with ``--set
+NAME=VALUE``. Without ``--webhook`` the message is delivered to a capture server on 127.0.0.1
+(one per destination, when ``ROUTES`` names others) and printed; with it, the default
+destination's message is posted to that Slack or Mattermost webhook too, in the dialect the
+function would detect from its URL. Commits are read from
 ``--repo`` through git, from CodeCommit with ``--codecommit`` (needs AWS credentials), or not at
 all (the message says so).
 """
@@ -88,7 +91,7 @@ from handler.state.sqlite import SQLiteStore
 EXIT_OK = 0  #: every message was previewed (and posted, with --webhook)
 EXIT_DROPPED = 1  #: an event was dropped: nothing would be posted for it (the reason is on stderr)
 EXIT_USAGE = 2  #: bad arguments or input: flags, --repo path, --ref, --repository-arn, event file
-EXIT_CONFIG = 3  #: a function setting is invalid (environment or --set), or AWS credentials are missing
+EXIT_CONFIG = 3  #: a setting is invalid (environment or --set), or AWS credentials are missing for it
 EXIT_DELIVERY = 4  #: --webhook: Slack or Mattermost refused the message or did not take it in time
 EXIT_READ = 5  #: --codecommit: reading the repository failed (access denied, throttled, unreachable)
 
@@ -100,9 +103,15 @@ LOCAL_PUSHER = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/you"
 
 EPILOG = f"""\
 settings:
-  The function's environment variables apply here too (BRANCH_COLORS, MAX_FILES_PER_DIFF,
-  MAX_REFS_PER_MESSAGE, ...; see the README), read and validated exactly as the function does.
-  --set NAME=VALUE overrides one for this run.
+  The function's environment variables apply here too (BRANCH_COLORS, MAX_FILES_PER_DIFF, ...,
+  USER_MAP, PULL_REQUEST_EVENTS, ROUTES; see the README), read, validated and applied by the
+  function's own code. --set NAME=VALUE overrides one for this run. Without --flavor, the dialect
+  is DESTINATION_FLAVOR's, else the webhook URL's (--webhook, else SLACK_WEBHOOK_URL), as the
+  function decides it. ROUTES to named destinations (DESTINATIONS) shows what each one gets.
+
+nothing posted:
+  Every reason an event (or part of one) posts nothing is one line on stderr: dropped (and why),
+  filtered (ROUTES, PULL_REQUEST_EVENTS), or a draft. An error is one "error: ..." line.
 
 repository name:
   A --repo preview names the repository after its directory, in region {LOCAL_REGION}, account
@@ -116,7 +125,9 @@ exit status:
   {EXIT_OK}  previewed (and posted, with --webhook)
   {EXIT_DROPPED}  an event was dropped: nothing would be posted for it (why is on stderr)
   {EXIT_USAGE}  bad arguments or input (flags, --repo path, --ref, --repository-arn, event file)
-  {EXIT_CONFIG}  invalid setting (environment or --set), or no AWS credentials for --codecommit
+  {EXIT_CONFIG}  invalid setting (environment or --set), or no AWS credentials for --codecommit or
+     USER_MAP_PARAMETER
+     or USER_MAP_PARAMETER
   {EXIT_DELIVERY}  --webhook: Slack or Mattermost refused the message or did not take it
   {EXIT_READ}  --codecommit: reading the repository failed
 """
