@@ -426,10 +426,16 @@ def one_line(text: str) -> str:
 @dataclass(frozen=True)
 class Reason:
     """Why (part of) an event posts nothing: ``what`` became of it (dropped, filtered, a draft)
-    and ``why``, in the pipeline's words."""
+    and ``why``, in the pipeline's words; ``from_outcome`` when an outcome line said it."""
 
     what: str
     why: str
+    from_outcome: bool = False
+
+
+#: Kinds a pipeline's own line says and its outcome line may say again in other words (the
+#: pull-request pipeline's "not posting ..."): when an outcome line of the kind came, it speaks.
+_SAID_BY_OUTCOMES_TOO = frozenset({"filtered"})
 
 
 class PipelineLog(logging.Handler):
@@ -449,12 +455,15 @@ class PipelineLog(logging.Handler):
         self.stream = stream
         self.reasons: list[Reason] = []
         self.held: list[logging.LogRecord] = []
+        self._outcome_kinds: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         """Sort one record: a reason, a held error, a warning to print, or INFO to let go."""
         reason = _reason(record)
         if reason is not None:
-            if reason not in self.reasons:
+            if record.name == OUTCOME_LOGGER:
+                self._outcome_kinds.add(reason.what)
+            if all(reason.why != seen.why for seen in self.reasons):  # a parser's line and its outcome's
                 self.reasons.append(reason)
         elif record.levelno >= logging.ERROR:
             self.held.append(record)
@@ -466,7 +475,9 @@ class PipelineLog(logging.Handler):
         if not raised:
             for record in self.held:
                 self._write(record)
-        reasons, self.reasons, self.held = self.reasons, [], []
+        said = self._outcome_kinds & _SAID_BY_OUTCOMES_TOO
+        reasons = [reason for reason in self.reasons if reason.from_outcome or reason.what not in said]
+        self.reasons, self.held, self._outcome_kinds = [], [], set()
         return reasons
 
     def _write(self, record: logging.LogRecord) -> None:
@@ -479,7 +490,7 @@ def _reason(record: logging.LogRecord) -> Reason | None:
     if record.name == OUTCOME_LOGGER:
         outcome = str(getattr(record, "outcome", ""))
         if outcome in ("dropped", "filtered"):
-            return Reason(outcome, str(getattr(record, "reason", "")) or message)
+            return Reason(outcome, str(getattr(record, "reason", "")) or message, from_outcome=True)
         return None  # delivered, duplicate and late the caller counts; raised it reports itself
     if record.name.startswith("handler.sources.") and message.startswith("dropped "):
         return Reason("dropped", message.removeprefix("dropped "))

@@ -537,6 +537,56 @@ def test_an_error_the_pipeline_logs_and_raises_is_reported_once() -> None:
     assert stream.getvalue() == "error: delivery to mm failed\n"  # logged, not raised: still said
 
 
+def _record(name: str, level: int, message: str, *args: object, **extra: object) -> logging.LogRecord:
+    record = logging.getLogger(name).makeRecord(name, level, __file__, 0, message, args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_a_reason_said_twice_is_printed_once() -> None:
+    pipeline_log = PipelineLog(io.StringIO())
+    # the trigger parser's line and the outcome line for the same dropped record
+    pipeline_log.handle(
+        _record("handler.sources.trigger", logging.WARNING, "dropped %s: %s", "Records[0]", "bad")
+    )
+    pipeline_log.handle(
+        _record("handler.outcome", logging.WARNING, "dropped", outcome="dropped", reason="Records[0]: bad")
+    )
+    # the pull-request pipeline's "not posting" and an outcome line that says it in its own words
+    pipeline_log.handle(
+        _record(
+            "handler.pipelines.pull_request",
+            logging.INFO,
+            "not posting %s: %s",
+            "opened",
+            "PULL_REQUEST_EVENTS",
+        )
+    )
+    pipeline_log.handle(
+        _record(
+            "handler.outcome",
+            logging.INFO,
+            "filtered",
+            outcome="filtered",
+            reason="PULL_REQUEST_EVENTS: opened",
+        )
+    )
+    assert [(reason.what, reason.why) for reason in pipeline_log.finish(raised=False)] == [
+        ("dropped", "Records[0]: bad"),
+        ("filtered", "PULL_REQUEST_EVENTS: opened"),
+    ]
+    pipeline_log.handle(
+        _record(
+            "handler.pipelines.pull_request",
+            logging.INFO,
+            "not posting %s: %s",
+            "opened",
+            "PULL_REQUEST_EVENTS",
+        )
+    )
+    assert [reason.why for reason in pipeline_log.finish(raised=False)] == ["opened: PULL_REQUEST_EVENTS"]
+
+
 def test_a_route_to_a_named_destination_previews_what_it_gets(small_repo: Path) -> None:
     destinations = {
         "team-mm": {"type": "mattermost-webhook"},
