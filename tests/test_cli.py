@@ -30,7 +30,9 @@ from handler.demo import ScriptedGitRepo, trigger_event
 from handler.preview import PipelineLog, describe
 from handler.settings import Settings
 from tests.scenarios import ScenarioRepo, scenario_events
+from tests.standins import codecommit
 from tests.standins.codecommit import CodeCommitStandIn, Fault
+from tests.standins.pull_requests import StoredPullRequest
 from tests.standins.slack import Reply, SlackStandIn, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -660,3 +662,22 @@ def test_the_preview_shows_the_time_the_message_carries(small_repo: Path) -> Non
     )
     result = run("--repo", str(small_repo), "--ref", "main", "--color", "never")
     assert "┃ AWS CodeCommit · us-east-1 | Nov 20, 2026 09:30 UTC\n" in result.stdout
+
+
+def test_codecommit_reads_pull_requests_too(tmp_path: Path) -> None:
+    with codecommit.running({}) as standin:
+        standin.pull_requests.add_pull_request(
+            StoredPullRequest(
+                "1", "MyDemoRepo", "Read from CodeCommit", "arn:aws:iam::123456789012:user/Li_Juan"
+            )
+        )
+        aws = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL_CODECOMMIT": standin.url,
+        }
+        result = run(str(EVENTBRIDGE / "awsdoc_pullRequestCreated.json"), "--codecommit", "--json", env=aws)
+    assert result.returncode == EXIT_OK, result.stderr
+    [payload] = payloads(result.stdout)
+    assert payload["attachments"][0]["title"] == "#1 Read from CodeCommit"
+    assert "could not be read" not in json.dumps(payload)
