@@ -426,16 +426,12 @@ def one_line(text: str) -> str:
 @dataclass(frozen=True)
 class Reason:
     """Why (part of) an event posts nothing: ``what`` became of it (dropped, filtered, a draft)
-    and ``why``, in the pipeline's words; ``from_outcome`` when an outcome line said it."""
+    and ``why``, in the pipeline's words; ``decision`` when the pipeline's own line said it at the
+    point it decided (the pull-request pipeline's ``not posting ...`` and draft lines)."""
 
     what: str
     why: str
-    from_outcome: bool = False
-
-
-#: Kinds a pipeline's own line says and its outcome line may say again in other words (the
-#: pull-request pipeline's "not posting ..."): when an outcome line of the kind came, it speaks.
-_SAID_BY_OUTCOMES_TOO = frozenset({"filtered"})
+    decision: bool = False
 
 
 class PipelineLog(logging.Handler):
@@ -443,11 +439,12 @@ class PipelineLog(logging.Handler):
 
     The function says why an event posts nothing in its log (the outcome lines of
     :mod:`handler.logs`, the parsers' ``dropped ...`` lines, the pull-request pipeline's ``not
-    posting ...``); the preview collects those as :class:`Reason` s and prints each one itself, in
-    its own words, after the event. An ERROR line is held until the event ends: when the pipeline
-    raises, the command reports that failure once, as its ``error:`` line, and the held lines (the
-    same failure, logged on its way out) are let go; otherwise they are printed. Any other warning
-    is printed as it comes.
+    posting ...``); the preview collects those as :class:`Reason` s and prints each one once, after
+    the event. Where the pull-request pipeline says which setting held an event back, its generic
+    ``filtered`` outcome line is not printed beside it. An ERROR line is held until the event
+    ends: when the pipeline raises, the command reports that failure once, as its ``error:`` line,
+    and the held lines (the same failure, logged on its way out) are let go; otherwise they are
+    printed. Any other warning is printed as it comes.
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -455,16 +452,12 @@ class PipelineLog(logging.Handler):
         self.stream = stream
         self.reasons: list[Reason] = []
         self.held: list[logging.LogRecord] = []
-        self._outcome_kinds: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
         """Sort one record: a reason, a held error, a warning to print, or INFO to let go."""
         reason = _reason(record)
-        if reason is not None:
-            if record.name == OUTCOME_LOGGER:
-                self._outcome_kinds.add(reason.what)
-            if all(reason.why != seen.why for seen in self.reasons):  # a parser's line and its outcome's
-                self.reasons.append(reason)
+        if reason is not None and all(reason.why != seen.why for seen in self.reasons):
+            self.reasons.append(reason)  # once: a parser's line and its outcome line say the same
         elif record.levelno >= logging.ERROR:
             self.held.append(record)
         elif record.levelno >= logging.WARNING:
@@ -475,9 +468,12 @@ class PipelineLog(logging.Handler):
         if not raised:
             for record in self.held:
                 self._write(record)
-        said = self._outcome_kinds & _SAID_BY_OUTCOMES_TOO
-        reasons = [reason for reason in self.reasons if reason.from_outcome or reason.what not in said]
-        self.reasons, self.held, self._outcome_kinds = [], [], set()
+        reasons = self.reasons
+        if any(
+            reason.decision for reason in reasons
+        ):  # it says which setting; the outcome line, that one did
+            reasons = [reason for reason in reasons if reason.decision or reason.what != "filtered"]
+        self.reasons, self.held = [], []
         return reasons
 
     def _write(self, record: logging.LogRecord) -> None:
@@ -490,13 +486,13 @@ def _reason(record: logging.LogRecord) -> Reason | None:
     if record.name == OUTCOME_LOGGER:
         outcome = str(getattr(record, "outcome", ""))
         if outcome in ("dropped", "filtered"):
-            return Reason(outcome, str(getattr(record, "reason", "")) or message, from_outcome=True)
+            return Reason(outcome, str(getattr(record, "reason", "")) or message)
         return None  # delivered, duplicate and late the caller counts; raised it reports itself
     if record.name.startswith("handler.sources.") and message.startswith("dropped "):
         return Reason("dropped", message.removeprefix("dropped "))
     if record.levelno == logging.INFO:  # the pull-request pipeline's decisions
         if message.startswith("not posting "):  # PULL_REQUEST_EVENTS or ROUTES
-            return Reason("filtered", message.removeprefix("not posting "))
+            return Reason("filtered", message.removeprefix("not posting "), decision=True)
         if message.endswith(" not announced"):
-            return Reason("a draft", message)
+            return Reason("a draft", message, decision=True)
     return None

@@ -554,7 +554,7 @@ def test_a_reason_said_twice_is_printed_once() -> None:
     pipeline_log.handle(
         _record("handler.outcome", logging.WARNING, "dropped", outcome="dropped", reason="Records[0]: bad")
     )
-    # the pull-request pipeline's "not posting" and an outcome line that says it in its own words
+    # the pull-request pipeline's "not posting" and the outcome line that says it in general words
     pipeline_log.handle(
         _record(
             "handler.pipelines.pull_request",
@@ -570,12 +570,12 @@ def test_a_reason_said_twice_is_printed_once() -> None:
             logging.INFO,
             "filtered",
             outcome="filtered",
-            reason="PULL_REQUEST_EVENTS: opened",
+            reason="nothing to post: a quiet draft, or left out by the settings",
         )
     )
     assert [(reason.what, reason.why) for reason in pipeline_log.finish(raised=False)] == [
         ("dropped", "Records[0]: bad"),
-        ("filtered", "PULL_REQUEST_EVENTS: opened"),
+        ("filtered", "opened: PULL_REQUEST_EVENTS"),  # the line that names the setting
     ]
     pipeline_log.handle(
         _record(
