@@ -9,9 +9,12 @@ Three ways in::
 
 Every one runs the Lambda's pipeline (parse → enrich → render → deliver) with the settings the
 function would read: the same environment variables (``BRANCH_COLORS``, ``MAX_FILES_PER_DIFF``,
-...), validated the same way, overridable with ``--set NAME=VALUE``. Without ``--webhook`` the
-message is delivered to a capture server on 127.0.0.1 and printed; with it, it is posted to that
-Slack (or, with ``--flavor mattermost``, Mattermost) webhook too. Commits are read from
+..., the pull-request ones ``USER_MAP``, ``PULL_REQUEST_EVENTS``, ...), read, validated and
+applied by the function's own code (:class:`PreviewSettings`), overridable with ``--set
+NAME=VALUE``. Without ``--webhook`` the message is delivered to a capture server on 127.0.0.1
+(one per destination, when ``ROUTES`` names others) and printed; with it, the default
+destination's message is posted to that Slack or Mattermost webhook too, in the dialect the
+function would detect from its URL. Commits are read from
 ``--repo`` through git, from CodeCommit with ``--codecommit`` (needs AWS credentials), or not at
 all (the message says so).
 """
@@ -29,13 +32,15 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from handler.app import process_event
 from handler.deadline import Deadline
-from handler.deliver.destinations import Flavor
+from handler.deliver.destinations import DEFAULT, Flavor
 from handler.deliver.webhook import SlackWebhook, validate_webhook_url
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import (
@@ -46,6 +51,11 @@ from handler.demo import (
     trigger_event,
 )
 from handler.enrich.gitreader import LocalGitReader
+from handler.enrich.pull_request_reader import (
+    CodeCommitPullRequestReader,
+    OfflinePullRequestReader,
+    PullRequestReader,
+)
 from handler.enrich.reader import CommitOnlyReader
 from handler.errors import (
     CommitUnavailable,
@@ -56,10 +66,20 @@ from handler.errors import (
     RepositoryReadError,
     UnprocessableEvent,
 )
-from handler.logs import OUTCOME_LOGGER
 from handler.model import Commit, FileChange, Repository
-from handler.preview import as_lambda_event, block_kit_builder_url, capture_webhook, describe
-from handler.runtime import Runtime, aws_runtime
+from handler.preview import (
+    Captured,
+    CapturedDestinations,
+    PipelineLog,
+    Reason,
+    as_lambda_event,
+    block_kit_builder_url,
+    capture_destinations,
+    describe,
+    one_line,
+)
+from handler.pull_requests.settings import PullRequestSettings
+from handler.runtime import PullRequestRuntime, Runtime, aws_runtime
 from handler.settings import Settings, setting_specs
 from handler.sources.trigger import parse_event, parse_repository_arn
 from handler.state import StateStore
@@ -71,7 +91,7 @@ from handler.state.sqlite import SQLiteStore
 EXIT_OK = 0  #: every message was previewed (and posted, with --webhook)
 EXIT_DROPPED = 1  #: an event was dropped: nothing would be posted for it (the reason is on stderr)
 EXIT_USAGE = 2  #: bad arguments or input: flags, --repo path, --ref, --repository-arn, event file
-EXIT_CONFIG = 3  #: a function setting is invalid (environment or --set), or AWS credentials are missing
+EXIT_CONFIG = 3  #: a setting is invalid (environment or --set), or AWS credentials are missing for it
 EXIT_DELIVERY = 4  #: --webhook: Slack or Mattermost refused the message or did not take it in time
 EXIT_READ = 5  #: --codecommit: reading the repository failed (access denied, throttled, unreachable)
 
@@ -83,9 +103,15 @@ LOCAL_PUSHER = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/you"
 
 EPILOG = f"""\
 settings:
-  The function's environment variables apply here too (BRANCH_COLORS, MAX_FILES_PER_DIFF,
-  MAX_REFS_PER_MESSAGE, ...; see the README), read and validated exactly as the function does.
-  --set NAME=VALUE overrides one for this run.
+  The function's environment variables apply here too (BRANCH_COLORS, MAX_FILES_PER_DIFF, ...,
+  USER_MAP, PULL_REQUEST_EVENTS, ROUTES; see the README), read, validated and applied by the
+  function's own code. --set NAME=VALUE overrides one for this run. Without --flavor, the dialect
+  is DESTINATION_FLAVOR's, else the webhook URL's (--webhook, else SLACK_WEBHOOK_URL), as the
+  function decides it. ROUTES to named destinations (DESTINATIONS) shows what each one gets.
+
+nothing posted:
+  Every reason an event (or part of one) posts nothing is one line on stderr: dropped (and why),
+  filtered (ROUTES, PULL_REQUEST_EVENTS), or a draft. An error is one "error: ..." line.
 
 repository name:
   A --repo preview names the repository after its directory, in region {LOCAL_REGION}, account
@@ -99,7 +125,9 @@ exit status:
   {EXIT_OK}  previewed (and posted, with --webhook)
   {EXIT_DROPPED}  an event was dropped: nothing would be posted for it (why is on stderr)
   {EXIT_USAGE}  bad arguments or input (flags, --repo path, --ref, --repository-arn, event file)
-  {EXIT_CONFIG}  invalid setting (environment or --set), or no AWS credentials for --codecommit
+  {EXIT_CONFIG}  invalid setting (environment or --set), or no AWS credentials for --codecommit or
+     USER_MAP_PARAMETER
+     or USER_MAP_PARAMETER
   {EXIT_DELIVERY}  --webhook: Slack or Mattermost refused the message or did not take it
   {EXIT_READ}  --codecommit: reading the repository failed
 """
@@ -127,30 +155,34 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; return its exit status (see :data:`EPILOG`)."""
     parser = _parser()
     arguments = parser.parse_args(argv)
-    _configure_stderr_logging()
-    try:
-        settings = _settings(arguments.set, os.environ)
-        if arguments.flavor:
-            settings = dataclasses.replace(settings, destination_flavor=Flavor(arguments.flavor))
-        if arguments.demo:
-            return _run_demo(arguments, settings)
-        if arguments.event and arguments.ref:
-            raise CliError("give an EVENT file or --ref, not both: the event names its own refs", EXIT_USAGE)
-        if arguments.event:
-            return _preview([(f"event file {arguments.event}", _read_event(arguments))], arguments, settings)
-        if arguments.ref:
-            # Heads are remembered in the working directory, so the next preview of this ref
-            # lists the commits added since this one.
-            event = _event_for_ref(arguments)
-            return _preview(
-                [(f"{arguments.ref} in {arguments.repo}", event)],
-                arguments,
-                settings,
-                state=_ref_preview_state(event),
-            )
-    except CliError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
+    with _stderr_logging() as pipeline_log:
+        try:
+            return _run(arguments, parser, pipeline_log)
+        except CliError as error:
+            print(f"error: {one_line(str(error))}", file=sys.stderr)
+            return error.exit_code
+
+
+def _run(arguments: argparse.Namespace, parser: argparse.ArgumentParser, pipeline_log: PipelineLog) -> int:
+    settings = _settings(arguments, os.environ)
+    if arguments.demo:
+        return _run_demo(arguments, settings, pipeline_log)
+    if arguments.event and arguments.ref:
+        raise CliError("give an EVENT file or --ref, not both: the event names its own refs", EXIT_USAGE)
+    if arguments.event:
+        events = [(f"event file {arguments.event}", _read_event(arguments))]
+        return _preview(events, arguments, settings, pipeline_log=pipeline_log)
+    if arguments.ref:
+        # Heads are remembered in the working directory, so the next preview of this ref
+        # lists the commits added since this one.
+        event = _event_for_ref(arguments)
+        return _preview(
+            [(f"{arguments.ref} in {arguments.repo}", event)],
+            arguments,
+            settings,
+            pipeline_log=pipeline_log,
+            state=_ref_preview_state(event),
+        )
     parser.print_usage(sys.stderr)
     print("error: give an EVENT file, --repo PATH --ref REF, or --demo", file=sys.stderr)
     return EXIT_USAGE
@@ -212,21 +244,54 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_stderr_logging() -> None:
-    """Diagnostics on stderr; of the outcome lines, only drops (the CLI reports errors itself)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver.webhook)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler.addFilter(
-        lambda record: record.name != OUTCOME_LOGGER or getattr(record, "outcome", "") == "dropped"
-    )
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+@contextmanager
+def _stderr_logging() -> Iterator[PipelineLog]:
+    """Diagnostics on stderr while the command runs (put back as they were after, so ``main`` can
+    be called in-process): libraries' warnings as they come, and the pipeline's lines sorted by a
+    :class:`~handler.preview.PipelineLog` (why an event posts nothing; errors the command reports
+    itself)."""
+    root, pipeline = logging.getLogger(), logging.getLogger("handler")
+    saved = (root.handlers[:], root.level, pipeline.level, pipeline.propagate)
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setLevel(logging.WARNING)  # botocore's logger is kept at INFO (handler.deliver.webhook)
+    stream.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    pipeline_log = PipelineLog(sys.stderr)
+    root.handlers[:] = [stream]
+    root.setLevel(logging.WARNING)
+    pipeline.setLevel(logging.INFO)  # the reasons for posting nothing are INFO lines
+    pipeline.propagate = False
+    pipeline.addHandler(pipeline_log)
+    try:
+        yield pipeline_log
+    finally:
+        pipeline.removeHandler(pipeline_log)
+        root.handlers[:], root.level, pipeline.level, pipeline.propagate = saved
 
 
-def _settings(overrides: list[str], environ: Mapping[str, str]) -> Settings:
-    """The function's settings, from the environment with ``--set`` overrides, validated alike."""
+@dataclass(frozen=True)
+class PreviewSettings:
+    """What a preview runs with, read from one environment by the function's own code.
+
+    Attributes:
+        function: the function's settings (:meth:`Settings.from_environ`), with ``--flavor``.
+        pull_requests: the pull-request settings (:meth:`PullRequestSettings.from_environ`). The
+            function reads them when a pull-request event arrives; the preview reads them up front,
+            so a setting the function would reject fails a preview of any event.
+        flavor: the default destination's dialect, decided by the function's own rule
+            (:meth:`DestinationSecrets.flavor_for`): ``--flavor`` or ``DESTINATION_FLAVOR``, else
+            from the webhook's URL (``--webhook``, else ``SLACK_WEBHOOK_URL``), else Slack.
+    """
+
+    function: Settings
+    pull_requests: PullRequestSettings
+    flavor: Flavor
+
+
+def _settings(arguments: argparse.Namespace, environ: Mapping[str, str]) -> PreviewSettings:
+    """Every setting the function reads, from the environment with ``--set`` overrides, validated
+    and applied by the function's own code; an invalid one is a :class:`CliError` with its message."""
     merged = dict(environ)
-    for override in overrides:
+    for override in arguments.set:
         name, equals, value = override.partition("=")
         if not equals or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
             raise CliError(f"--set takes NAME=VALUE with an upper-case NAME, got {override!r}", EXIT_USAGE)
@@ -236,10 +301,48 @@ def _settings(overrides: list[str], environ: Mapping[str, str]) -> Settings:
             hint = f"; did you mean {close[0]}?" if close else " (the README lists every setting)"
             raise CliError(f"--set {name}: no such setting{hint}", EXIT_USAGE)
         merged[name] = value
+    if arguments.webhook:
+        try:
+            validate_webhook_url(arguments.webhook)
+        except ConfigurationError as error:
+            raise CliError(f"--webhook: {error}", EXIT_USAGE) from error
     try:
-        return Settings.from_environ(merged)
+        settings = Settings.from_environ(merged)
+        if arguments.flavor:
+            settings = dataclasses.replace(settings, destination_flavor=Flavor(arguments.flavor))
+        flavor = _default_flavor(arguments.webhook or settings.webhook_url, settings.destination_flavor)
+        pull_requests = PullRequestSettings.from_environ(merged, read_parameter=_read_parameter)
     except ConfigurationError as error:
         raise CliError(str(error), EXIT_CONFIG) from error
+    return PreviewSettings(settings, pull_requests, flavor)
+
+
+def _default_flavor(url: str | None, configured: Flavor | None) -> Flavor:
+    """The default destination's dialect, as the function decides it for the same URL and setting.
+
+    Raises:
+        ConfigurationError: ``SLACK_WEBHOOK_URL`` is not a usable webhook URL (the function's message).
+    """
+    if url is None:
+        return configured or Flavor.SLACK
+    secrets = DestinationSecrets(url=url, secret_arn=None, secrets_client=_no_secrets, flavor=configured)
+    return secrets.flavor_for(DEFAULT)
+
+
+def _read_parameter(name: str) -> str:
+    """``USER_MAP_PARAMETER``, read from SSM as the function reads it (with AWS credentials)."""
+    _require_aws_credentials(
+        f"USER_MAP_PARAMETER {name!r} is read from SSM, and no AWS credentials were found; run "
+        "`aws configure` or `aws sso login`, set AWS_PROFILE, or give the map as USER_MAP or USER_MAP_FILE"
+    )
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    except (BotoCoreError, ClientError) as error:
+        raise ConfigurationError(f"USER_MAP_PARAMETER {name!r} cannot be read: {error}") from error
+    return str(response["Parameter"]["Value"])
 
 
 #: The pull-request settings (read by handler/pull_requests/settings.py when such an event arrives).
@@ -373,21 +476,35 @@ NO_CREDENTIALS = (
 )
 
 
-def _require_aws_credentials() -> None:
-    import boto3  # only --codecommit pays for it
+def _require_aws_credentials(message: str = NO_CREDENTIALS) -> None:
+    import boto3  # only --codecommit and USER_MAP_PARAMETER pay for it
 
     if boto3.Session().get_credentials() is None:
-        raise CliError(NO_CREDENTIALS, EXIT_CONFIG)
+        raise CliError(message, EXIT_CONFIG)
+
+
+def _pull_request_reader_factory(arguments: argparse.Namespace) -> Callable[[Repository], PullRequestReader]:
+    """Pull requests are read from CodeCommit with ``--codecommit``; otherwise not at all (the
+    message shows what the event says, as the function's does when a read fails)."""
+    if not arguments.codecommit:
+        return lambda repository: OfflinePullRequestReader()
+    _require_aws_credentials()
+    import boto3
+
+    return lambda repository: CodeCommitPullRequestReader(boto3.client("codecommit", repository.region))
 
 
 def _preview(
     events: Iterable[tuple[str, dict[str, Any]]],
     arguments: argparse.Namespace,
-    settings: Settings,
+    settings: PreviewSettings,
+    *,
+    pipeline_log: PipelineLog,
     repo: str | None = None,
     state: StateStore | None = None,
 ) -> int:
-    """Run each event through the pipeline into a capture webhook and print what was posted.
+    """Run each event through the pipeline into a capture webhook and print what was posted, and
+    for each event that posts nothing (or drops a part), every reason the pipeline gave.
 
     ``state`` is where delivery marks and branch heads are kept between the events (and between
     runs, for a file-backed store); None gives each run a fresh in-memory store.
@@ -396,59 +513,91 @@ def _preview(
     repo = repo or arguments.repo
     if repo and arguments.codecommit:
         raise CliError("give --repo or --codecommit, not both: commits are read from one place", EXIT_USAGE)
-    reader_for = _reader_factory(arguments, repo, settings)
+    reader_for = _reader_factory(arguments, repo, settings.function)
+    pull_requests = PullRequestRuntime(
+        load_settings=lambda: settings.pull_requests, reader_for=_pull_request_reader_factory(arguments)
+    )
     webhook = _webhook(arguments, settings)
     color, truecolor = _color_choice(arguments.color, sys.stdout, os.environ)
+    notes = sys.stderr if arguments.json else sys.stdout
     status = EXIT_OK
-    with capture_webhook() as (capture_url, received):
+    with capture_destinations(settings.function.destinations) as capture:
         for title, event in events:
-            outcomes = _run_pipeline(event, settings, reader_for, capture_url, state)
-            if not received:
-                if outcomes.get("duplicate") or outcomes.get("late"):
-                    why = (
-                        "posted nothing: this SNS message id was delivered before"
-                        if outcomes.get("duplicate")
-                        else "posted nothing: a later push to the same branch was already reported"
-                    )
-                    print(f"\n── {title}: {why}", file=sys.stderr if arguments.json else sys.stdout)
-                    continue
-                print(
-                    f"── {title}: dropped (see the warning above), nothing would be posted", file=sys.stderr
+            try:
+                outcomes = _run_pipeline(
+                    event,
+                    settings,
+                    reader_for=reader_for,
+                    pull_requests=pull_requests,
+                    capture=capture,
+                    state=state,
                 )
+            except BaseException:
+                pipeline_log.finish(raised=True)
+                raise
+            received = capture.take()
+            if not _explain(title, received, outcomes, pipeline_log.finish(raised=False), notes):
                 status = EXIT_DROPPED
-                continue
-            for payload in received:
+            for captured in received:
                 _print(
                     title,
-                    payload,
+                    captured,
+                    flavor=settings.flavor,
                     json_only=arguments.json,
                     color=color and not arguments.json,
                     truecolor=truecolor,
                 )
-                if webhook is not None:  # the same payload, through the same delivery code
-                    _post(webhook, payload)
-            received.clear()
+                if webhook is not None and captured.destination is DEFAULT:  # through the same code
+                    _post(webhook, captured.payload)
     return status
+
+
+def _explain(
+    title: str, received: list[Captured], outcomes: Mapping[str, int], reasons: list[Reason], notes: TextIO
+) -> bool:
+    """Say why an event (or part of it) posts nothing, one line per reason; False if it was dropped.
+
+    A redelivery and a late push post nothing by design: they are said on ``notes`` and are not drops.
+    """
+    nothing = "" if received else ", nothing would be posted"
+    for reason in reasons:
+        print(f"── {title}: {reason.what}{nothing}: {reason.why}", file=sys.stderr)
+    if received:
+        return True
+    if outcomes.get("duplicate") or outcomes.get("late"):
+        why = (
+            "posted nothing: this SNS message id was delivered before"
+            if outcomes.get("duplicate")
+            else "posted nothing: a later push to the same branch was already reported"
+        )
+        print(f"\n── {title}: {why}", file=notes)
+        return True
+    if not reasons:
+        print(
+            f"── {title}: nothing would be posted, and the pipeline gave no reason; please report it "
+            "as a bug, with the event",
+            file=sys.stderr,
+        )
+    return False
 
 
 def _run_pipeline(
     event: dict[str, Any],
-    settings: Settings,
+    settings: PreviewSettings,
+    *,
     reader_for: Callable[[Repository], Any],
-    capture_url: str,
+    pull_requests: PullRequestRuntime,
+    capture: CapturedDestinations,
     state: StateStore,
 ) -> dict[str, int]:
     """Run the Lambda's pipeline once, delivering to the local capture webhook; return its outcomes."""
     runtime = Runtime(
-        settings=settings,
+        settings=settings.function,
         reader_for=reader_for,
-        secrets=DestinationSecrets(
-            url=capture_url,
-            secret_arn=None,
-            secrets_client=_no_secrets,
-            flavor=settings.destination_flavor or Flavor.SLACK,
-        ),
+        secrets=capture.secrets(settings.flavor),
         state=state,
+        pull_requests=pull_requests,
+        slack_api_url=capture.api_url,
     )
     try:
         return process_event(event, runtime, Deadline(None))
@@ -469,18 +618,15 @@ def _run_pipeline(
         raise CliError(str(error), EXIT_USAGE) from error
 
 
-def _webhook(arguments: argparse.Namespace, settings: Settings) -> SlackWebhook | None:
+def _webhook(arguments: argparse.Namespace, settings: PreviewSettings) -> SlackWebhook | None:
+    """The ``--webhook`` client (its URL was checked with the settings), in the detected dialect."""
     if not arguments.webhook:
         return None
-    try:
-        validate_webhook_url(arguments.webhook)
-    except ConfigurationError as error:
-        raise CliError(f"--webhook: {error}", EXIT_USAGE) from error
     return SlackWebhook(
         arguments.webhook,
-        timeout_seconds=settings.slack_timeout_seconds,
-        max_attempts=settings.delivery_max_attempts,
-        flavor=(settings.destination_flavor or Flavor.SLACK).value,
+        timeout_seconds=settings.function.slack_timeout_seconds,
+        max_attempts=settings.function.delivery_max_attempts,
+        flavor=settings.flavor.value,
     )
 
 
@@ -534,12 +680,29 @@ def _color_choice(choice: str, stream: TextIO, environ: Mapping[str, str]) -> tu
     return wanted, truecolor
 
 
-def _print(title: str, payload: dict[str, Any], *, json_only: bool, color: bool, truecolor: bool) -> None:
+def _print(
+    title: str, captured: Captured, *, flavor: Flavor, json_only: bool, color: bool, truecolor: bool
+) -> None:
+    """Print one captured message: the default destination's payload as it always was; a named
+    destination's under its name (``--json``: ``{"destination": ..., "payload": ...}``, or
+    ``"method"`` and ``"arguments"`` for a Slack app's API call)."""
+    destination, payload = captured.destination, captured.payload
+    named = destination is not DEFAULT
     if json_only:
-        print(json.dumps(payload, ensure_ascii=False))
+        if not named:
+            print(json.dumps(payload, ensure_ascii=False))
+        elif captured.method:
+            line = {"destination": destination.name, "method": captured.method, "arguments": payload}
+            print(json.dumps(line, ensure_ascii=False))
+        else:
+            print(json.dumps({"destination": destination.name, "payload": payload}, ensure_ascii=False))
         return
-    print(f"\n══ {title} " + "═" * max(0, 70 - len(title)))
-    mattermost = "mrkdwn_in" not in json.dumps(payload) and "unfurl_links" not in payload
+    heading = f"{title} → {destination.name} ({destination.type.value})" if named else title
+    print(f"\n══ {heading} " + "═" * max(0, 70 - len(heading)))
+    if captured.method:
+        _print_api_call(captured, color=color, truecolor=truecolor)
+        return
+    mattermost = (destination.flavor if named else flavor) is Flavor.MATTERMOST
     if not mattermost:  # the terminal view reads Slack's mrkdwn
         print(describe(payload, color=color, truecolor=truecolor))
     print("\nMattermost payload:" if mattermost else "\nSlack payload:")
@@ -549,7 +712,25 @@ def _print(title: str, payload: dict[str, Any], *, json_only: bool, color: bool,
         print(f"\nOpen in Block Kit Builder: {link}")
 
 
-def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
+def _print_api_call(captured: Captured, *, color: bool, truecolor: bool) -> None:
+    """A Slack app's call: which method, where (a thread's reply says so), and the message it carries."""
+    arguments = captured.payload
+    where = arguments.get("channel") or arguments.get("users") or ""
+    thread = f", a reply in the thread of {arguments['thread_ts']}" if arguments.get("thread_ts") else ""
+    print(f"{captured.method} {where}{thread}")
+    if captured.method == "conversations.open":
+        return
+    attachments = arguments.get("attachments")
+    message = {
+        "text": arguments.get("text", ""),
+        "attachments": json.loads(attachments) if isinstance(attachments, str) else attachments or [],
+    }
+    print(describe(message, color=color, truecolor=truecolor))
+    print("\nSlack Web API arguments:")
+    print(json.dumps(arguments, ensure_ascii=False, indent=2))
+
+
+def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline_log: PipelineLog) -> int:
     if arguments.repo or arguments.ref or arguments.event or arguments.repository_arn:
         raise CliError(
             "--demo builds its own repository; leave out EVENT, --repo, --ref and --repository-arn",
@@ -576,7 +757,7 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
             for index, push in enumerate(demo_pushes(repo), start=1)
         )
         state = SQLiteStore(Path(directory) / "state.sqlite3")
-        status = _preview(events, arguments, settings, repo=str(repo), state=state)
+        status = _preview(events, arguments, settings, pipeline_log=pipeline_log, repo=str(repo), state=state)
         from handler.demos.pull_requests import run_pull_request_demo as play  # a pull request's life
 
         played = play(sys.stdout, json_only=arguments.json)
@@ -585,7 +766,7 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
         routed = run_destinations_demo(
             sys.stdout,
             push_event=first_events[0],
-            reader_for=_reader_factory(arguments, str(repo), settings),
+            reader_for=_reader_factory(arguments, str(repo), settings.function),
             json_only=arguments.json,
         )
     return status or (EXIT_OK if played and routed else EXIT_DROPPED)

@@ -7,16 +7,21 @@ included, with no Slack workspace: the payload is posted over HTTP to 127.0.0.1 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import parse_qs, quote
 
+from handler.deliver.destinations import DEFAULT, Destination, Flavor
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.errors import UnprocessableEvent
+from handler.logs import OUTCOME_LOGGER
 
 BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder#"
 MAX_LINK_LENGTH = 8_000
@@ -61,11 +66,12 @@ def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One Slack Web API call the stand-in received."""
+    """One Slack Web API call the stand-in received (``token``: the bearer token it came with)."""
 
     method: str
     arguments: dict[str, Any]
     ts: str
+    token: str = ""
 
 
 @contextmanager
@@ -91,7 +97,8 @@ def capture_slack_api() -> Iterator[tuple[str, list[ApiCall]]]:
                 arguments = {key: values[0] for key, values in parse_qs(body).items()}
             method = self.path.rstrip("/").rsplit("/", 1)[-1]
             ts = str(arguments.get("ts") or f"1700000000.{next(counter):06d}")
-            calls.append(ApiCall(method, arguments, ts))
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            calls.append(ApiCall(method, arguments, ts, token))
             answer: dict[str, Any] = {"ok": True, "channel": arguments.get("channel", ""), "ts": ts}
             if method == "conversations.open":
                 answer = {"ok": True, "channel": {"id": "D0" + str(arguments.get("users", "X"))[1:]}}
@@ -107,6 +114,98 @@ def capture_slack_api() -> Iterator[tuple[str, list[ApiCall]]]:
 
     with _serving(Handler) as base:
         yield f"{base}/api/", calls
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One message a destination got in a preview: a webhook's payload (``method`` empty), or a
+    Slack app's Web API call (``method`` says which; ``payload`` holds its arguments)."""
+
+    destination: Destination
+    payload: dict[str, Any]
+    method: str = ""
+
+
+class _SecretInMemory:
+    """Stands in for Secrets Manager: one secret, the map of destination → capture URL or token."""
+
+    def __init__(self, secret: Mapping[str, str]) -> None:
+        self._secret = json.dumps(dict(secret))
+
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 (botocore's argument name)
+        return {"SecretString": self._secret}
+
+
+class CapturedDestinations:
+    """Loopback stand-ins for the default destination and every one ``DESTINATIONS`` declares, and
+    the secret that points the function's own senders at them: a webhook destination gets a
+    capture URL of its own, a Slack app a token the Web API stand-in knows it by."""
+
+    def __init__(
+        self,
+        base_url: str,
+        posts: list[tuple[str, dict[str, Any]]],
+        api_url: str,
+        calls: list[ApiCall],
+        destinations: Mapping[str, Destination],
+    ) -> None:
+        self.api_url = api_url
+        self._posts = posts
+        self._calls = calls
+        self._by_path = {f"/services/{name}": destination for name, destination in destinations.items()}
+        self._by_token = {f"xoxb-preview-{name}": destination for name, destination in destinations.items()}
+        self.default_url = f"{base_url}/services/{DEFAULT.name}"
+        self._secret = {DEFAULT.name: self.default_url}
+        for name, destination in destinations.items():
+            webhook = destination.type.is_webhook
+            self._secret[destination.secret] = (
+                f"{base_url}/services/{name}" if webhook else f"xoxb-preview-{name}"
+            )
+
+    def secrets(self, flavor: Flavor) -> DestinationSecrets:
+        """The secrets the pipeline reads: the default at the capture URL, in ``flavor``; the named
+        destinations from a secret held in memory."""
+        secret = _SecretInMemory(self._secret)
+        return DestinationSecrets(
+            url=self.default_url,
+            secret_arn="the preview's capture",
+            secrets_client=lambda region: secret,
+            flavor=flavor,
+        )
+
+    def take(self) -> list[Captured]:
+        """What every destination got since the last call: webhook posts, then Web API calls."""
+        taken = [Captured(self._by_path.get(path, DEFAULT), payload) for path, payload in self._posts]
+        taken += [
+            Captured(self._by_token.get(call.token, DEFAULT), call.arguments, call.method)
+            for call in self._calls
+        ]
+        self._posts.clear()
+        self._calls.clear()
+        return taken
+
+
+@contextmanager
+def capture_destinations(destinations: Mapping[str, Destination]) -> Iterator[CapturedDestinations]:
+    """Serve a capture webhook (one path per destination) and a Slack Web API on 127.0.0.1."""
+    posts: list[tuple[str, dict[str, Any]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            posts.append((self.path, json.loads(self.rfile.read(length))))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    with _serving(Handler) as base, capture_slack_api() as (api_url, calls):
+        yield CapturedDestinations(base, posts, api_url, calls, destinations)
 
 
 def block_kit_builder_url(payload: dict[str, Any]) -> str | None:
@@ -141,11 +240,31 @@ def describe(payload: dict[str, Any], *, color: bool = False, truecolor: bool = 
             value = show.mrkdwn(str(entry.get("value", ""))).replace("\n", " · ")
             body.append(f"{show.bold(str(entry.get('title', '')))}: {value}")
         body.extend(show.blocks(attachment.get("blocks", [])))
-        if attachment.get("footer"):
-            body.append(show.dim(show.mrkdwn(str(attachment["footer"]))))
+        footer = _footer_line(attachment)
+        if footer:
+            body.append(show.dim(show.mrkdwn(footer)))
         lines.append("")
         lines.extend(f"{bar} {line}" for line in body)
     return "\n".join(lines)
+
+
+def _footer_line(attachment: dict[str, Any]) -> str:
+    """The footer as Slack shows it: the footer text, then `` | `` and the time ``ts`` says.
+
+    Slack writes the time in the reader's own time zone; the preview writes it in UTC and says so,
+    so the same payload reads the same on every machine (and in the README).
+    """
+    parts = [str(attachment["footer"])] if attachment.get("footer") else []
+    ts = attachment.get("ts")
+    if isinstance(ts, (int, float)) and not isinstance(ts, bool):
+        parts.append(format_time(ts))
+    return " | ".join(parts)
+
+
+def format_time(ts: float) -> str:
+    """``Nov 20, 2026 09:30 UTC`` for a Unix time."""
+    at = datetime.fromtimestamp(ts, tz=UTC)
+    return f"{at:%b} {at.day}, {at:%Y %H:%M} UTC"
 
 
 _ESC = "\x1b["
@@ -296,3 +415,84 @@ def as_lambda_event(document: Any) -> dict[str, Any]:
     else:
         raise UnprocessableEvent("the event file is not an SNS event, SNS message or trigger record")
     return {"Records": [{"EventSource": "aws:sns", "Sns": {"Message": message}}]}
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: a multi-line message (a settings problem listed per item) joined with
+    spaces, so a command's ``error:`` line is always one line."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why (part of) an event posts nothing: ``what`` became of it (dropped, filtered, a draft)
+    and ``why``, in the pipeline's words; ``decision`` when the pipeline's own line said it at the
+    point it decided (the pull-request pipeline's ``not posting ...`` and draft lines)."""
+
+    what: str
+    why: str
+    decision: bool = False
+
+
+class PipelineLog(logging.Handler):
+    """What the pipeline logs while the preview runs one event, sorted for a person at a terminal.
+
+    The function says why an event posts nothing in its log (the outcome lines of
+    :mod:`handler.logs`, the parsers' ``dropped ...`` lines, the pull-request pipeline's ``not
+    posting ...``); the preview collects those as :class:`Reason` s and prints each one once, after
+    the event. Where the pull-request pipeline says which setting held an event back, its generic
+    ``filtered`` outcome line is not printed beside it. An ERROR line is held until the event
+    ends: when the pipeline raises, the command reports that failure once, as its ``error:`` line,
+    and the held lines (the same failure, logged on its way out) are let go; otherwise they are
+    printed. Any other warning is printed as it comes.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.reasons: list[Reason] = []
+        self.held: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Sort one record: a reason, a held error, a warning to print, or INFO to let go."""
+        reason = _reason(record)
+        if reason is not None and all(reason.why != seen.why for seen in self.reasons):
+            self.reasons.append(reason)  # once: a parser's line and its outcome line say the same
+        elif record.levelno >= logging.ERROR:
+            self.held.append(record)
+        elif record.levelno >= logging.WARNING:
+            self._write(record)
+
+    def finish(self, *, raised: bool) -> list[Reason]:
+        """End one event: print the held errors unless it ``raised``; return (and forget) its reasons."""
+        if not raised:
+            for record in self.held:
+                self._write(record)
+        reasons = self.reasons
+        if any(
+            reason.decision for reason in reasons
+        ):  # it says which setting; the outcome line, that one did
+            reasons = [reason for reason in reasons if reason.decision or reason.what != "filtered"]
+        self.reasons, self.held = [], []
+        return reasons
+
+    def _write(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {one_line(record.getMessage())}", file=self.stream)
+
+
+def _reason(record: logging.LogRecord) -> Reason | None:
+    """The reason a record gives for posting nothing, if it gives one."""
+    message = record.getMessage()
+    if record.name == OUTCOME_LOGGER:
+        outcome = str(getattr(record, "outcome", ""))
+        if outcome in ("dropped", "filtered"):
+            return Reason(outcome, str(getattr(record, "reason", "")) or message)
+        return None  # delivered, duplicate and late the caller counts; raised it reports itself
+    if record.name.startswith("handler.sources.") and message.startswith("dropped "):
+        return Reason("dropped", message.removeprefix("dropped "))
+    if record.levelno == logging.INFO:  # the pull-request pipeline's decisions
+        if message.startswith("not posting "):  # PULL_REQUEST_EVENTS or ROUTES
+            return Reason("filtered", message.removeprefix("not posting "), decision=True)
+        if message.endswith(" not announced"):
+            return Reason("a draft", message, decision=True)
+    return None

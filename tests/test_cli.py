@@ -6,22 +6,33 @@ exit status, never a traceback; ``--json`` must leave nothing but JSON on stdout
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import pty
 import subprocess
 import sys
 import tempfile
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from handler.__main__ import EXIT_CONFIG, EXIT_DELIVERY, EXIT_DROPPED, EXIT_OK, EXIT_READ, EXIT_USAGE
+from handler.__main__ import EXIT_CONFIG, EXIT_DELIVERY, EXIT_DROPPED, EXIT_OK, EXIT_READ, EXIT_USAGE, main
+from handler.deliver.destinations import Flavor
+from handler.deliver.senders import Senders
+from handler.deliver.webhook_url import DestinationSecrets
 from handler.demo import ScriptedGitRepo, trigger_event
-from handler.preview import describe
+from handler.preview import PipelineLog, describe
+from handler.settings import Settings
 from tests.scenarios import ScenarioRepo, scenario_events
+from tests.standins import codecommit
 from tests.standins.codecommit import CodeCommitStandIn, Fault
+from tests.standins.pull_requests import StoredPullRequest
 from tests.standins.slack import Reply, SlackStandIn, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +97,7 @@ def test_demo_shows_every_push_through_the_pipeline() -> None:
     routed = [line for line in lines if "destination" in line]
     pull_requests = [p for p in everything if "/pull-requests/" in p["attachments"][0].get("title_link", "")]
     pushes = [payload for payload in everything if payload not in pull_requests]
-    assert len(pull_requests) == 6  # after the pushes, a pull request's life
+    assert len(pull_requests) == 5  # after the pushes, a pull request's life (ready for review: one message)
     texts = [payload["text"] for payload in pushes]
     assert len(texts) == 8  # nine pushes; the redelivered message posts nothing
     assert "bob" in texts[0] and "main" in texts[0]
@@ -407,3 +418,266 @@ def test_an_unknown_setting_given_with_set_is_refused_with_a_suggestion() -> Non
     result = run("--demo", "--json", "--set", "MAX_FILE_PER_DIFF=1")
     assert_one_line_error(result, EXIT_USAGE, "no such setting", "did you mean MAX_FILES_PER_DIFF?")
     assert result.stdout == ""
+
+
+# -- every reason an event posts nothing, and one error line (issue 17, item 15) ----------------
+
+EVENTBRIDGE = FIXTURES.parent / "eventbridge"
+PR_OPENED = json.loads((EVENTBRIDGE / "awsdoc_pullRequestCreated.json").read_text())
+
+
+def _sns(message: str) -> dict[str, Any]:
+    return {"Type": "Notification", "Message": message}
+
+
+def _opened_titled(title: str) -> dict[str, Any]:
+    return {**PR_OPENED, "detail": {**PR_OPENED["detail"], "title": title}}
+
+
+#: (what, the event, extra arguments, what the one line on stderr says)
+DROPS: list[tuple[str, Any, tuple[str, ...], str]] = [
+    (
+        "not JSON",
+        _sns("not json"),
+        (),
+        "dropped, nothing would be posted: Records[0].Sns: 'Message' is not JSON",
+    ),
+    (
+        "foreign source",
+        _sns(json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]})),
+        (),
+        "dropped, nothing would be posted: Records[0].Sns.Message.Records[0]: eventSource is 'aws:s3'",
+    ),
+    (
+        "test trigger without refs",
+        json.loads((FIXTURES / "awslambdago_TriggerEventTest_record.json").read_text()),
+        (),
+        "dropped, nothing would be posted: Records[0].Sns.Message.Records[0]: a console Test trigger with "
+        "no usable references for my-repo",
+    ),
+    (
+        "pull-request event of a kind not reported",
+        {**PR_OPENED, "detail": {**PR_OPENED["detail"], "event": "pullRequestTeleported"}},
+        (),
+        "dropped, nothing would be posted: event: pull-request event 'pullRequestTeleported' is not one",
+    ),
+    (
+        "push filtered by ROUTES",
+        json.loads((FIXTURES / "dronescm_push.sns_envelope.json").read_text()),
+        ("--set", 'ROUTES={"filters": [{"refs": ["*"]}]}'),
+        "filtered, nothing would be posted: master: filtered by filters[0] (refs *)",
+    ),
+    (
+        "pull request filtered by ROUTES",
+        PR_OPENED,
+        ("--set", 'ROUTES={"filters": [{"events": ["pull_request"]}]}'),
+        "filtered, nothing would be posted: opened of pull request 1: filtered by filters[0]",
+    ),
+    (
+        "pull request filtered by PULL_REQUEST_EVENTS",
+        PR_OPENED,
+        ("--set", "PULL_REQUEST_EVENTS=merged"),
+        "filtered, nothing would be posted: opened: PULL_REQUEST_EVENTS leaves it out",
+    ),
+    (
+        "draft pull request",
+        _opened_titled("Draft: passkeys"),
+        (),
+        "a draft, nothing would be posted: pull request 1 is a draft: opened not announced",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "event", "arguments", "said"), DROPS, ids=[row[0] for row in DROPS])
+def test_every_drop_prints_its_reason_on_one_line(
+    what: str, event: Any, arguments: tuple[str, ...], said: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    result = run(str(path), "--json", *arguments)
+    assert result.returncode == EXIT_DROPPED, result.stderr
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()  # the reason, once, and nothing else
+    assert line.startswith(f"── event file {path}: "), line
+    assert said in line, line
+    assert "see the warning above" not in line
+
+
+def test_a_delivery_that_fails_is_one_error_line(small_repo: Path) -> None:
+    with running(default=Reply(500, "boom")) as slack:
+        result = run(
+            "--repo",
+            str(small_repo),
+            "--ref",
+            "main",
+            "--json",
+            "--webhook",
+            slack.url,
+            "--set",
+            "DELIVERY_MAX_ATTEMPTS=2",
+        )
+    assert result.returncode == EXIT_DELIVERY, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.lower().startswith("error")]
+    assert errors == [
+        "error: Slack did not take the message after 2 attempt(s) (last: HTTP 500); nothing was posted, "
+        "try again later"
+    ]
+
+
+def test_an_error_the_pipeline_logs_and_raises_is_reported_once() -> None:
+    stream = io.StringIO()
+    pipeline_log = PipelineLog(stream)
+    logger = logging.getLogger("handler.deliver.senders")
+    record = logger.makeRecord(
+        logger.name, logging.ERROR, __file__, 0, "delivery to %s failed", ("mm",), None
+    )
+    pipeline_log.handle(record)
+    assert pipeline_log.finish(raised=True) == []
+    assert stream.getvalue() == ""  # the command's own error: line says it
+    pipeline_log.handle(record)
+    pipeline_log.finish(raised=False)
+    assert stream.getvalue() == "error: delivery to mm failed\n"  # logged, not raised: still said
+
+
+def _record(name: str, level: int, message: str, *args: object, **extra: object) -> logging.LogRecord:
+    record = logging.getLogger(name).makeRecord(name, level, __file__, 0, message, args, None)
+    record.__dict__.update(extra)
+    return record
+
+
+def test_a_reason_said_twice_is_printed_once() -> None:
+    pipeline_log = PipelineLog(io.StringIO())
+    # the trigger parser's line and the outcome line for the same dropped record
+    pipeline_log.handle(
+        _record("handler.sources.trigger", logging.WARNING, "dropped %s: %s", "Records[0]", "bad")
+    )
+    pipeline_log.handle(
+        _record("handler.outcome", logging.WARNING, "dropped", outcome="dropped", reason="Records[0]: bad")
+    )
+    # the pull-request pipeline's "not posting" and the outcome line that says it in general words
+    pipeline_log.handle(
+        _record(
+            "handler.pipelines.pull_request",
+            logging.INFO,
+            "not posting %s: %s",
+            "opened",
+            "PULL_REQUEST_EVENTS",
+        )
+    )
+    pipeline_log.handle(
+        _record(
+            "handler.outcome",
+            logging.INFO,
+            "filtered",
+            outcome="filtered",
+            reason="nothing to post: a quiet draft, or left out by the settings",
+        )
+    )
+    assert [(reason.what, reason.why) for reason in pipeline_log.finish(raised=False)] == [
+        ("dropped", "Records[0]: bad"),
+        ("filtered", "opened: PULL_REQUEST_EVENTS"),  # the line that names the setting
+    ]
+    pipeline_log.handle(
+        _record(
+            "handler.pipelines.pull_request",
+            logging.INFO,
+            "not posting %s: %s",
+            "opened",
+            "PULL_REQUEST_EVENTS",
+        )
+    )
+    assert [reason.why for reason in pipeline_log.finish(raised=False)] == ["opened: PULL_REQUEST_EVENTS"]
+
+
+def test_a_route_to_a_named_destination_previews_what_it_gets(small_repo: Path) -> None:
+    destinations = {
+        "team-mm": {"type": "mattermost-webhook"},
+        "reviews": {"type": "slack-app", "channel": "C0123456789"},
+    }
+    routes = {"routes": [{"events": ["branch_created", "push"], "to": ["team-mm", "reviews"]}]}
+    result = run(
+        "--repo",
+        str(small_repo),
+        "--ref",
+        "main",
+        "--json",
+        "--set",
+        f"DESTINATIONS={json.dumps(destinations)}",
+        "--set",
+        f"ROUTES={json.dumps(routes)}",
+    )
+    assert result.returncode == EXIT_OK, result.stderr
+    mattermost, app = payloads(result.stdout)
+    assert mattermost["destination"] == "team-mm" and "mrkdwn_in" not in json.dumps(mattermost["payload"])
+    assert "[`main`](" in mattermost["payload"]["text"]
+    assert app["destination"] == "reviews" and app["method"] == "chat.postMessage"
+    assert app["arguments"]["channel"] == "C0123456789" and "<https://" in app["arguments"]["text"]
+
+
+# -- the flavour, decided as the function decides it (issue 17, item 14) ------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    host=st.sampled_from(
+        ["hooks.slack.com", "HOOKS.SLACK.COM", "hooks.slack-gov.com", "chat.example.com", "mm.example.org."]
+    ),
+    path=st.sampled_from(["/hooks/abc123", "/services/T0/B0/x", "/chat/hooks/abc123", "/hooksx/a", "/x/y"]),
+)
+def test_the_preview_writes_in_the_dialect_the_function_detects_from_the_url(host: str, path: str) -> None:
+    url = f"https://{host}{path}"
+    function = Senders(
+        Settings.from_environ({"SLACK_WEBHOOK_URL": url}),
+        DestinationSecrets(url=url, secret_arn=None, secrets_client=lambda region: None),
+    ).get("default")
+    event = str(FIXTURES / "dronescm_branch_delete.sns_envelope.json")
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(io.StringIO()):
+        assert main([event, "--json", "--set", f"SLACK_WEBHOOK_URL={url}"]) == EXIT_OK
+    [payload] = payloads(out.getvalue())
+    slack = all("mrkdwn_in" in attachment for attachment in payload["attachments"])
+    assert (Flavor.SLACK if slack else Flavor.MATTERMOST) is function.flavor
+
+
+def test_a_webhook_under_hooks_gets_mattermost_markdown_without_flavor(small_repo: Path) -> None:
+    with running() as standin:
+        url = standin.url.split("/services/")[0] + "/hooks/preview"
+        result = run("--repo", str(small_repo), "--ref", "main", "--json", "--webhook", url)
+    assert result.returncode == EXIT_OK, result.stderr
+    [posted] = standin.delivered
+    assert "mrkdwn_in" not in json.dumps(posted)  # Mattermost's Markdown, as the function would send
+    assert "[`main`](" in posted["text"]
+
+
+# -- the time (issue 18, item 10) --------------------------------------------------------------
+
+
+def test_the_preview_shows_the_time_the_message_carries(small_repo: Path) -> None:
+    shown = describe(
+        {"text": "x", "attachments": [{"footer": "AWS CodeCommit · eu-west-1", "ts": 1795167000}]}
+    )
+    assert shown.splitlines()[-1] == "┃ AWS CodeCommit · eu-west-1 | Nov 20, 2026 09:30 UTC"
+    assert describe({"text": "x", "attachments": [{"ts": 1549696516}]}).splitlines()[-1] == (
+        "┃ Feb 9, 2019 07:15 UTC"
+    )
+    result = run("--repo", str(small_repo), "--ref", "main", "--color", "never")
+    assert "┃ AWS CodeCommit · us-east-1 | Nov 20, 2026 09:30 UTC\n" in result.stdout
+
+
+def test_codecommit_reads_pull_requests_too(tmp_path: Path) -> None:
+    with codecommit.running({}) as standin:
+        standin.pull_requests.add_pull_request(
+            StoredPullRequest(
+                "1", "MyDemoRepo", "Read from CodeCommit", "arn:aws:iam::123456789012:user/Li_Juan"
+            )
+        )
+        aws = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL_CODECOMMIT": standin.url,
+        }
+        result = run(str(EVENTBRIDGE / "awsdoc_pullRequestCreated.json"), "--codecommit", "--json", env=aws)
+    assert result.returncode == EXIT_OK, result.stderr
+    [payload] = payloads(result.stdout)
+    assert payload["attachments"][0]["title"] == "#1 Read from CodeCommit"
+    assert "could not be read" not in json.dumps(payload)
