@@ -292,7 +292,7 @@ def _short(reference: str) -> str:
 
 
 def _footer(repository: Repository, m: Markup) -> str:
-    return m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT)
+    return m.fit(m.plain(f"{repository.source_label} · {repository.name}"), _LINE_LIMIT)
 
 
 def _title(notice: Notice, m: Markup, *, linked: bool) -> str:

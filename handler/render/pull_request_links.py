@@ -1,9 +1,10 @@
-"""Console links for pull requests and comments, built like :mod:`handler.render.links` (same domains).
+"""Links for pull requests and comments, built like :mod:`handler.render.links` (same link makers).
 
 ::
 
     …/repositories/<repo>/pull-requests/<id>/details?region=<region>
     …/repositories/<repo>/pull-requests/<id>/activity?region=<region>#<commentId>
+    <web_url>/-/merge_requests/<iid>          <web_url>/-/merge_requests/<iid>#note_<id>   (GitLab)
 
 Every part that comes from an event is percent-encoded, so a link can never carry ``|``, ``<``
 or ``>`` into a Slack ``<url|label>``. Like :mod:`handler.render.links`, every function returns
@@ -16,7 +17,7 @@ import re
 from urllib.parse import quote
 
 from handler.model import Repository
-from handler.render.links import commit_url, compare_url, console_base, repository_url
+from handler.render.links import commit_url, compare_url, console_base, repository_url, web_base
 from handler.render.mrkdwn import scrub
 
 _HEX = re.compile(r"[0-9a-fA-F]{7,64}")
@@ -27,11 +28,19 @@ def _encode(text: str) -> str:
 
 
 def _pull_request_page(repository: Repository, pull_request_id: str, tab: str) -> str | None:
+    if repository.web_url is not None:  # a forge's merge request page (tabs are CodeCommit's)
+        web = web_base(repository.web_url)
+        return f"{web}/-/merge_requests/{_encode(pull_request_id)}" if web else None
     base = console_base(repository)
     if base is None:
         return None
     number, region = _encode(pull_request_id), _encode(repository.region)
     return f"{base}/pull-requests/{number}/{tab}?region={region}"
+
+
+def _anchor(repository: Repository, comment_id: str) -> str:
+    """A comment's anchor: the console's is its id, GitLab's ``note_<id>``."""
+    return f"note_{_encode(comment_id)}" if repository.web_url is not None else _encode(comment_id)
 
 
 def pull_request_url(repository: Repository, pull_request_id: str) -> str | None:
@@ -42,14 +51,14 @@ def pull_request_url(repository: Repository, pull_request_id: str) -> str | None
 def comment_url(repository: Repository, pull_request_id: str, comment_id: str) -> str | None:
     """One comment in the pull request's activity tab."""
     page = _pull_request_page(repository, pull_request_id, "activity")
-    return f"{page}#{_encode(comment_id)}" if page else None
+    return f"{page}#{_anchor(repository, comment_id)}" if page else None
 
 
 def commit_comment_url(repository: Repository, commit_id: str | None, comment_id: str) -> str | None:
     """The commented commit's page with the comment as its anchor (the repository if no commit)."""
     if commit_id and _HEX.fullmatch(commit_id):
         page = commit_url(repository, commit_id)
-        return f"{page}#{_encode(comment_id)}" if page else None
+        return f"{page}#{_anchor(repository, comment_id)}" if page else None
     return repository_url(repository)
 
 
