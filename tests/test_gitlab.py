@@ -41,7 +41,7 @@ def payload(name: str) -> dict[str, Any]:
 
 def envelope(name: str, delivery: str = "") -> dict[str, Any]:
     body = payload(name)
-    kind = "tag_push" if "tag_push" in name else next(key for key in EVENTS if key in name and key != "tag_push")
+    kind = next(key for key in ("tag_push", "note", "push", "merge_request", "pipeline") if key in name)
     return {"source": "gitlab", "event": EVENTS[kind], "delivery": delivery or f"delivery-{name}", "payload": body}
 
 

@@ -179,6 +179,10 @@ class GitLabMergeRequestReader:
             )
             if isinstance(raw, dict):
                 return _details_from_api(raw, self.snapshot)
+        if self.comment is not None:  # a note names neither author nor reviewers: claim no roles
+            raise Unreadable(
+                f"merge request !{pull_request_id}", "no gitlab-api-token to read its author and reviewers"
+            )
         return _details(self.snapshot, self.reviewers)
 
     def get_comment(self, comment_id: str, **_: Any) -> CommentDetails:
@@ -193,7 +197,7 @@ class GitLabMergeRequestReader:
 
 
 def _details(snapshot: PullRequestSnapshot, reviewers: tuple[str, ...]) -> PullRequestDetails:
-    rules = (ApprovalRule("reviewers", 0, reviewers),) if reviewers else ()
+    rules = (ApprovalRule("requested reviewers", 0, reviewers),) if reviewers else ()
     return PullRequestDetails(snapshot, rules)
 
 

@@ -265,7 +265,8 @@ def _remember_draft_made_ready(envelope: Envelope, activity: Activity, state: St
     never saw it as a draft: record the draft mark the review rules announce from."""
     if envelope.event != MERGE_REQUEST_HOOK or activity.pull_request is None:
         return
-    if MergeRequestHook(envelope.payload, "payload").draft_change != (True, False):
+    hook = MergeRequestHook(envelope.payload, "payload")
+    if hook.attributes.action != "update" or hook.draft_change != (True, False):
         return
     if state.get(draft_key(activity)) is None:
         expires_at = int(time.time()) + DRAFT_TTL_SECONDS

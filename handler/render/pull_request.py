@@ -373,11 +373,11 @@ def _opened_lines(
         lines.append(f"Author: {_name(cast.author, m, mention=False)}")
     if notice.details is not None:
         rules = notice.details.approval_rules
-        if rules:
+        if rules and notice.details.approvals_needed:  # GitLab's requested reviewers need no count
             names = ", ".join(m.escape(rule.name) for rule in rules[:5])
             needed = notice.details.approvals_needed
             lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} ({m.fit(names, 300)})")
-        else:
+        elif not rules:
             lines.append("No approval rule: anyone may merge")
     if cast.reviewers:
         lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, m, mention=mention))
