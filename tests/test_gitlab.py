@@ -19,7 +19,6 @@ from handler.pipelines.gitlab import process_gitlab_event
 from handler.pull_requests.people import UserMap
 from handler.pull_requests.pipeline import offline_runtime
 from handler.pull_requests.settings import PullRequestSettings
-from handler.settings import Settings
 from handler.state.memory import MemoryStore
 from tests.conftest import FIXTURES, local_runtime
 from tests.standins import mattermost, slack
@@ -42,7 +41,12 @@ def payload(name: str) -> dict[str, Any]:
 def envelope(name: str, delivery: str = "") -> dict[str, Any]:
     body = payload(name)
     kind = next(key for key in ("tag_push", "note", "push", "merge_request", "pipeline") if key in name)
-    return {"source": "gitlab", "event": EVENTS[kind], "delivery": delivery or f"delivery-{name}", "payload": body}
+    return {
+        "source": "gitlab",
+        "event": EVENTS[kind],
+        "delivery": delivery or f"delivery-{name}",
+        "payload": body,
+    }
 
 
 class Channel:
@@ -87,3 +91,157 @@ def test_push_lists_the_payloads_commits_newest_first_with_a_gitlab_compare_link
     assert "http://example.com/mike/diaspora/-/commit/da1560886d4f094c3e6c9ef40349f7d38b5d27d7" in body
     assert "2 more" in body
     assert post["attachments"][-1]["footer"] == "GitLab · example.com"
+
+
+def test_push_of_25_lists_ten_newest_first_then_and_15_more(channel: Channel) -> None:
+    channel.play("variant_push_25_commits")
+    [post] = channel.stand_in.delivered
+    assert "|25 new commits>" in post["text"]
+    lines = post["attachments"][0]["text"].split("\n")
+    assert "Step 25 of the migration" in lines[0] and "Step 16 of the migration" in lines[9]
+    assert lines[10] == "… and 15 more commits"
+
+
+def test_created_and_deleted_branches_and_tags_by_the_all_zero_id(channel: Channel) -> None:
+    for name in (
+        "variant_push_branch_created",
+        "variant_push_branch_deleted",
+        "gitlabdoc_tag_push",
+        "variant_tag_push_deleted",
+    ):
+        channel.play(name)
+    created, deleted, tag, tag_deleted = (post["text"] for post in channel.stand_in.delivered)
+    assert (
+        "created branch <http://example.com/mike/diaspora/-/tree/feature/login-v2|`feature/login-v2`>"
+        in created
+    )
+    assert "deleted branch `feature/login-v2`" in deleted
+    assert "created tag <http://example.com/jsmith/example/-/tags/v1.0.0|`v1.0.0`>" in tag
+    assert "deleted tag `v1.0.0`" in tag_deleted
+
+
+def test_a_repeated_delivery_posts_once(channel: Channel) -> None:
+    assert channel.play("gitlabdoc_push", delivery="same-key") == {"delivered": 1}
+    assert channel.play("gitlabdoc_push", delivery="same-key") == {"duplicate": 1}
+    assert channel.play("gitlabdoc_merge_request_open", delivery="mr-key") == {"delivered": 1}
+    assert channel.play("gitlabdoc_merge_request_open", delivery="mr-key") == {"duplicate": 1}
+    assert len(channel.stand_in.delivered) == 2
+
+
+def test_opened_mentions_the_reviewers(channel: Channel) -> None:
+    channel.play("gitlabdoc_merge_request_open")
+    [post] = channel.stand_in.delivered
+    assert post["text"].startswith("<@U0USER0001> review requested: Administrator opened #1 MS-Viewport")
+    assert (
+        post["attachments"][0]["title_link"] == "http://example.com/gitlabhq/gitlab-test/-/merge_requests/1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "pretext"),
+    [
+        ("variant_merge_request_update_oldrev", ":arrow_up: *New commits pushed*"),
+        ("variant_merge_request_approved", ":white_check_mark: *Approved*"),
+        ("variant_merge_request_unapproved", ":leftwards_arrow_with_hook: *Approval revoked*"),
+        ("variant_merge_request_merge", ":tada: *Merged*"),
+        ("variant_merge_request_close", ":no_entry_sign: *Closed*"),
+        ("variant_merge_request_reopen", ":recycle: *Reopened*"),
+    ],
+)
+def test_each_merge_request_action(channel: Channel, name: str, pretext: str) -> None:
+    assert channel.play(name) == {"delivered": 1}
+    [post] = channel.stand_in.delivered
+    assert post["attachments"][0]["pretext"] == pretext
+
+
+def test_new_commits_compare_from_oldrev(channel: Channel) -> None:
+    channel.play("variant_merge_request_update_oldrev")
+    text = channel.stand_in.delivered[0]["attachments"][0]["text"]
+    assert (
+        "http://example.com/gitlabhq/gitlab-test/-/compare/da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+        "...b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327" in text
+    )
+
+
+def test_approval_and_approved_for_one_approval_post_once(channel: Channel) -> None:
+    assert channel.play("variant_merge_request_approval") == {"delivered": 1}
+    assert channel.play("variant_merge_request_approved") == {"duplicate": 1}
+
+
+def test_a_draft_is_quiet_and_ready_is_announced_once(channel: Channel) -> None:
+    assert channel.play("variant_merge_request_open_draft") == {"quiet": 1}
+    assert channel.play("variant_merge_request_update_ready", delivery="ready-1") == {"delivered": 1}
+    channel.play("variant_merge_request_update_ready", delivery="ready-2")  # GitLab says it again
+    [post] = channel.stand_in.delivered  # ready#<scope>@<destination>: each destination told once
+    assert post["attachments"][0]["pretext"] == ":eyes: *Ready for review*"
+
+
+def test_draft_to_ready_is_announced_even_when_the_draft_was_never_seen(channel: Channel) -> None:
+    assert channel.play("variant_merge_request_update_ready") == {"delivered": 1}
+
+
+def test_an_edit_without_new_commits_or_draft_change_is_quiet(channel: Channel) -> None:
+    event = envelope("variant_merge_request_update_ready")
+    event["payload"]["changes"] = {}
+    assert process_gitlab_event(event, channel.runtime, Deadline(None)) == {"ignored": 1}
+
+
+def test_a_note_and_a_suggestion_are_comments_linked_to_the_note(channel: Channel) -> None:
+    channel.play("gitlabdoc_note_merge_request")
+    channel.play("variant_note_suggestion")
+    note, suggestion = channel.stand_in.delivered
+    assert (
+        note["attachments"][0]["title_link"]
+        == "http://example.com/gitlab-org/gitlab-test/-/merge_requests/1#note_1244"
+    )
+    assert ">This MR needs work." in note["attachments"][0]["text"]
+    assert "suggestion:-0+0" in suggestion["attachments"][0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("name", "pretext"),
+    [
+        ("variant_note_review_done", ":ballot_box_with_check: *Review finished*"),
+        ("variant_note_review_done_korean", ":ballot_box_with_check: *Review finished*"),
+        ("variant_note_re_review", ":repeat: *Another review requested*"),
+        ("variant_note_ping_reviewers", ":bell: *Question for the reviewers*"),
+    ],
+)
+def test_review_commands_in_notes(channel: Channel, name: str, pretext: str) -> None:
+    channel.play(name)
+    [post] = channel.stand_in.delivered
+    assert post["attachments"][0]["pretext"] == pretext
+
+
+def test_pipeline_failed_then_fixed_but_not_every_success(channel: Channel) -> None:
+    assert channel.play("gitlabdoc_pipeline") == {"quiet": 1}  # a success with no failure before
+    assert channel.play("variant_pipeline_failed") == {"delivered": 1}
+    assert channel.play("variant_pipeline_success_after_failure") == {"delivered": 1}
+    again = envelope("variant_pipeline_success_after_failure", "later")
+    again["payload"]["object_attributes"]["id"] = 33
+    assert process_gitlab_event(again, channel.runtime, Deadline(None)) == {"quiet": 1}
+    failed, fixed = channel.stand_in.delivered
+    assert failed["text"].startswith(
+        ":x: Pipeline <http://example.com/gitlab-org/gitlab-test/-/pipelines/31|#31> failed"
+    )
+    assert "Failed: `test` › `test-build` (script_failure)" in failed["attachments"][0]["text"]
+    assert fixed["text"].startswith(":white_check_mark: Pipeline")
+
+
+def test_an_older_pipeline_finishing_late_is_not_reported(channel: Channel) -> None:
+    channel.play("variant_pipeline_success_after_failure")  # #32 recorded
+    assert channel.play("variant_pipeline_failed") == {"late": 1}  # #31 arrives after it
+
+
+def test_mattermost_gets_markdown_links(mattermost_channel: Channel) -> None:
+    mattermost_channel.play("gitlabdoc_push")
+    [post] = mattermost_channel.stand_in.delivered
+    assert "[mike/diaspora](http://example.com/mike/diaspora)" in post["text"]
+
+
+def test_unknown_events_and_malformed_payloads_are_dropped_not_raised(channel: Channel) -> None:
+    unknown = {"source": "gitlab", "event": "Issue Hook", "delivery": "x", "payload": {}}
+    broken = {"source": "gitlab", "event": "Push Hook", "delivery": "y", "payload": {"ref": 3}}
+    assert process_gitlab_event(unknown, channel.runtime, Deadline(None)) == {"ignored": 1}
+    assert process_gitlab_event(broken, channel.runtime, Deadline(None)) == {"dropped": 1}
+    assert channel.stand_in.delivered == []
