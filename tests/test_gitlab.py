@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from handler.app import Runtime
 from handler.deadline import Deadline
 from handler.pipelines.gitlab import process_gitlab_event
 from handler.pull_requests.people import UserMap
-from handler.pull_requests.pipeline import offline_runtime
 from handler.pull_requests.settings import PullRequestSettings
+from handler.runtime import Runtime, offline_runtime
 from handler.state.memory import MemoryStore
 from tests.conftest import FIXTURES, local_runtime
 from tests.standins import mattermost, slack

@@ -30,20 +30,28 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from handler.deadline import Deadline
 from handler.deliver.senders import to_each
 from handler.deliver.webhook_url import read_secret_string
 from handler.enrich.gitlab import GitLabApi, GitLabMergeRequestReader, notification_from_push
 from handler.errors import ConfigurationError, UnprocessableEvent
-from handler.model import Notification, PipelineRun, Pusher, PushRouting, RefChange, RunStatus
+from handler.model import PipelineRun, Pusher, RunStatus
+from handler.pipelines.pull_request import (
+    DRAFT_TTL_SECONDS,
+    destinations_for,
+    draft_key,
+    plan,
+    post_everywhere,
+)
+from handler.pipelines.push import post_to_each, route_notification
+from handler.pipelines.threads import Threads
 from handler.pull_requests.model import Activity, ActivityKind, CommentDetails
-from handler.pull_requests.pipeline import DRAFT_TTL_SECONDS, PullRequestRuntime, draft_key, plan
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.ci_status import render_pipeline_run
 from handler.render.markup import markup_for
-from handler.render.push import render
+from handler.runtime import PullRequestRuntime, Runtime
 from handler.sources.gitlab import (
     HANDLED_EVENTS,
     MERGE_REQUEST_HOOK,
@@ -61,9 +69,6 @@ from handler.sources.gitlab import (
 from handler.state import AttributeValue, StateStore
 from handler.state.ledger import DeliveryLedger, delivery
 from handler.state.memory import MemoryStore
-
-if TYPE_CHECKING:
-    from handler.app import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -102,43 +107,21 @@ def process_gitlab_event(event: Mapping[str, Any], runtime: Runtime, deadline: D
 
 
 def _push(hook: PushHook, key: str, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
+    """Claim, enrich from the payload, route per reference, render and post, like a CodeCommit push
+    (the push pipeline's routing and per-destination marks)."""
     push = to_push(hook, delivery=key)
-    with delivery(
-        DeliveryLedger(_state(runtime)), push.delivery_key, seconds_left=deadline.seconds_left()
-    ) as fresh:
+    with delivery(runtime.ledger, push.delivery_key, seconds_left=deadline.seconds_left()) as fresh:
         if not fresh:
             log.info("GitLab delivery %s was delivered before: posting nothing", key)
             return {"duplicate": 1}
         notification = notification_from_push(hook, push, max_listed=runtime.settings.render.max_commits)
-        routed = _route_push(notification, runtime)
+        routed = route_notification(notification, runtime)
         if not routed.by_destination:
             log.info("push to %s routed nowhere: %s", push.repository.name, routed.dropped[0][1].reason)
             return {"filtered": 1}
-
-        def post(name: str) -> int:
-            sender = runtime.senders.get(name)
-            payload = render(notification, runtime.settings.render, markup_for(sender.flavor))
-            return _post_once(
-                runtime,
-                f"{push.delivery_key}@{name}",
-                len(routed.by_destination) > 1,
-                lambda: sender.post(payload, deadline).attempts,
-                deadline,
-            )
-
-        to_each(routed.by_destination, post)
+        post_to_each(notification, routed, runtime, deadline)
     log.info("delivered GitLab push to %s in %s", push.ref_changes[0].short_name, push.repository.name)
     return {"delivered": 1}
-
-
-def _route_push(notification: Notification, runtime: Runtime) -> PushRouting:
-    routing = runtime.settings.routes_in_force
-    ref_changes: tuple[RefChange, ...] = notification.push.ref_changes
-    if routing is None:
-        return PushRouting.everything_to_default(ref_changes)
-    from handler.routing import route_push
-
-    return route_push(notification.push, routing, has_default=runtime.senders.has_default())
 
 
 def _post_once(runtime: Runtime, key: str, several: bool, post: Callable[[], int], deadline: Deadline) -> int:
@@ -153,9 +136,6 @@ def _post_once(runtime: Runtime, key: str, several: bool, post: Callable[[], int
 
 
 def _review(envelope: Envelope, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
-    from handler.pull_requests.pipeline import _post_everywhere
-    from handler.pull_requests.threads import Threads
-
     activity = to_activity(envelope)
     if activity is None:
         log.info("GitLab %s %s: nothing to announce", envelope.event, envelope.delivery[:100])
@@ -177,11 +157,11 @@ def _review(envelope: Envelope, runtime: Runtime, deadline: Deadline) -> dict[st
         items = [_with_oldrev(item, envelope) for item in items]
         if not items:
             return {"quiet": 1}
-        names = _review_destinations(activity, items[0].notice.pull_request, runtime)
+        names = destinations_for(activity, items[0].notice, runtime)
         if not names:
             return {"filtered": 1}
         threads = Threads(state, int(review_runtime.clock()))
-        _post_everywhere(
+        post_everywhere(
             items, names, key=key, ledger=ledger, runtime=runtime, threads=threads, deadline=deadline
         )
         for item in items:  # posted: nothing here may raise, or Lambda's retry would post again
@@ -281,27 +261,6 @@ def _with_oldrev(item: Any, envelope: Envelope) -> Any:
         return item
     oldrev = MergeRequestHook(envelope.payload, "payload").attributes.oldrev
     return replace(item, notice=replace(item.notice, previous_source_commit=oldrev)) if oldrev else item
-
-
-def _review_destinations(activity: Activity, snapshot: Any, runtime: Runtime) -> tuple[str, ...]:
-    routing = runtime.settings.routes_in_force
-    if routing is None:
-        return ("default",)
-    from handler.routing import route, subject_for_activity
-
-    decision = route(
-        subject_for_activity(activity, pull_request=snapshot),
-        routing,
-        has_default=runtime.senders.has_default(),
-    )
-    if decision.dropped:
-        log.info(
-            "not posting %s of merge request !%s: %s",
-            activity.kind.value,
-            activity.pull_request_id,
-            decision.reason,
-        )
-    return decision.destinations
 
 
 # -- pipelines --------------------------------------------------------------------------------------
