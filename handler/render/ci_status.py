@@ -43,7 +43,8 @@ def render_pipeline_run(run: PipelineRun, m: Markup = SLACK) -> dict[str, Any]:
     lines = [_commit_line(run, m)]
     for stage, name, reason in run.failed_jobs[:_JOBS_LISTED]:
         because = f" ({m.escape(reason)})" if reason else ""
-        lines.append(m.fit(f"Failed: {m.code(stage, 80)} › {m.code(name, 120)}{because}", _LINE_LIMIT))
+        where = " › ".join(m.code(part, 120) for part in (stage, name) if part.strip()) or "a job"
+        lines.append(m.fit(f"Failed: {where}{because}", _LINE_LIMIT))
     if len(run.failed_jobs) > _JOBS_LISTED:
         lines.append(f"… and {len(run.failed_jobs) - _JOBS_LISTED} more failed jobs")
     attachment = {
