@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from handler.deadline import Deadline
+from handler.deliver.webhook_url import DestinationSecrets
+from handler.enrich.gitlab import GitLabApi
 from handler.pipelines.gitlab import process_gitlab_event
 from handler.pull_requests.people import UserMap
 from handler.pull_requests.settings import PullRequestSettings
 from handler.runtime import Runtime, offline_runtime
+from handler.settings import Settings
 from handler.state.memory import MemoryStore
 from tests.conftest import FIXTURES, local_runtime
-from tests.standins import mattermost, slack
+from tests.standins import LoopbackServer, mattermost, slack
 
 EVENTS = {
     "push": "Push Hook",
@@ -244,3 +248,141 @@ def test_unknown_events_and_malformed_payloads_are_dropped_not_raised(channel: C
     assert process_gitlab_event(unknown, channel.runtime, Deadline(None)) == {"ignored": 1}
     assert process_gitlab_event(broken, channel.runtime, Deadline(None)) == {"dropped": 1}
     assert channel.stand_in.delivered == []
+
+
+class GitLabApiStandIn(LoopbackServer):
+    """GitLab's ``GET /api/v4/projects/:id/merge_requests/:iid`` on loopback, recording each token sent."""
+
+    def __init__(self, merge_request: dict[str, Any]) -> None:
+        super().__init__()
+        self.merge_request = merge_request
+        self.requests: list[tuple[str, str]] = []
+
+    def start(self) -> GitLabApiStandIn:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stand_in.requests.append((self.path, self.headers.get("PRIVATE-TOKEN", "")))
+                body = json.dumps(stand_in.merge_request).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.serve(Handler)
+        return self
+
+
+class SecretWithApiToken:
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 (botocore's spelling)
+        return {"SecretString": json.dumps({"gitlab-api-token": "glpat-test-token"})}
+
+
+def test_a_note_reads_the_author_and_reviewers_from_the_api_with_the_token(
+    channel: Channel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = GitLabApiStandIn(
+        {"author": {"username": "jsmith"}, "reviewers": [{"username": "user1"}], "state": "opened"}
+    )
+    api.start()
+    try:
+        monkeypatch.setenv("GITLAB_API_URL", f"http://127.0.0.1:{api.port}/api/v4")
+        channel.runtime.secrets = DestinationSecrets(
+            url=channel.stand_in.url,
+            secret_arn="arn:aws:secretsmanager:us-east-1:111122223333:secret:notifier-AbCdEf",
+            secrets_client=lambda region: SecretWithApiToken(),
+        )
+        channel.play("variant_note_review_done")
+    finally:
+        api.stop()
+    assert api.requests == [("/api/v4/projects/5/merge_requests/1", "glpat-test-token")]
+    [post] = channel.stand_in.delivered
+    assert post["text"].startswith("<@U0JSMITH01> review finished by Administrator")
+
+
+def test_the_api_token_is_never_sent_in_clear_to_a_remote_host() -> None:
+    assert GitLabApi.for_instance("http://gitlab.example.com/group/project", "glpat-x") is None
+    assert GitLabApi.for_instance("https://gitlab.example.com/group/project", None) is None
+    api = GitLabApi.for_instance("https://gitlab.example.com/group/project", "glpat-x")
+    assert api is not None and api.base_url == "https://gitlab.example.com/api/v4"
+
+
+class SecretMapOf:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get_secret_value(self, SecretId: str) -> dict[str, str]:  # noqa: N803 (botocore's spelling)
+        return {"SecretString": json.dumps(self.values)}
+
+
+@pytest.fixture
+def routed(channel: Channel) -> Iterator[tuple[Channel, slack.SlackStandIn]]:
+    """The channel as ``default``, and a second Slack stand-in as destination ``gl``."""
+    with slack.running() as gitlab_channel:
+        channel.runtime.secrets = DestinationSecrets(
+            url=None,
+            secret_arn="arn:aws:secretsmanager:us-east-1:111122223333:secret:notifier-AbCdEf",
+            secrets_client=lambda region: SecretMapOf(
+                {"default": channel.stand_in.url, "gl": gitlab_channel.url}
+            ),
+        )
+        yield channel, gitlab_channel
+
+
+def route_with(channel: Channel, routes: dict[str, Any]) -> None:
+    channel.runtime.settings = Settings.from_environ(
+        {"DESTINATIONS": json.dumps({"gl": {"type": "slack-webhook"}}), "ROUTES": json.dumps(routes)}
+    )
+
+
+@pytest.mark.parametrize(
+    ("match", "to_gl"),
+    [
+        ({"repositories": ["mike/*"], "refs": ["master"]}, 1),
+        ({"repositories": ["mike/diaspora"], "actors": ["jsmith"]}, 1),
+        ({"repositories": ["mike/other"]}, 0),
+        ({"repositories": ["mike/diaspora"], "refs": ["main"]}, 0),
+        ({"repositories": ["mike/diaspora"], "events": ["tag"]}, 0),
+    ],
+)
+def test_routes_match_gitlab_projects_refs_and_usernames(
+    routed: tuple[Channel, slack.SlackStandIn], match: dict[str, Any], to_gl: int
+) -> None:
+    channel, gitlab_channel = routed
+    route_with(channel, {"routes": [{**match, "to": ["gl"]}]})
+    channel.play("gitlabdoc_push")
+    assert (len(gitlab_channel.delivered), len(channel.stand_in.delivered)) == (to_gl, 1 - to_gl)
+
+
+def test_a_filter_on_a_gitlab_username_drops_the_push(routed: tuple[Channel, slack.SlackStandIn]) -> None:
+    channel, gitlab_channel = routed
+    route_with(channel, {"routes": [{"to": ["gl"]}], "filters": [{"actors": ["jsmith"]}]})
+    assert channel.play("gitlabdoc_push") == {"filtered": 1}
+    assert gitlab_channel.delivered == channel.stand_in.delivered == []
+
+
+@pytest.mark.parametrize(("events", "to_gl"), [(["pipeline"], 1), (["push"], 0)])
+def test_pipeline_runs_are_routed_as_event_kind_pipeline(
+    routed: tuple[Channel, slack.SlackStandIn], events: list[str], to_gl: int
+) -> None:
+    channel, gitlab_channel = routed
+    route_with(
+        channel, {"routes": [{"repositories": ["gitlab-org/gitlab-test"], "events": events, "to": ["gl"]}]}
+    )
+    channel.play("variant_pipeline_failed")
+    assert len(gitlab_channel.delivered) == to_gl
+
+
+@pytest.mark.parametrize(("refs", "to_gl"), [(["master"], 1), (["release/*"], 0)])
+def test_merge_requests_are_routed_by_their_target_branch(
+    routed: tuple[Channel, slack.SlackStandIn], refs: list[str], to_gl: int
+) -> None:
+    channel, gitlab_channel = routed
+    route_with(channel, {"routes": [{"repositories": ["gitlabhq/gitlab-test"], "refs": refs, "to": ["gl"]}]})
+    channel.play("gitlabdoc_merge_request_open")
+    assert len(gitlab_channel.delivered) == to_gl

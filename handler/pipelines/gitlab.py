@@ -24,7 +24,6 @@ a failure releases the claim and raises, so Lambda's retry posts what is left.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -34,7 +33,6 @@ from typing import Any
 
 from handler.deadline import Deadline
 from handler.deliver.senders import to_each
-from handler.deliver.webhook_url import read_secret_string
 from handler.enrich.gitlab import GitLabApi, GitLabMergeRequestReader, notification_from_push
 from handler.errors import ConfigurationError, UnprocessableEvent
 from handler.model import PipelineRun, Pusher, RunStatus
@@ -226,18 +224,12 @@ def _reader(envelope: Envelope, activity: Activity, runtime: Runtime) -> GitLabM
 
 
 def _api_token(runtime: Runtime) -> str | None:
-    """``gitlab-api-token`` from the JSON secret, or None (no secret, no key: the payload alone)."""
-    arn = runtime.settings.webhook_secret_arn
-    secrets_client = getattr(runtime.secrets, "_secrets_client", None)
-    if not arn or secrets_client is None:
-        return os.environ.get("GITLAB_API_TOKEN") or None  # local runs only; the stack never sets it
+    """``gitlab-api-token`` from the JSON secret, or None (no secret, or no such key: the payload alone)."""
     try:
-        document = json.loads(read_secret_string(secrets_client, arn) or "{}")
-    except (ValueError, ConfigurationError) as error:
+        return runtime.secrets.value(API_TOKEN_KEY)
+    except ConfigurationError as error:
         log.warning("could not read %s from the secret: %s", API_TOKEN_KEY, error)
         return None
-    value = document.get(API_TOKEN_KEY) if isinstance(document, dict) else None
-    return value if isinstance(value, str) and value else None
 
 
 def _remember_draft_made_ready(envelope: Envelope, activity: Activity, state: StateStore) -> None:
