@@ -386,3 +386,30 @@ def test_merge_requests_are_routed_by_their_target_branch(
     route_with(channel, {"routes": [{"repositories": ["gitlabhq/gitlab-test"], "refs": refs, "to": ["gl"]}]})
     channel.play("gitlabdoc_merge_request_open")
     assert len(gitlab_channel.delivered) == to_gl
+
+
+def test_the_preview_cli_takes_a_saved_gitlab_payload(capsys: pytest.CaptureFixture[str]) -> None:
+    from handler.__main__ import main
+
+    assert main([str(FIXTURES / "gitlab" / "gitlabdoc_push.json"), "--json", "--color", "never"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert (
+        "/-/compare/95790bf891e76fee5e1747ab589903a6a1f80f22...da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+        in line
+    )
+
+
+def test_the_demo_plays_a_merge_requests_life_into_mattermost_and_a_slack_app() -> None:
+    import io
+
+    from handler.demos.gitlab import STEPS, run_gitlab_demo
+
+    out = io.StringIO()
+    count = run_gitlab_demo(out)
+    text = out.getvalue()
+    assert count >= 20
+    assert f"gitlab {len(STEPS) - 2}: Someone forges a merge (wrong token: 401) (answered 401)" in text
+    assert "@alice.kim review finished by Bob Lee" in text  # Mattermost, the author from the API
+    assert "conversations.open with U0ALICE01" in text  # the Slack app's direct message
+    forged, merged, again = text.split("══ gitlab ")[-3:]
+    assert "→" not in forged and "Merged" in merged and "→" not in again

@@ -207,18 +207,15 @@ def _username(value: object) -> str:
     return ""
 
 
-def _details_from_api(raw: dict[str, Any], fallback: PullRequestSnapshot) -> PullRequestDetails:
-    """``GET /projects/:id/merge_requests/:iid``: author, reviewers, title, state (fresher)."""
+def _details_from_api(raw: dict[str, Any], payload: PullRequestSnapshot) -> PullRequestDetails:
+    """``GET /projects/:id/merge_requests/:iid`` adds who the payload does not name: the author and
+    the reviewers. Title and state stay the payload's: they are the event's moment (a draft's
+    title, say), and the API answers with the merge request as it is by the time it is asked."""
     reviewers = tuple(name for name in (_username(item) for item in raw.get("reviewers") or []) if name)
     title = raw.get("title")
-    state = raw.get("state")
     snapshot = replace(
-        fallback,
-        author_arn=_username(raw.get("author")) or fallback.author_arn,
-        title=title if isinstance(title, str) else fallback.title,
-        status=("Closed" if state in ("closed", "merged") else "Open")
-        if isinstance(state, str)
-        else fallback.status,
-        is_merged=state == "merged" if isinstance(state, str) else fallback.is_merged,
+        payload,
+        author_arn=_username(raw.get("author")) or payload.author_arn,
+        title=payload.title or (title if isinstance(title, str) else ""),
     )
     return _details(snapshot, reviewers)

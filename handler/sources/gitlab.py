@@ -54,6 +54,7 @@ __all__ = [
     "Project",
     "PushHook",
     "User",
+    "envelope_for",
     "merge_request_kind",
     "to_activity",
     "to_identity",
@@ -70,6 +71,14 @@ PIPELINE_HOOK = "Pipeline Hook"
 HANDLED_EVENTS = frozenset({PUSH_HOOK, TAG_PUSH_HOOK, MERGE_REQUEST_HOOK, NOTE_HOOK, PIPELINE_HOOK})
 #: The id GitLab gives ``before`` for a created ref and ``after`` for a deleted one.
 ZERO_ID = "0" * 40
+#: ``object_kind`` → the ``X-Gitlab-Event`` GitLab sends it with (a saved payload has no headers).
+EVENT_BY_KIND = {
+    "push": PUSH_HOOK,
+    "tag_push": TAG_PUSH_HOOK,
+    "merge_request": MERGE_REQUEST_HOOK,
+    "note": NOTE_HOOK,
+    "pipeline": PIPELINE_HOOK,
+}
 _MAX_ID = 200
 _MAX_TEXT = 20_000
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
@@ -123,6 +132,17 @@ def _time(value: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         return None
+
+
+def envelope_for(document: Mapping[str, Any], delivery: str = "") -> dict[str, Any] | None:
+    """The notifier's envelope for a GitLab payload saved as it was posted (``object_kind`` names
+    its event), or the envelope itself; None for anything else. The preview CLI uses it."""
+    if document.get("source") == "gitlab" and isinstance(document.get("payload"), dict):
+        return dict(document)
+    event = EVENT_BY_KIND.get(str(document.get("object_kind")))
+    if event is None:
+        return None
+    return {"source": "gitlab", "event": event, "delivery": delivery, "payload": dict(document)}
 
 
 class _View:
