@@ -32,6 +32,7 @@ from handler.model import (
     Person,
     Push,
     RefAction,
+    RefChange,
     RefKind,
     RefReport,
 )
@@ -69,7 +70,7 @@ def notification_from_push(hook: PushHook, push: Push, *, max_listed: int) -> No
     by_id = {commit.commit_id: commit for commit in hook.commits}
     head = by_id.get(ref_change.commit_id or "")
     commit = _commit(head) if head is not None and ref_change.action is not RefAction.DELETED else None
-    error = None if commit is not None else "GitLab's payload does not describe this commit"
+    error = None if commit is not None else _why_no_commit(ref_change)
     history = None
     if (
         ref_change.kind is RefKind.BRANCH
@@ -87,6 +88,14 @@ def notification_from_push(hook: PushHook, push: Push, *, max_listed: int) -> No
                 HistoryRelation.FAST_FORWARD, newest_first, total, previous_id=hook.before
             )
     return Notification(push, (RefReport(ref_change, commit, error, history=history),))
+
+
+def _why_no_commit(ref_change: RefChange) -> str:
+    if ref_change.action is RefAction.DELETED:
+        return "the reference is gone, and GitLab sends no commits for a deletion"
+    if ref_change.kind is RefKind.TAG:
+        return "GitLab's tag push names the commit but does not describe it"
+    return "GitLab's payload does not list it"
 
 
 @dataclass(frozen=True)

@@ -80,25 +80,32 @@ _process_memory: StateStore | None = None
 
 
 def process_gitlab_event(event: Mapping[str, Any], runtime: Runtime, deadline: Deadline) -> dict[str, int]:
-    """Run one GitLab delivery through its path; return how many messages had each outcome.
+    """Run one GitLab delivery through its path; return (and log) how many messages had each outcome.
 
-    Malformed envelopes and payloads are logged with the reason and dropped (no retry can fix
-    them); delivery failures raise, so Lambda retries the event and the dead-letter queue keeps it.
+    Outcomes: ``delivered``; ``duplicate`` (this delivery was posted before); ``quiet`` (a draft, a
+    pipeline that fixed nothing); ``filtered`` (``ROUTES`` sent it nowhere); ``ignored`` (nothing
+    the notifier reports); ``dropped`` (malformed: logged with the reason, no retry can fix it).
+    Delivery failures raise, so Lambda retries the event and the dead-letter queue keeps it.
     """
     envelope = Envelope(event, "event")
     try:
-        name, key = envelope.event, envelope.delivery
-        if name not in HANDLED_EVENTS:
-            log.info("GitLab event %r is not reported; dropped", name)
-            return {"ignored": 1}
-        if name == PIPELINE_HOOK:
-            return _pipeline_run(PipelineHook(envelope.payload, "payload"), key, runtime, deadline)
-        if name in (MERGE_REQUEST_HOOK, NOTE_HOOK):
-            return _review(envelope, runtime, deadline)
-        return _push(PushHook(envelope.payload, "payload"), key, runtime, deadline)
+        outcomes = _dispatch(envelope, runtime, deadline)
     except UnprocessableEvent as error:
         log.warning("GitLab delivery %s dropped: %s", str(event.get("delivery", ""))[:100], error)
         return {"dropped": 1}
+    log.info("GitLab %s %s: %s", envelope.event, envelope.delivery or "(no delivery key)", outcomes)
+    return outcomes
+
+
+def _dispatch(envelope: Envelope, runtime: Runtime, deadline: Deadline) -> dict[str, int]:
+    name, key = envelope.event, envelope.delivery
+    if name not in HANDLED_EVENTS:
+        return {"ignored": 1}
+    if name == PIPELINE_HOOK:
+        return _pipeline_run(PipelineHook(envelope.payload, "payload"), key, runtime, deadline)
+    if name in (MERGE_REQUEST_HOOK, NOTE_HOOK):
+        return _review(envelope, runtime, deadline)
+    return _push(PushHook(envelope.payload, "payload"), key, runtime, deadline)
 
 
 # -- pushes ---------------------------------------------------------------------------------------
