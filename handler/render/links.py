@@ -99,9 +99,17 @@ class ConsoleLinks:
         """The comparison of two commits (the form CodeCommit's own notifications use)."""
         return _with_region(self.repository, f"compare/{_encode(before_id)}/.../{_encode(after_id)}")
 
+    def pull_request(self, pull_request_id: str, tab: str = "details") -> str | None:
+        """A pull request's ``details`` (or ``activity``) tab."""
+        return _with_region(self.repository, f"pull-requests/{_encode(pull_request_id)}/{tab}")
+
+    def anchor(self, comment_id: str) -> str:
+        """A comment's anchor on its page: its id."""
+        return _encode(comment_id)
+
 
 #: Characters a forge's ``web_url`` may hold: a URL's own, never a space, ``<``, ``>``, ``|`` or a quote.
-_WEB_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@\-]+)*/?")
+_WEB_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!$&+,;=:@\-]+)*/?")
 
 
 def web_base(web_url: str | None) -> str | None:
@@ -139,6 +147,14 @@ class WebLinks:
     def compare(self, before_id: str, after_id: str) -> str | None:
         """GitLab's comparison, ``-/compare/<before>...<after>``."""
         return self._page(f"compare/{_encode(before_id)}...{_encode(after_id)}")
+
+    def pull_request(self, pull_request_id: str, tab: str = "details") -> str | None:
+        """A merge request's page, ``-/merge_requests/<iid>`` (one page: no tabs to pick)."""
+        return self._page(f"merge_requests/{_encode(pull_request_id)}")
+
+    def anchor(self, comment_id: str) -> str:
+        """A note's anchor on its page: ``note_<id>``."""
+        return f"note_{_encode(comment_id)}"
 
 
 def links_for(repository: Repository) -> ConsoleLinks | WebLinks:

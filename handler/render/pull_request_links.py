@@ -14,33 +14,19 @@ None for a partition whose console is not known: the message then shows plain te
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from handler.model import Repository
-from handler.render.links import commit_url, compare_url, console_base, repository_url, web_base
-from handler.render.mrkdwn import scrub
+from handler.render.links import commit_url, compare_url, links_for, repository_url
 
 _HEX = re.compile(r"[0-9a-fA-F]{7,64}")
 
 
-def _encode(text: str) -> str:
-    return quote(scrub(text), safe="")
-
-
 def _pull_request_page(repository: Repository, pull_request_id: str, tab: str) -> str | None:
-    if repository.web_url is not None:  # a forge's merge request page (tabs are CodeCommit's)
-        web = web_base(repository.web_url)
-        return f"{web}/-/merge_requests/{_encode(pull_request_id)}" if web else None
-    base = console_base(repository)
-    if base is None:
-        return None
-    number, region = _encode(pull_request_id), _encode(repository.region)
-    return f"{base}/pull-requests/{number}/{tab}?region={region}"
+    return links_for(repository).pull_request(pull_request_id, tab)
 
 
 def _anchor(repository: Repository, comment_id: str) -> str:
-    """A comment's anchor: the console's is its id, GitLab's ``note_<id>``."""
-    return f"note_{_encode(comment_id)}" if repository.web_url is not None else _encode(comment_id)
+    return links_for(repository).anchor(comment_id)
 
 
 def pull_request_url(repository: Repository, pull_request_id: str) -> str | None:
