@@ -19,8 +19,8 @@ delivery GitLab repeats (same ``Idempotency-Key``, else ``X-Gitlab-Webhook-UUID`
 Answers, and why:
 
 * 401: token or signature wrong or missing. GitLab shows it in the hook's recent events.
-* 413: a body over :data:`MAX_BODY_BYTES`. No payload the notifier reports is that large, and the
-  asynchronous invoke could not carry it.
+* 413: a body over :data:`MAX_BODY_BYTES`, or one Lambda's asynchronous invoke refuses as too large
+  (its payload limit). No payload the notifier reports is that large.
 * 415: a body that is not ``application/json``: GitLab always sends JSON, so this is not GitLab.
 * 202 for an ``X-Gitlab-Event`` the notifier does not report (issues, wiki pages, jobs, …), logged:
   an error answer would make GitLab retry it and, after repeated failures, disable the hook.
@@ -53,6 +53,12 @@ MAX_BODY_BYTES = 1024 * 1024
 #: How long the secret is kept in a warm container before it is read again (token rotation).
 SECRET_CACHE_SECONDS = 300
 TOKEN_KEY = "gitlab-token"
+
+
+class PayloadTooLarge(Exception):
+    """Lambda refused the hand-over: the envelope is over its asynchronous invoke payload limit."""
+
+
 SIGNING_KEY_KEY = "gitlab-signing-key"
 
 
@@ -84,14 +90,19 @@ class FrontDoor:
 
 
 def handle(event: Mapping[str, Any], door: FrontDoor) -> dict[str, Any]:
-    """Answer one function URL request (see the module docstring)."""
+    """Answer one function URL request (see the module docstring): verify first, then hand over."""
     request = FunctionUrlRequest(event)
+    refusal = _refusal(request, door)
+    return refusal if refusal is not None else _hand_over(request, door)
+
+
+def _refusal(request: FunctionUrlRequest, door: FrontDoor) -> dict[str, Any] | None:
+    """The answer for a request that is not handed over; None for one that is."""
     if not _verified(request, door):
         log.warning("GitLab webhook refused: the token or signature did not verify")
         return response(401, "unauthorized")
-    body = request.body
-    if len(body) > MAX_BODY_BYTES:
-        log.warning("GitLab webhook body of %d bytes refused (limit %d)", len(body), MAX_BODY_BYTES)
+    if len(request.body) > MAX_BODY_BYTES:
+        log.warning("GitLab webhook body of %d bytes refused (limit %d)", len(request.body), MAX_BODY_BYTES)
         return response(413, "payload too large")
     if request.header("content-type").split(";")[0].strip().lower() != "application/json":
         log.warning("GitLab webhook with content type %r refused", request.header("content-type")[:80])
@@ -100,8 +111,14 @@ def handle(event: Mapping[str, Any], door: FrontDoor) -> dict[str, Any]:
     if name not in HANDLED_EVENTS:
         log.info("GitLab event %r is not reported; answered 202 so GitLab does not retry it", name[:80])
         return response(202, "event not reported")
+    return None
+
+
+def _hand_over(request: FunctionUrlRequest, door: FrontDoor) -> dict[str, Any]:
+    """Wrap the verified payload in the envelope and invoke the notifier asynchronously."""
+    name = request.header("x-gitlab-event")
     try:
-        payload = json.loads(body)
+        payload = json.loads(request.body)
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
@@ -109,7 +126,11 @@ def handle(event: Mapping[str, Any], door: FrontDoor) -> dict[str, Any]:
         return response(400, "body is not a JSON object")
     delivery = request.header("idempotency-key") or request.header("x-gitlab-webhook-uuid")
     envelope = {"source": GITLAB_SOURCE, "event": name, "delivery": delivery[:200], "payload": payload}
-    door.invoke(envelope)
+    try:
+        door.invoke(envelope)
+    except PayloadTooLarge:
+        log.warning("GitLab %s %s is too large to hand over; dropped", name, delivery[:200])
+        return response(413, "payload too large to hand over")
     log.info("GitLab %s %s handed to the notifier", name, delivery[:200])
     return response(202, "accepted")
 
@@ -148,7 +169,16 @@ def aws_front_door(environ: Mapping[str, str]) -> FrontDoor:
     def invoke(envelope: dict[str, Any]) -> None:
         if not function_name:
             raise RuntimeError("NOTIFIER_FUNCTION_NAME is not set: set it to the notifier function's name")
-        lambda_client.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(envelope))
+        from botocore.exceptions import ClientError
+
+        try:
+            lambda_client.invoke(
+                FunctionName=function_name, InvocationType="Event", Payload=json.dumps(envelope)
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "RequestEntityTooLargeException":
+                raise PayloadTooLarge from error
+            raise
 
     return FrontDoor(read_secret=read_secret, invoke=invoke)
 

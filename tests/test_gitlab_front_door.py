@@ -168,3 +168,13 @@ def test_any_tampered_header_or_body_is_401_and_hands_nothing_over(
         event["headers"][name] = original + "x"
     assert handle(event, recorder.door)["statusCode"] == 401
     assert recorder.invoked == []
+
+
+def test_an_envelope_lambda_refuses_as_too_large_is_413_not_a_retry_storm() -> None:
+    from handler.gitlab import PayloadTooLarge
+
+    def refuse(envelope: dict[str, Any]) -> None:
+        raise PayloadTooLarge
+
+    door = FrontDoor(read_secret=lambda: json.dumps({"gitlab-token": TOKEN}), invoke=refuse, clock=lambda: NOW)
+    assert handle(request(), door)["statusCode"] == 413
