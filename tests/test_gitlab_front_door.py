@@ -176,5 +176,7 @@ def test_an_envelope_lambda_refuses_as_too_large_is_413_not_a_retry_storm() -> N
     def refuse(envelope: dict[str, Any]) -> None:
         raise PayloadTooLarge
 
-    door = FrontDoor(read_secret=lambda: json.dumps({"gitlab-token": TOKEN}), invoke=refuse, clock=lambda: NOW)
+    door = FrontDoor(
+        read_secret=lambda: json.dumps({"gitlab-token": TOKEN}), invoke=refuse, clock=lambda: NOW
+    )
     assert handle(request(), door)["statusCode"] == 413
