@@ -97,3 +97,23 @@ def test_cfn_lint_is_clean_with_gitlab(with_gitlab: tuple[Template, Path]) -> No
 )
 def test_the_context_flag(value: object, enabled: bool) -> None:
     assert gitlab_enabled(value) is enabled
+
+
+def test_the_public_may_call_the_url_and_nothing_else(with_gitlab: tuple[Template, Path]) -> None:
+    """``Principal *`` only through the function URL: InvokeFunctionUrl with AuthType NONE, and
+    InvokeFunction only ``InvokedViaFunctionUrl`` (never a direct Invoke of the function)."""
+    permissions = [
+        resource["Properties"]
+        for resource in with_gitlab[0].find_resources("AWS::Lambda::Permission").values()
+        if resource["Properties"].get("Principal") == "*"
+    ]
+    assert sorted(permission["Action"] for permission in permissions) == [
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunctionUrl",
+    ]
+    for permission in permissions:
+        assert permission["FunctionName"]["Fn::GetAtt"][0].startswith("GitLabWebhookFunction")
+        if permission["Action"] == "lambda:InvokeFunction":
+            assert permission["InvokedViaFunctionUrl"] is True
+        else:
+            assert permission["FunctionUrlAuthType"] == "NONE"
