@@ -181,6 +181,17 @@ def test_a_draft_is_quiet_and_ready_is_announced_once(channel: Channel) -> None:
 
 def test_draft_to_ready_is_announced_even_when_the_draft_was_never_seen(channel: Channel) -> None:
     assert channel.play("variant_merge_request_update_ready") == {"delivered": 1}
+    [post] = channel.stand_in.delivered
+    assert post["attachments"][0]["pretext"] == ":eyes: *Ready for review*"
+    assert post["text"].startswith("<@U0USER0001> ready for review")
+
+
+def test_without_an_api_token_a_note_claims_no_roles_it_cannot_know(channel: Channel) -> None:
+    channel.play("variant_note_review_done")
+    [post] = channel.stand_in.delivered
+    text = json.dumps(post, ensure_ascii=False)
+    assert "not a reviewer" not in text and "not its author" not in text
+    assert "no gitlab-api-token" in post["attachments"][0]["text"]
 
 
 def test_an_edit_without_new_commits_or_draft_change_is_quiet(channel: Channel) -> None:
