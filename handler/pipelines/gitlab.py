@@ -34,7 +34,7 @@ from typing import Any
 from handler.deadline import Deadline
 from handler.deliver.senders import to_each
 from handler.enrich.gitlab import GitLabApi, GitLabMergeRequestReader, notification_from_push
-from handler.errors import ConfigurationError, UnprocessableEvent
+from handler.errors import ConfigurationError, NotifierError, UnprocessableEvent
 from handler.model import PipelineRun, Pusher, RunStatus
 from handler.pipelines.pull_request import (
     DRAFT_TTL_SECONDS,
@@ -129,14 +129,6 @@ def _push(hook: PushHook, key: str, runtime: Runtime, deadline: Deadline) -> dic
     return {"delivered": 1}
 
 
-def _post_once(runtime: Runtime, key: str, several: bool, post: Callable[[], int], deadline: Deadline) -> int:
-    """Post, marked per destination when there are several (the delivery's claim covers one)."""
-    with delivery(
-        DeliveryLedger(_state(runtime)), key if several else "", seconds_left=deadline.seconds_left()
-    ) as fresh:
-        return post() if fresh else 0
-
-
 # -- merge requests and notes -----------------------------------------------------------------------
 
 
@@ -173,7 +165,7 @@ def _review(envelope: Envelope, runtime: Runtime, deadline: Deadline) -> dict[st
             for write in item.after_delivery:
                 try:
                     write()
-                except Exception as error:
+                except NotifierError as error:
                     log.warning("posted, but could not record its state: %s: %s", type(error).__name__, error)
     return {"delivered": len(items)}
 
@@ -346,3 +338,11 @@ def _record_status(state: StateStore, key: str, recorded: Any, status: str, pipe
         state.put_new(key, attributes, expires_at=expires_at)
     else:
         state.replace(recorded, attributes, expires_at=expires_at)
+
+
+def _post_once(runtime: Runtime, key: str, several: bool, post: Callable[[], int], deadline: Deadline) -> int:
+    """Post, marked per destination when there are several (the delivery's claim covers one)."""
+    with delivery(
+        DeliveryLedger(_state(runtime)), key if several else "", seconds_left=deadline.seconds_left()
+    ) as fresh:
+        return post() if fresh else 0
