@@ -43,6 +43,7 @@ from typing import Any
 
 from handler.inbound.function_url import FunctionUrlRequest, response
 from handler.inbound.verify import same_secret, signing_key, standard_webhook_verified
+from handler.logs import configure_logging
 from handler.sources import GITLAB_SOURCE
 from handler.sources.gitlab import HANDLED_EVENTS
 
@@ -190,7 +191,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """Entry point of the GitLab webhook function (handler string ``handler.gitlab.lambda_handler``)."""
     global _door  # noqa: PLW0603 (one front door per warm container: clients and the secret kept)
     if _door is None:
-        logging.basicConfig(level=logging.INFO)
+        configure_logging(os.environ)
         _door = aws_front_door(os.environ)
     if not isinstance(event, dict):
         return response(400, "not a function URL request")

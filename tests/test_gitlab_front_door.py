@@ -11,6 +11,7 @@ import base64
 import json
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -181,3 +182,17 @@ def test_an_envelope_lambda_refuses_as_too_large_is_413_not_a_retry_storm() -> N
         read_secret=lambda: json.dumps({"gitlab-token": TOKEN}), invoke=refuse, clock=lambda: NOW
     )
     assert handle(request(), door)["statusCode"] == 413
+
+
+def test_the_lambda_entry_answers_500_when_the_hand_over_fails_so_gitlab_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import handler.gitlab
+
+    def fail(envelope: dict[str, Any]) -> None:
+        raise ConnectionError("Lambda unreachable")
+
+    door = FrontDoor(read_secret=lambda: json.dumps({"gitlab-token": TOKEN}), invoke=fail, clock=lambda: NOW)
+    monkeypatch.setattr(handler.gitlab, "_door", door)
+    assert handler.gitlab.lambda_handler(request(), None)["statusCode"] == 500
+    assert handler.gitlab.lambda_handler(request(x_gitlab_token="guess"), None)["statusCode"] == 401
