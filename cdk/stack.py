@@ -15,6 +15,7 @@ from constructs import Construct
 
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
+from cdk.gitlab import GitLabWebhook, gitlab_enabled
 from cdk.nag import acknowledge, acknowledge_wildcard
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
@@ -31,6 +32,7 @@ class CodeCommitSlackNotifierStack(Stack):
         triggers: the trigger manager, one custom resource per watched repository.
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
+        gitlab: GitLab's webhook front door (None unless context ``gitlab`` is set).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created empty).
     """
@@ -93,6 +95,22 @@ class CodeCommitSlackNotifierStack(Stack):
                 config=pull_requests,
                 watch_all=config.watch_all,
             )
+
+        self.gitlab = None
+        if gitlab_enabled(self.node.try_get_context("gitlab")):  # GitLab's webhook → verify → the function
+            self.gitlab = GitLabWebhook(
+                self,
+                "GitLabWebhook",
+                notifier=self.notifier.function,
+                secret_id=secret_id,
+                secret_resource=secret_resource,
+                secret_key_arn=config.webhook_secret_kms_key_arn,
+                secret_name=self.secret.secret_name,
+                log_retention_days=config.log_retention_days,
+            )
+            api_url = self.node.try_get_context("gitlab_api_url")
+            if api_url:
+                self.notifier.function.add_environment("GITLAB_API_URL", str(api_url))
 
         self.created_repository = None
         if config.create_repository:

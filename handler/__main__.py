@@ -769,7 +769,10 @@ def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline
             reader_for=_reader_factory(arguments, str(repo), settings.function),
             json_only=arguments.json,
         )
-    return status or (EXIT_OK if played and routed else EXIT_DROPPED)
+        from handler.demos.gitlab import run_gitlab_demo  # a merge request's life from GitLab webhooks
+
+        from_gitlab = run_gitlab_demo(sys.stdout, json_only=arguments.json)
+    return status or (EXIT_OK if played and routed and from_gitlab else EXIT_DROPPED)
 
 
 if __name__ == "__main__":

@@ -60,12 +60,30 @@ _MODE_KINDS = {
 
 @dataclass(frozen=True)
 class Repository:
-    """The repository a trigger fired for, from ``eventSourceARN``."""
+    """The repository an event is about: CodeCommit's (from ``eventSourceARN``) or a GitLab project.
+
+    The seam between the two sources is ``web_url``: links are made from it where it is set
+    (GitLab's ``project.web_url``; see :mod:`handler.render.links`), and from the region and
+    partition otherwise (the CodeCommit console). Everything else treats both alike: ``name`` is
+    what routing matches (a CodeCommit repository name, or GitLab's ``group/project`` path), and
+    ``account:region:name`` scopes every state key (for GitLab: ``<host>:gitlab:<group/project>``).
+    """
 
     name: str
     region: str
     account: str
     partition: str = "aws"
+    #: The project's web page on a forge that has one (``https://gitlab.example.com/group/project``);
+    #: None for CodeCommit, whose console links are made from ``region`` and ``partition``.
+    web_url: str | None = None
+
+    @property
+    def source_label(self) -> str:
+        """Where the event came from, for a message's footer: ``AWS CodeCommit · eu-west-1`` or
+        ``GitLab · gitlab.example.com``."""
+        if self.web_url is not None:
+            return f"GitLab · {self.account}"
+        return f"AWS CodeCommit · {self.region}"
 
 
 @dataclass(frozen=True)
@@ -317,3 +335,41 @@ class PushRouting:
     @classmethod
     def everything_to_default(cls, ref_changes: tuple[RefChange, ...]) -> PushRouting:
         return cls({"default": ref_changes}, ())
+
+
+class RunStatus(enum.Enum):
+    """What a CI pipeline run's message reports."""
+
+    FAILED = "failed"  #: the run failed
+    FIXED = "fixed"  #: the run succeeded where the ref's previous run had failed
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """One finished CI pipeline run worth a message (a failure, or the success that fixed one).
+
+    Attributes:
+        repository: where it ran.
+        run_id: the pipeline's id (``#31``).
+        ref: the branch or tag (short name) it ran for.
+        is_tag: whether ``ref`` is a tag.
+        commit_id: the commit it ran for.
+        commit_title: that commit's subject.
+        status: failed, or fixed.
+        url: the run's page (None when not a usable link).
+        started_by: who started it (display name) and their username, the ``USER_MAP`` key.
+        failed_jobs: (stage, job, reason) of each job that failed.
+        finished_at: when it finished.
+    """
+
+    repository: Repository
+    run_id: str
+    ref: str
+    is_tag: bool
+    commit_id: str
+    commit_title: str
+    status: RunStatus
+    url: str | None
+    started_by: Pusher
+    failed_jobs: tuple[tuple[str, str, str], ...] = ()
+    finished_at: datetime | None = None

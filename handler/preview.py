@@ -397,12 +397,18 @@ def as_lambda_event(document: Any) -> dict[str, Any]:
 
     Understood: the Lambda event itself; an SNS HTTP envelope (``Type: Notification``); the
     decoded trigger message (``{"Records": [...]}``); a single trigger record; a CodeCommit
-    EventBridge event (pull requests, comments), which is returned as the Lambda receives it.
+    EventBridge event (pull requests, comments), which is returned as the Lambda receives it; a
+    GitLab webhook payload (``object_kind`` push, tag_push, merge_request, note, pipeline), wrapped
+    in the envelope ``handler.gitlab`` hands the notifier.
     """
     if not isinstance(document, dict):
         raise UnprocessableEvent("the event file must hold a JSON object")
     if document.get("source") == "aws.codecommit" and "detail" in document:
         return document
+    from handler.sources.gitlab import envelope_for  # a GitLab webhook payload, as posted or wrapped
+
+    if (gitlab := envelope_for(document)) is not None:
+        return gitlab
     records = document.get("Records")
     if isinstance(records, list) and records and isinstance(records[0], dict) and "Sns" in records[0]:
         return document

@@ -30,7 +30,7 @@ from handler.model import PushRouting
 from handler.problems import DocumentError, Problems, describe, did_you_mean, path_of
 
 if TYPE_CHECKING:
-    from handler.model import Push, RefChange
+    from handler.model import PipelineRun, Push, RefChange
     from handler.pull_requests.model import Activity, Identity, PullRequestSnapshot
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "route",
     "route_push",
     "subject_for_activity",
+    "subject_for_pipeline_run",
     "subject_for_ref_change",
     "unknown_destinations",
 ]
@@ -65,6 +66,7 @@ class EventKind(enum.Enum):
     PULL_REQUEST = "pull_request"  #: opened, updated, source updated, status changed, merged, closed
     COMMENT = "comment"  #: on a pull request or a commit
     APPROVAL = "approval"  #: approval state, rule override, rule changes
+    PIPELINE = "pipeline"  #: a CI pipeline run (GitLab's: failed, or fixed)
 
 
 EVENT_KINDS: tuple[str, ...] = tuple(kind.value for kind in EventKind)
@@ -287,6 +289,18 @@ def subject_for_activity(activity: Activity, *, pull_request: PullRequestSnapsho
         ref=ref,
         kind=_activity_kinds()[activity.kind],
         actors=_identity_names(activity.actor),
+    )
+
+
+def subject_for_pipeline_run(run: PipelineRun) -> Subject:
+    """The subject for a CI pipeline run: its repository, its ref (short name), kind ``pipeline``,
+    and the names of who started it (display name and username)."""
+    started_by = run.started_by
+    return Subject(
+        repository=run.repository.name,
+        ref=run.ref,
+        kind=EventKind.PIPELINE,
+        actors=_names(started_by.display_name, started_by.arn),
     )
 
 

@@ -170,7 +170,7 @@ def test_the_collector_is_resumed_even_when_the_first_invocation_fails() -> None
 
 ROUTING_PROBE = """
 import json, sys
-from handler.pipelines.push import _route
+from handler.pipelines.push import route_notification
 from handler.runtime import Runtime
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.model import Notification, Push, Pusher, RefAction, RefChange, RefKind, Repository
@@ -183,7 +183,7 @@ push = Push(repository, Pusher("alice", "user", "arn"), (ref,), None, "e", "t")
 url = "https://hooks.slack.com/services/T0/B0/x"
 secrets = DestinationSecrets(url=url, secret_arn=None, secrets_client=None)
 runtime = Runtime(settings=settings, reader_for=None, secrets=secrets, state=None)
-routed = _route(Notification(push, ()), runtime)
+routed = route_notification(Notification(push, ()), runtime)
 print(json.dumps({"to": {name: [r.short_name for r in refs] for name, refs in routed.by_destination.items()},
                   "routing imported": "handler.routing" in sys.modules}))
 """

@@ -364,6 +364,10 @@ class SecretMap:
         """The keys that hold a non-empty value."""
         return tuple(self._values)
 
+    def get(self, key: str) -> str | None:
+        """The value under ``key`` (a key no destination names, such as ``gitlab-api-token``), or None."""
+        return self._values.get(key)
+
     def __contains__(self, key: object) -> bool:
         return key in self._values
 

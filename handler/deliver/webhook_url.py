@@ -155,6 +155,17 @@ class DestinationSecrets:
             )
         return secrets.value_for(destination, secret_id=self._secret_arn)
 
+    def value(self, key: str) -> str | None:
+        """The secret's value under ``key`` (``gitlab-api-token``), or None when there is no secret,
+        it is a single webhook, or it lacks the key. The value is never logged.
+
+        Raises:
+            ConfigurationError: the secret cannot be read.
+        """
+        if self._secret_arn is None:
+            return None
+        return self._secret_map(self._secret_arn).get(key)
+
     def flavor_for(self, destination: Destination = DEFAULT) -> Flavor:
         """The dialect for ``destination``: its type's; for ``default``, DESTINATION_FLAVOR's or its URL's."""
         if destination.name != DEFAULT_DESTINATION:

@@ -233,11 +233,11 @@ def _deliver_activity(
         items = plan(activity, pull_requests, runtime.settings.render, state)
         if not items:
             return ActivityResult("filtered", "nothing to post: a quiet draft, or left out by the settings")
-        names = _destinations(activity, items[0].notice, runtime)
+        names = destinations_for(activity, items[0].notice, runtime)
         if not names:
             return ActivityResult("filtered", "no route takes it, or a filter drops it")
         threads = Threads(_store(state), int(pull_requests.clock()))
-        _post_everywhere(
+        post_everywhere(
             items,
             names,
             key=key,
@@ -286,7 +286,7 @@ def _log_activity(
     )
 
 
-def _destinations(activity: Activity, notice: Notice, runtime: Runtime) -> tuple[str, ...]:
+def destinations_for(activity: Activity, notice: Notice, runtime: Runtime) -> tuple[str, ...]:
     """Where the activity goes; () when a filter drops it or no route takes it (logged)."""
     routing = runtime.settings.routes_in_force
     if routing is None:
@@ -306,7 +306,7 @@ def _destinations(activity: Activity, notice: Notice, runtime: Runtime) -> tuple
     return decision.destinations
 
 
-def _post_everywhere(
+def post_everywhere(
     items: list[Outgoing],
     names: tuple[str, ...],
     *,

@@ -125,19 +125,19 @@ def deliver_push(
                 return PushResult(
                     "late", notification, reason="a later push to the same branch was reported first"
                 )
-            routed = _route(notification, runtime)
+            routed = route_notification(notification, runtime)
             if not routed.by_destination:
                 reasons = "; ".join(
                     f"{ref.short_name}: {decision.reason}" for ref, decision in routed.dropped
                 )
                 return PushResult("filtered", notification, reason=reasons)
-            attempts = _post_to_each(notification, routed, runtime, deadline, failed_at)
+            attempts = post_to_each(notification, routed, runtime, deadline, failed_at)
             return PushResult(
                 "delivered", notification, attempts, _sent_to(routed), tuple(routed.by_destination)
             )
 
 
-def _route(notification: Notification, runtime: Runtime) -> PushRouting:
+def route_notification(notification: Notification, runtime: Runtime) -> PushRouting:
     """Where each reference goes (``ROUTES``; without routes, all to ``default``)."""
     routing = runtime.settings.routes_in_force
     if routing is None:
@@ -147,7 +147,7 @@ def _route(notification: Notification, runtime: Runtime) -> PushRouting:
     return route_push(notification.push, routing, has_default=runtime.senders.has_default())
 
 
-def _post_to_each(
+def post_to_each(
     notification: Notification,
     routed: PushRouting,
     runtime: Runtime,

@@ -1,10 +1,19 @@
-"""Links into the CodeCommit console, built from the repository's partition and region.
+"""Links for a repository: the CodeCommit console's, or a forge's own web pages (GitLab).
+
+The link maker is chosen by the repository (:attr:`~handler.model.Repository.web_url`), so the
+renderers ask for "this commit's page" and never know which source they are rendering:
+:class:`ConsoleLinks` for CodeCommit, :class:`WebLinks` for a GitLab project.
 
 Formats (the CodeCommit console's own URLs)::
 
     https://<region>.console.aws.amazon.com/codesuite/codecommit/repositories/<repo>/commit/<sha>?region=<region>
     .../repositories/<repo>/browse/refs/heads/<branch>?region=<region>
     .../repositories/<repo>/browse/refs/tags/<tag>?region=<region>
+
+and GitLab's, under the project's ``web_url``::
+
+    <web_url>/-/commit/<sha>    <web_url>/-/tree/<branch>    <web_url>/-/tags/<tag>
+    <web_url>/-/compare/<before>...<after>
 
 Branch names keep their slashes (``feature/login-v2`` stays readable in the URL); every other
 character outside the unreserved set is percent-encoded, so a URL can never carry ``|``, ``<`` or
@@ -26,6 +35,7 @@ Three rules keep every link honest, whatever the event says:
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from handler.model import Repository
@@ -63,16 +73,105 @@ def _with_region(repository: Repository, path: str) -> str | None:
     return f"{base}/{path}?region={_encode(repository.region)}"
 
 
+def _climbs(*parts: str) -> bool:
+    return any(part in _DOT_SEGMENTS for part in parts)
+
+
+class ConsoleLinks:
+    """CodeCommit's console pages for one repository (None for a partition with no known console)."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+
+    def repository_page(self) -> str | None:
+        """The repository's code browser."""
+        return _with_region(self.repository, "browse")
+
+    def commit(self, commit_id: str) -> str | None:
+        """One commit's page."""
+        return _with_region(self.repository, f"commit/{_encode(commit_id)}")
+
+    def ref(self, full_ref: str) -> str | None:
+        """The code browser at a branch or tag."""
+        return _with_region(self.repository, f"browse/{_encode(full_ref, safe='/')}")
+
+    def compare(self, before_id: str, after_id: str) -> str | None:
+        """The comparison of two commits (the form CodeCommit's own notifications use)."""
+        return _with_region(self.repository, f"compare/{_encode(before_id)}/.../{_encode(after_id)}")
+
+    def pull_request(self, pull_request_id: str, tab: str = "details") -> str | None:
+        """A pull request's ``details`` (or ``activity``) tab."""
+        return _with_region(self.repository, f"pull-requests/{_encode(pull_request_id)}/{tab}")
+
+    def anchor(self, comment_id: str) -> str:
+        """A comment's anchor on its page: its id."""
+        return _encode(comment_id)
+
+
+#: Characters a forge's ``web_url`` may hold: a URL's own, never a space, ``<``, ``>``, ``|`` or a quote.
+_WEB_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%!$&+,;=:@\-]+)*/?")
+
+
+def web_base(web_url: str | None) -> str | None:
+    """``web_url`` without its trailing slash when it is a plain ``http(s)`` URL; None otherwise
+    (a payload's URL is never trusted into a link unchecked)."""
+    if web_url is None or not _WEB_URL.fullmatch(web_url):
+        return None
+    base = web_url.rstrip("/")
+    return None if _climbs(*base.split("/")[3:]) else base
+
+
+class WebLinks:
+    """A GitLab project's pages, under its ``web_url`` (None everywhere when that is not usable)."""
+
+    def __init__(self, repository: Repository) -> None:
+        self.base = web_base(repository.web_url)
+
+    def _page(self, path: str) -> str | None:
+        return f"{self.base}/-/{path}" if self.base else None
+
+    def repository_page(self) -> str | None:
+        """The project's home page."""
+        return self.base
+
+    def commit(self, commit_id: str) -> str | None:
+        """One commit's page."""
+        return self._page(f"commit/{_encode(commit_id)}")
+
+    def ref(self, full_ref: str) -> str | None:
+        """The tree at a branch (``-/tree/<branch>``) or a tag's page (``-/tags/<tag>``)."""
+        if full_ref.startswith("refs/tags/"):
+            return self._page(f"tags/{_encode(full_ref.removeprefix('refs/tags/'), safe='/')}")
+        return self._page(f"tree/{_encode(full_ref.removeprefix('refs/heads/'), safe='/')}")
+
+    def compare(self, before_id: str, after_id: str) -> str | None:
+        """GitLab's comparison, ``-/compare/<before>...<after>``."""
+        return self._page(f"compare/{_encode(before_id)}...{_encode(after_id)}")
+
+    def pull_request(self, pull_request_id: str, tab: str = "details") -> str | None:
+        """A merge request's page, ``-/merge_requests/<iid>`` (one page: no tabs to pick)."""
+        return self._page(f"merge_requests/{_encode(pull_request_id)}")
+
+    def anchor(self, comment_id: str) -> str:
+        """A note's anchor on its page: ``note_<id>``."""
+        return f"note_{_encode(comment_id)}"
+
+
+def links_for(repository: Repository) -> ConsoleLinks | WebLinks:
+    """The link maker for ``repository``: its forge's web pages where it has them, else the console."""
+    return WebLinks(repository) if repository.web_url is not None else ConsoleLinks(repository)
+
+
 def repository_url(repository: Repository) -> str | None:
-    """The repository's code browser."""
-    return _with_region(repository, "browse")
+    """The repository's code browser (a GitLab project's home page)."""
+    return links_for(repository).repository_page()
 
 
 def commit_url(repository: Repository, commit_id: str) -> str | None:
     """One commit's page (the repository's code browser if the id could climb out of the path)."""
-    if commit_id in _DOT_SEGMENTS:
+    if _climbs(commit_id):
         return repository_url(repository)
-    return _with_region(repository, f"commit/{_encode(commit_id)}")
+    return links_for(repository).commit(commit_id)
 
 
 def ref_url(repository: Repository, full_ref: str) -> str | None:
@@ -82,11 +181,11 @@ def ref_url(repository: Repository, full_ref: str) -> str | None:
     """
     if any(segment in _DOT_SEGMENTS or not segment for segment in full_ref.split("/")):
         return repository_url(repository)
-    return _with_region(repository, f"browse/{_encode(full_ref, safe='/')}")
+    return links_for(repository).ref(full_ref)
 
 
 def compare_url(repository: Repository, before_id: str, after_id: str) -> str | None:
-    """The console's comparison of two commits (the form CodeCommit's own notifications use)."""
-    if before_id in _DOT_SEGMENTS or after_id in _DOT_SEGMENTS:
+    """The comparison of two commits."""
+    if _climbs(before_id, after_id):
         return repository_url(repository)
-    return _with_region(repository, f"compare/{_encode(before_id)}/.../{_encode(after_id)}")
+    return links_for(repository).compare(before_id, after_id)

@@ -292,7 +292,7 @@ def _short(reference: str) -> str:
 
 
 def _footer(repository: Repository, m: Markup) -> str:
-    return m.fit(m.plain(f"AWS CodeCommit · {repository.region} · {repository.name}"), _LINE_LIMIT)
+    return m.fit(m.plain(f"{repository.source_label} · {repository.name}"), _LINE_LIMIT)
 
 
 def _title(notice: Notice, m: Markup, *, linked: bool) -> str:
@@ -373,11 +373,11 @@ def _opened_lines(
         lines.append(f"Author: {_name(cast.author, m, mention=False)}")
     if notice.details is not None:
         rules = notice.details.approval_rules
-        if rules:
+        if rules and notice.details.approvals_needed:  # GitLab's requested reviewers need no count
             names = ", ".join(m.escape(rule.name) for rule in rules[:5])
             needed = notice.details.approvals_needed
             lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} ({m.fit(names, 300)})")
-        else:
+        elif not rules:
             lines.append("No approval rule: anyone may merge")
     if cast.reviewers:
         lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, m, mention=mention))

@@ -337,7 +337,7 @@ def _fallback(push: Push, ref_change: RefChange, m: Markup) -> str:
 
 
 def _footer(push: Push, m: Markup) -> str:
-    parts = ["AWS CodeCommit", push.repository.region]
+    parts = [push.repository.source_label]
     if push.custom_data:
         parts.append(push.custom_data)
     return m.fit(m.plain(" · ".join(parts)), _LINE_LIMIT)

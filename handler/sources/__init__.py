@@ -2,7 +2,8 @@
 
 * :mod:`handler.sources.trigger`: CodeCommit repository triggers (pushes), via SNS or directly;
 * :mod:`handler.sources.eventbridge`: CodeCommit's EventBridge events (pull requests, comments,
-  approvals), delivered to Lambda directly or wrapped in SNS.
+  approvals), delivered to Lambda directly or wrapped in SNS;
+* :mod:`handler.sources.gitlab`: GitLab's webhook payloads, in the envelope ``handler.gitlab`` makes.
 
 :func:`is_eventbridge_event` lives here, not in the parser, so ``handler.app`` can dispatch on an
 event's shape without importing the pull-request pipeline: push events never pay for it.
@@ -18,6 +19,17 @@ from typing import Any, Protocol, TypeVar
 from handler.errors import UnprocessableEvent
 
 EVENTBRIDGE_SOURCE = "aws.codecommit"
+#: The ``source`` of the envelope ``handler.gitlab`` hands the notifier (see handler/sources/gitlab.py).
+GITLAB_SOURCE = "gitlab"
+
+
+def is_gitlab_envelope(event: Any) -> bool:
+    """True for a GitLab delivery the front door handed over: ``{"source": "gitlab", "payload": {...}}``."""
+    return (
+        isinstance(event, dict)
+        and event.get("source") == GITLAB_SOURCE
+        and isinstance(event.get("payload"), dict)
+    )
 
 
 def is_eventbridge_event(event: Any) -> bool:
