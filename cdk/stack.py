@@ -7,7 +7,7 @@ design accepts is acknowledged where it arises, with its reason (see cdk/nag.py)
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -20,6 +20,7 @@ from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
 from cdk.triggers import RepositoryTriggers, all_repositories_trigger_name, trigger_name_for
+from handler.deliver.webhook_url import PLACEHOLDER_SECRET_STRING
 
 
 class CodeCommitSlackNotifierStack(Stack):
@@ -32,7 +33,7 @@ class CodeCommitSlackNotifierStack(Stack):
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         created_repository: the repository the stack created, if asked to.
-        secret: the webhook secret (imported, or created empty).
+        secret: the webhook secret (imported, or created holding a placeholder).
     """
 
     def __init__(
@@ -126,10 +127,13 @@ class CodeCommitSlackNotifierStack(Stack):
     def _webhook_secret(self, config: NotifierConfig) -> secretsmanager.ISecret:
         name = config.webhook_secret
         if name is None:
+            # Never a generated value: a random password reads as a malformed URL. The function
+            # recognises this placeholder and says which command sets the URL (issue 17 item 10).
             secret = secretsmanager.Secret(
                 self,
                 "WebhookSecret",
                 description="Slack incoming-webhook URL for the CodeCommit notifier; put the URL in it",
+                secret_string_value=SecretValue.unsafe_plain_text(PLACEHOLDER_SECRET_STRING),
             )
             acknowledge(
                 secret,
