@@ -116,6 +116,7 @@ class CodeCommitSlackNotifierStack(Stack):
             branches=config.branches,
             log_retention_days=config.log_retention_days,
             watch_all=config.watch_all,
+            alarm_topic_arn=config.alarm_topic_arn,
         )
         for resource in self.triggers.resources.values():
             resource.node.add_dependency(self.topic)
@@ -188,6 +189,13 @@ class CodeCommitSlackNotifierStack(Stack):
             value=self.secret.secret_name,
             description="Secrets Manager secret holding the Slack webhook URL",
         )
+        if self.triggers.every_repository is not None:
+            CfnOutput(
+                self,
+                "RepositoriesWithoutTrigger",
+                value=self.triggers.every_repository.resource.get_att_string("Refused"),
+                description="Repositories that refused our trigger: none, or how many and which",
+            )
         if config.webhook_secret is None:
             CfnOutput(
                 self,
