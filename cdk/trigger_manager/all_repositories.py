@@ -31,6 +31,7 @@ half-placed. This resource is asynchronous instead, served by CDK's Provider fra
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import os
@@ -118,6 +119,14 @@ class Progress:
     def with_failure(self, name: str, code: str) -> Progress:
         named = self.failed if len(self.failed) >= MAX_NAMED_FAILURES else (*self.failed, f"{name} ({code})")
         return replace(self, after=name, failed=named, failed_count=self.failed_count + 1)
+
+
+class Outcome(enum.Enum):
+    """What happened to one repository."""
+
+    WRITTEN = "written"  #: its triggers were written
+    UNCHANGED = "unchanged"  #: ours was already as wanted (or, on Delete, already absent)
+    GONE = "gone"  #: it was deleted after it was listed
 
 
 class ProgressStore:
@@ -241,36 +250,53 @@ def run_batch(
             log.info("%.0f s left: this poll stops before %s; the next one goes on from there", left, name)
             return progress
         try:
-            wrote = apply_one(request_type, properties, client, name)
+            outcome = apply_one(request_type, properties, client, name)
         except (ClientError, BotoCoreError) as error:
             code = index.error_code(error)
-            if code == "RepositoryDoesNotExistException":
-                log.info("repository %s was deleted after it was listed; skipped", name)
-                progress = replace(progress, after=name, gone=progress.gone + 1)
-                continue
             if is_transient(error):
                 log.warning("%s on %s: %s; the next poll tries it again", request_type, name, code)
                 return progress
-            log.warning(
-                "%s of our trigger on %s failed: %s%s",
-                request_type,
-                name,
-                code,
-                f"; remove it by hand: {removal_command(name, properties['TriggerName'])}"
-                if request_type == "Delete"
-                else "",
-            )
-            progress = progress.with_failure(name, code)
-            continue
-        progress = replace(progress, after=name, changed=progress.changed + int(wrote))
+            if code != "RepositoryDoesNotExistException":  # else: gone between our read and write
+                log.warning(
+                    "%s of our trigger on %s failed: %s%s",
+                    request_type,
+                    name,
+                    code,
+                    f"; remove it by hand: {removal_command(name, properties['TriggerName'])}"
+                    if request_type == "Delete"
+                    else "",
+                )
+                progress = progress.with_failure(name, code)
+                continue
+            outcome = Outcome.GONE
+        if outcome is Outcome.GONE:
+            log.info("repository %s was deleted after it was listed; skipped", name)
+        progress = replace(
+            progress,
+            after=name,
+            changed=progress.changed + (outcome is Outcome.WRITTEN),
+            gone=progress.gone + (outcome is Outcome.GONE),
+        )
     return progress
 
 
-def apply_one(request_type: str, properties: dict[str, Any], client: Any, name: str) -> bool:
-    """Our trigger put on (or removed from) repository ``name``; True when its triggers were written."""
-    puts = _PutCounter(client)
-    index.apply(request_type, {**properties, "RepositoryName": name}, puts)
-    return puts.count > 0
+def apply_one(request_type: str, properties: dict[str, Any], client: Any, name: str) -> Outcome:
+    """Our trigger put on (or, for Delete, removed from) repository ``name``, as :func:`index.apply`
+    does it: read, upsert or remove ours by name, write back only if that changed anything."""
+    try:
+        existing = client.get_repository_triggers(repositoryName=name).get("triggers", [])
+    except ClientError as error:
+        if index.error_code(error) == "RepositoryDoesNotExistException":
+            return Outcome.GONE
+        raise
+    if request_type == "Delete":
+        triggers = index.remove_trigger(existing, properties["TriggerName"])
+    else:
+        triggers = index.upsert_trigger(existing, index.desired_trigger(properties))
+    if triggers == existing:
+        return Outcome.UNCHANGED
+    client.put_repository_triggers(repositoryName=name, triggers=triggers)
+    return Outcome.WRITTEN
 
 
 def is_transient(error: BaseException) -> bool:
@@ -288,21 +314,6 @@ def removal_command(repository: str, trigger_name: str) -> str:
         f"aws codecommit get-repository-triggers --repository-name {repository}, then "
         f"put-repository-triggers with every trigger but {trigger_name}"
     )
-
-
-class _PutCounter:
-    """Passes calls to the CodeCommit client and counts the writes (so the log can say how many)."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.count = 0
-
-    def get_repository_triggers(self, **kwargs: Any) -> Any:
-        return self._client.get_repository_triggers(**kwargs)
-
-    def put_repository_triggers(self, **kwargs: Any) -> Any:
-        self.count += 1
-        return self._client.put_repository_triggers(**kwargs)
 
 
 def _time_left(context: Any) -> Callable[[], float | None]:

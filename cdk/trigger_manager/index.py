@@ -130,6 +130,9 @@ def apply(request_type: str, properties: dict[str, Any], client: Any) -> str:
             return physical_id
     else:
         triggers = upsert_trigger(existing, desired_trigger(properties))
+        if triggers == existing:
+            log.info("%s trigger %s on %s: already in place", request_type, name, repository)
+            return physical_id
     others = sorted(t.get("name", "") for t in triggers if t.get("name") != name)
     log.info("%s trigger %s on %s; keeping %s", request_type, name, repository, others)
     client.put_repository_triggers(repositoryName=repository, triggers=triggers)
