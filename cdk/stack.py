@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -16,6 +17,7 @@ from constructs import Construct
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge, acknowledge_wildcard
+from cdk.observability import Observability, WatchedQueue
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
@@ -34,6 +36,7 @@ class CodeCommitSlackNotifierStack(Stack):
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created holding a placeholder).
+        observability: the dashboard and the alarms on the functions' metrics.
     """
 
     def __init__(
@@ -123,7 +126,35 @@ class CodeCommitSlackNotifierStack(Stack):
             if self.created_repository is not None:
                 resource.node.add_dependency(self.created_repository)
 
+        self.observability = Observability(
+            self,
+            "Observability",
+            functions=self._watched_functions(),
+            dead_letter_queues=self._watched_queues(),
+            alarm_topic_arn=config.alarm_topic_arn,
+        )
         self._outputs(config)
+
+    def _watched_functions(self) -> list[tuple[str, lambda_.IFunction]]:
+        """The functions on the dashboard: those that handle events at run time (the chat and
+        GitLab front doors join this list as they land), not the custom resources that run only
+        at deploy time."""
+        functions: list[tuple[str, lambda_.IFunction]] = [("notifier", self.notifier.function)]
+        if self.triggers.new_repository_rule is not None:
+            functions.append(("new repositories", self.triggers.function))
+        return functions
+
+    def _watched_queues(self) -> list[WatchedQueue]:
+        queues = [WatchedQueue("notifier", self.notifier.dead_letter_queue, self.notifier.dead_letter_alarm)]
+        if self.triggers.new_repository_dead_letter_queue is not None:
+            queues.append(
+                WatchedQueue(
+                    "new repositories",
+                    self.triggers.new_repository_dead_letter_queue,
+                    self.triggers.new_repository_alarm,
+                )
+            )
+        return queues
 
     def _webhook_secret(self, config: NotifierConfig) -> secretsmanager.ISecret:
         name = config.webhook_secret
