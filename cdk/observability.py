@@ -203,9 +203,8 @@ class Observability(Construct):
         return cloudwatch.TextWidget(
             markdown=(
                 "# CodeCommit notifier\n"
-                f"Events in, outcomes out, lag and health, from the functions' own metrics (namespace "
-                f"`{self.namespace}`) and Lambda's. What each widget means and what to do when an "
-                "alarm fires: `docs/operations.md`."
+                f"Events in, outcomes out, lag and health: the functions' metrics (`{self.namespace}`) "
+                "and Lambda's. What each widget means, what to do when an alarm fires: `docs/operations.md`"
             ),
             width=WIDTH,
             height=2,
