@@ -143,13 +143,13 @@ def page(body: dict[str, Any], names: dict[str, str]) -> str:
             text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
             cells.append(f"<div class='widget text' style='{style}'>{text}</div>")
             continue
-        kind = {"alarm": "alarm status", "metric": properties.get("view", "timeSeries")}.get(
-            widget["type"], ""
-        )
+        kinds = {"alarm": "alarm status", "metric": properties.get("view", "timeSeries")}
+        kind = html.escape(kinds.get(widget["type"], ""))
+        title = html.escape(properties.get("title", ""))
         items = "".join(f"<li>{html.escape(line)}</li>" for line in series(widget, names))
         cells.append(
-            f"<div class='widget' style='{style}'><div class='title'>{html.escape(properties.get('title', ''))}"
-            f"<span class='kind'>{html.escape(kind)}</span></div><ul>{items}</ul></div>"
+            f"<div class='widget' style='{style}'><div class='title'>{title}"
+            f"<span class='kind'>{kind}</span></div><ul>{items}</ul></div>"
         )
     width = 24 * COLUMN
     return f"""<!doctype html><html><head><meta charset="utf-8"><style>
