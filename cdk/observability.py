@@ -128,7 +128,6 @@ class Observability(Construct):
             self,
             "Dashboard",
             default_interval=Duration.hours(24),
-            period_override=cloudwatch.PeriodOverride.INHERIT,
         )
         self.dashboard.add_widgets(self._header())
         self.dashboard.add_widgets(*self._traffic())
