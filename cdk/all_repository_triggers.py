@@ -40,7 +40,7 @@ QUERY_INTERVAL = Duration.seconds(15)
 TOTAL_TIMEOUT = Duration.minutes(55)
 #: CloudFormation's wait for an answer, at most an hour.
 SERVICE_TIMEOUT = Duration.hours(1)
-#: The poll's timeout: 200 repositories, stopping early when 100 s are left (all_repositories.py).
+#: The poll's timeout: 200 repositories, stopping early when 130 s are left (all_repositories.py).
 IS_COMPLETE_TIMEOUT = Duration.minutes(5)
 ON_EVENT_TIMEOUT = Duration.minutes(1)
 #: The managed policy CDK gives the framework's functions, as cdk-nag renders it.

@@ -22,7 +22,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cdk.trigger_manager import all_repositories
+from cdk.all_repository_triggers import IS_COMPLETE_TIMEOUT
+from cdk.trigger_manager import all_repositories, index
 from cdk.trigger_manager.all_repositories import BATCH_SIZE, Progress, ProgressStore
 from tests.conftest import codecommit_client
 from tests.standins.codecommit import CodeCommitStandIn, Fault, running
@@ -295,3 +296,15 @@ def test_on_event_refuses_a_single_repository() -> None:
         all_repositories.on_event(
             {"RequestType": "Create", "ResourceProperties": {**PROPERTIES, "RepositoryName": "one"}}, FRESH
         )
+
+
+def test_a_poll_stops_starting_repositories_while_it_can_still_finish_one_and_save() -> None:
+    """The worst case of one repository (two CodeCommit calls) and the progress write (one SSM call),
+    each at the client's bound, fits in the time a poll keeps back, which fits in its timeout."""
+    config = index._default_client().meta.config
+    attempts = config.retries["total_max_attempts"]
+    worst_call = attempts * (config.connect_timeout + config.read_timeout) + sum(
+        min(20, 2**n) for n in range(attempts - 1)
+    )
+    assert 3 * worst_call < all_repositories.RESERVED_SECONDS
+    assert IS_COMPLETE_TIMEOUT.to_seconds() / 2 > all_repositories.RESERVED_SECONDS

@@ -54,8 +54,10 @@ log.setLevel(logging.INFO)
 #: timeout, and small enough that a poll lost to a crash costs little.
 BATCH_SIZE = 200
 #: Seconds a poll keeps back: no repository is started with less left. One repository is two
-#: CodeCommit calls of at most 42 s each (index.CLIENT_CONFIG), then the progress write.
-RESERVED_SECONDS = 100.0
+#: CodeCommit calls of at most 42 s each (index.CLIENT_CONFIG), then the progress write (the same
+#: bound). A poll that times out anyway loses nothing: the waiter retries it, and the next poll
+#: starts from the progress last saved.
+RESERVED_SECONDS = 130.0
 #: How many refused repositories the progress keeps by name (an SSM parameter holds 4 KB); the
 #: count is always exact.
 MAX_NAMED_FAILURES = 20
