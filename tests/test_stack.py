@@ -222,7 +222,7 @@ def test_failed_events_go_to_an_encrypted_queue_and_raise_alarms(default: tuple[
         "AWS::SQS::Queue", {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
     )
     assert queue.as_string().startswith("NotifierDeadLetterQueue")
-    # errors and the queue here; raised outcomes and lag in tests/test_observability.py
+    # errors and the queue here; raised outcomes and lag in tests/test_dashboard.py
     template.resource_count_is("AWS::CloudWatch::Alarm", 4)
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
