@@ -271,13 +271,21 @@ class Observability(Construct):
                 left_annotations=[
                     cloudwatch.HorizontalAnnotation(value=LAG_THRESHOLD_SECONDS, label="lag alarm (p90)")
                 ],
-                width=WIDTH // 2,
+                width=THIRD,
                 height=HEIGHT,
             ),
             cloudwatch.GraphWidget(
                 title="Lag p90 by source (s)",
                 left=[self.search(["Source"], ["Lag"], "p90")],
-                width=WIDTH // 2,
+                width=THIRD,
+                height=HEIGHT,
+            ),
+            cloudwatch.GraphWidget(
+                # Empty unless the function runs with METRICS_BY_REPOSITORY on (each repository
+                # is a metric CloudWatch bills).
+                title="Outcomes by repository (METRICS_BY_REPOSITORY)",
+                left=[self.search(["Repository"], OUTCOMES, "Sum")],
+                width=THIRD,
                 height=HEIGHT,
             ),
         ]

@@ -25,7 +25,8 @@ from tests.test_stack import default  # noqa: F401 (the session's synthesized de
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "CodeCommitNotifier/CodeCommitSlackNotifier"
-OUTCOME_DIMENSIONS: list[tuple[str, ...]] = [(), ("Source",), ("Destination",)]
+#: ("Repository",) only where METRICS_BY_REPOSITORY is on; the dashboard has its widget anyway.
+OUTCOME_DIMENSIONS: list[tuple[str, ...]] = [(), ("Source",), ("Destination",), ("Repository",)]
 #: metric → (statistic on the dashboard, dimension sets it is published with)
 METRICS: dict[str, tuple[str, list[tuple[str, ...]]]] = {
     "EventsReceived": ("Sum", [(), ("Source", "Kind")]),
@@ -103,6 +104,7 @@ def test_lambdas_own_metrics_and_the_queue_are_beside_them(default: tuple[Templa
         "Delivery attempts and 429s",
         "Lag: event time to post (s)",
         "Lag p90 by source (s)",
+        "Outcomes by repository (METRICS_BY_REPOSITORY)",
         "Cold starts by function",
         "Dead-letter queues: messages waiting",
         "Alarms",
