@@ -155,6 +155,15 @@ class EveryRepositoryTriggers(Construct):
             retention=log_retention(log_retention_days),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # Step Functions delivers its log through CloudWatch Logs' vended logs; a name under
+        # /aws/vendedlogs/ keeps the account's log resource policy from growing with each group.
+        waiter_logs = logs.LogGroup(
+            self,
+            "WaiterLogGroup",
+            log_group_name=f"/aws/vendedlogs/states/{stack.stack_name}-every-repository-waiter",
+            retention=log_retention(log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         self.provider = cr.Provider(
             self,
             "Provider",
@@ -165,7 +174,7 @@ class EveryRepositoryTriggers(Construct):
             log_group=framework_logs,
             disable_waiter_state_machine_logging=False,
             waiter_state_machine_log_options=cr.LogOptions(
-                destination=framework_logs, include_execution_data=False, level=sfn.LogLevel.ALL
+                destination=waiter_logs, include_execution_data=False, level=sfn.LogLevel.ALL
             ),
         )
         _acknowledge_framework(self.provider, [self.on_event, self.is_complete])

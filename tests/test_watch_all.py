@@ -290,6 +290,11 @@ def test_the_every_repository_resource_is_asynchronous(watch_all: tuple[Template
     assert f'\\"MaxAttempts\\":{int(TOTAL_TIMEOUT.to_seconds()) // interval}' in definition
     assert TOTAL_TIMEOUT.to_seconds() < SERVICE_TIMEOUT.to_seconds() <= 3600
     assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+    [destination] = machine["Properties"]["LoggingConfiguration"]["Destinations"]
+    waiter_logs = template.find_resources("AWS::Logs::LogGroup")[
+        destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    ]
+    assert waiter_logs["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")
     assert template.find_outputs("RepositoriesWithoutTrigger")["RepositoriesWithoutTrigger"]["Value"] == {
         "Fn::GetAtt": [next(iter(template.find_resources(EVERY_REPOSITORY_TYPE))), "Refused"]
     }
