@@ -211,8 +211,7 @@ def is_complete(
         return {"IsComplete": False}
     if progress.failed_count:
         log.warning(
-            "%s: trigger %s could not be %s %d of %d repositories: %s%s. A repository holds at most "
-            '10 triggers: free one and deploy again, or list the repositories to watch instead of "*"',
+            "%s: trigger %s could not be %s %d of %d repositories: %s%s. %s",
             request_type,
             properties["TriggerName"],
             "removed from" if request_type == "Delete" else "put on",
@@ -220,6 +219,10 @@ def is_complete(
             len(names),
             ", ".join(progress.failed),
             " and more (see the warnings above)" if progress.failed_count > len(progress.failed) else "",
+            "Each warning above says how to remove it by hand."
+            if request_type == "Delete"
+            else "A repository holds at most 10 triggers: free one and deploy again with a change to "
+            'the trigger (branches, say), or list the repositories to watch instead of "*".',
         )
     return {"IsComplete": True, "Data": {"Refused": refused_summary(progress)}}
 
