@@ -24,7 +24,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-#: What the functions use when ``METRICS_NAMESPACE`` is unset (local runs).
+#: What the functions use when ``METRICS_NAMESPACE`` is unset (the ``metrics_namespace`` context
+#: key sets it; two notifier stacks in one account need two namespaces, or they add up each
+#: other's numbers and fire each other's alarms).
 DEFAULT_NAMESPACE = "CodeCommitNotifier"
 PERIOD = Duration.minutes(5)
 #: The lag alarm: p90 of event time → post above this for :data:`LAG_PERIODS` periods in a row.
@@ -36,12 +38,6 @@ OUTCOMES = ("Delivered", "Duplicate", "Late", "Filtered", "Dropped", "Raised")
 WIDTH = 24
 THIRD = 8
 HEIGHT = 6
-
-
-def namespace_for(stack_name: str) -> str:
-    """The stack's own namespace: two notifier stacks in one account must not add up each other's
-    numbers (their alarms would fire for one another)."""
-    return f"{DEFAULT_NAMESPACE}/{stack_name}"
 
 
 @dataclass(frozen=True)
@@ -77,11 +73,12 @@ class Observability(Construct):
         *,
         functions: Sequence[tuple[str, lambda_.IFunction]],
         dead_letter_queues: Sequence[WatchedQueue],
+        namespace: str = DEFAULT_NAMESPACE,
         alarm_topic_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
-        self.namespace = namespace_for(stack.stack_name)
+        self.namespace = namespace
         for _, function in functions:
             if isinstance(function, lambda_.Function):
                 function.add_environment("METRICS_NAMESPACE", self.namespace)

@@ -17,7 +17,7 @@ from constructs import Construct
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge, acknowledge_wildcard
-from cdk.observability import Observability, WatchedQueue
+from cdk.observability import DEFAULT_NAMESPACE, Observability, WatchedQueue
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
@@ -131,6 +131,7 @@ class CodeCommitSlackNotifierStack(Stack):
             "Observability",
             functions=self._watched_functions(),
             dead_letter_queues=self._watched_queues(),
+            namespace=config.handler_environment.get("METRICS_NAMESPACE", DEFAULT_NAMESPACE),
             alarm_topic_arn=config.alarm_topic_arn,
         )
         self._outputs(config)

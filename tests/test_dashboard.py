@@ -24,7 +24,7 @@ from cdk.observability import LAG_PERIODS, LAG_THRESHOLD_SECONDS, Observability,
 from tests.test_stack import default  # noqa: F401 (the session's synthesized default stack)
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMESPACE = "CodeCommitNotifier/CodeCommitSlackNotifier"
+NAMESPACE = "CodeCommitNotifier"  # the metrics_namespace context key's default
 #: ("Repository",) only where METRICS_BY_REPOSITORY is on; the dashboard has its widget anyway.
 OUTCOME_DIMENSIONS: list[tuple[str, ...]] = [(), ("Source",), ("Destination",), ("Repository",)]
 #: metric → (statistic on the dashboard, dimension sets it is published with)
@@ -212,6 +212,7 @@ def test_functions_and_queues_passed_in_join_the_dashboard() -> None:
         "Observability",
         functions=functions,
         dead_letter_queues=[WatchedQueue("chat", queue)],
+        namespace="Team/Notifier",
         alarm_topic_arn="arn:aws:sns:us-east-1:123456789012:ops",
     )
     template = Template.from_stack(stack)
@@ -224,8 +225,13 @@ def test_functions_and_queues_passed_in_join_the_dashboard() -> None:
         ]
     template.has_resource_properties(
         "AWS::Lambda::Function",
-        {"Environment": {"Variables": {"METRICS_NAMESPACE": "CodeCommitNotifier/Small"}}},
+        {"Environment": {"Variables": {"METRICS_NAMESPACE": "Team/Notifier"}}},
     )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"Namespace": "Team/Notifier", "MetricName": "Raised"}
+    )
+    _, expressions = plotted(template.to_json())
+    assert any(e.startswith('SEARCH(\'{"Team/Notifier",Source,Kind}') for e in expressions)
     template.resource_count_is("AWS::CloudWatch::Alarm", 3)  # raised, lag, the chat queue
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
