@@ -5,6 +5,8 @@
 #   make bench   benchmarks: ratios measured side by side in one run
 #   make golden  rewrite the golden payloads under tests/golden/ (Slack and Mattermost) after an
 #                intended rendering change; only files whose payload changed are rewritten (review the diff)
+#   make dashboard-picture  docs/img/dashboard.png: the CloudWatch dashboard's layout, drawn from the
+#                synthesized template in headless Chromium (no AWS; see docs/operations.md)
 #   make aws-models  rewrite handler/aws/data/ (botocore's data cut down to the calls the function
 #                makes) after changing the pinned botocore or handler/aws/models.py's OPERATIONS
 
@@ -79,6 +81,19 @@ screenshots:
 			exit 2; \
 		fi; }
 	$(PYTHON) docs/screenshots.py --chromium "$$(command -v chromium)"
+
+# make dashboard-picture: docs/img/dashboard.png from cdk.out/ (make synth), in headless Chromium
+# (installed as for make screenshots). Not part of `make test`.
+.PHONY: dashboard-picture
+dashboard-picture: synth
+	@command -v chromium > /dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
+			apt-get update -qq && apt-get install -y -qq chromium; \
+		else \
+			echo "make dashboard-picture needs Chromium: sudo apt-get install -y chromium"; \
+			exit 2; \
+		fi; }
+	$(PYTHON) docs/dashboard.py --chromium "$$(command -v chromium)"
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,8 +7,9 @@ design accepts is acknowledged where it arises, with its reason (see cdk/nag.py)
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -17,10 +18,12 @@ from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.gitlab import GitLabWebhook, gitlab_enabled
 from cdk.nag import acknowledge, acknowledge_wildcard
+from cdk.observability import DEFAULT_NAMESPACE, Observability, WatchedQueue
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
 from cdk.triggers import RepositoryTriggers, all_repositories_trigger_name, trigger_name_for
+from handler.deliver.webhook_url import PLACEHOLDER_SECRET_STRING
 
 
 class CodeCommitSlackNotifierStack(Stack):
@@ -34,7 +37,8 @@ class CodeCommitSlackNotifierStack(Stack):
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         gitlab: GitLab's webhook front door (None unless context ``gitlab`` is set).
         created_repository: the repository the stack created, if asked to.
-        secret: the webhook secret (imported, or created empty).
+        secret: the webhook secret (imported, or created holding a placeholder).
+        observability: the dashboard and the alarms on the functions' metrics.
     """
 
     def __init__(
@@ -133,21 +137,54 @@ class CodeCommitSlackNotifierStack(Stack):
             branches=config.branches,
             log_retention_days=config.log_retention_days,
             watch_all=config.watch_all,
+            alarm_topic_arn=config.alarm_topic_arn,
         )
         for resource in self.triggers.resources.values():
             resource.node.add_dependency(self.topic)
             if self.created_repository is not None:
                 resource.node.add_dependency(self.created_repository)
 
+        self.observability = Observability(
+            self,
+            "Observability",
+            functions=self._watched_functions(),
+            dead_letter_queues=self._watched_queues(),
+            namespace=config.handler_environment.get("METRICS_NAMESPACE", DEFAULT_NAMESPACE),
+            alarm_topic_arn=config.alarm_topic_arn,
+        )
         self._outputs(config)
+
+    def _watched_functions(self) -> list[tuple[str, lambda_.IFunction]]:
+        """The functions on the dashboard: those that handle events at run time (the chat and
+        GitLab front doors join this list as they land), not the custom resources that run only
+        at deploy time."""
+        functions: list[tuple[str, lambda_.IFunction]] = [("notifier", self.notifier.function)]
+        if self.triggers.new_repository_rule is not None:
+            functions.append(("new repositories", self.triggers.function))
+        return functions
+
+    def _watched_queues(self) -> list[WatchedQueue]:
+        queues = [WatchedQueue("notifier", self.notifier.dead_letter_queue, self.notifier.dead_letter_alarm)]
+        if self.triggers.new_repository_dead_letter_queue is not None:
+            queues.append(
+                WatchedQueue(
+                    "new repositories",
+                    self.triggers.new_repository_dead_letter_queue,
+                    self.triggers.new_repository_alarm,
+                )
+            )
+        return queues
 
     def _webhook_secret(self, config: NotifierConfig) -> secretsmanager.ISecret:
         name = config.webhook_secret
         if name is None:
+            # Never a generated value: a random password reads as a malformed URL. The function
+            # recognises this placeholder and says which command sets the URL (issue 17 item 10).
             secret = secretsmanager.Secret(
                 self,
                 "WebhookSecret",
                 description="Slack incoming-webhook URL for the CodeCommit notifier; put the URL in it",
+                secret_string_value=SecretValue.unsafe_plain_text(PLACEHOLDER_SECRET_STRING),
             )
             acknowledge(
                 secret,
@@ -202,6 +239,13 @@ class CodeCommitSlackNotifierStack(Stack):
             value=self.secret.secret_name,
             description="Secrets Manager secret holding the Slack webhook URL",
         )
+        if self.triggers.every_repository is not None:
+            CfnOutput(
+                self,
+                "RepositoriesWithoutTrigger",
+                value=self.triggers.every_repository.resource.get_att_string("Refused"),
+                description="Repositories that refused our trigger: none, or how many and which",
+            )
         if config.webhook_secret is None:
             CfnOutput(
                 self,

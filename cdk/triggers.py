@@ -4,16 +4,18 @@ Every watched repository, the one the stack may create included, gets our trigge
 same custom resource, so destroying the stack removes it everywhere (a retained repository would
 otherwise keep a trigger to a deleted topic).
 
-With ``repositories: "*"`` one custom resource puts our trigger on every repository of the
-account and region, and an EventBridge rule on CloudTrail's ``CreateRepository`` event has the
-same function put it on each repository created later (which needs a CloudTrail trail: CodeCommit
-itself sends no event when a repository is created). That trigger has its own name
+With ``repositories: "*"`` one asynchronous custom resource puts our trigger on every repository
+of the account and region, in batches (``cdk/all_repository_triggers.py``), and an EventBridge rule
+on CloudTrail's ``CreateRepository`` event has the per-repository function put it on each
+repository created later (which needs a CloudTrail trail: CodeCommit itself sends no event when a
+repository is created). That trigger has its own name
 (:func:`all_repositories_trigger_name`), so switching a deployed stack between a list and ``"*"``
-never has the old resources' cleanup remove the trigger the new ones just put.
+never has the old resources' cleanup remove the trigger the new ones just put. That rule's
+target has a dead-letter queue and an alarm on it.
 
-The custom resource's function (``cdk/trigger_manager/index.py``) answers CloudFormation itself
-rather than through CDK's ``custom_resources.Provider`` framework: see that module's docstring for
-why, and for how it always answers before its time runs out.
+The per-repository resources' function (``cdk/trigger_manager/index.py``) answers CloudFormation
+itself: one repository is a few calls. It also still answers the delete of the synchronous
+every-repository resource of earlier versions, which an upgrade removes.
 """
 
 from __future__ import annotations
@@ -25,15 +27,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from cdk.all_repository_triggers import EveryRepositoryTriggers
 from cdk.function import ARCHITECTURE, RUNTIME, grant_own_log_streams, log_retention
-from cdk.nag import acknowledge_wildcard
+from cdk.nag import acknowledge, acknowledge_wildcard
 
 TRIGGER_MANAGER_DIR = Path(__file__).resolve().parent / "trigger_manager"
 #: CodeCommit's rule for trigger names.
@@ -47,8 +55,8 @@ MANAGER_TIMEOUT_SECONDS = 120
 #: it leaves room for Lambda's two retries of a crashed invocation.
 SERVICE_TIMEOUT_SECONDS = 600
 RESOURCE_TYPE = "Custom::CodeCommitRepositoryTrigger"
-#: The one resource that puts our trigger on every repository (``repositories: "*"``).
-ALL_REPOSITORIES_RESOURCE_TYPE = "Custom::CodeCommitAllRepositoryTriggers"
+#: The synchronous every-repository resource of earlier versions (its delete is still served).
+LEGACY_ALL_REPOSITORIES_RESOURCE_TYPE = "Custom::CodeCommitAllRepositoryTriggers"
 
 
 def trigger_name_for(prefix: str, stack_name: str) -> str:
@@ -68,13 +76,25 @@ def trigger_name_for(prefix: str, stack_name: str) -> str:
 
 
 def all_repositories_trigger_name(prefix: str, stack_name: str) -> str:
-    """Our trigger's name when every repository is watched: ``<prefix>-all-<stack name>``.
+    """Our trigger's name when every repository is watched: ``<prefix>-every-<stack name>``.
 
     It differs from :func:`trigger_name_for`'s on purpose. When a deployed stack switches from a
     list of repositories to ``"*"``, CloudFormation creates the new resource (which puts this
     trigger everywhere) before it deletes the old per-repository ones (which remove theirs); with
     one name, that cleanup would take the listed repositories' trigger away. The reverse switch
     is safe for the same reason.
+
+    It also differs from :func:`legacy_all_repositories_trigger_name`, for the same reason: an
+    upgrade creates the asynchronous resource, then deletes the synchronous one of earlier
+    versions, whose delete removes the old name only.
+    """
+    return trigger_name_for(f"{prefix}-every", stack_name)
+
+
+def legacy_all_repositories_trigger_name(prefix: str, stack_name: str) -> str:
+    """The every-repository trigger's name before its resource became asynchronous.
+
+    ``<prefix>-all-<stack name>``: what an upgrade's delete of the old resource removes.
     """
     return trigger_name_for(f"{prefix}-all", stack_name)
 
@@ -106,13 +126,19 @@ class RepositoryTriggers(Construct):
     that covered every repository after it has applied the list's policy, and that delete must
     list the repositories to take our trigger off each one.
 
-    With ``watch_all``, one resource (keyed ``"*"``) covers every repository, and
-    :attr:`new_repository_rule` sends each created repository to the function.
+    With ``watch_all``, one asynchronous resource (:class:`EveryRepositoryTriggers`, keyed
+    ``"*"``) covers every repository, and :attr:`new_repository_rule` sends each created
+    repository to the function; what EventBridge cannot deliver, and what fails in the function
+    after Lambda's retries, lands in :attr:`new_repository_dead_letter_queue`, which raises
+    :attr:`new_repository_alarm`.
 
     Attributes:
-        function: the custom resource's function.
+        function: the per-repository custom resources' function.
         resources: repository name (``"*"`` for all) → its custom resource.
+        every_repository: the asynchronous every-repository resource (watch_all only).
         new_repository_rule: the rule on CloudTrail's CreateRepository event (watch_all only).
+        new_repository_dead_letter_queue: where a created repository's failed event waits (watch_all only).
+        new_repository_alarm: fires when that queue holds a message (watch_all only).
     """
 
     def __init__(
@@ -126,6 +152,7 @@ class RepositoryTriggers(Construct):
         branches: Sequence[str],
         log_retention_days: int,
         watch_all: bool = False,
+        alarm_topic_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         stack = Stack.of(self)
@@ -185,16 +212,29 @@ class RepositoryTriggers(Construct):
             log_group=log_group,
         )
         self.resources: dict[str, CustomResource] = {}
+        self.every_repository: EveryRepositoryTriggers | None = None
         self.new_repository_rule: events.Rule | None = None
+        self.new_repository_dead_letter_queue: sqs.Queue | None = None
+        self.new_repository_alarm: cloudwatch.Alarm | None = None
         if watch_all:
-            self._watch_all(topic_arn, trigger_name, branches)
-            repository_names = ["*"]
+            self._watch_all(topic_arn, trigger_name, branches, alarm_topic_arn)
+            self.every_repository = EveryRepositoryTriggers(
+                self,
+                "Every",
+                code_dir=str(TRIGGER_MANAGER_DIR),
+                topic_arn=topic_arn,
+                trigger_name=trigger_name,
+                branches=branches,
+                log_retention_days=log_retention_days,
+            )
+            self.resources["*"] = self.every_repository.resource
+            repository_names = []
         for name in repository_names:
             self.resources[name] = CustomResource(
                 self,
-                f"Trigger-{name}" if name != "*" else "TriggerAllRepositories",
+                f"Trigger-{name}",
                 service_token=self.function.function_arn,
-                resource_type=RESOURCE_TYPE if name != "*" else ALL_REPOSITORIES_RESOURCE_TYPE,
+                resource_type=RESOURCE_TYPE,
                 service_timeout=Duration.seconds(SERVICE_TIMEOUT_SECONDS),
                 properties={
                     "RepositoryName": name,
@@ -206,7 +246,9 @@ class RepositoryTriggers(Construct):
                 },
             )
 
-    def _watch_all(self, topic_arn: str, trigger_name: str, branches: Sequence[str]) -> None:
+    def _watch_all(
+        self, topic_arn: str, trigger_name: str, branches: Sequence[str], alarm_topic_arn: str | None
+    ) -> None:
         """Tell the function our trigger, and send it each repository created after the deploy."""
         self.function.add_environment("TRIGGER_NAME", trigger_name)
         self.function.add_environment("DESTINATION_ARN", topic_arn)
@@ -221,6 +263,43 @@ class RepositoryTriggers(Construct):
                 detail=dict(REPOSITORY_CREATED_DETAIL),
             ),
         )
-        self.new_repository_rule.add_target(
-            targets.LambdaFunction(self.function, retry_attempts=4, max_event_age=Duration.hours(2))
+        queue = sqs.Queue(
+            self,
+            "NewRepositoryDeadLetterQueue",
+            # SSE-SQS: EventBridge could not send to a queue under a KMS key without a key grant.
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
         )
+        acknowledge(
+            queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the CreateRepository rule's target and of "
+            "the function's asynchronous invocations; a dead-letter queue for it would never be read.",
+        )
+        self.new_repository_dead_letter_queue = queue
+        self.new_repository_rule.add_target(
+            targets.LambdaFunction(
+                self.function, retry_attempts=4, max_event_age=Duration.hours(2), dead_letter_queue=queue
+            )
+        )
+        # EventBridge's queue catches what it could not deliver; a failure inside the function
+        # (after Lambda's two retries) goes to the same queue.
+        self.function.configure_async_invoke(retry_attempts=2, on_failure=destinations.SqsDestination(queue))
+        self.new_repository_alarm = queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5)
+        ).create_alarm(
+            self,
+            "NewRepositoryDeadLetterAlarm",
+            alarm_description=(
+                "A repository created after the deploy may lack the notifier's trigger: see "
+                "docs/operations.md, 'A new repository got no trigger'"
+            ),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if alarm_topic_arn:
+            ops_topic = sns.Topic.from_topic_arn(self, "OpsTopic", alarm_topic_arn)
+            self.new_repository_alarm.add_alarm_action(cloudwatch_actions.SnsAction(ops_topic))

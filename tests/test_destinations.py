@@ -24,7 +24,7 @@ from handler.deliver.destinations import (
     parse_destinations_text,
     parse_flavor,
 )
-from handler.deliver.webhook_url import DestinationSecrets
+from handler.deliver.webhook_url import PLACEHOLDER_SECRET, PLACEHOLDER_SECRET_STRING, DestinationSecrets
 from handler.errors import ConfigurationError
 
 SLACK_URL = "https://hooks.slack.com/services/T000/B000/SECRETSECRETSECRET"
@@ -347,6 +347,27 @@ def test_an_unusable_default_says_what_to_do(
     arn = make_secret(secrets, secret_string)
     with pytest.raises(ConfigurationError, match=message):
         DestinationSecrets(url=None, secret_arn=arn, secrets_client=secrets).secret_for()
+
+
+@pytest.mark.parametrize("destination", [DEFAULT, PAYMENTS], ids=lambda d: d.name)
+@pytest.mark.parametrize(
+    "secret_string",
+    [PLACEHOLDER_SECRET_STRING, json.dumps(PLACEHOLDER_SECRET, separators=(",", ":"), indent=2)],
+    ids=["as-the-stack-writes-it", "re-spaced"],
+)
+def test_the_stacks_placeholder_says_the_command_that_sets_the_url(
+    secrets: CountingSecrets, destination: Destination, secret_string: str
+) -> None:
+    """Issue 17 item 10: the secret the stack creates holds a placeholder, not a random password
+    (which read as "malformed"); whichever destination reads it first is told the exact command."""
+    arn = make_secret(secrets, secret_string)
+    with pytest.raises(ConfigurationError) as raised:
+        DestinationSecrets(url=None, secret_arn=arn, secrets_client=secrets).secret_for(destination)
+    assert "still holds the placeholder" in str(raised.value)
+    assert str(raised.value).endswith(
+        f"aws secretsmanager put-secret-value --region us-east-2 --secret-id {arn} "
+        "--secret-string 'https://hooks.slack.com/services/...'"
+    )
 
 
 def test_a_missing_secret_says_so(secrets: CountingSecrets) -> None:

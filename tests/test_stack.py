@@ -30,6 +30,7 @@ from bench.deployed import LambdaLayout, lambda_layout
 from cdk.config import NotifierConfig, StackConfigError
 from cdk.lambda_asset import bundle_into, bundled_requirements, bytecode_compiler
 from cdk.triggers import MANAGER_TIMEOUT_SECONDS, SERVICE_TIMEOUT_SECONDS
+from handler.deliver.webhook_url import PLACEHOLDER_SECRET_STRING, is_placeholder
 
 ROOT = Path(__file__).resolve().parent.parent
 CDK_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -157,7 +158,18 @@ def test_no_secret_value_in_the_template(default: tuple[Template, Path]) -> None
     text = default[1].read_text()
     assert "hooks.slack.com/services/T" not in text
     secret = next(iter(default[0].find_resources("AWS::SecretsManager::Secret").values()))
-    assert "SecretString" not in secret["Properties"]
+    assert secret["Properties"].get("SecretString") in (None, PLACEHOLDER_SECRET_STRING)
+
+
+def test_the_created_secret_holds_the_placeholder_never_a_generated_value(
+    default: tuple[Template, Path],
+) -> None:
+    """Issue 17 item 10: ``GenerateSecretString`` filled it with a password the function read as
+    a malformed URL; the placeholder is what the function recognises (tests/test_destinations.py)."""
+    secret = next(iter(default[0].find_resources("AWS::SecretsManager::Secret").values()))
+    assert "GenerateSecretString" not in secret["Properties"]
+    assert secret["Properties"]["SecretString"] == PLACEHOLDER_SECRET_STRING
+    assert is_placeholder(secret["Properties"]["SecretString"])
 
 
 def reader_operations() -> list[str]:
@@ -210,7 +222,8 @@ def test_failed_events_go_to_an_encrypted_queue_and_raise_alarms(default: tuple[
         "AWS::SQS::Queue", {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600}
     )
     assert queue.as_string().startswith("NotifierDeadLetterQueue")
-    template.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    # errors and the queue here; raised outcomes and lag in tests/test_dashboard.py
+    template.resource_count_is("AWS::CloudWatch::Alarm", 4)
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {"MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS", "Threshold": 1},

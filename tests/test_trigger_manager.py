@@ -329,13 +329,13 @@ def resolve(value: Any) -> str:
 class PolicyEnforcingClient:
     """A CodeCommit client that first asks the manager role's policy, as IAM would."""
 
-    def __init__(self, template: dict[str, Any], client: Any) -> None:
+    def __init__(
+        self, template: dict[str, Any], client: Any, role: str = "ExistingRepositoryTriggersRole"
+    ) -> None:
         self._client = client
         self._allowed: list[tuple[str, str]] = []
         for logical_id, resource in template["Resources"].items():
-            if resource["Type"] == "AWS::IAM::Policy" and logical_id.startswith(
-                "ExistingRepositoryTriggersRole"
-            ):
+            if resource["Type"] == "AWS::IAM::Policy" and logical_id.startswith(role):
                 for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
                     actions, resources = statement["Action"], statement["Resource"]
                     actions = actions if isinstance(actions, list) else [actions]

@@ -1,10 +1,12 @@
 """``repositories: "*"``: the trigger manager on every repository (botocore Stubber), and the stack.
 
-The manager lists repositories page by page, puts our trigger on each beside the triggers that
-are already there, removes only ours on delete, and puts it on a repository created later when
-EventBridge hands it CloudTrail's CreateRepository event. The stack grants ``ListRepositories``
-(the one action on ``*``), scopes everything else to this account and region's repositories, and
-matches pull-request events of any repository.
+The synchronous manager (``index.handler``, which still answers the delete of the every-repository
+resource earlier versions created) lists repositories page by page, puts our trigger on each beside
+the triggers that are already there, removes only ours on delete, and puts it on a repository
+created later when EventBridge hands it CloudTrail's CreateRepository event. The stack puts our
+trigger everywhere through the asynchronous resource (tests/test_every_repository.py), grants
+``ListRepositories`` (the one action on ``*`` besides the waiter's log delivery), scopes everything
+else to this account and region's repositories, and matches pull-request events of any repository.
 """
 
 from __future__ import annotations
@@ -19,16 +21,26 @@ from aws_cdk.assertions import Match, Template
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from cdk.all_repository_triggers import RESOURCE_TYPE as EVERY_REPOSITORY_TYPE
+from cdk.all_repository_triggers import SERVICE_TIMEOUT, TOTAL_TIMEOUT
 from cdk.config import NotifierConfig, StackConfigError
-from cdk.trigger_manager import index
-from cdk.triggers import ALL_REPOSITORIES_RESOURCE_TYPE, all_repositories_trigger_name, trigger_name_for
+from cdk.trigger_manager import all_repositories, index
+from cdk.triggers import (
+    LEGACY_ALL_REPOSITORIES_RESOURCE_TYPE,
+    all_repositories_trigger_name,
+    legacy_all_repositories_trigger_name,
+    trigger_name_for,
+)
+from tests import test_every_repository
 from tests import test_trigger_manager as manager_tests
 from tests.conftest import codecommit_client
 from tests.standins.codecommit import running
+from tests.test_every_repository import run_provider
 from tests.test_stack import CDK_CONTEXT, cfn_lint, statements, synth
 from tests.test_trigger_manager import OTHERS, TOPIC, Context
 
 cloudformation = manager_tests.cloudformation  # the loopback stand-in for CloudFormation's response URL
+progress_store = test_every_repository.progress_store  # the progress parameter, in moto's SSM
 
 OURS = "slack-notifier-all-s"
 TRIGGER = {"name": OURS, "destinationArn": TOPIC, "customData": "", "branches": [], "events": ["all"]}
@@ -204,8 +216,14 @@ def test_star_beside_names_is_refused() -> None:
 
 
 def test_the_all_repositories_trigger_has_its_own_name() -> None:
-    assert all_repositories_trigger_name("slack-notifier", "S") == "slack-notifier-all-S"
-    assert all_repositories_trigger_name("slack-notifier", "S") != trigger_name_for("slack-notifier", "S")
+    """Distinct from the listed repositories' and from the synchronous resource's of earlier versions,
+    whose delete an upgrade runs after the asynchronous resource has put its own."""
+    names = {
+        all_repositories_trigger_name("slack-notifier", "S"),
+        trigger_name_for("slack-notifier", "S"),
+        legacy_all_repositories_trigger_name("slack-notifier", "S"),
+    }
+    assert names == {"slack-notifier-every-S", "slack-notifier-S", "slack-notifier-all-S"}
 
 
 # --- the stack --------------------------------------------------------------------------------
@@ -237,32 +255,117 @@ CODECOMMIT_ANY = {
 def test_one_resource_puts_our_trigger_on_every_repository(watch_all: tuple[Template, Path]) -> None:
     template = watch_all[0]
     template.resource_count_is("Custom::CodeCommitRepositoryTrigger", 0)
-    template.resource_count_is(ALL_REPOSITORIES_RESOURCE_TYPE, 1)
-    [resource] = template.find_resources(ALL_REPOSITORIES_RESOURCE_TYPE).values()
+    template.resource_count_is(LEGACY_ALL_REPOSITORIES_RESOURCE_TYPE, 0)
+    template.resource_count_is(EVERY_REPOSITORY_TYPE, 1)
+    [resource] = template.find_resources(EVERY_REPOSITORY_TYPE).values()
     assert resource["Properties"]["RepositoryName"] == "*"
-    assert resource["Properties"]["TriggerName"] == "slack-notifier-all-CodeCommitSlackNotifier"
+    assert resource["Properties"]["TriggerName"] == "slack-notifier-every-CodeCommitSlackNotifier"
     assert resource["Properties"]["Branches"] == ["main"]
     repository_id = next(iter(template.find_resources("AWS::CodeCommit::Repository")))
     assert repository_id in resource["DependsOn"]  # listed only once it exists
 
 
 @pytest.mark.slow
+def test_the_every_repository_resource_is_asynchronous(watch_all: tuple[Template, Path]) -> None:
+    """Issue 17 item 6: served by the Provider framework, polled until done, within an hour."""
+    template = watch_all[0]
+    [resource] = template.find_resources(EVERY_REPOSITORY_TYPE).values()
+    assert resource["Properties"]["ServiceTimeout"] == str(int(SERVICE_TIMEOUT.to_seconds()))
+    [token] = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][:1]
+    framework = template.find_resources("AWS::Lambda::Function")[token]
+    assert framework["Properties"]["Handler"] == "framework.onEvent"
+    handlers = {
+        f["Properties"]["Handler"]: f["Properties"]
+        for f in template.find_resources("AWS::Lambda::Function").values()
+    }
+    assert handlers["all_repositories.on_event"]["Timeout"] == 60
+    assert handlers["all_repositories.is_complete"]["Timeout"] == 300
+    progress = handlers["all_repositories.is_complete"]["Environment"]["Variables"]["PROGRESS_PARAMETER"]
+    [parameter_id] = template.find_resources("AWS::SSM::Parameter")
+    assert progress == {"Ref": parameter_id}
+    [machine] = template.find_resources("AWS::StepFunctions::StateMachine").values()
+    definition = json.dumps(machine["Properties"]["DefinitionString"])
+    interval = 15
+    assert f'\\"IntervalSeconds\\":{interval}' in definition
+    assert f'\\"MaxAttempts\\":{int(TOTAL_TIMEOUT.to_seconds()) // interval}' in definition
+    assert TOTAL_TIMEOUT.to_seconds() < SERVICE_TIMEOUT.to_seconds() <= 3600
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+    [destination] = machine["Properties"]["LoggingConfiguration"]["Destinations"]
+    waiter_logs = template.find_resources("AWS::Logs::LogGroup")[
+        destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    ]
+    assert waiter_logs["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")
+    assert template.find_outputs("RepositoriesWithoutTrigger")["RepositoriesWithoutTrigger"]["Value"] == {
+        "Fn::GetAtt": [next(iter(template.find_resources(EVERY_REPOSITORY_TYPE))), "Refused"]
+    }
+
+
+@pytest.mark.slow
+def test_a_created_repositorys_failed_event_waits_in_a_queue_that_raises_an_alarm(
+    watch_all: tuple[Template, Path],
+) -> None:
+    """Issue 17 item 6: the CreateRepository rule's target has a dead-letter queue and an alarm on it;
+    a failure inside the function (after Lambda's retries) lands in the same queue."""
+    template = watch_all[0]
+    [rule] = [
+        r["Properties"]
+        for r in template.find_resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("detail-type") == ["AWS API Call via CloudTrail"]
+    ]
+    [target] = rule["Targets"]
+    queue_id = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert queue_id.startswith("ExistingRepositoryTriggersNewRepositoryDeadLetterQueue")
+    queue = template.find_resources("AWS::SQS::Queue")[queue_id]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True
+    policy = json.dumps(template.find_resources("AWS::SQS::QueuePolicy"))
+    assert "events.amazonaws.com" in policy and queue_id in policy
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": Match.string_like_regexp("ExistingRepositoryTriggersFunction")},
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Namespace": "AWS/SQS",
+            "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}],
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    )
+
+
+@pytest.mark.slow
 def test_listing_is_the_only_grant_on_star(watch_all: tuple[Template, Path]) -> None:
     template = watch_all[0]
-    manager = {s["Sid"]: s for s in statements(template, "ExistingRepositoryTriggersRole")}
-    assert manager["ListRepositories"] == {
-        "Sid": "ListRepositories",
-        "Effect": "Allow",
-        "Action": "codecommit:ListRepositories",
-        "Resource": "*",
-    }
-    assert manager["ManageTriggers"]["Resource"] == CODECOMMIT_ANY
+    for role in ("ExistingRepositoryTriggersRole", "ExistingRepositoryTriggersEveryRole"):
+        manager = {s.get("Sid"): s for s in statements(template, role)}
+        assert manager["ListRepositories"] == {
+            "Sid": "ListRepositories",
+            "Effect": "Allow",
+            "Action": "codecommit:ListRepositories",
+            "Resource": "*",
+        }
+        assert manager["ManageTriggers"]["Resource"] == CODECOMMIT_ANY
+    every = {s.get("Sid"): s for s in statements(template, "ExistingRepositoryTriggersEveryRole")}
+    [parameter_id] = template.find_resources("AWS::SSM::Parameter")
+    assert every["KeepProgress"]["Action"] == ["ssm:GetParameter", "ssm:PutParameter"]
+    assert parameter_id in json.dumps(every["KeepProgress"]["Resource"])
     notifier = {s.get("Sid"): s for s in statements(template, "NotifierRole")}
     assert notifier["ReadWatchedRepositories"]["Resource"] == CODECOMMIT_ANY
     assert notifier["ReadPullRequests"]["Resource"] == CODECOMMIT_ANY
     for logical_id, policy in template.find_resources("AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            if statement["Resource"] == "*":
+            if statement["Resource"] != "*":
+                continue
+            if logical_id.startswith("ExistingRepositoryTriggersEveryProviderwaiterstatemachineRole"):
+                # CloudWatch Logs' log-delivery actions have no resource-level permissions.
+                assert all(action.startswith("logs:") for action in statement["Action"]), statement
+            else:
                 assert statement["Action"] == "codecommit:ListRepositories", (logical_id, statement)
 
 
@@ -274,7 +377,8 @@ def test_named_repositories_do_not_watch_new_ones(tmp_path_factory: pytest.TempP
     # this template's policy (test_switching_modes_keeps_exactly_one_trigger_of_ours).
     by_sid = {s["Sid"]: s for s in statements(template, "ExistingRepositoryTriggersRole")}
     assert by_sid["ListRepositories"]["Resource"] == "*"
-    template.resource_count_is(ALL_REPOSITORIES_RESOURCE_TYPE, 0)
+    template.resource_count_is(EVERY_REPOSITORY_TYPE, 0)
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 0)
     manager = template.find_resources("AWS::Lambda::Function", {"Properties": {"Handler": "index.handler"}})
     assert all("Environment" not in function["Properties"] for function in manager.values())
 
@@ -300,7 +404,7 @@ def test_repositories_created_later_reach_the_manager(watch_all: tuple[Template,
             "Handler": "index.handler",
             "Environment": {
                 "Variables": {
-                    "TRIGGER_NAME": "slack-notifier-all-CodeCommitSlackNotifier",
+                    "TRIGGER_NAME": "slack-notifier-every-CodeCommitSlackNotifier",
                     "DESTINATION_ARN": {"Ref": Match.string_like_regexp("NotificationsTopic")},
                     "BRANCHES": '["main"]',
                 }
@@ -355,10 +459,12 @@ def resource_events(
     """One CloudFormation request per trigger resource of ``template`` (the topic made concrete)."""
     requests = []
     for resource in template["Resources"].values():
-        if resource["Type"] in ("Custom::CodeCommitRepositoryTrigger", ALL_REPOSITORIES_RESOURCE_TYPE):
+        if resource["Type"] in ("Custom::CodeCommitRepositoryTrigger", EVERY_REPOSITORY_TYPE):
             properties = {**resource["Properties"], "DestinationArn": TOPIC}
+            properties.pop("ServiceToken")
             request = {
                 **manager_tests.cfn_event(cloudformation, request_type),
+                "ResourceType": resource["Type"],
                 "ResourceProperties": properties,
             }
             request["PhysicalResourceId"] = f"{properties['RepositoryName']}/{properties['TriggerName']}"
@@ -366,12 +472,40 @@ def resource_events(
     return requests
 
 
+def serve(
+    request: dict[str, Any],
+    template: dict[str, Any],
+    policy: dict[str, Any],
+    real: Any,
+    store: all_repositories.ProgressStore,
+    cloudformation: list[dict[str, Any]],
+) -> None:
+    """Serve ``request`` as the stack does: the Provider framework for every repository (under its
+    own role, which lives and goes with that resource: ``template``'s), the function for one."""
+    if request["ResourceType"] == EVERY_REPOSITORY_TYPE:
+        client = ListingClient(template, real, role="ExistingRepositoryTriggersEveryRole")
+        run_provider(
+            request["RequestType"],
+            client,
+            store,
+            properties=request["ResourceProperties"],
+            physical_id=request["PhysicalResourceId"] if request["RequestType"] != "Create" else None,
+        )
+        return
+    index.handler(request, Context(60_000), client=ListingClient(policy, real))
+    assert cloudformation[-1]["Status"] == "SUCCESS", cloudformation[-1]["Reason"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("before", "after"), [("alpha,beta", "*"), ("*", "alpha,beta")], ids=["to-all", "to-list"]
 )
 def test_switching_modes_keeps_exactly_one_trigger_of_ours(
-    cloudformation: list[dict[str, Any]], tmp_path: Path, before: str, after: str
+    cloudformation: list[dict[str, Any]],
+    progress_store: all_repositories.ProgressStore,
+    tmp_path: Path,
+    before: str,
+    after: str,
 ) -> None:
     """CloudFormation creates the new resources, then deletes the old ones with the new policy in force."""
     old, new = manager_tests.synthesize(tmp_path, before), manager_tests.synthesize(tmp_path, after)
@@ -386,8 +520,7 @@ def test_switching_modes_keeps_exactly_one_trigger_of_ours(
             ("Delete", old, new),
         ):
             for request in resource_events(cloudformation, template, request_type):
-                index.handler(request, Context(60_000), client=ListingClient(policy, real))
-                assert cloudformation[-1]["Status"] == "SUCCESS", cloudformation[-1]["Reason"]
+                serve(request, template, policy, real, progress_store, cloudformation)
         ours = {
             name: [t["name"] for t in stand_in.triggers[name][len(OTHERS) :]]
             for name in stand_in.repositories
@@ -396,7 +529,7 @@ def test_switching_modes_keeps_exactly_one_trigger_of_ours(
             assert triggers[: len(OTHERS)] == OTHERS, name
         if after == "*":
             assert ours == {
-                name: ["slack-notifier-all-CodeCommitSlackNotifier"] for name in ("alpha", "beta", "gamma")
+                name: ["slack-notifier-every-CodeCommitSlackNotifier"] for name in ("alpha", "beta", "gamma")
             }
         else:
             assert ours == {
@@ -405,5 +538,47 @@ def test_switching_modes_keeps_exactly_one_trigger_of_ours(
                 "gamma": [],
             }
         for request in resource_events(cloudformation, new, "Delete"):  # and then the stack is destroyed
-            index.handler(request, Context(60_000), client=ListingClient(new, real))
+            serve(request, new, new, real, progress_store, cloudformation)
         assert all(triggers == OTHERS for triggers in stand_in.triggers.values())
+
+
+@pytest.mark.slow
+def test_an_upgrade_from_the_synchronous_resource_keeps_exactly_one_trigger_of_ours(
+    cloudformation: list[dict[str, Any]],
+    progress_store: all_repositories.ProgressStore,
+    watch_all: tuple[Template, Path],
+    tmp_path: Path,
+) -> None:
+    """CloudFormation cannot change a custom resource's service token, so an upgrade creates the
+    asynchronous resource (a new logical id), then deletes the synchronous one earlier versions
+    created, through the function that still serves it. Their trigger names differ, so that delete
+    leaves the new trigger in place."""
+    template = dict(watch_all[0].to_json())
+    legacy_name = legacy_all_repositories_trigger_name("slack-notifier", "CodeCommitSlackNotifier")
+    legacy = {
+        **manager_tests.cfn_event(cloudformation, "Create"),
+        "ResourceType": LEGACY_ALL_REPOSITORIES_RESOURCE_TYPE,
+        "ResourceProperties": {
+            "RepositoryName": "*",
+            "TriggerName": legacy_name,
+            "DestinationArn": TOPIC,
+            "Branches": ["main"],
+            "Events": ["all"],
+            "CustomData": "",
+        },
+    }
+    with running({"alpha": tmp_path, "beta": tmp_path}) as stand_in:
+        for name in stand_in.repositories:
+            stand_in.triggers[name] = [dict(trigger) for trigger in OTHERS]
+        real = codecommit_client(stand_in.url)
+        index.handler(legacy, Context(60_000), client=ListingClient(template, real))  # the old version
+        for request in resource_events(cloudformation, template, "Create"):  # the upgrade
+            serve(request, template, template, real, progress_store, cloudformation)
+        delete = {**legacy, "RequestType": "Delete", "PhysicalResourceId": f"*/{legacy_name}"}
+        index.handler(delete, Context(60_000), client=ListingClient(template, real))  # its cleanup
+        assert cloudformation[-1]["Status"] == "SUCCESS", cloudformation[-1]["Reason"]
+        for triggers in stand_in.triggers.values():
+            assert triggers[: len(OTHERS)] == OTHERS
+            assert [t["name"] for t in triggers[len(OTHERS) :]] == [
+                "slack-notifier-every-CodeCommitSlackNotifier"
+            ]

@@ -7,11 +7,14 @@ the trigger with our name, and writes the list back:
 * Create / Update: ``upsert_trigger`` keeps every other trigger as it was and replaces ours by name;
 * Delete: ``remove_trigger`` drops only ours (a repository that no longer exists is not an error).
 
-With ``RepositoryName: "*"`` (the stack's ``repositories: "*"``) the same is done on every
-repository of the account and region, listed with ListRepositories page by page
-(:func:`apply_all`). Repositories created later get our trigger from the same function, invoked by
-an EventBridge rule on CloudTrail's ``CreateRepository`` event (:func:`attach_to_new_repository`);
-the stack passes it our trigger in ``TRIGGER_NAME``, ``DESTINATION_ARN`` and ``BRANCHES``.
+With ``RepositoryName: "*"`` the same is done on every repository of the account and region,
+listed with ListRepositories page by page, within this one invocation (:func:`apply_all`). The
+stack no longer creates such a resource (``repositories: "*"`` is served asynchronously, in
+batches, by ``all_repositories.py``); this path remains to answer the delete of the one an
+earlier version created, which an upgrade removes. Repositories created later get our trigger
+from this function, invoked by an EventBridge rule on CloudTrail's ``CreateRepository`` event
+(:func:`attach_to_new_repository`); the stack passes it our trigger in ``TRIGGER_NAME``,
+``DESTINATION_ARN`` and ``BRANCHES``.
 
 It runs on the Lambda Python runtime with nothing but boto3 and the standard library, and answers
 CloudFormation itself (a PUT to the pre-signed ``ResponseURL``).
@@ -29,10 +32,10 @@ stack waiting for the resource's ``ServiceTimeout``. So:
   asynchronous retry runs the (idempotent) request again;
 * the custom resource sets ``ServiceTimeout`` (``cdk/triggers.py``), in case none of this runs.
 
-CDK's ``custom_resources.Provider`` framework would do the answering too, but it adds a second
-function (Node.js, with its own role, log group and cdk-nag findings) in front of this one, and
-its timeout handling still relies on this function returning. These few lines keep the stack
-smaller and are tested against every way the work can fail (``tests/test_trigger_manager.py``).
+For one repository (a few calls) answering directly keeps the stack small; the work that does
+not fit one invocation, every repository, goes through CDK's Provider framework instead
+(``cdk/all_repository_triggers.py``). This path is tested against every way the work can fail
+(``tests/test_trigger_manager.py``).
 """
 
 from __future__ import annotations
@@ -130,6 +133,9 @@ def apply(request_type: str, properties: dict[str, Any], client: Any) -> str:
             return physical_id
     else:
         triggers = upsert_trigger(existing, desired_trigger(properties))
+        if triggers == existing:
+            log.info("%s trigger %s on %s: already in place", request_type, name, repository)
+            return physical_id
     others = sorted(t.get("name", "") for t in triggers if t.get("name") != name)
     log.info("%s trigger %s on %s; keeping %s", request_type, name, repository, others)
     client.put_repository_triggers(repositoryName=repository, triggers=triggers)

@@ -14,6 +14,7 @@ The URL never reaches a log line or an exception message.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -41,6 +42,44 @@ _PUT_SECRET_HINT = (
 )
 
 
+#: What the stack writes in the secret it creates (``cdk/stack.py``), instead of a generated
+#: password that would read as a malformed URL: a JSON object the function recognises, so the first
+#: push says how to set the URL (:func:`placeholder_message`) rather than that the URL is malformed.
+PLACEHOLDER_SECRET = {
+    "placeholder": "Created by the CodeCommit notifier stack. Replace this whole value with your "
+    "webhook URL: see the stack's output PutWebhookUrlCommand."
+}
+PLACEHOLDER_SECRET_STRING = json.dumps(PLACEHOLDER_SECRET)
+
+
+def put_webhook_url_command(secret_id: str) -> str:
+    """The exact command that puts a webhook URL in the secret ``secret_id`` (its region when an ARN)."""
+    region = secret_region(secret_id)
+    where = f"--region {region} " if region else ""
+    return (
+        f"aws secretsmanager put-secret-value {where}--secret-id {secret_id} "
+        "--secret-string 'https://hooks.slack.com/services/...'"
+    )
+
+
+def placeholder_message(secret_id: str) -> str:
+    """What the function says when the secret still holds the stack's placeholder."""
+    return (
+        f"the webhook secret {secret_id} still holds the placeholder the stack created it with; put your "
+        f"webhook URL in it (a Mattermost URL works the same way): {put_webhook_url_command(secret_id)}"
+    )
+
+
+def is_placeholder(secret_string: str) -> bool:
+    """True when ``secret_string`` is the stack's placeholder (however its JSON is spaced)."""
+    if not secret_string.startswith("{"):
+        return False
+    try:
+        return bool(json.loads(secret_string) == PLACEHOLDER_SECRET)
+    except ValueError:
+        return False
+
+
 _SECRET_ARN = re.compile(
     r"arn:aws(?:-[a-z]+)*:secretsmanager:(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}):[0-9]{12}:secret:[^\s]+",
     re.ASCII,
@@ -62,7 +101,8 @@ def read_secret_string(secrets_client: Callable[[str | None], Any], arn: str) ->
 
     Raises:
         ConfigurationError: the secret does not exist or cannot be read (naming the ARN and the
-            permission to check, never the value).
+            permission to check, never the value), or it still holds the stack's placeholder
+            (naming the command that sets the URL).
     """
     region = secret_region(arn)
     try:
@@ -79,7 +119,10 @@ def read_secret_string(secrets_client: Callable[[str | None], Any], arn: str) ->
         raise ConfigurationError(
             f"could not reach Secrets Manager for {arn} ({type(error).__name__})"
         ) from error
-    return str(response.get("SecretString") or "").strip()
+    secret_string = str(response.get("SecretString") or "").strip()
+    if is_placeholder(secret_string):
+        raise ConfigurationError(placeholder_message(arn))
+    return secret_string
 
 
 class DestinationSecrets:
