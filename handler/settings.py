@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
+from handler.actions.permissions import DEFAULT_PERMISSIONS, Permissions, parse_chat_permissions
 from handler.deliver.destinations import DestinationMap, Flavor, parse_destinations_text, parse_flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
@@ -162,6 +163,45 @@ def routes(text: str) -> Routing:
     return parse_routing(document, known_destinations=None)
 
 
+def role_arn(text: str) -> str:
+    """An IAM role ARN (``arn:<partition>:iam::<account>:role/<name>``)."""
+    value = text.strip()
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
+        raise ValueError(
+            f"must be an IAM role ARN like arn:aws:iam::123456789012:role/Name, got {value[:80]!r}"
+        )
+    return value
+
+
+def team_id(text: str) -> str:
+    """A Slack workspace id (``T…``, as ``auth.test`` and every request's ``team_id`` give it)."""
+    value = text.strip()
+    if not re.fullmatch(r"[TE][A-Z0-9]{2,30}", value):
+        raise ValueError(f"must be a Slack workspace id like T0123ABCD, got {value[:40]!r}")
+    return value
+
+
+def web_api_url(text: str) -> str:
+    """``https://...`` ending in ``/``, or ``http://`` on loopback (tests, the demo)."""
+    from urllib.parse import urlsplit
+
+    value = text.strip()
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValueError(f"must be an https:// URL (http only on loopback), got {value[:80]!r}")
+    return value if value.endswith("/") else value + "/"
+
+
+def repository_names(text: str) -> tuple[str, ...]:
+    """Comma-separated repository names, or ``*`` for every repository."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    for name in names:
+        if name != "*" and not re.fullmatch(r"[\w.-]{1,100}", name):
+            raise ValueError(f"names {name[:40]!r}, not a repository name")
+    return names
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """What the renderer may vary. The defaults are what the deployed stack uses.
@@ -246,6 +286,16 @@ class Settings:
     metrics_by_repository: bool = setting(
         "METRICS_BY_REPOSITORY", on_off, False, context="metrics_by_repository"
     )
+    #: Chat (``handler.chat``, docs/chat.md): who may do what from Slack (action → identity globs).
+    chat_permissions: Permissions = setting("CHAT_PERMISSIONS", parse_chat_permissions, DEFAULT_PERMISSIONS)
+    #: Chat: the role actions run as, assumed with the person's session name (the stack's output).
+    chat_actor_role_arn: str | None = setting("CHAT_ACTOR_ROLE_ARN", role_arn, None)
+    #: Chat: the one Slack workspace served (``T…``); a request from another is answered 403.
+    slack_team_id: str | None = setting("SLACK_TEAM_ID", team_id, None)
+    #: The Slack Web API base for every Web API call (loopback http for tests and the demo).
+    slack_api_url: str = setting("SLACK_API_URL", web_api_url, "https://slack.com/api/")
+    #: Chat: the repositories a click may act on (the stack's; ``*``: every one of the account and region).
+    watched_repositories: tuple[str, ...] = setting("WATCHED_REPOSITORIES", repository_names, ())
 
     @property
     def routes_in_force(self) -> Routing | None:
