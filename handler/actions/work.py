@@ -98,7 +98,8 @@ def _run(work: Mapping[str, Any], session: ChatSession) -> Reply | None:
     if kind == "button" and name in BUTTONS:
         return BUTTONS[name](session, str(work.get("value") or ""))
     if kind == "comment":
-        return review.comment(session, str(work.get("value") or ""), str(work.get("text") or ""))
+        token = str(work.get("token") or "") or None  # the modal's view id: a retried hand-over posts once
+        return review.comment(session, str(work.get("value") or ""), str(work.get("text") or ""), token=token)
     log.warning("work of an unknown kind %r: ignored", kind)
     return None
 
