@@ -432,3 +432,87 @@ def test_the_session_context_is_an_action_context() -> None:
         BOB, lambda s, r: None, "eu-west-1", ChatSettings(), MemoryStore(), 0, ClickedMessage("C", "1", {})
     )
     assert session.actor is BOB
+
+
+# -- the calls as botocore's own models take them -----------------------------------------------
+
+
+def test_the_calls_match_botocores_models() -> None:
+    """The same approve and comment, through real botocore clients with Stubber: every parameter
+    name and shape is checked against the service models (STS AssumeRole, CodeCommit)."""
+    import botocore.session
+    from botocore.stub import Stubber
+
+    from handler.actions import review
+
+    session = botocore.session.get_session()
+    sts = session.create_client("sts", region_name="eu-west-1")
+    codecommit = session.create_client("codecommit", region_name="eu-west-1")
+    made: list[tuple[str, dict[str, str] | None]] = []
+
+    def base_client(service: str, region: str, credentials: dict[str, str] | None) -> Any:
+        made.append((service, credentials))
+        return sts if service == "sts" else codecommit
+
+    credentials = {
+        "AccessKeyId": "ASIAEXAMPLEEXAMPLE00",
+        "SecretAccessKey": "secret",
+        "SessionToken": "token",
+        "Expiration": "2030-01-01T00:00:00Z",
+    }
+    raw_pr = {
+        "pullRequestId": "12",
+        "authorArn": ALICE,
+        "pullRequestStatus": "OPEN",
+        "revisionId": "rev-1",
+        "pullRequestTargets": [
+            {"repositoryName": "my-repo", "sourceCommit": "a" * 40, "destinationCommit": "b" * 40}
+        ],
+    }
+    with Stubber(sts) as sts_stub, Stubber(codecommit) as stub:
+        sts_stub.add_response(
+            "assume_role",
+            {"Credentials": credentials, "SourceIdentity": "bob"},
+            {
+                "RoleArn": ROLE,
+                "RoleSessionName": "bob",
+                "SourceIdentity": "bob",
+                "DurationSeconds": 900,
+            },
+        )
+        stub.add_response("get_pull_request", {"pullRequest": raw_pr}, {"pullRequestId": "12"})
+        stub.add_response(
+            "update_pull_request_approval_state",
+            {},
+            {"pullRequestId": "12", "revisionId": "rev-1", "approvalState": "APPROVE"},
+        )
+        stub.add_response(
+            "evaluate_pull_request_approval_rules",
+            {"evaluation": {"approved": True}},
+            {"pullRequestId": "12", "revisionId": "rev-1"},
+        )
+        stub.add_response("get_pull_request", {"pullRequest": raw_pr}, {"pullRequestId": "12"})
+        stub.add_response(
+            "post_comment_for_pull_request",
+            {"comment": {"commentId": "c-1"}},
+            {
+                "pullRequestId": "12",
+                "repositoryName": "my-repo",
+                "beforeCommitId": "b" * 40,
+                "afterCommitId": "a" * 40,
+                "content": "LGTM",
+                "clientRequestToken": "Ev0001",
+            },
+        )
+        context = AssumedRoleContext(BOB, ROLE, base_client)
+        chat = ChatSession(BOB, context.client, "eu-west-1", World().settings, MemoryStore(), int(time.time()))
+        assert review.approve(chat, TARGET.value()).ok
+        assert review.comment(chat, TARGET.value(), "LGTM", token="Ev0001").ok
+        stub.assert_no_pending_responses()
+        sts_stub.assert_no_pending_responses()
+    assert made[0] == ("sts", None)
+    assert made[1][1] == {
+        "aws_access_key_id": "ASIAEXAMPLEEXAMPLE00",
+        "aws_secret_access_key": "secret",
+        "aws_session_token": "token",
+    }
