@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
-from handler.actions.permissions import DEFAULT_PERMISSIONS, Permissions, parse_chat_permissions
 from handler.deliver.destinations import DestinationMap, Flavor, parse_destinations_text, parse_flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
@@ -161,6 +160,43 @@ def routes(text: str) -> Routing:
     from handler.routing import parse_routing
 
     return parse_routing(document, known_destinations=None)
+
+
+#: The actions ``CHAT_PERMISSIONS`` names (who may take them: ``handler/actions/permissions.py``).
+ACTIONS = ("approve", "merge", "comment", "deploy", "rollback", "approve_deploy")
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """Action → identity globs (``fnmatch``, case-insensitive)."""
+
+    grants: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def globs(self, action: str) -> tuple[str, ...]:
+        """The globs allowed to take ``action`` (empty: nobody)."""
+        return next((globs for name, globs in self.grants if name == action), ())
+
+
+DEFAULT_PERMISSIONS = Permissions((("approve", ("*",)), ("comment", ("*",))))
+
+
+def parse_chat_permissions(text: str) -> Permissions:
+    """``CHAT_PERMISSIONS``; raises :class:`ValueError` saying what a valid value looks like."""
+    example = '{"approve": ["*"], "comment": ["*"], "merge": ["lead@example.com"]}'
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"must be a JSON object like {example}")
+    grants = []
+    for action, globs in document.items():
+        if action not in ACTIONS:
+            raise ValueError(f"names {action[:40]!r}, not one of {', '.join(ACTIONS)}")
+        if not isinstance(globs, list) or not all(isinstance(g, str) and g.strip() for g in globs):
+            raise ValueError(f'{action} must be a list of identity globs like ["*"] or ["alice"]')
+        grants.append((action, tuple(g.strip() for g in globs)))
+    return Permissions(tuple(grants))
 
 
 def role_arn(text: str) -> str:

@@ -10,7 +10,6 @@ import pytest
 
 from handler.actions.assume import AssumedRoleContext
 from handler.actions.context import Actor
-from handler.actions.demo import ReviewBook, StoredPullRequest, StsStandIn, stand_in_clients
 from handler.actions.permissions import (
     DEFAULT_PERMISSIONS,
     PullRequestFacts,
@@ -21,6 +20,7 @@ from handler.actions.session import ChatSession, ChatSettings, ClickedMessage
 from handler.actions.who import UNMAPPED, actor_for, session_name
 from handler.actions.work import WorkEdges, finish
 from handler.deliver.destinations import parse_destinations
+from handler.demos.review_api import ReviewBook, StoredPullRequest, StsStandIn, stand_in_clients
 from handler.pull_requests.people import UserMap
 from handler.render.actions import APPROVE, MERGE, REVOKE, ButtonTarget, target_in, with_buttons
 from handler.state.chat_comments import came_from_chat
@@ -330,7 +330,7 @@ def test_throttling_is_answered_in_words() -> None:
             "UpdatePullRequestApprovalState",
         )
 
-    from handler.actions import demo
+    from handler.demos import review_api as demo
 
     original = demo.ReviewClient.update_pull_request_approval_state
     demo.ReviewClient.update_pull_request_approval_state = throttled  # type: ignore[method-assign]
@@ -505,7 +505,9 @@ def test_the_calls_match_botocores_models() -> None:
             },
         )
         context = AssumedRoleContext(BOB, ROLE, base_client)
-        chat = ChatSession(BOB, context.client, "eu-west-1", World().settings, MemoryStore(), int(time.time()))
+        chat = ChatSession(
+            BOB, context.client, "eu-west-1", World().settings, MemoryStore(), int(time.time())
+        )
         assert review.approve(chat, TARGET.value()).ok
         assert review.comment(chat, TARGET.value(), "LGTM", token="Ev0001").ok
         stub.assert_no_pending_responses()

@@ -18,48 +18,25 @@ accept it.
 from __future__ import annotations
 
 import fnmatch
-import json
 from dataclasses import dataclass
 
 from handler.actions.context import Actor
+from handler.settings import ACTIONS, DEFAULT_PERMISSIONS, Permissions, parse_chat_permissions
 
-#: The actions ``CHAT_PERMISSIONS`` names.
-ACTIONS = ("approve", "merge", "comment", "deploy", "rollback", "approve_deploy")
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_PERMISSIONS",
+    "NOT_ON_OWN_WORK",
+    "Decision",
+    "Permissions",
+    "PullRequestFacts",
+    "decide",
+    "is_own",
+    "parse_chat_permissions",
+]
+
 #: The actions a person may never take on their own pull request.
 NOT_ON_OWN_WORK = frozenset({"approve", "merge"})
-
-
-@dataclass(frozen=True)
-class Permissions:
-    """Action → identity globs (``fnmatch``, case-insensitive)."""
-
-    grants: tuple[tuple[str, tuple[str, ...]], ...]
-
-    def globs(self, action: str) -> tuple[str, ...]:
-        """The globs allowed to take ``action`` (empty: nobody)."""
-        return next((globs for name, globs in self.grants if name == action), ())
-
-
-DEFAULT_PERMISSIONS = Permissions((("approve", ("*",)), ("comment", ("*",))))
-
-
-def parse_chat_permissions(text: str) -> Permissions:
-    """``CHAT_PERMISSIONS``; raises :class:`ValueError` saying what a valid value looks like."""
-    example = '{"approve": ["*"], "comment": ["*"], "merge": ["lead@example.com"]}'
-    try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"must be a JSON object like {example}")
-    grants = []
-    for action, globs in document.items():
-        if action not in ACTIONS:
-            raise ValueError(f"names {action[:40]!r}, not one of {', '.join(ACTIONS)}")
-        if not isinstance(globs, list) or not all(isinstance(g, str) and g.strip() for g in globs):
-            raise ValueError(f'{action} must be a list of identity globs like ["*"] or ["alice"]')
-        grants.append((action, tuple(g.strip() for g in globs)))
-    return Permissions(tuple(grants))
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,7 @@ class StsStandIn:
 
 
 def stand_in_clients(book: ReviewBook, sts: StsStandIn) -> Any:
-    """``base_client(service, region, credentials)`` for :class:`~handler.actions.assume.AssumedRoleContext`."""
+    """``base_client(service, region, credentials)`` for ``handler.actions.assume.AssumedRoleContext``."""
 
     def base_client(service: str, region: str, credentials: dict[str, str] | None) -> Any:
         if service == "sts":
