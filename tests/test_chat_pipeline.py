@@ -24,7 +24,7 @@ from tests.test_routing_pipeline import (  # noqa: F401 (the fixtures world and 
     world,
 )
 
-INTERACTIVE: dict[str, dict[str, object]] = {
+INTERACTIVE: dict[str, object] = {
     **DESTINATIONS,
     "app": {
         "type": "slack-app",
