@@ -13,6 +13,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from cdk.chat import ChatConfig, ChatFrontDoor
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge, acknowledge_wildcard
@@ -31,6 +32,7 @@ class CodeCommitSlackNotifierStack(Stack):
         triggers: the trigger manager, one custom resource per watched repository.
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
+        chat: the Slack app's front door (None unless the ``chat`` context is set; cdk/chat.py).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created empty).
     """
@@ -93,6 +95,30 @@ class CodeCommitSlackNotifierStack(Stack):
                 config=pull_requests,
                 watch_all=config.watch_all,
             )
+
+        self.chat = None
+        chat = ChatConfig.from_context(self.node.try_get_context)
+        if chat.enabled:  # the Slack app's front door (docs/chat.md)
+            self.chat = ChatFrontDoor(
+                self,
+                "Chat",
+                repository_arns=repository_arns,
+                watched="*" if config.watch_all else ",".join(config.watched_repositories),
+                secret_id=secret_id,
+                secret_resource=secret_resource,
+                secret_key_arn=config.webhook_secret_kms_key_arn,
+                state=self.state,
+                environment={**config.handler_environment, **_chat_people(pull_requests.environment)},
+                log_retention_days=config.log_retention_days,
+                config=chat,
+            )
+            if config.watch_all:
+                acknowledge_wildcard(
+                    self.chat.actor_role,
+                    any_repository,
+                    'repositories: "*" watches every repository; the actor role may take the review '
+                    "actions on any of them, as the person, and the function checks each click first.",
+                )
 
         self.created_repository = None
         if config.create_repository:
@@ -194,3 +220,11 @@ class CodeCommitSlackNotifierStack(Stack):
                     f"{self.secret.secret_arn} --secret-string 'https://hooks.slack.com/services/...'"
                 ),
             )
+
+
+def _chat_people(environment: dict[str, str]) -> dict[str, str]:
+    """The pull-request settings the chat function needs: who is who (``USER_MAP``, or the file).
+
+    ``USER_MAP_PARAMETER`` is left out: the chat function's role reads no SSM parameter.
+    """
+    return {k: v for k, v in environment.items() if k in ("USER_MAP", "USER_MAP_FILE")}
