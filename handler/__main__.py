@@ -730,6 +730,10 @@ def _print_api_call(captured: Captured, *, color: bool, truecolor: bool) -> None
     print(json.dumps(arguments, ensure_ascii=False, indent=2))
 
 
+#: The chat demo's steps (handler/demos/chat.py); each must end as expected for ``make demo`` to pass.
+CHAT_DEMO_STEPS = 5
+
+
 def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline_log: PipelineLog) -> int:
     if arguments.repo or arguments.ref or arguments.event or arguments.repository_arn:
         raise CliError(
@@ -769,7 +773,10 @@ def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline
             reader_for=_reader_factory(arguments, str(repo), settings.function),
             json_only=arguments.json,
         )
-    return status or (EXIT_OK if played and routed else EXIT_DROPPED)
+        from handler.demos.chat import run_chat_demo  # review from Slack: buttons, a click, a reply
+
+        chatted = run_chat_demo(sys.stdout, json_only=arguments.json)
+    return status or (EXIT_OK if played and routed and chatted == CHAT_DEMO_STEPS else EXIT_DROPPED)
 
 
 if __name__ == "__main__":
