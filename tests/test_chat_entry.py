@@ -13,6 +13,7 @@ from handler import chat
 from handler.render.actions import APPROVE, ButtonTarget
 from tests.chat_requests import SECRET, TEAM, interaction_body, signed
 
+ALICE = "arn:aws:sts::123456789012:assumed-role/Dev/alice"
 FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:chat"
 
 
@@ -45,7 +46,11 @@ class Context:
 @pytest.fixture
 def clients(monkeypatch: pytest.MonkeyPatch) -> Clients:
     recorder = Clients()
-    monkeypatch.setattr(chat.ChatRuntime, "client", lambda runtime, service: recorder(runtime, service))
+
+    def client(runtime: chat.ChatRuntime, service: str) -> Any:  # a method: the runtime is passed
+        return recorder(runtime, service)
+
+    monkeypatch.setattr(chat.ChatRuntime, "client", client)
     monkeypatch.setenv(
         "SLACK_WEBHOOK_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:chat"
     )
@@ -108,3 +113,95 @@ def test_a_work_shaped_body_through_the_url_is_just_an_unsigned_request(clients:
 def test_an_event_of_another_shape_is_ignored(clients: Clients) -> None:
     assert chat.lambda_handler({"Records": []}, Context())["statusCode"] == 400
     assert clients.calls == []
+
+
+# -- the hand-over, run by the same entry: the deployed wiring with stand-ins at its edges ----------
+
+
+def test_handed_on_work_acts_as_the_person_and_answers_through_slack(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handler.demos.review_api import ReviewBook, StoredPullRequest, StsStandIn, stand_in_clients
+    from handler.preview import capture_slack_api, capture_webhook
+
+    book = ReviewBook()
+    book.add(StoredPullRequest("12", "my-repo", "Add retries", ALICE, "a" * 40, "b" * 40, "rev-1"))
+    sts = StsStandIn()
+    monkeypatch.setattr(
+        chat.ChatRuntime, "acting_client", lambda runtime, *args: stand_in_clients(book, sts)(*args)
+    )
+    with capture_slack_api() as (api_url, calls), capture_webhook() as (response_url, responses):
+        monkeypatch.setenv("SLACK_API_URL", api_url)
+        monkeypatch.setenv("CHAT_ACTOR_ROLE_ARN", "arn:aws:iam::123456789012:role/CodeCommitChatActor")
+        monkeypatch.setenv("WATCHED_REPOSITORIES", "my-repo")
+        monkeypatch.setenv("USER_MAP", json.dumps({"bob": "U0BOB0001"}))
+        monkeypatch.setenv(
+            "DESTINATIONS",
+            json.dumps({"reviews": {"type": "slack-app", "channel": "C0REVIEWS1", "interactive": True}}),
+        )
+        work = {
+            "kind": "button",
+            "name": APPROVE,
+            "value": ButtonTarget("reviews", "my-repo", "12", "rev-1").value(),
+            "user": "U0BOB0001",
+            "channel": "C0REVIEWS1",
+            "message_ts": "1.0",
+            "message": {"ts": "1.0", "text": "PR", "attachments": []},
+            "response_url": response_url,
+        }
+        assert chat.lambda_handler({"codecommit_chat": work}, Context()) == {"ok": True}
+    assert book.pull_requests["12"].approvals == {
+        "arn:aws:sts::123456789012:assumed-role/CodeCommitChatActor/bob": "APPROVE"
+    }
+    assert [call.method for call in calls] == ["chat.update"]
+    assert calls[0].arguments["ts"] == "1.0"
+    assert [r["response_type"] for r in responses] == ["ephemeral"]
+    assert "Approved" in responses[0]["text"]
+
+
+def test_the_comment_button_opens_the_modal_through_the_bot(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handler.preview import capture_slack_api
+    from handler.render.actions import COMMENT
+
+    with capture_slack_api() as (api_url, calls):
+        monkeypatch.setenv("SLACK_API_URL", api_url)
+        monkeypatch.setenv(
+            "DESTINATIONS",
+            json.dumps({"reviews": {"type": "slack-app", "channel": "C0REVIEWS1", "interactive": True}}),
+        )
+        target = ButtonTarget("reviews", "my-repo", "12", "rev-1")
+        body = interaction_body(
+            {
+                "type": "block_actions",
+                "team": {"id": TEAM},
+                "user": {"id": "U0BOB0001"},
+                "trigger_id": "123.456.abc",
+                "actions": [{"action_id": COMMENT, "value": target.value()}],
+            }
+        )
+        now = int(time.time())
+        assert chat.lambda_handler(signed(body, timestamp=now), Context())["statusCode"] == 200
+    [call] = calls
+    assert call.method == "views.open"
+    assert call.arguments["trigger_id"] == "123.456.abc"
+    assert call.arguments["view"]["private_metadata"] == target.value()
+    assert [operation for _, operation, _ in clients.calls] == ["get_secret_value"]  # no self-invoke
+
+
+@pytest.mark.parametrize("url", ["http://slack.example.com/api/", "ftp://127.0.0.1/", "slack.com/api"])
+def test_slack_api_url_must_be_https_unless_loopback(url: str) -> None:
+    from handler.errors import ConfigurationError
+    from handler.settings import Settings
+
+    with pytest.raises(ConfigurationError, match="SLACK_API_URL"):
+        Settings.from_environ({"SLACK_API_URL": url})
+
+
+def test_the_notifier_posts_through_slack_api_url_too() -> None:
+    from handler.runtime import aws_runtime
+    from handler.settings import Settings
+
+    runtime = aws_runtime(Settings.from_environ({"SLACK_API_URL": "http://127.0.0.1:9/api/"}), environ={})
+    assert runtime.slack_api_url == "http://127.0.0.1:9/api/"
