@@ -223,6 +223,8 @@ class ChatFrontDoor(Construct):
                 )
             ],
         )
+        # Auth NONE: Slack cannot sign AWS requests, so the URL is public and the Slack signature,
+        # checked before anything else (handler/inbound/slack.py), is the authentication.
         self.url = self.function.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE)
 
         CfnOutput(
