@@ -518,3 +518,30 @@ def test_the_calls_match_botocores_models() -> None:
         "aws_secret_access_key": "secret",
         "aws_session_token": "token",
     }
+
+
+@pytest.mark.parametrize(
+    ("slack", "comment"),
+    [
+        ("LGTM", "LGTM"),
+        ("a &lt; b &amp;&amp; c &gt; d", "a < b && c > d"),
+        ("see <https://example.com/x|the doc>", "see the doc (https://example.com/x)"),
+        ("see <https://example.com/x>", "see https://example.com/x"),
+        ("ping <@U0BOB0001>", "ping @U0BOB0001"),
+        ("in <#C0REVIEWS1|reviews>", "in #reviews"),
+        ("<!here> look", "@here look"),
+        ("&amp;lt; stays literal", "&lt; stays literal"),
+    ],
+)
+def test_a_replys_slack_markup_becomes_what_its_author_typed(slack: str, comment: str) -> None:
+    from handler.actions.slack_text import comment_text
+
+    assert comment_text(slack) == comment
+
+
+def test_a_reply_with_a_link_is_posted_as_the_author_wrote_it() -> None:
+    world = World(parent=parent_message())
+    work = {**reply_work(), "text": "see <https://example.com/x|the doc> &amp; fix"}
+    finish(work, world.edges())
+    (comment,) = world.book.comments.values()
+    assert comment["content"] == "see the doc (https://example.com/x) & fix"

@@ -298,3 +298,12 @@ def test_the_check_agrees_with_slack_sdks_verifier(text: str, timestamp: int, se
         SECRET, clock=type("C", (), {"now": staticmethod(lambda: float(NOW))})()
     ).is_valid(body, str(timestamp), event["headers"]["x-slack-signature"])
     assert ours == theirs
+
+
+def test_a_thread_reply_also_sent_to_the_channel_is_handed_on() -> None:
+    recorder = Recorder()
+    event = {"type": "message", "subtype": "thread_broadcast", "user": "U1", "ts": "2.0", "thread_ts": "1.0"}
+    acknowledge(
+        FunctionUrlRequest(signed(event_body(event), content_type="application/json")), recorder.door()
+    )
+    assert [work["kind"] for work in recorder.handed_on] == ["thread_reply"]

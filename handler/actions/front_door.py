@@ -169,7 +169,7 @@ def _event(document: Mapping[str, Any], retry: str | None, door: FrontDoor) -> r
     event = document.get("event") or {}
     if not (
         event.get("type") == "message"
-        and not event.get("subtype")
+        and event.get("subtype") in (None, "thread_broadcast")  # a reply also sent to the channel counts
         and not event.get("bot_id")
         and event.get("user")
         and event.get("thread_ts")

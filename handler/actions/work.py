@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from handler.actions import review
 from handler.actions.context import Actor, Reply
 from handler.actions.session import ChatSession, ChatSettings, ClickedMessage
+from handler.actions.slack_text import comment_text
 from handler.actions.table import BUTTONS, SUBCOMMANDS
 from handler.actions.who import UNMAPPED, actor_for
 from handler.render.actions import target_in
@@ -136,7 +137,7 @@ def _thread_reply(work: Mapping[str, Any], actor: Actor | None, edges: WorkEdges
         reply = review.comment(
             session,
             target.value(),
-            str(work.get("text") or ""),
+            comment_text(str(work.get("text") or "")),
             token=str(work.get("event_id") or "") or None,
         )
     if reply.ok:
