@@ -307,3 +307,22 @@ def test_a_thread_reply_also_sent_to_the_channel_is_handed_on() -> None:
         FunctionUrlRequest(signed(event_body(event), content_type="application/json")), recorder.door()
     )
     assert [work["kind"] for work in recorder.handed_on] == ["thread_reply"]
+
+
+def test_a_modal_that_cannot_open_is_logged_and_the_click_still_acknowledged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from dataclasses import replace
+
+    from handler.errors import SlackApiRefused
+
+    def refuse(*_: object) -> None:
+        raise SlackApiRefused(
+            "Slack refused views.open for good (expired_trigger_id)", error="expired_trigger_id"
+        )
+
+    recorder = Recorder()
+    door = replace(recorder.door(), open_modal=refuse)
+    answer = acknowledge(FunctionUrlRequest(signed(click(COMMENT))), door)
+    assert answer["statusCode"] == 200
+    assert "could not open the comment modal" in caplog.text

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.actions.table import BUTTONS, SUBCOMMANDS, usage
+from handler.errors import NotifierError
 from handler.inbound import response
 from handler.inbound.request import FunctionUrlRequest
 from handler.inbound.slack import (
@@ -125,8 +126,11 @@ def _interaction(document: Mapping[str, Any], door: FrontDoor) -> response.Respo
             target = parse_button_value(value)
             if target is not None:
                 title = f"#{target.pull_request_id} in {target.repository}"
-                door.open_modal(
-                    target.destination, str(document.get("trigger_id", "")), comment_modal(target, title)
+                _open_modal(
+                    door,
+                    target.destination,
+                    str(document.get("trigger_id", "")),
+                    comment_modal(target, title),
                 )
             return response.ack()
         if action_id in BUTTONS:
@@ -190,6 +194,15 @@ def _event(document: Mapping[str, Any], retry: str | None, door: FrontDoor) -> r
         }
     )
     return response.ack()
+
+
+def _open_modal(door: FrontDoor, destination: str, trigger_id: str, view: dict[str, Any]) -> None:
+    """Open the Comment modal; a failure is logged and the click still acknowledged (nothing was
+    done, and the person can click again; an error page would say no more)."""
+    try:
+        door.open_modal(destination, trigger_id, view)
+    except (NotifierError, OSError) as error:
+        log.warning("could not open the comment modal: %s: %s", type(error).__name__, error)
 
 
 def _user_id(document: Mapping[str, Any]) -> str:
