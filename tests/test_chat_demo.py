@@ -14,7 +14,7 @@ def test_the_chat_demo_plays_the_loop() -> None:
     assert "buttons: [Approve] · [Revoke] · [Merge] · [Comment]" in text
     assert '"arn:aws:sts::123456789012:assumed-role/CodeCommitChatActor/bob": "APPROVE"' in text
     assert "holds 1 comment(s)" in text
-    assert "{'delivered': 0}, 0 Slack calls" in text
+    assert "the comment's own EventBridge event through the notifier: 0 posted, 0 Slack calls" in text
     assert "You opened this pull request" in text
     assert "front door: 401 unauthorized; work handed on: 0" in text
 

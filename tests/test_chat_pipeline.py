@@ -76,7 +76,7 @@ def test_a_comment_made_from_a_slack_thread_is_not_echoed(world: World, book: Bo
     state = runtime.pull_requests.state
     assert state is not None
     remember_chat_comment(state, activity.comment.comment_id, int(time.time()))
-    assert play(runtime, event) == {"delivered": 0}
+    assert play(runtime, event) == {"delivered": 0, "filtered": 1}
     assert world.mm.delivered == []
 
 
