@@ -205,3 +205,20 @@ def test_the_notifier_posts_through_slack_api_url_too() -> None:
 
     runtime = aws_runtime(Settings.from_environ({"SLACK_API_URL": "http://127.0.0.1:9/api/"}), environ={})
     assert runtime.slack_api_url == "http://127.0.0.1:9/api/"
+
+
+def test_a_mismatch_rereads_the_secret_at_most_once_a_minute(
+    clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rotated signing secret needs no redeploy, and forged requests can't make it a read each."""
+    clock = [1000.0]
+    monkeypatch.setattr(chat.time, "monotonic", lambda: clock[0])
+    now = int(time.time())
+    forged = signed(click(now), timestamp=now, secret="forged")
+    for _ in range(3):
+        chat.lambda_handler(forged, Context())
+    assert [operation for _, operation, _ in clients.calls] == ["get_secret_value"]
+    clock[0] += chat.SECRET_RECHECK_SECONDS + 1
+    chat.lambda_handler(forged, Context())  # forgets the secret read over a minute ago
+    chat.lambda_handler(forged, Context())  # so this one reads it again
+    assert [operation for _, operation, _ in clients.calls] == ["get_secret_value"] * 2
