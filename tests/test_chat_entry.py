@@ -212,7 +212,7 @@ def test_a_mismatch_rereads_the_secret_at_most_once_a_minute(
 ) -> None:
     """A rotated signing secret needs no redeploy, and forged requests can't make it a read each."""
     clock = [1000.0]
-    monkeypatch.setattr(chat.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     now = int(time.time())
     forged = signed(click(now), timestamp=now, secret="forged")
     for _ in range(3):
