@@ -7,6 +7,7 @@
 #                intended rendering change; only files whose payload changed are rewritten (review the diff)
 #   make dashboard-picture  docs/img/dashboard.png: the CloudWatch dashboard's layout, drawn from the
 #                synthesized template in headless Chromium (no AWS; see docs/operations.md)
+#   make slack-manifest URL=...  the Slack app manifest for the chat front door (docs/chat.md)
 #   make aws-models  rewrite handler/aws/data/ (botocore's data cut down to the calls the function
 #                makes) after changing the pinned botocore or handler/aws/models.py's OPERATIONS
 
@@ -26,7 +27,7 @@ export CDK_DISABLE_CLI_TELEMETRY := 1
 export CDK_DISABLE_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck pytest synth bench golden aws-models clean
+.PHONY: demo test lint typecheck pytest synth bench golden aws-models clean slack-manifest
 
 $(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +66,11 @@ bench: $(VENV)/.dev-installed
 
 golden: $(VENV)/.dev-installed
 	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py -q
+
+# make slack-manifest URL=<the stack's ChatRequestUrl output>: slack-manifest.json for "Create New
+# App > From a manifest" (docs/chat.md). The stack's SlackAppManifest output holds the same document.
+slack-manifest: $(VENV)/.runtime-installed
+	$(BIN)/python -m cdk.slack_manifest "$(URL)"
 
 aws-models: $(VENV)/.runtime-installed
 	$(BIN)/python -m handler.aws.trim

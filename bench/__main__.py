@@ -5,7 +5,10 @@ service's JSON protocol from a real git repository, DynamoDB (moto's server mode
 state table, and a Slack webhook. Timings are medians of interleaved runs, reported as ratios,
 because this machine is shared and noisy.
 
-Usage: ``python -m bench [--rounds N] [--burst N] [--only abcd]``.
+Section e (bench/chat_ack.py) times the chat front door's cold acknowledgement against a minimal
+slack-bolt app.
+
+Usage: ``python -m bench [--rounds N] [--burst N] [--only abcde]``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 import botocore.session
 
+from bench.chat_ack import chat_ack
 from bench.deployed import LambdaLayout, lambda_layout
 from bench.hosts import HostedStandIn, hosted
 from bench.repos import (
@@ -503,7 +507,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--rounds", type=int, default=31, help="interleaved runs per timing")
     parser.add_argument("--burst", type=int, default=30, help="concurrent invocations in the burst")
-    parser.add_argument("--only", default="abcd", help="sections to run, e.g. 'ad' (default: all)")
+    parser.add_argument("--only", default="abcde", help="sections to run, e.g. 'ad' (default: all)")
     parser.add_argument(
         "--stage-rounds", type=int, default=5, help="instrumented runs for (a)'s stage-by-stage breakdown"
     )
@@ -547,6 +551,7 @@ def main() -> None:
                     lambda: processing(repo, cc, hook, max(5, arguments.rounds // 3)),
                 ),
                 ("d. Burst", lambda: burst(repo, cc, arguments.burst)),
+                ("e. Chat: cold acknowledgement of a button click", lambda: chat_ack(arguments.rounds)),
             ]
             for title, section in sections:
                 if title[0] not in arguments.only:

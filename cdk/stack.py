@@ -14,6 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from cdk.chat import ChatConfig, ChatFrontDoor
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.gitlab import GitLabWebhook, gitlab_enabled
@@ -36,6 +37,7 @@ class CodeCommitSlackNotifierStack(Stack):
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         gitlab: GitLab's webhook front door (None unless context ``gitlab`` is set).
+        chat: the Slack app's front door (None unless the ``chat`` context is set; cdk/chat.py).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created holding a placeholder).
         observability: the dashboard and the alarms on the functions' metrics.
@@ -115,6 +117,29 @@ class CodeCommitSlackNotifierStack(Stack):
             api_url = self.node.try_get_context("gitlab_api_url")
             if api_url:
                 self.notifier.function.add_environment("GITLAB_API_URL", str(api_url))
+        self.chat = None
+        chat = ChatConfig.from_context(self.node.try_get_context)
+        if chat.enabled:  # the Slack app's front door (docs/chat.md)
+            self.chat = ChatFrontDoor(
+                self,
+                "Chat",
+                repository_arns=repository_arns,
+                watched="*" if config.watch_all else ",".join(config.watched_repositories),
+                secret_id=secret_id,
+                secret_resource=secret_resource,
+                secret_key_arn=config.webhook_secret_kms_key_arn,
+                state=self.state,
+                environment={**config.handler_environment, **_chat_people(pull_requests.environment)},
+                log_retention_days=config.log_retention_days,
+                config=chat,
+            )
+            if config.watch_all:
+                acknowledge_wildcard(
+                    self.chat.actor_role,
+                    any_repository,
+                    'repositories: "*" watches every repository; the actor role may take the review '
+                    "actions on any of them, as the person, and the function checks each click first.",
+                )
 
         self.created_repository = None
         if config.create_repository:
@@ -155,16 +180,22 @@ class CodeCommitSlackNotifierStack(Stack):
         self._outputs(config)
 
     def _watched_functions(self) -> list[tuple[str, lambda_.IFunction]]:
-        """The functions on the dashboard: those that handle events at run time (the chat and
-        GitLab front doors join this list as they land), not the custom resources that run only
+        """The functions on the dashboard: those that handle events at run time (the notifier, and
+        the chat and GitLab front doors where they are on), not the custom resources that run only
         at deploy time."""
         functions: list[tuple[str, lambda_.IFunction]] = [("notifier", self.notifier.function)]
+        if self.chat is not None:
+            functions.append(("chat", self.chat.function))
+        if self.gitlab is not None:
+            functions.append(("gitlab", self.gitlab.function))
         if self.triggers.new_repository_rule is not None:
             functions.append(("new repositories", self.triggers.function))
         return functions
 
     def _watched_queues(self) -> list[WatchedQueue]:
         queues = [WatchedQueue("notifier", self.notifier.dead_letter_queue, self.notifier.dead_letter_alarm)]
+        if self.chat is not None:
+            queues.append(WatchedQueue("chat", self.chat.dead_letter_queue))
         if self.triggers.new_repository_dead_letter_queue is not None:
             queues.append(
                 WatchedQueue(
@@ -256,3 +287,11 @@ class CodeCommitSlackNotifierStack(Stack):
                     f"{self.secret.secret_arn} --secret-string 'https://hooks.slack.com/services/...'"
                 ),
             )
+
+
+def _chat_people(environment: dict[str, str]) -> dict[str, str]:
+    """The pull-request settings the chat function needs: who is who (``USER_MAP``, or the file).
+
+    ``USER_MAP_PARAMETER`` is left out: the chat function's role reads no SSM parameter.
+    """
+    return {k: v for k, v in environment.items() if k in ("USER_MAP", "USER_MAP_FILE")}

@@ -730,6 +730,10 @@ def _print_api_call(captured: Captured, *, color: bool, truecolor: bool) -> None
     print(json.dumps(arguments, ensure_ascii=False, indent=2))
 
 
+#: The chat demo's steps (handler/demos/chat.py); each must end as expected for ``make demo`` to pass.
+CHAT_DEMO_STEPS = 5
+
+
 def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline_log: PipelineLog) -> int:
     if arguments.repo or arguments.ref or arguments.event or arguments.repository_arn:
         raise CliError(
@@ -772,7 +776,11 @@ def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline
         from handler.demos.gitlab import run_gitlab_demo  # a merge request's life from GitLab webhooks
 
         from_gitlab = run_gitlab_demo(sys.stdout, json_only=arguments.json)
-    return status or (EXIT_OK if played and routed and from_gitlab else EXIT_DROPPED)
+        from handler.demos.chat import run_chat_demo  # review from Slack: buttons, a click, a reply
+
+        chatted = run_chat_demo(sys.stdout, json_only=arguments.json)
+    everything = played and routed and from_gitlab and chatted == CHAT_DEMO_STEPS
+    return status or (EXIT_OK if everything else EXIT_DROPPED)
 
 
 if __name__ == "__main__":

@@ -190,4 +190,5 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
         pull_requests=lazy_aws_runtime(environ, clients.get),
         metrics=Metrics.to_stdout(settings.metrics_namespace, by_repository=settings.metrics_by_repository),
         aws=clients,
+        slack_api_url=settings.slack_api_url,  # SLACK_API_URL: every Web API call, the notifier's too
     )

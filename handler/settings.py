@@ -162,6 +162,82 @@ def routes(text: str) -> Routing:
     return parse_routing(document, known_destinations=None)
 
 
+#: The actions ``CHAT_PERMISSIONS`` names (who may take them: ``handler/actions/permissions.py``).
+ACTIONS = ("approve", "merge", "comment", "deploy", "rollback", "approve_deploy")
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """Action → identity globs (``fnmatch``, case-insensitive)."""
+
+    grants: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def globs(self, action: str) -> tuple[str, ...]:
+        """The globs allowed to take ``action`` (empty: nobody)."""
+        return next((globs for name, globs in self.grants if name == action), ())
+
+
+DEFAULT_PERMISSIONS = Permissions((("approve", ("*",)), ("comment", ("*",))))
+
+
+def parse_chat_permissions(text: str) -> Permissions:
+    """``CHAT_PERMISSIONS``; raises :class:`ValueError` saying what a valid value looks like."""
+    example = '{"approve": ["*"], "comment": ["*"], "merge": ["lead@example.com"]}'
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"must be a JSON object like {example}")
+    grants = []
+    for action, globs in document.items():
+        if action not in ACTIONS:
+            raise ValueError(f"names {action[:40]!r}, not one of {', '.join(ACTIONS)}")
+        if not isinstance(globs, list) or not all(isinstance(g, str) and g.strip() for g in globs):
+            raise ValueError(f'{action} must be a list of identity globs like ["*"] or ["alice"]')
+        grants.append((action, tuple(g.strip() for g in globs)))
+    return Permissions(tuple(grants))
+
+
+def role_arn(text: str) -> str:
+    """An IAM role ARN (``arn:<partition>:iam::<account>:role/<name>``)."""
+    value = text.strip()
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", value):
+        raise ValueError(
+            f"must be an IAM role ARN like arn:aws:iam::123456789012:role/Name, got {value[:80]!r}"
+        )
+    return value
+
+
+def team_id(text: str) -> str:
+    """A Slack workspace id (``T…``, as ``auth.test`` and every request's ``team_id`` give it)."""
+    value = text.strip()
+    if not re.fullmatch(r"[TE][A-Z0-9]{2,30}", value):
+        raise ValueError(f"must be a Slack workspace id like T0123ABCD, got {value[:40]!r}")
+    return value
+
+
+def web_api_url(text: str) -> str:
+    """``https://...`` ending in ``/``, or ``http://`` on loopback (tests, the demo)."""
+    from urllib.parse import urlsplit
+
+    value = text.strip()
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValueError(f"must be an https:// URL (http only on loopback), got {value[:80]!r}")
+    return value if value.endswith("/") else value + "/"
+
+
+def repository_names(text: str) -> tuple[str, ...]:
+    """Comma-separated repository names, or ``*`` for every repository."""
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    for name in names:
+        if name != "*" and not re.fullmatch(r"[\w.-]{1,100}", name):
+            raise ValueError(f"names {name[:40]!r}, not a repository name")
+    return names
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """What the renderer may vary. The defaults are what the deployed stack uses.
@@ -246,6 +322,16 @@ class Settings:
     metrics_by_repository: bool = setting(
         "METRICS_BY_REPOSITORY", on_off, False, context="metrics_by_repository"
     )
+    #: Chat (``handler.chat``, docs/chat.md): who may do what from Slack (action → identity globs).
+    chat_permissions: Permissions = setting("CHAT_PERMISSIONS", parse_chat_permissions, DEFAULT_PERMISSIONS)
+    #: Chat: the role actions run as, assumed with the person's session name (the stack's output).
+    chat_actor_role_arn: str | None = setting("CHAT_ACTOR_ROLE_ARN", role_arn, None)
+    #: Chat: the one Slack workspace served (``T…``); a request from another is answered 403.
+    slack_team_id: str | None = setting("SLACK_TEAM_ID", team_id, None)
+    #: The Slack Web API base for every Web API call (loopback http for tests and the demo).
+    slack_api_url: str = setting("SLACK_API_URL", web_api_url, "https://slack.com/api/")
+    #: Chat: the repositories a click may act on (the stack's; ``*``: every one of the account and region).
+    watched_repositories: tuple[str, ...] = setting("WATCHED_REPOSITORIES", repository_names, ())
 
     @property
     def routes_in_force(self) -> Routing | None:

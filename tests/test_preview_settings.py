@@ -163,7 +163,14 @@ ROWS = [
     Row("CODECOMMIT_MAX_ATTEMPTS", "21", "2", _created, False, why="--codecommit reads only"),
     Row("CODECOMMIT_TIMEOUT_SECONDS", "0", "2", _created, False, why="--codecommit reads only"),
     Row("LOG_LEVEL", "LOUD", "ERROR", _created, False, why="the log, not the message"),
-    Row("METRICS_NAMESPACE", "AWS/Lambda", "Team/Notifier", _created, False, why="the metrics, not the message"),
+    Row(
+        "METRICS_NAMESPACE",
+        "AWS/Lambda",
+        "Team/Notifier",
+        _created,
+        False,
+        why="the metrics, not the message",
+    ),
     Row("METRICS_BY_REPOSITORY", "maybe", "true", _created, False, why="the metrics, not the message"),
     Row("MAX_COMMITS_READ", "501", "1", _created, True),
     Row(

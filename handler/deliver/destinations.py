@@ -53,7 +53,9 @@ _CHANNEL_NAME = re.compile(r"#[^\s#,<>@]{1,80}")
 LEGACY_SECRET_KEYS = ("webhook_url", "url")
 BOT_TOKEN_PREFIX = "xoxb-"
 _SLACK_HOOK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
-_DESTINATION_KEYS = ("type", "channel", "direct_messages", "secret")
+_DESTINATION_KEYS = ("type", "channel", "direct_messages", "secret", "interactive", "merge_strategy")
+#: How the Merge button merges (``slack-app`` with ``interactive`` only), as CodeCommit names the options.
+MERGE_STRATEGIES = ("fast-forward", "squash", "three-way")
 #: What a URL or a Slack token starts with: never a key name, and never to be put in context.
 _LOOKS_SECRET = re.compile(r"(?i)\A(?:https?:|xox[abposr]-)")
 
@@ -96,6 +98,9 @@ class Destination:
         direct_messages: ``slack-app`` only: review commands and comments that mention someone
             also reach that person by direct message.
         secret: the key in the secret map holding its URL or token (its name by default).
+        interactive: ``slack-app`` only: pull-request messages carry Approve / Merge / Comment
+            buttons, answered by the chat function (``handler.chat``, docs/chat.md).
+        merge_strategy: ``slack-app`` only: how its Merge button merges (:data:`MERGE_STRATEGIES`).
     """
 
     name: str
@@ -103,6 +108,8 @@ class Destination:
     channel: str | None = None
     direct_messages: bool = False
     secret: str = ""
+    interactive: bool = False
+    merge_strategy: str = "fast-forward"
 
     def __post_init__(self) -> None:
         if not self.secret:
@@ -193,16 +200,22 @@ def _check_app_keys(
         elif problem := _channel_problem(item["channel"]):
             problems.add(path_of(path, "channel"), problem)
     elif kind is not None:
-        for key in ("channel", "direct_messages"):
+        for key in ("channel", "direct_messages", "interactive", "merge_strategy"):
             if key in item:
                 problems.add(
                     path_of(path, key),
                     f"only a slack-app destination takes {key}; a webhook posts where it was created",
                 )
-    direct_messages = item.get("direct_messages", False)
-    if not isinstance(direct_messages, bool):
+    for flag in ("direct_messages", "interactive"):
+        if not isinstance(item.get(flag, False), bool):
+            problems.add(path_of(path, flag), f"must be true or false, got {describe(item[flag])}")
+    strategy = item.get("merge_strategy", "fast-forward")
+    if strategy not in MERGE_STRATEGIES:
         problems.add(
-            path_of(path, "direct_messages"), f"must be true or false, got {describe(direct_messages)}"
+            path_of(path, "merge_strategy"),
+            f"must be one of {', '.join(MERGE_STRATEGIES)}, got "
+            + (repr(strategy)[:40] if isinstance(strategy, str) else describe(strategy))
+            + did_you_mean(strategy, MERGE_STRATEGIES),
         )
 
 
@@ -240,6 +253,8 @@ def _destination(name: str, item: Mapping[str, Any], path: str, problems: Proble
         channel=item.get("channel") if kind is DestinationType.SLACK_APP else None,
         direct_messages=bool(item.get("direct_messages", False)),
         secret=str(secret),
+        interactive=bool(item.get("interactive", False)),
+        merge_strategy=str(item.get("merge_strategy", "fast-forward")),
     )
 
 

@@ -221,6 +221,15 @@ class SlackApp:
         channel_id = str(channel["id"] if isinstance(channel, dict) else channel)
         return self.post(channel_id, payload, deadline=deadline)
 
+    def call(self, method: str, *, deadline: Deadline, **arguments: Any) -> dict[str, Any]:
+        """Any other Web API ``method`` (``chat.postEphemeral``, ``views.open``, ``reactions.add``,
+        ``conversations.replies``) with JSON ``arguments``, under the same retries and errors."""
+        target = str(arguments.get("channel") or arguments.get("user") or "")
+        response = self._call(
+            method, target, deadline, lambda client: client.api_call(method, json=arguments)
+        )
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
     def _call(
         self,
         method: str,

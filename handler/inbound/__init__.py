@@ -1,2 +1,14 @@
-"""HTTP front-door plumbing shared by the chat and GitLab entries: the function-URL request view,
-token and signature checks, replay guards, responses."""
+"""HTTP front-door plumbing shared by the chat (``handler.chat``) and GitLab (``handler.gitlab``) entries.
+
+Every front door is a Lambda function URL (payload format 2.0). Nothing in a request is trusted
+before its signature or token was checked; a request that fails the check is answered 401 (403 for
+a verified request from a workspace the notifier does not serve) and causes nothing else.
+
+Rooms inside:
+
+* ``request.py``: :class:`FunctionUrlRequest`, a read-only view over the function-URL event (chat);
+* ``function_url.py``: the GitLab entry's view of the same request, and its answers;
+* ``response.py``: the ``{"statusCode", "headers", "body"}`` answers;
+* ``slack.py``: Slack's ``v0`` request signature, its replay window and the workspace check;
+* ``verify.py``: GitLab's ``X-Gitlab-Token`` and Standard Webhooks signature checks.
+"""

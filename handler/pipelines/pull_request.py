@@ -47,6 +47,7 @@ from handler.settings import RenderSettings
 from handler.sources import Dropped
 from handler.sources.eventbridge import parse_activities
 from handler.state import StateStore
+from handler.state.chat_comments import came_from_chat
 from handler.state.ledger import DeliveryLedger, delivery
 from handler.state.memory import MemoryStore
 
@@ -230,6 +231,8 @@ def _deliver_activity(
     with delivery(ledger, key, seconds_left=deadline.seconds_left()) as fresh:
         if not fresh:
             return ActivityResult("duplicate", f"event {activity.event_id} was delivered before")
+        if activity.comment is not None and came_from_chat(_store(state), activity.comment.comment_id):
+            return ActivityResult("filtered", "a comment made from its Slack thread: not echoed into it")
         items = plan(activity, pull_requests, runtime.settings.render, state)
         if not items:
             return ActivityResult("filtered", "nothing to post: a quiet draft, or left out by the settings")

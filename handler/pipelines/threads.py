@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from handler.errors import MessageGone, NotifierError
 from handler.pull_requests.model import ActivityKind
-from handler.render.pull_request import people_to_notify, render_card
+from handler.render.actions import ButtonTarget, parse_value, with_buttons
+from handler.render.pull_request import people_to_notify, pull_request_state, render_card
 from handler.state.ledger import DeliveryInProgress
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class Threads:
         """Reply in the pull request's thread (starting it if needed) and bring its parent up to date."""
         key = thread_key(sender.destination.name, item)
         record = self._state.get(key)
-        card = render_card(item.notice, item.settings, item.limits)
+        card = with_review_buttons(sender, item, render_card(item.notice, item.settings, item.limits))
         if record is not None and not record.attributes.get("ts"):
             raise DeliveryInProgress(key, record.expires_at)  # another invocation is starting it
         if record is None:
@@ -114,7 +115,9 @@ class Threads:
             item.activity.kind in _ANNOUNCEMENTS and item.notice.command is None
         )
         try:
-            parent = sender.post(payload if announcement else card, deadline)
+            parent = sender.post(
+                with_review_buttons(sender, item, payload) if announcement else card, deadline
+            )
         except BaseException:
             self._quietly("release the thread's claim", lambda: self._state.delete(claim))
             raise  # nothing was posted: the retry starts the thread
@@ -136,6 +139,23 @@ class Threads:
         except NotifierError as error:
             log.warning("posted, but could not %s: %s", what, error)
             return None
+
+
+def with_review_buttons(sender: AppSender, item: Outgoing, payload: dict[str, Any]) -> dict[str, Any]:
+    """The thread's parent with Approve / Revoke / Merge / Comment when the destination is
+    ``"interactive": true`` and the pull request is open (docs/chat.md); else ``payload`` itself."""
+    snapshot = item.notice.pull_request
+    if not sender.destination.interactive or snapshot is None or not item.activity.pull_request_id:
+        return payload
+    if pull_request_state(item.notice) in ("merged", "closed"):
+        return payload
+    target = ButtonTarget(
+        sender.destination.name,
+        item.activity.repository.name,
+        item.activity.pull_request_id,
+        snapshot.revision_id,
+    )
+    return with_buttons(payload, target) if parse_value(target.value()) == target else payload
 
 
 def direct_messages(sender: AppSender, item: Outgoing, payload: dict[str, Any], deadline: Deadline) -> int:

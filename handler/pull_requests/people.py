@@ -115,6 +115,7 @@ class UserMap:
     def __init__(self, entries: Mapping[str, ChatUser] | None = None) -> None:
         self._arns: dict[str, ChatUser] = {}
         self._names: dict[str, ChatUser] = {}
+        self._keys: dict[str, ChatUser] = dict(entries or {})  # as written, for keys_of
         for key, chat in (entries or {}).items():
             if key.startswith("arn:"):
                 self._arns[key] = chat
@@ -147,7 +148,13 @@ class UserMap:
         combined = UserMap()
         combined._arns = {**self._arns, **other._arns}
         combined._names = {**self._names, **other._names}
+        combined._keys = {**self._keys, **other._keys}
         return combined
+
+    def keys_of(self, slack_member_id: str) -> list[str]:
+        """Every key (as written) whose Slack member id is ``slack_member_id``: the reverse lookup a
+        chat action starts from (who clicked → who they are in AWS)."""
+        return [key for key, chat in self._keys.items() if chat.slack and chat.slack == slack_member_id]
 
     def lookup(self, identity: Identity) -> ChatUser | None:
         """The chat user for an identity: full ARN, then e-mail, then name."""
