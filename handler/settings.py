@@ -162,6 +162,47 @@ def routes(text: str) -> Routing:
     return parse_routing(document, known_destinations=None)
 
 
+#: A CodePipeline pipeline's name (CodePipeline's own rule: 1-100 of these characters).
+_PIPELINE_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,100}", re.ASCII)
+#: What ``PIPELINE_EVENTS`` names: the pipeline messages that post (``handler/render/pipeline.py``).
+#: ``fixed`` is a success after a failure of the same pipeline; ``approval`` is a manual approval
+#: waiting, with its Approve / Reject buttons.
+PIPELINE_EVENT_KINDS = ("started", "succeeded", "fixed", "failed", "stopped", "superseded", "approval")
+
+
+def pipeline_names(text: str) -> frozenset[str]:
+    """``PIPELINES``: a JSON list of pipeline names, like ``["web-deploy", "api-deploy"]``."""
+    try:
+        names = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f'is not valid JSON ({error}); write a list like ["web-deploy"]') from None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError('must be a JSON list of pipeline names, like ["web-deploy"]')
+    for name in names:
+        if not _PIPELINE_NAME.fullmatch(name):
+            allowed = "1-100 letters, digits, '.', '@', '_', '-'"
+            raise ValueError(f"{name[:120]!r} is not a pipeline name ({allowed})")
+    return frozenset(names)
+
+
+def pipeline_event_kinds(text: str) -> frozenset[str]:
+    """``PIPELINE_EVENTS``: comma-separated kinds (:data:`PIPELINE_EVENT_KINDS`), ``all``, ``-kind``.
+
+    ``failed,fixed`` posts only failures and the first success after one; ``all,-started`` all but
+    the starts.
+    """
+    kinds: set[str] = set()
+    for token in (token.strip() for token in text.split(",")):
+        if not token:
+            continue
+        name = token.removeprefix("-").strip()
+        chosen = set(PIPELINE_EVENT_KINDS) if name == "all" else {name}
+        if not chosen <= set(PIPELINE_EVENT_KINDS):
+            raise ValueError(f"{name[:40]!r} is not one of all, {', '.join(PIPELINE_EVENT_KINDS)}")
+        kinds = kinds - chosen if token.startswith("-") else kinds | chosen
+    return frozenset(kinds)
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """What the renderer may vary. The defaults are what the deployed stack uses.
@@ -245,6 +286,13 @@ class Settings:
     #: A repository dimension on the outcome metrics: one billed metric per repository name.
     metrics_by_repository: bool = setting(
         "METRICS_BY_REPOSITORY", on_off, False, context="metrics_by_repository"
+    )
+    #: The pipelines whose runs, builds and approval gates are reported and which the chat's
+    #: ``deploy``/``status``/``rollback`` may name; any other pipeline is unknown to both.
+    pipelines: frozenset[str] = setting("PIPELINES", pipeline_names, frozenset(), context="pipelines")
+    #: Which pipeline messages post (``PIPELINE_EVENTS``; unset: every kind).
+    pipeline_events: frozenset[str] = setting(
+        "PIPELINE_EVENTS", pipeline_event_kinds, frozenset(PIPELINE_EVENT_KINDS), context="pipeline_events"
     )
 
     @property
