@@ -16,6 +16,7 @@ from constructs import Construct
 from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge, acknowledge_wildcard
+from cdk.pipelines import PipelineEvents, pipelines_from_context
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
@@ -31,6 +32,8 @@ class CodeCommitSlackNotifierStack(Stack):
         triggers: the trigger manager, one custom resource per watched repository.
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
+        pipeline_events: the rules for the pipelines in context ``pipelines`` (None without any);
+            the chat construct calls its ``grant_actor(actor_role)``.
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created empty).
     """
@@ -92,6 +95,19 @@ class CodeCommitSlackNotifierStack(Stack):
                 dead_letter_queue=self.notifier.dead_letter_queue,
                 config=pull_requests,
                 watch_all=config.watch_all,
+            )
+
+        self.pipeline_events = None
+        pipelines = pipelines_from_context(self.node.try_get_context)
+        if pipelines:  # pipeline runs, approval gates and builds: EventBridge → the function
+            self.pipeline_events = PipelineEvents(
+                self,
+                "PipelineEvents",
+                pipelines=pipelines,
+                repository_arns=repository_arns,
+                function=self.notifier.function,
+                role=self.notifier.role,
+                dead_letter_queue=self.notifier.dead_letter_queue,
             )
 
         self.created_repository = None
