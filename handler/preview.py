@@ -277,12 +277,15 @@ def as_lambda_event(document: Any) -> dict[str, Any]:
     """Accept any of the shapes people save and turn it into the SNS-to-Lambda event.
 
     Understood: the Lambda event itself; an SNS HTTP envelope (``Type: Notification``); the
-    decoded trigger message (``{"Records": [...]}``); a single trigger record; a CodeCommit
-    EventBridge event (pull requests, comments), which is returned as the Lambda receives it.
+    decoded trigger message (``{"Records": [...]}``); a single trigger record; a CodeCommit,
+    CodePipeline or CodeBuild EventBridge event, which is returned as the Lambda receives it.
     """
     if not isinstance(document, dict):
         raise UnprocessableEvent("the event file must hold a JSON object")
-    if document.get("source") == "aws.codecommit" and "detail" in document:
+    if (
+        document.get("source") in ("aws.codecommit", "aws.codepipeline", "aws.codebuild")
+        and "detail" in document
+    ):
         return document
     records = document.get("Records")
     if isinstance(records, list) and records and isinstance(records[0], dict) and "Sns" in records[0]:

@@ -340,3 +340,29 @@ def test_a_success_says_how_long_the_run_took(world: World) -> None:
     succeeded["time"] = "2023-10-26T13:53:51Z"  # 4 min 12 s after the sample's start-time
     assert world.run(succeeded) == {"delivered": 1}
     assert "Succeeded in 4 min 12 s" in world.texts()[0]
+
+
+def test_the_preview_renders_a_saved_pipeline_event_without_aws() -> None:
+    from handler.pipelines.pipeline_run import render_saved_event
+    from handler.preview import as_lambda_event
+
+    event = as_lambda_event(load_pipeline_fixture("awsdoc_pipeline_started"))
+    payload = render_saved_event(event, Settings())
+    assert (
+        payload["text"] == "▶ myPipeline started"
+        and "Started by my-user" in payload["attachments"][0]["text"]
+    )
+    gate = render_saved_event(
+        load_pipeline_fixture("thirdparty_action_approval_started"), Settings(), "mattermost"
+    )
+    assert gate["text"] == "⏸ my-pipeline waits for approval at Production / Approve"
+
+
+def test_the_preview_says_why_a_saved_build_event_posts_nothing() -> None:
+    from handler.errors import UnprocessableEvent
+    from handler.pipelines.pipeline_run import render_saved_event
+
+    with pytest.raises(UnprocessableEvent, match="not a CodePipeline run or action event"):
+        render_saved_event(load_pipeline_fixture("thirdparty_codebuild_failed"), Settings())
+    with pytest.raises(UnprocessableEvent, match="posts no message of its own"):
+        render_saved_event(load_pipeline_fixture("awsdoc_action_deploy_failed"), Settings())

@@ -496,3 +496,31 @@ def _remember(
     current = current or store.get(key)  # absent: written meanwhile by another invocation
     if current is not None:
         store.replace(current, dict(attributes), expires_at=now + ttl)
+
+
+# -- the local preview ------------------------------------------------------------------------------
+
+
+def render_saved_event(event: Any, settings: Settings, flavor: str = "slack") -> dict[str, Any]:
+    """The message a saved pipeline or build event would post, read from the event alone.
+
+    For ``python -m handler --event saved.json`` (no AWS, no state): the event's own pipeline
+    counts as known, the noise and routing settings are not applied, nothing is remembered.
+
+    Raises:
+        UnprocessableEvent: the event is not one to report, with the reason (a build event, for
+            example, posts nothing of its own: it lends its logs link to the run's failure).
+    """
+    from handler.deadline import Deadline
+    from handler.errors import UnprocessableEvent
+
+    detail = event.get("detail") if isinstance(event, dict) else None
+    named = detail.get("pipeline") if isinstance(detail, dict) else None
+    signal = parse_pipeline_event(event, frozenset({named})) if isinstance(named, str) else None
+    if signal is None or isinstance(signal, Dropped):
+        reason = signal.reason if isinstance(signal, Dropped) else "not a CodePipeline run or action event"
+        raise UnprocessableEvent(reason)
+    if not _posts_a_message(signal):
+        raise UnprocessableEvent(f"a {signal.state} {type(signal).__name__} posts no message of its own")
+    notice = enrich(signal, None, Deadline(None), None).notice
+    return render_pipeline_notice(notice, settings.render, markup_for(flavor))
