@@ -15,11 +15,11 @@ import pytest
 from moto import mock_aws
 
 from handler.deadline import Deadline
-from handler.deliver.senders import Senders
 from handler.deliver.webhook_url import DestinationSecrets
-from handler.pipelines.pipeline_run import PipelineRunRuntime, process_pipeline_event
+from handler.enrich.codepipeline import PipelineRunRuntime
+from handler.pipelines.pipeline_run import process_pipeline_event
+from handler.runtime import Runtime
 from handler.settings import Settings
-from handler.state import StateStore
 from handler.state.memory import MemoryStore
 from tests.standins import slack, slack_web_api
 from tests.standins.codepipeline import CodePipelineStandIn, StoredPipeline, codecommit_pipeline
@@ -52,13 +52,12 @@ class World:
         return Settings.from_environ(variables)
 
     @property
-    def senders(self) -> Senders:
-        secrets = DestinationSecrets(
+    def secrets(self) -> DestinationSecrets:
+        return DestinationSecrets(
             url=None if self.secret_arn else self.webhook.url,
             secret_arn=self.secret_arn,
             secrets_client=lambda region: boto3.client("secretsmanager", region_name=region or "eu-west-1"),
         )
-        return Senders(self.settings, secrets, slack_api_url=self.slack_api_url)
 
     def edges(self) -> PipelineRunRuntime:
         session = botocore.session.get_session()
@@ -75,20 +74,20 @@ class World:
         return PipelineRunRuntime(client("codepipeline"), client("codecommit"))
 
     def run(self, event: dict[str, Any], *, enrich: bool = True) -> dict[str, int]:
-        runtime = _Runtime(self.settings, self.state, self.senders)
-        return process_pipeline_event(event, runtime, NO_DEADLINE, self.edges() if enrich else None)
+        runtime = Runtime(
+            settings=self.settings,
+            reader_for=lambda repository: None,  # type: ignore[arg-type,return-value]  # no commits read
+            secrets=self.secrets,
+            state=self.state,
+            slack_api_url=self.slack_api_url,
+            pipeline_runs=self.edges if enrich else None,
+        )
+        return process_pipeline_event(event, runtime, NO_DEADLINE)
 
     def texts(self) -> list[str]:
         return [
             payload["text"] + "\n" + payload["attachments"][0]["text"] for payload in self.webhook.delivered
         ]
-
-
-@dataclass
-class _Runtime:
-    settings: Settings
-    state: StateStore | None
-    senders: Senders
 
 
 def my_pipeline(name: str = "myPipeline", **stages: Any) -> StoredPipeline:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from handler.render.pipeline import Approval, Failure, Revision, Trigger
+from handler.runs import Approval, Failure, Revision, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +189,33 @@ class PipelineReader:
                 ):
                     return str(pull_request_id)
         return None
+
+
+class PipelineRunRuntime:
+    """The notifier's own CodePipeline and CodeCommit clients, per region, for pipeline events.
+
+    ``codepipeline(region)`` and ``codecommit(region)`` return botocore clients (created the
+    ordinary way, so ``AWS_ENDPOINT_URL_CODEPIPELINE`` / ``..._CODECOMMIT`` point them elsewhere).
+    Without one (local previews) nothing is read and messages say what the event says.
+    """
+
+    def __init__(
+        self,
+        codepipeline: Callable[[str], Any],
+        codecommit: Callable[[str], Any] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._codepipeline = codepipeline
+        self._codecommit = codecommit
+        self.clock = clock
+
+    def reader(self, region: str) -> PipelineReader:
+        """The reader for pipelines in ``region``."""
+        codecommit = self._codecommit
+        return PipelineReader(
+            self._codepipeline(region),
+            (lambda: codecommit(region)) if codecommit is not None else None,
+        )
 
 
 def facts_of_declaration(declaration: Mapping[str, Any]) -> PipelineFacts:

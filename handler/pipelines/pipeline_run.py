@@ -45,21 +45,22 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from handler.deliver.senders import AppSender, WebhookSender, to_each
-from handler.enrich.codepipeline import PipelineFacts, PipelineReader, approval_of
+from handler.enrich.codepipeline import PipelineFacts, PipelineReader, PipelineRunRuntime, approval_of
 from handler.errors import NotifierError
 from handler.render.markup import markup_for
-from handler.render.pipeline import Failure, NoticeKind, PipelineNotice, Revision, render_pipeline_notice
+from handler.render.pipeline import render_pipeline_notice
 from handler.routing import route, subject_for_pipeline
+from handler.runs import Failure, NoticeKind, PipelineNotice, Revision
 from handler.sources import Dropped
 from handler.sources.codepipeline import ActionChange, BuildChange, RunChange, parse_pipeline_event
 from handler.state.ledger import DeliveryLedger, delivery
 
 if TYPE_CHECKING:
     from handler.deadline import Deadline
-    from handler.deliver.senders import Senders
+    from handler.runtime import Runtime
     from handler.settings import Settings
     from handler.state import StateStore
 
@@ -84,43 +85,6 @@ RUN_KINDS = {
 }
 
 
-class PipelineRunRuntime:
-    """The I/O edges this path needs beyond the notifier's: CodePipeline and CodeCommit clients.
-
-    ``codepipeline(region)`` and ``codecommit(region)`` return the notifier's own botocore clients
-    (``AWS_ENDPOINT_URL_CODEPIPELINE`` / ``..._CODECOMMIT`` point them elsewhere). Without a
-    runtime (local previews) nothing is read and messages say what the event says.
-    """
-
-    def __init__(
-        self,
-        codepipeline: Callable[[str], Any],
-        codecommit: Callable[[str], Any] | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._codepipeline = codepipeline
-        self._codecommit = codecommit
-        self.clock = clock
-
-    def reader(self, region: str) -> PipelineReader:
-        """The reader for pipelines in ``region``."""
-        codecommit = self._codecommit
-        return PipelineReader(
-            self._codepipeline(region),
-            (lambda: codecommit(region)) if codecommit is not None else None,
-        )
-
-
-class _Runtime(Protocol):
-    """What this path uses of the notifier's runtime (``handler.runtime.Runtime``)."""
-
-    settings: Settings
-    state: StateStore | None
-
-    @property
-    def senders(self) -> Senders: ...
-
-
 @dataclass(frozen=True)
 class Plan:
     """What one signal posts: the notice, where, and the writes that follow its delivery."""
@@ -133,10 +97,12 @@ class Plan:
 
 
 def process_pipeline_event(
-    event: Any, runtime: _Runtime, deadline: Deadline, edges: PipelineRunRuntime | None = None
+    event: Any, runtime: Runtime, deadline: Deadline, edges: PipelineRunRuntime | None = None
 ) -> dict[str, int]:
     """Run the path over one event; return counts of what happened (``delivered``, ``dropped``, …)."""
     settings = runtime.settings
+    if edges is None:
+        edges = _edges_of(runtime)
     signal = parse_pipeline_event(event, settings.pipelines) if isinstance(event, dict) else None
     if signal is None or isinstance(signal, Dropped):
         reason = signal.reason if isinstance(signal, Dropped) else "not an EventBridge event object"
@@ -165,6 +131,14 @@ def process_pipeline_event(
             except NotifierError as error:
                 log.warning("posted, but could not record its state: %s: %s", type(error).__name__, error)
     return {"delivered": len(plan.destinations)}
+
+
+def _edges_of(runtime: Runtime) -> PipelineRunRuntime | None:
+    """The runtime's CodePipeline readers (a factory is called once and kept), or None."""
+    edges = getattr(runtime, "pipeline_runs", None)
+    if callable(edges):  # built on first use, then kept for the container's life
+        edges = runtime.pipeline_runs = edges()
+    return edges if isinstance(edges, PipelineRunRuntime) else None
 
 
 def _posts_a_message(signal: RunChange | ActionChange | BuildChange) -> TypeGuard[RunChange | ActionChange]:
@@ -252,7 +226,7 @@ def _with_event_trigger(notice: PipelineNotice, signal: RunChange | ActionChange
     if notice.trigger is not None or not isinstance(signal, RunChange) or not signal.trigger_type:
         return notice
     from handler.enrich.codepipeline import who_of
-    from handler.render.pipeline import Trigger
+    from handler.runs import Trigger
 
     return replace(notice, trigger=Trigger(signal.trigger_type, who_of(signal.trigger_detail)))
 
@@ -309,7 +283,7 @@ def _linked(revision: Revision, facts: PipelineFacts, region: str, account: str)
 def decide(  # noqa: PLR0917 (one step of the path, its inputs passed along)
     signal: RunChange | ActionChange,
     enriched: Enriched,
-    runtime: _Runtime,
+    runtime: Runtime,
     store: StateStore | None,
     now: int,
     key: str,
@@ -363,9 +337,7 @@ def _quietly(writes: list[Callable[[], None]]) -> None:
 # -- render, deliver ------------------------------------------------------------------------------
 
 
-def _post_everywhere(
-    plan: Plan, runtime: _Runtime, ledger: DeliveryLedger | None, deadline: Deadline
-) -> None:
+def _post_everywhere(plan: Plan, runtime: Runtime, ledger: DeliveryLedger | None, deadline: Deadline) -> None:
     """Post to every destination, each at most once (with several, each is marked on its own)."""
     names = plan.destinations
 
@@ -401,7 +373,7 @@ def _post(plan: Plan, sender: WebhookSender | AppSender, settings: Settings, dea
 def tell_pull_request(  # noqa: PLR0917 (the step's inputs, passed along)
     plan: Plan,
     reader: PipelineReader,
-    runtime: _Runtime,
+    runtime: Runtime,
     store: StateStore,
     account: str,
     deadline: Deadline,

@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from handler.errors import UnprocessableEvent
-from handler.sources import Dropped
+from handler.sources import Dropped, is_pipeline_event
 
 __all__ = [
     "ACTION_STATE_CHANGE",
@@ -79,19 +79,6 @@ class RunState(StrEnum):
     IN_PROGRESS = "IN_PROGRESS"  #: CodeBuild's word for STARTED
     FAULT = "FAULT"  #: CodeBuild
     TIMED_OUT = "TIMED_OUT"  #: CodeBuild
-
-
-def is_pipeline_event(event: Any) -> bool:
-    """True for a CodePipeline or CodeBuild EventBridge event (the dispatch predicate).
-
-    ``source`` is ``aws.codepipeline`` or ``aws.codebuild`` and there is a ``detail-type``;
-    CodeCommit's events (``aws.codecommit``) and trigger records never match.
-    """
-    return (
-        isinstance(event, dict)
-        and event.get("source") in PIPELINE_DETAIL_TYPES
-        and isinstance(event.get("detail-type"), str)
-    )
 
 
 def pipeline_of_initiator(initiator: str) -> str | None:
