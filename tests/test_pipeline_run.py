@@ -365,3 +365,29 @@ def test_the_preview_says_why_a_saved_build_event_posts_nothing() -> None:
         render_saved_event(load_pipeline_fixture("thirdparty_codebuild_failed"), Settings())
     with pytest.raises(UnprocessableEvent, match="posts no message of its own"):
         render_saved_event(load_pipeline_fixture("awsdoc_action_deploy_failed"), Settings())
+
+
+@pytest.mark.parametrize(
+    "name", ["awsdoc_pipeline_started", "thirdparty_action_approval_started", "thirdparty_codebuild_failed"]
+)
+def test_the_lambda_sends_pipeline_and_build_events_down_this_path(name: str) -> None:
+    from handler.app import event_path
+
+    assert event_path(load_pipeline_fixture(name)).name == "pipeline_run"
+
+
+def test_the_lambda_runs_a_pipeline_event_end_to_end(world: World) -> None:
+    from handler.app import process_event
+
+    world.pipelines.add_pipeline(my_pipeline())
+    runtime = Runtime(
+        settings=world.settings,
+        reader_for=lambda repository: None,  # type: ignore[arg-type,return-value]  # no commits read
+        secrets=world.secrets,
+        state=world.state,
+        pipeline_runs=world.edges,
+    )
+    assert process_event(load_pipeline_fixture("awsdoc_pipeline_started"), runtime, NO_DEADLINE) == {
+        "delivered": 1
+    }
+    assert world.texts()[0].startswith("▶ myPipeline started")
