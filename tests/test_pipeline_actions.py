@@ -400,3 +400,86 @@ def test_deploying_a_github_target_needs_the_deploy_permission(github: GitHubSta
         Context(Actor("carol", "U0C", "carol"), ""), ["site"]
     )
     assert not reply.ok and github.received == []
+
+
+# -- as the chat table calls them --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grants:
+    """The chat side's ``Permissions`` shape: ``globs(action)``."""
+
+    def globs(self, action: str) -> tuple[str, ...]:
+        return tuple(PERMISSIONS.get(action, ()))
+
+
+@dataclass
+class Clicked:
+    channel: str
+    ts: str
+    message: dict[str, Any]
+
+
+@dataclass
+class Session(Context):
+    """What the chat side's ChatSession offers the pipeline actions."""
+
+    region: str = "eu-west-1"
+    settings: Any = None
+    clicked: Clicked | None = None
+    updates: list[dict[str, Any]] = field(default_factory=list)
+
+    def update_message(self, where: Clicked, payload: dict[str, Any]) -> None:
+        self.updates.append(payload)
+
+
+def test_a_decided_gate_rewrites_the_clicked_message(
+    aws: CodePipelineStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handler.actions import pipeline_commands
+    from handler.render.pipeline import render_pipeline_notice
+    from handler.runs import Approval, NoticeKind, PipelineNotice
+
+    monkeypatch.setenv("PIPELINES", '["web-deploy"]')
+    pipeline_commands._settings.cache_clear()
+    value = gate(aws)
+    message = render_pipeline_notice(
+        PipelineNotice(
+            NoticeKind.APPROVAL,
+            "web-deploy",
+            "e9",
+            "eu-west-1",
+            approval=Approval("Deploy", "Approve"),
+            interactive=True,
+        )
+    )
+    assert len(message["attachments"]) == 2
+    session = Session(
+        ALICE,
+        aws.url,
+        settings=type("S", (), {"permissions": Grants()})(),
+        clicked=Clicked("C1", "1.2", message),
+    )
+    reply = pipeline_commands.approve_deploy(session, value)
+    assert reply.ok, reply.text
+    [updated] = session.updates
+    assert updated["attachments"][0] == message["attachments"][0]
+    assert updated["attachments"][1]["text"] == "✓ Approved by arn:aws:iam::123456789012:user/alice"
+    assert "blocks" not in json.dumps(updated)
+    again = pipeline_commands.reject_deploy(
+        Session(BOB, aws.url, settings=session.settings, clicked=Clicked("C1", "1.2", message)), value
+    )
+    assert not again.ok and "no longer waits" in again.text
+    pipeline_commands._settings.cache_clear()
+
+
+def test_the_table_functions_refuse_without_permissions(
+    aws: CodePipelineStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handler.actions import pipeline_commands
+
+    monkeypatch.setenv("PIPELINES", '["web-deploy"]')
+    pipeline_commands._settings.cache_clear()
+    reply = pipeline_commands.deploy(Session(ALICE, aws.url), ["web-deploy"])
+    assert not reply.ok and 'under "deploy"' in reply.text and aws.calls == []
+    pipeline_commands._settings.cache_clear()

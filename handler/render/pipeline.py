@@ -20,6 +20,7 @@ summaries, approval comments, names) goes through the dialect's escaping
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -322,3 +323,23 @@ def decided_line(who: str, approved: bool, markup: Markup = SLACK) -> str:
     """The line that replaces the buttons once someone decided: "✓ Approved by alice"."""
     verb = "✓ Approved" if approved else "✗ Rejected"
     return f"{verb} by {markup.escape(who)}"
+
+
+def after_gate(message: Mapping[str, Any], line: str, markup: Markup = SLACK) -> dict[str, Any]:
+    """The gate's message once it no longer waits: its own attachments as they were, the buttons
+    replaced by ``line`` (who decided), or just gone when ``line`` is empty (answered elsewhere,
+    or expired). For ``chat.update`` of the clicked message."""
+    kept = [
+        attachment
+        for attachment in message.get("attachments", [])
+        if not (
+            isinstance(attachment, Mapping)
+            and any(
+                isinstance(block, Mapping) and block.get("block_id") == APPROVAL_BLOCK_ID
+                for block in attachment.get("blocks", [])
+            )
+        )
+    ]
+    if line:
+        kept.append({"fallback": line, "text": markup.escape(line), "mrkdwn_in": ["text"]})
+    return {"text": message.get("text", ""), "attachments": kept}
