@@ -588,7 +588,10 @@ def _run_demo(arguments: argparse.Namespace, settings: Settings) -> int:
             reader_for=_reader_factory(arguments, str(repo), settings),
             json_only=arguments.json,
         )
-    return status or (EXIT_OK if played and routed else EXIT_DROPPED)
+        from handler.demos.pipelines import run_pipeline_demo  # a deploy from chat, a run's life
+
+        shipped = run_pipeline_demo(sys.stdout, json_only=arguments.json)
+    return status or (EXIT_OK if played and routed and shipped else EXIT_DROPPED)
 
 
 if __name__ == "__main__":
