@@ -431,6 +431,17 @@ def _preview(
     return status
 
 
+def _with_pipeline_of(event: dict[str, Any], settings: Settings) -> Settings:
+    """``settings`` with a saved CodePipeline event's own pipeline added to ``PIPELINES``."""
+    from handler.sources import is_pipeline_event
+
+    detail = event.get("detail") if is_pipeline_event(event) else None
+    name = detail.get("pipeline") if isinstance(detail, dict) else None
+    if not isinstance(name, str) or name in settings.pipelines:
+        return settings
+    return dataclasses.replace(settings, pipelines=settings.pipelines | {name})
+
+
 def _run_pipeline(
     event: dict[str, Any],
     settings: Settings,
@@ -438,7 +449,11 @@ def _run_pipeline(
     capture_url: str,
     state: StateStore,
 ) -> dict[str, int]:
-    """Run the Lambda's pipeline once, delivering to the local capture webhook; return its outcomes."""
+    """Run the Lambda's pipeline once, delivering to the local capture webhook; return its outcomes.
+
+    A saved CodePipeline event's pipeline counts as known (``PIPELINES``) so that it previews;
+    nothing is read from CodePipeline, so the message says what the event says."""
+    settings = _with_pipeline_of(event, settings)
     runtime = Runtime(
         settings=settings,
         reader_for=reader_for,

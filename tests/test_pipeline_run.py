@@ -391,3 +391,23 @@ def test_the_lambda_runs_a_pipeline_event_end_to_end(world: World) -> None:
         "delivered": 1
     }
     assert world.texts()[0].startswith("▶ myPipeline started")
+
+
+def test_python_m_handler_previews_a_saved_pipeline_event() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "pipelines" / "awsdoc_pipeline_failed.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "handler", str(fixture)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "✗ myPipeline failed" in result.stdout
+        and "Failed (the failing action could not be read)" in result.stdout
+    )
