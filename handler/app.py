@@ -65,7 +65,13 @@ EVENT_PATHS: tuple[EventPath, ...] = (
     EventPath(
         "pull_request", is_eventbridge_event, "handler.pipelines.pull_request", "process_pull_request_event"
     ),
-    EventPath("pipeline_run", is_pipeline_event, "handler.pipelines.pipeline_run", "process_pipeline_event"),
+    EventPath(
+        "pipeline_run",
+        is_pipeline_event,
+        "handler.pipelines.pipeline_run",
+        "process_pipeline_event",
+        source="codepipeline",
+    ),
     EventPath("push", lambda event: True, "handler.pipelines.push", "process_push_event"),
 )
 

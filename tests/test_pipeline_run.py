@@ -411,3 +411,31 @@ def test_python_m_handler_previews_a_saved_pipeline_event() -> None:
         "✗ myPipeline failed" in result.stdout
         and "Failed (the failing action could not be read)" in result.stdout
     )
+
+
+def test_each_event_writes_one_outcome_line(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from tests.test_logs import KEYS, outcome_lines
+
+    caplog.set_level(logging.INFO)
+    world.pipelines.add_pipeline(my_pipeline())
+    world.run(load_pipeline_fixture("awsdoc_pipeline_started"))
+    world.run(load_pipeline_fixture("awslabs_codebuild_succeeded"))
+    world.run(load_pipeline_fixture("awsdoc_action_deploy_failed"))
+    started, build, action = outcome_lines(caplog)
+    assert started.keys() >= KEYS
+    assert (started["outcome"], started["source"], started["destinations"]) == (
+        "delivered",
+        "codepipeline",
+        ["default"],
+    )
+    assert (build["outcome"], build["source"], build["kind"]) == (
+        "dropped",
+        "codebuild",
+        "CodeBuild Build State Change",
+    )
+    assert (action["outcome"], action["reason"]) == (
+        "filtered",
+        "remembered for the run's failure message; posts nothing itself",
+    )

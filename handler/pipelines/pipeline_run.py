@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from handler.deliver.senders import AppSender, WebhookSender, to_each
 from handler.enrich.codepipeline import PipelineFacts, PipelineReader, PipelineRunRuntime, approval_of
 from handler.errors import NotifierError
+from handler.logs import Outcome, log_outcome
 from handler.render.markup import markup_for
 from handler.render.pipeline import render_pipeline_notice
 from handler.routing import route, subject_for_pipeline
@@ -96,10 +97,48 @@ class Plan:
     after_delivery: tuple[Callable[[], None], ...] = ()
 
 
+#: Each count's outcome line (``handler.logs``: the keys every source's lines have) and its reason.
+_OUTCOME_LINES: dict[str, tuple[Outcome, str]] = {
+    "dropped": ("dropped", "not a pipeline this stack knows, or not an event it reports"),
+    "remembered": ("filtered", "remembered for the run's failure message; posts nothing itself"),
+    "ignored": ("filtered", "a state this notifier does not report"),
+    "duplicate": ("duplicate", "delivered before"),
+    "filtered": ("filtered", "PIPELINE_EVENTS or ROUTES leave it out"),
+}
+
+
 def process_pipeline_event(
     event: Any, runtime: Runtime, deadline: Deadline, edges: PipelineRunRuntime | None = None
 ) -> dict[str, int]:
-    """Run the path over one event; return counts of what happened (``delivered``, ``dropped``, …)."""
+    """Run the path over one event; return counts of what happened (``delivered``, ``dropped``, …).
+
+    Writes the event's one outcome line (and its metrics): ``source`` ``codepipeline`` or
+    ``codebuild``, ``kind`` the detail type.
+    """
+    raw = event if isinstance(event, dict) else {}
+    fields: dict[str, Any] = {
+        "source": str(raw.get("source", "codepipeline")).removeprefix("aws.")[:40],
+        "kind": str(raw.get("detail-type", ""))[:80],
+        "event_id": str(raw.get("id", ""))[:200],
+        "metrics": runtime.metrics,
+    }
+    try:
+        counts, destinations = _process(event, runtime, deadline, edges)
+    except Exception as error:  # said once, with the same keys as every outcome, then raised
+        log_outcome(outcome="raised", error_class=type(error).__name__, reason=str(error)[:300], **fields)
+        raise
+    if counts.get("delivered"):
+        log_outcome(outcome="delivered", destinations=destinations, **fields)
+    else:
+        name = next((name for name in counts if name != "delivered"), "filtered")
+        outcome, reason = _OUTCOME_LINES.get(name, ("filtered", name))
+        log_outcome(outcome=outcome, reason=reason, **fields)
+    return counts
+
+
+def _process(
+    event: Any, runtime: Runtime, deadline: Deadline, edges: PipelineRunRuntime | None
+) -> tuple[dict[str, int], tuple[str, ...]]:
     settings = runtime.settings
     if edges is None:
         edges = _edges_of(runtime)
@@ -107,20 +146,20 @@ def process_pipeline_event(
     if signal is None or isinstance(signal, Dropped):
         reason = signal.reason if isinstance(signal, Dropped) else "not an EventBridge event object"
         log.info("pipeline event dropped: %s", reason)
-        return {"delivered": 0, "dropped": 1}
+        return {"delivered": 0, "dropped": 1}, ()
     store = runtime.state
     now = int((edges.clock if edges else time.time)())
     if not _posts_a_message(signal):
-        return _remember_only(signal, store, now)
+        return _remember_only(signal, store, now), ()
     ledger = DeliveryLedger(store) if store is not None else None
     key = _claim_key(signal)
     with delivery(ledger, key, seconds_left=deadline.seconds_left()) as fresh:
         if not fresh:
             log.info("%s was delivered before: posting nothing", key)
-            return {"delivered": 0, "duplicate": 1}
+            return {"delivered": 0, "duplicate": 1}, ()
         plan = decide(signal, enrich(signal, edges, deadline, store), runtime, store, now, key)
         if plan is None:
-            return {"delivered": 0, "filtered": 1}
+            return {"delivered": 0, "filtered": 1}, ()
         _post_everywhere(plan, runtime, ledger, deadline)
         if edges is not None and store is not None and deadline.seconds_left() >= READ_BUDGET_SECONDS:
             reader = edges.reader(signal.origin.region)
@@ -130,7 +169,7 @@ def process_pipeline_event(
                 write()
             except NotifierError as error:
                 log.warning("posted, but could not record its state: %s: %s", type(error).__name__, error)
-    return {"delivered": len(plan.destinations)}
+    return {"delivered": len(plan.destinations)}, plan.destinations
 
 
 def _edges_of(runtime: Runtime) -> PipelineRunRuntime | None:
