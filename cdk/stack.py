@@ -20,6 +20,7 @@ from cdk.function import NotifierFunction
 from cdk.gitlab import GitLabWebhook, gitlab_enabled
 from cdk.nag import acknowledge, acknowledge_wildcard
 from cdk.observability import DEFAULT_NAMESPACE, Observability, WatchedQueue
+from cdk.pipelines import PipelineEvents, pipelines_from_context
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
@@ -38,6 +39,8 @@ class CodeCommitSlackNotifierStack(Stack):
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
         gitlab: GitLab's webhook front door (None unless context ``gitlab`` is set).
         chat: the Slack app's front door (None unless the ``chat`` context is set; cdk/chat.py).
+        pipeline_events: the rules for the pipelines in context ``pipelines`` (None without any);
+            the chat construct calls its ``grant_actor(actor_role)``.
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created holding a placeholder).
         observability: the dashboard and the alarms on the functions' metrics.
@@ -102,6 +105,18 @@ class CodeCommitSlackNotifierStack(Stack):
                 watch_all=config.watch_all,
             )
 
+        self.pipeline_events = None
+        pipelines = pipelines_from_context(self.node.try_get_context)
+        if pipelines:  # pipeline runs, approval gates and builds: EventBridge → the function
+            self.pipeline_events = PipelineEvents(
+                self,
+                "PipelineEvents",
+                pipelines=pipelines,
+                repository_arns=repository_arns,
+                function=self.notifier.function,
+                role=self.notifier.role,
+                dead_letter_queue=self.notifier.dead_letter_queue,
+            )
         self.gitlab = None
         if gitlab_enabled(self.node.try_get_context("gitlab")):  # GitLab's webhook → verify → the function
             self.gitlab = GitLabWebhook(
@@ -133,6 +148,8 @@ class CodeCommitSlackNotifierStack(Stack):
                 log_retention_days=config.log_retention_days,
                 config=chat,
             )
+            if self.pipeline_events is not None:  # deploy, rollback and approval gates, as the person
+                self.pipeline_events.grant_actor(self.chat.actor_role)
             if config.watch_all:
                 acknowledge_wildcard(
                     self.chat.actor_role,

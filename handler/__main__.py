@@ -579,6 +579,15 @@ def _explain(
             file=sys.stderr,
         )
     return False
+def _with_pipeline_of(event: dict[str, Any], settings: Settings) -> Settings:
+    """``settings`` with a saved CodePipeline event's own pipeline added to ``PIPELINES``."""
+    from handler.sources import is_pipeline_event
+
+    detail = event.get("detail") if is_pipeline_event(event) else None
+    name = detail.get("pipeline") if isinstance(detail, dict) else None
+    if not isinstance(name, str) or name in settings.pipelines:
+        return settings
+    return dataclasses.replace(settings, pipelines=settings.pipelines | {name})
 
 
 def _run_pipeline(
@@ -590,9 +599,12 @@ def _run_pipeline(
     capture: CapturedDestinations,
     state: StateStore,
 ) -> dict[str, int]:
-    """Run the Lambda's pipeline once, delivering to the local capture webhook; return its outcomes."""
+    """Run the Lambda's pipeline once, delivering to the local capture webhook; return its outcomes.
+
+    A saved CodePipeline event's pipeline counts as known (``PIPELINES``) so that it previews;
+    nothing is read from CodePipeline, so the message says what the event says."""
     runtime = Runtime(
-        settings=settings.function,
+        settings=_with_pipeline_of(event, settings.function),
         reader_for=reader_for,
         secrets=capture.secrets(settings.flavor),
         state=state,
@@ -779,7 +791,10 @@ def _run_demo(arguments: argparse.Namespace, settings: PreviewSettings, pipeline
         from handler.demos.chat import run_chat_demo  # review from Slack: buttons, a click, a reply
 
         chatted = run_chat_demo(sys.stdout, json_only=arguments.json)
-    everything = played and routed and from_gitlab and chatted == CHAT_DEMO_STEPS
+        from handler.demos.pipelines import run_pipeline_demo  # a deploy from chat, a run's life
+
+        shipped = run_pipeline_demo(sys.stdout, json_only=arguments.json)
+    everything = played and routed and from_gitlab and chatted == CHAT_DEMO_STEPS and shipped
     return status or (EXIT_OK if everything else EXIT_DROPPED)
 
 

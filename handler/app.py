@@ -6,6 +6,7 @@ to bottom parse → claim → enrich → decide → render → deliver → mark:
     SNS trigger message (a push)                      → handler.pipelines.push
     EventBridge aws.codecommit (direct or in SNS)     → handler.pipelines.pull_request
     {"source": "gitlab", ...} (from handler.gitlab)    → handler.pipelines.gitlab
+    EventBridge aws.codepipeline / aws.codebuild      → handler.pipelines.pipeline_run
 
 :data:`EVENT_PATHS` is that table, tried in order; the push path is the default, because a
 repository trigger's SNS event carries no source field to match on (its parser drops what is not
@@ -30,7 +31,7 @@ from handler.logs import configure_logging, log_outcome
 from handler.pipelines.push import process_push_event
 from handler.runtime import Runtime, aws_runtime
 from handler.settings import Settings
-from handler.sources import is_eventbridge_event, is_gitlab_envelope
+from handler.sources import is_eventbridge_event, is_gitlab_envelope, is_pipeline_event
 
 #: What a path's entry does: process one event, return how many of its parts had each outcome.
 ProcessEvent = Callable[[Any, Runtime, Deadline], dict[str, int]]
@@ -66,6 +67,13 @@ EVENT_PATHS: tuple[EventPath, ...] = (
         "pull_request", is_eventbridge_event, "handler.pipelines.pull_request", "process_pull_request_event"
     ),
     EventPath("gitlab", is_gitlab_envelope, "handler.pipelines.gitlab", "process_gitlab_event"),
+    EventPath(
+        "pipeline_run",
+        is_pipeline_event,
+        "handler.pipelines.pipeline_run",
+        "process_pipeline_event",
+        source="codepipeline",
+    ),
     EventPath("push", lambda event: True, "handler.pipelines.push", "process_push_event"),
 )
 

@@ -396,14 +396,17 @@ def as_lambda_event(document: Any) -> dict[str, Any]:
     """Accept any of the shapes people save and turn it into the SNS-to-Lambda event.
 
     Understood: the Lambda event itself; an SNS HTTP envelope (``Type: Notification``); the
-    decoded trigger message (``{"Records": [...]}``); a single trigger record; a CodeCommit
-    EventBridge event (pull requests, comments), which is returned as the Lambda receives it; a
+    decoded trigger message (``{"Records": [...]}``); a single trigger record; a CodeCommit,
+    CodePipeline or CodeBuild EventBridge event, which is returned as the Lambda receives it; a
     GitLab webhook payload (``object_kind`` push, tag_push, merge_request, note, pipeline), wrapped
     in the envelope ``handler.gitlab`` hands the notifier.
     """
     if not isinstance(document, dict):
         raise UnprocessableEvent("the event file must hold a JSON object")
-    if document.get("source") == "aws.codecommit" and "detail" in document:
+    if (
+        document.get("source") in ("aws.codecommit", "aws.codepipeline", "aws.codebuild")
+        and "detail" in document
+    ):
         return document
     from handler.sources.gitlab import envelope_for  # a GitLab webhook payload, as posted or wrapped
 

@@ -7,9 +7,10 @@
      "filters": [{"actors": ["ci-*"]}]}
 
 Each event is first reduced to a :class:`Subject` (repository, short ref name, :class:`EventKind`,
-the actor's names). A filter that matches drops it; otherwise it goes to the union of the ``to``
-lists of every route that matches, each destination once, in order of first mention; when no route
-matches it goes to the ``default`` destination if one is configured, and is dropped otherwise.
+the actor's names; for a pipeline event, its pipeline's name). A filter that matches drops it;
+otherwise it goes to the union of the ``to`` lists of every route that matches, each destination
+once, in order of first mention; when no route matches it goes to the ``default`` destination if
+one is configured, and is dropped otherwise.
 Every :class:`Decision` carries the reason, for the log line.
 
 A :class:`Match` matches when every key it has matches (a missing key matches anything); within a
@@ -47,6 +48,7 @@ __all__ = [
     "route",
     "route_push",
     "subject_for_activity",
+    "subject_for_pipeline",
     "subject_for_pipeline_run",
     "subject_for_ref_change",
     "unknown_destinations",
@@ -66,14 +68,20 @@ class EventKind(enum.Enum):
     PULL_REQUEST = "pull_request"  #: opened, updated, source updated, status changed, merged, closed
     COMMENT = "comment"  #: on a pull request or a commit
     APPROVAL = "approval"  #: approval state, rule override, rule changes
-    PIPELINE = "pipeline"  #: a CI pipeline run (GitLab's: failed, or fixed)
+    PIPELINE = "pipeline"  #: a CodePipeline run or approval gate, or a GitLab pipeline (failed, fixed)
 
 
 EVENT_KINDS: tuple[str, ...] = tuple(kind.value for kind in EventKind)
-MATCH_KEYS = ("repositories", "refs", "events", "actors")
+MATCH_KEYS = ("repositories", "refs", "events", "actors", "pipelines")
 ROUTE_KEYS = (*MATCH_KEYS, "to")
 DOCUMENT_KEYS = ("routes", "filters")
-_SINGULAR = {"repositories": "repository", "refs": "ref", "events": "event", "actors": "actor"}
+_SINGULAR = {
+    "repositories": "repository",
+    "refs": "ref",
+    "events": "event",
+    "actors": "actor",
+    "pipelines": "pipeline",
+}
 _EXAMPLE = '{"routes": [{"events": ["push"], "to": ["default"]}], "filters": []}'
 
 
@@ -96,6 +104,8 @@ class Subject:
     ref: str | None
     kind: EventKind
     actors: tuple[str, ...] = ()
+    #: The pipeline's name, for a pipeline event (``pipelines`` matches only these).
+    pipeline: str | None = None
 
 
 def _any_glob(globs: Iterable[str], values: Iterable[str]) -> bool:
@@ -111,10 +121,15 @@ class Match:
     refs: tuple[str, ...] | None = None
     events: tuple[EventKind, ...] | None = None
     actors: tuple[str, ...] | None = None
+    pipelines: tuple[str, ...] | None = None
 
     def matches(self, subject: Subject) -> bool:
         """True when every present key matches ``subject`` (any glob of the key)."""
         if self.events is not None and subject.kind not in self.events:
+            return False
+        if self.pipelines is not None and (
+            subject.pipeline is None or not _any_glob(self.pipelines, (subject.pipeline,))
+        ):
             return False
         if self.repositories is not None and not _any_glob(self.repositories, (subject.repository,)):
             return False
@@ -302,6 +317,13 @@ def subject_for_pipeline_run(run: PipelineRun) -> Subject:
         kind=EventKind.PIPELINE,
         actors=_names(started_by.display_name, started_by.arn),
     )
+def subject_for_pipeline(pipeline: str, *, repository: str = "", branch: str = "") -> Subject:
+    """The subject for a pipeline run, build or approval gate (event kind ``pipeline``).
+
+    ``repository`` and ``branch`` are the pipeline's CodeCommit source, when known, so routes by
+    ``repositories`` and ``refs`` work for pipelines too; ``pipelines`` matches the name.
+    """
+    return Subject(repository=repository, ref=branch or None, kind=EventKind.PIPELINE, pipeline=pipeline)
 
 
 def route_push(

@@ -29,6 +29,7 @@ from handler.state.heads import RefHeads
 from handler.state.ledger import DeliveryLedger
 
 if TYPE_CHECKING:  # the pull-request modules load only when such an event arrives: pushes never pay
+    from handler.enrich.codepipeline import PipelineRunRuntime
     from handler.enrich.pull_request_reader import PullRequestReader
     from handler.model import Repository
     from handler.pull_requests.settings import PullRequestSettings
@@ -118,6 +119,9 @@ class Runtime:
     metrics: Metrics = field(default_factory=Metrics)
     #: The deployed function's AWS clients, whose every call the invocation's deadline bounds.
     aws: AwsClients | None = None
+    #: Pipeline and build events' CodePipeline/CodeCommit readers, or a factory for them (None: the
+    #: messages say what the event says; handler/pipelines/pipeline_run.py).
+    pipeline_runs: PipelineRunRuntime | Callable[[], PipelineRunRuntime] | None = None
     _senders: Senders | None = field(default=None, repr=False)
 
     def start_invocation(self, deadline: Deadline) -> None:
@@ -191,4 +195,14 @@ def aws_runtime(settings: Settings, environ: dict[str, str] | None = None) -> Ru
         metrics=Metrics.to_stdout(settings.metrics_namespace, by_repository=settings.metrics_by_repository),
         aws=clients,
         slack_api_url=settings.slack_api_url,  # SLACK_API_URL: every Web API call, the notifier's too
+        pipeline_runs=lambda: pipeline_readers(clients.get),
+    )
+
+
+def pipeline_readers(client: Callable[[str, str | None], Any]) -> PipelineRunRuntime:
+    """The pipeline path's readers over the notifier's clients (made on its first event)."""
+    from handler.enrich.codepipeline import PipelineRunRuntime
+
+    return PipelineRunRuntime(
+        lambda region: client("codepipeline", region), lambda region: client("codecommit", region)
     )

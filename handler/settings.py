@@ -238,6 +238,97 @@ def repository_names(text: str) -> tuple[str, ...]:
     return names
 
 
+#: A CodePipeline pipeline's name (CodePipeline's own rule: 1-100 of these characters).
+_PIPELINE_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,100}", re.ASCII)
+#: What ``PIPELINE_EVENTS`` names: the pipeline messages that post (``handler/render/pipeline.py``).
+#: ``fixed`` is a success after a failure of the same pipeline; ``approval`` is a manual approval
+#: waiting, with its Approve / Reject buttons.
+PIPELINE_EVENT_KINDS = ("started", "succeeded", "fixed", "failed", "stopped", "superseded", "approval")
+
+
+def pipeline_names(text: str) -> frozenset[str]:
+    """``PIPELINES``: a JSON list of pipeline names, like ``["web-deploy", "api-deploy"]``."""
+    try:
+        names = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f'is not valid JSON ({error}); write a list like ["web-deploy"]') from None
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError('must be a JSON list of pipeline names, like ["web-deploy"]')
+    for name in names:
+        if not _PIPELINE_NAME.fullmatch(name):
+            allowed = "1-100 letters, digits, '.', '@', '_', '-'"
+            raise ValueError(f"{name[:120]!r} is not a pipeline name ({allowed})")
+    return frozenset(names)
+
+
+def pipeline_event_kinds(text: str) -> frozenset[str]:
+    """``PIPELINE_EVENTS``: comma-separated kinds (:data:`PIPELINE_EVENT_KINDS`), ``all``, ``-kind``.
+
+    ``failed,fixed`` posts only failures and the first success after one; ``all,-started`` all but
+    the starts.
+    """
+    kinds: set[str] = set()
+    for token in (token.strip() for token in text.split(",")):
+        if not token:
+            continue
+        name = token.removeprefix("-").strip()
+        chosen = set(PIPELINE_EVENT_KINDS) if name == "all" else {name}
+        if not chosen <= set(PIPELINE_EVENT_KINDS):
+            raise ValueError(f"{name[:40]!r} is not one of all, {', '.join(PIPELINE_EVENT_KINDS)}")
+        kinds = kinds - chosen if token.startswith("-") else kinds | chosen
+    return frozenset(kinds)
+
+
+@dataclass(frozen=True)
+class GitHubDispatchTarget:
+    """A ``github-dispatch`` deploy target: ``deploy <name>`` sends GitHub's ``repository_dispatch``.
+
+    Attributes:
+        repository: ``owner/name`` on GitHub.
+        event_type: the ``event_type`` the workflow listens for (``on: repository_dispatch``).
+    """
+
+    repository: str
+    event_type: str = "deploy"
+
+
+_GITHUB_REPOSITORY = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}", re.ASCII)
+
+
+def deploy_targets(text: str) -> tuple[tuple[str, GitHubDispatchTarget], ...]:
+    """``DEPLOY_TARGETS``: deploy names that are not pipelines, each a ``github-dispatch`` target.
+
+    ``{"site": {"type": "github-dispatch", "repository": "acme/site", "event_type": "deploy"}}``
+    """
+    example = '{"site": {"type": "github-dispatch", "repository": "acme/site"}}'
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"must be a JSON object like {example}")
+    targets = []
+    for name, target in document.items():
+        if not _PIPELINE_NAME.fullmatch(name):
+            raise ValueError(
+                f"{name[:60]!r} is not a deploy name (1-100 letters, digits, '.', '@', '_', '-')"
+            )
+        if not isinstance(target, dict) or target.get("type") != "github-dispatch":
+            raise ValueError(f'{name}: "type" must be "github-dispatch"; write {example}')
+        unknown = set(target) - {"type", "repository", "event_type"}
+        if unknown:
+            raise ValueError(
+                f"{name}: unknown keys {sorted(unknown)}; the keys are type, repository, event_type"
+            )
+        repository, event_type = target.get("repository"), target.get("event_type", "deploy")
+        if not isinstance(repository, str) or not _GITHUB_REPOSITORY.fullmatch(repository):
+            raise ValueError(f'{name}: "repository" must be a GitHub "owner/name", got {repository!r}')
+        if not isinstance(event_type, str) or not 0 < len(event_type) <= 100:
+            raise ValueError(f'{name}: "event_type" must be 1-100 characters, got {event_type!r}')
+        targets.append((name, GitHubDispatchTarget(repository, event_type)))
+    return tuple(targets)
+
+
 @dataclass(frozen=True)
 class RenderSettings:
     """What the renderer may vary. The defaults are what the deployed stack uses.
@@ -321,6 +412,19 @@ class Settings:
     #: A repository dimension on the outcome metrics: one billed metric per repository name.
     metrics_by_repository: bool = setting(
         "METRICS_BY_REPOSITORY", on_off, False, context="metrics_by_repository"
+    )
+    #: The pipelines whose runs, builds and approval gates are reported and which the chat's
+    #: ``deploy``/``status``/``rollback`` may name; any other pipeline is unknown to both.
+    pipelines: frozenset[str] = setting("PIPELINES", pipeline_names, frozenset(), context="pipelines")
+    #: Deploy names that send GitHub's ``repository_dispatch`` instead of starting a pipeline.
+    deploy_targets: tuple[tuple[str, GitHubDispatchTarget], ...] = setting(
+        "DEPLOY_TARGETS", deploy_targets, (), context="deploy_targets"
+    )
+    #: GitHub's REST API base for ``github-dispatch`` (https only, but for loopback stand-ins).
+    github_api_url: str = setting("GITHUB_API_URL", optional_text, "https://api.github.com")
+    #: Which pipeline messages post (``PIPELINE_EVENTS``; unset: every kind).
+    pipeline_events: frozenset[str] = setting(
+        "PIPELINE_EVENTS", pipeline_event_kinds, frozenset(PIPELINE_EVENT_KINDS), context="pipeline_events"
     )
     #: Chat (``handler.chat``, docs/chat.md): who may do what from Slack (action → identity globs).
     chat_permissions: Permissions = setting("CHAT_PERMISSIONS", parse_chat_permissions, DEFAULT_PERMISSIONS)

@@ -23,6 +23,7 @@ from botocore.loaders import Loader
 from botocore.model import Shape
 
 from cdk.function import CODECOMMIT_READS
+from cdk.pipelines import NOTIFIER_BUILD_STATUS_ACTIONS, NOTIFIER_PIPELINE_ACTIONS
 from cdk.pull_request_events import PULL_REQUEST_ACTIONS
 from cdk.state_table import ITEM_ACTIONS
 from handler.aws.clients import trimmed_session
@@ -59,6 +60,8 @@ def test_the_trimmed_models_hold_exactly_what_the_iam_policy_grants() -> None:
     actions = [
         *(f"codecommit:{operation}" for operation in CODECOMMIT_READS),
         *PULL_REQUEST_ACTIONS,
+        *NOTIFIER_PIPELINE_ACTIONS,
+        *NOTIFIER_BUILD_STATUS_ACTIONS,
         *ITEM_ACTIONS,
         "secretsmanager:GetSecretValue",
         "ssm:GetParameter",

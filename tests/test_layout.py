@@ -34,6 +34,7 @@ TOP_LEVEL: Mapping[str, str] = {
     "settings": "settings",
     "routing": "routing",
     "model": BASE,
+    "runs": BASE,
     "errors": BASE,
     "deadline": BASE,
     "problems": BASE,

@@ -375,7 +375,7 @@ def problems_of(document: object, known: set[str] | None = DESTINATIONS) -> tupl
         ),
         (
             {"routes": [{"branches": ["main"], "to": ["default"]}]},
-            "routes[0].branches: unknown key; the keys are repositories, refs, events, actors, to",
+            "routes[0].branches: unknown key; the keys are repositories, refs, events, actors, pipelines, to",
         ),
         (
             {"routes": [{"repository": ["x"], "to": ["default"]}]},
@@ -434,3 +434,27 @@ def test_the_brief_example_parses_to_what_it_says() -> None:
     assert ROUTING.filters[1] == Match(refs=("dependabot/*",))
     assert ROUTING.destinations == ("payments", "reviews", "platform-mm")
     assert Match().describe() == "any event"
+
+
+def test_pipeline_events_route_by_pipeline_and_a_route_without_events_takes_them_too() -> None:
+    from handler.routing import subject_for_pipeline
+
+    routing = parse_routing(
+        {
+            "routes": [
+                {"pipelines": ["prod-*"], "to": ["releases"]},
+                {"events": ["push"], "to": ["pushes"]},
+                {"repositories": ["web"], "to": ["web"]},
+            ]
+        },
+        known_destinations=None,
+    )
+    prod = route(subject_for_pipeline("prod-web", repository="web", branch="main"), routing, has_default=True)
+    assert prod.destinations == ("releases", "web")
+    other = route(subject_for_pipeline("staging"), routing, has_default=False)
+    assert other.dropped
+    push = Subject("web", "main", EventKind.PUSH)
+    assert route(push, routing, has_default=False).destinations == (
+        "pushes",
+        "web",
+    )  # pipelines key: never a push

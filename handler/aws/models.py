@@ -56,11 +56,17 @@ PULL_REQUEST_READS = (
     "GetPullRequest",
     "GetPullRequestApprovalStates",
 )
+#: The CodePipeline reads of pipeline and build events (handler/enrich/codepipeline.py), granted on
+#: the pipelines in context ``pipelines`` only (cdk/pipelines.py).
+PIPELINE_READS = ("GetPipeline", "GetPipelineExecution", "GetPipelineState", "ListPipelineExecutions")
+#: The CodeCommit read that finds the pull request a run built (its source branch's tip).
+BUILD_STATUS_READS = ("ListPullRequests",)
 #: Every AWS operation the function calls, by botocore service name. The IAM policy is built from
 #: these lists (cdk/function.py, cdk/pull_request_events.py, cdk/state_table.py; a test checks the
 #: synthesized policy). A call missing here fails loudly: the trimmed model has no such method.
 OPERATIONS: dict[str, tuple[str, ...]] = {
-    "codecommit": PUSH_READS + PULL_REQUEST_READS,
+    "codecommit": PUSH_READS + PULL_REQUEST_READS + BUILD_STATUS_READS,
+    "codepipeline": PIPELINE_READS,
     "dynamodb": ("DeleteItem", "GetItem", "PutItem"),
     "secretsmanager": ("GetSecretValue",),
     "ssm": ("GetParameter",),

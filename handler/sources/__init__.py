@@ -47,6 +47,22 @@ def is_eventbridge_event(event: Any) -> bool:
     return any(sns_eventbridge_message(record) is not None for record in records)
 
 
+#: The sources of pipeline and build events (handler/sources/codepipeline.py parses them).
+PIPELINE_SOURCES = frozenset({"aws.codepipeline", "aws.codebuild"})
+
+
+def is_pipeline_event(event: Any) -> bool:
+    """True for a CodePipeline or CodeBuild EventBridge event (the stack's rules target the
+    function directly, so the event object itself): ``source`` one of :data:`PIPELINE_SOURCES`
+    and a ``detail-type``. Kept here, like :func:`is_eventbridge_event`, so dispatching costs a
+    push nothing."""
+    return (
+        isinstance(event, dict)
+        and event.get("source") in PIPELINE_SOURCES
+        and isinstance(event.get("detail-type"), str)
+    )
+
+
 def sns_eventbridge_message(record: Any) -> dict[str, Any] | None:
     """The EventBridge event inside an SNS record, or None if the record holds something else."""
     if not isinstance(record, dict) or not isinstance(record.get("Sns"), dict):
