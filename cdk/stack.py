@@ -17,6 +17,7 @@ from cdk.config import NotifierConfig
 from cdk.function import NotifierFunction
 from cdk.nag import acknowledge, acknowledge_wildcard
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
+from cdk.reminders import ReviewReminderSchedule
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
 from cdk.triggers import RepositoryTriggers, all_repositories_trigger_name, trigger_name_for
@@ -31,6 +32,7 @@ class CodeCommitSlackNotifierStack(Stack):
         triggers: the trigger manager, one custom resource per watched repository.
         state: the table the function keeps its state in (``STATE_TABLE_NAME``).
         pull_request_events: the EventBridge rule for pull requests and comments (None if turned off).
+        review_reminders: the review-reminder schedule (None unless ``review_reminders`` is set).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created empty).
     """
@@ -92,6 +94,19 @@ class CodeCommitSlackNotifierStack(Stack):
                 dead_letter_queue=self.notifier.dead_letter_queue,
                 config=pull_requests,
                 watch_all=config.watch_all,
+            )
+        reminders = config.review_reminders
+        self.review_reminders = None
+        if reminders is not None:  # the digest of pull requests waiting for review: Scheduler → the function
+            self.review_reminders = ReviewReminderSchedule(
+                self,
+                "ReviewReminders",
+                reminders=reminders,
+                function=self.notifier.function,
+                function_role=self.notifier.role,
+                dead_letter_queue=self.notifier.dead_letter_queue,
+                repository_names=config.watched_repositories,
+                repository_arns=repository_arns,
             )
 
         self.created_repository = None
