@@ -15,22 +15,24 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from handler.app import Runtime
+from handler.app import process_event
+from handler.aws.clients import AwsClients
 from handler.deadline import Deadline
 from handler.deliver.destinations import Flavor
 from handler.deliver.webhook_url import DestinationSecrets
 from handler.enrich.pull_request_reader import OfflinePullRequestReader
+from handler.enrich.reader import botocore_config
 from handler.errors import ConfigurationError, DeliveryError
 from handler.model import Repository
 from handler.pipelines.reminders import process_reminder_event, reminder_day
 from handler.pull_requests.people import ChatUser, Person, UserMap
-from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.queue import QueueEntry
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.markdown import MATTERMOST_POST_LIMIT
 from handler.render.markup import MATTERMOST, SLACK
 from handler.render.push import payload_length
 from handler.render.reminders import age_text, render_digest
+from handler.runtime import PullRequestRuntime, Runtime
 from handler.settings import ReviewReminders, Settings, review_reminders
 from handler.sources.schedule import REMINDER_SOURCE, is_reminder_event
 from handler.state.memory import MemoryStore
@@ -123,6 +125,24 @@ def test_the_schedules_event_is_recognised() -> None:
     assert is_reminder_event(EVENT)
     assert not is_reminder_event({"source": "aws.codecommit", "detail-type": "x"})
     assert not is_reminder_event({"Records": []}) and not is_reminder_event("x")
+
+
+def test_the_notifier_sends_the_schedules_event_down_the_reminders_path(
+    standin: codecommit.CodeCommitStandIn, slack_standin: slack.SlackStandIn
+) -> None:
+    """Through the entry's dispatch table, with the CodeCommit client from the runtime's session."""
+    runtime = make_runtime(slack_standin.url, Clock(NOW))
+    asked: list[tuple[str, str | None]] = []
+
+    class Clients(AwsClients):
+        def get(self, service: str, region: str | None) -> Any:
+            asked.append((service, region))
+            return codecommit_client(standin.url, max_attempts=1)
+
+    runtime.aws = Clients(botocore_config(max_attempts=1), botocore_config(max_attempts=1))
+    outcome = process_event(EVENT, runtime, Deadline(None))
+    assert outcome["digests"] == 1 and asked == [("codecommit", "us-east-2")]
+    assert numbers(slack_standin.delivered[0])[:2] == ["5", "1"]
 
 
 def test_one_digest_oldest_first_with_the_reviewers_mentioned(

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from handler.actions.review_queue import QueueEntry, QueueSettings, ReviewQueueReader, read_queue
+from handler.aws.clients import AwsClients
 from handler.deadline import Deadline
 from handler.deliver.senders import Senders, to_each
 from handler.errors import NotifierError, UnprocessableEvent
@@ -74,6 +75,11 @@ class ReminderRuntime(Protocol):
     @property
     def pull_requests(self) -> object:
         """The pull-request runtime (or its factory), whose settings hold ``USER_MAP``."""
+        ...
+
+    @property
+    def aws(self) -> AwsClients | None:
+        """The deployed function's AWS clients (None: local runs)."""
         ...
 
 
@@ -136,7 +142,7 @@ def process_reminder_event(
         min_age_hours=reminders.min_age_hours,
     )
     now = clock()
-    client = (codecommit or _default_client(settings))(region)
+    client = (codecommit or _codecommit_clients(runtime))(region)
     queue = read_queue(
         ReviewQueueReader(client, deadline),
         queue_settings,
@@ -234,14 +240,19 @@ def _process_memory() -> StateStore:
     return _memory
 
 
-def _default_client(settings: Settings) -> Callable[[str], Any]:
-    """CodeCommit clients from one trimmed botocore session, kept for the container's life."""
+def _codecommit_clients(runtime: ReminderRuntime) -> Callable[[str], Any]:
+    """CodeCommit clients from the runtime's session, or, without one, from a session of our own
+    kept for the container's life."""
     global _clients  # noqa: PLW0603 (one session per container)
+    shared = runtime.aws
+    if shared is not None:
+        return lambda region: shared.get("codecommit", region)
     if _clients is None:
         from handler.aws.clients import AwsClients
         from handler.enrich.reader import botocore_config
         from handler.state.dynamodb import state_client_config
 
+        settings = runtime.settings
         config = botocore_config(
             max_attempts=settings.codecommit_max_attempts, read_timeout=settings.codecommit_timeout_seconds
         )
