@@ -15,6 +15,7 @@ from handler.actions.review_queue import (
     OpenPullRequest,
     QueueSettings,
     ReviewQueueReader,
+    _environment_settings,
     oldest_first,
     prs,
     queue_entry,
@@ -25,7 +26,7 @@ from handler.actions.review_queue import (
     worth_reading,
 )
 from handler.deadline import Deadline
-from handler.errors import ReadDeadlineReached
+from handler.errors import ConfigurationError, ReadDeadlineReached
 from handler.model import Repository
 from handler.pull_requests.model import ApprovalRule, ApprovalState, PullRequestDetails, PullRequestSnapshot
 from handler.pull_requests.people import UserMap
@@ -337,3 +338,38 @@ def test_waiting_on_splits_by_the_actors_chat_id(standin: codecommit.CodeCommitS
     mine, others = waiting_on(queue.entries, CAROL_ACTOR)
     assert [e.pull_request_id for e in mine] == ["5", "1", "4"]
     assert others == []
+
+
+def test_settings_from_the_environment(tmp_path: Any) -> None:
+    environ = {
+        "WATCHED_REPOSITORIES": '["payments","ledger"]',
+        "AWS_REGION": "cn-north-1",
+        "USER_MAP": '{"carol": "U0CAROL01"}',
+        "REVIEW_REMINDERS": '{"schedule": "cron(0 9 ? * * *)", "min_age_hours": 6}',
+    }
+    settings = QueueSettings.from_environ(environ)
+    assert settings.repositories == ("payments", "ledger")
+    assert (settings.region, settings.partition, settings.min_age_hours) == ("cn-north-1", "aws-cn", 6)
+    assert len(settings.user_map) == 1
+    with pytest.raises(ConfigurationError, match="AWS_REGION"):
+        QueueSettings.from_environ({"WATCHED_REPOSITORIES": "payments"})
+
+
+def test_a_context_without_settings_is_told_what_is_missing(
+    standin: codecommit.CodeCommitStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Bare:
+        actor = CAROL_ACTOR
+
+        def client(self, service: str, region: str) -> Any:
+            raise AssertionError("no read without settings")
+
+    monkeypatch.setenv("USER_MAP", "not json")
+    _environment_settings.cache_clear()
+    try:
+        reply = prs(Bare(), [])
+    finally:
+        _environment_settings.cache_clear()
+    assert not reply.ok and reply.text.startswith(
+        "The review queue is not set up: USER_MAP is not valid JSON"
+    )

@@ -120,10 +120,19 @@ class QueueSettings:
         return cls(
             repositories=settings.watched_repositories,
             region=region,
-            partition=environ.get("AWS_PARTITION", "aws") or "aws",
+            partition=partition_of(region),
             user_map=load_user_map(environ, None),
             min_age_hours=reminders.min_age_hours if reminders is not None else 24,
         )
+
+
+def partition_of(region: str) -> str:
+    """The partition a region is in, for console links: ``aws-cn``, ``aws-us-gov`` or ``aws``."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
 
 @dataclass(frozen=True)
