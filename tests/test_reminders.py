@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,15 +32,17 @@ from handler.pull_requests.settings import PullRequestSettings
 from handler.render.markdown import MATTERMOST_POST_LIMIT
 from handler.render.markup import MATTERMOST, SLACK
 from handler.render.push import payload_length
-from handler.render.reminders import age_text, render_digest
+from handler.render.reminders import age_text, digest_text, queue_text, render_digest
 from handler.runtime import PullRequestRuntime, Runtime
 from handler.settings import ReviewReminders, Settings, review_reminders
 from handler.sources.schedule import REMINDER_SOURCE, is_reminder_event
+from handler.state import StateStore
 from handler.state.memory import MemoryStore
+from handler.state.sqlite import SQLiteStore
 from tests.conftest import codecommit_client
 from tests.standins import codecommit, slack
 from tests.standins.pull_requests import StoredPullRequest, rule_content
-from tests.test_fuzz import HOSTILE_TEXT, check_payload
+from tests.test_fuzz import HOSTILE_TEXT, MENTION, check_payload
 from tests.test_mattermost_markdown import (
     LIVE_MENTION,
     OWN_LINK,
@@ -89,6 +92,7 @@ def make_runtime(
     reminders: ReviewReminders | None = REMINDERS,
     repositories: tuple[str, ...] = ("payments", "ledger"),
     flavor: Flavor | None = None,
+    state: StateStore | None = None,
 ) -> Runtime:
     def no_secrets(region: str | None) -> Any:
         raise AssertionError("no secret here")
@@ -99,7 +103,7 @@ def make_runtime(
         ),
         reader_for=lambda repository: pytest.fail("the reminders never read commits"),
         secrets=DestinationSecrets(url=url, secret_arn=None, secrets_client=no_secrets, flavor=flavor),
-        state=MemoryStore(clock=clock),
+        state=state if state is not None else MemoryStore(clock=clock),
         pull_requests=PullRequestRuntime(
             load_settings=lambda: PullRequestSettings(user_map=USER_MAP),
             reader_for=lambda repository: OfflinePullRequestReader(),
@@ -166,11 +170,15 @@ def test_one_digest_oldest_first_with_the_reviewers_mentioned(
     assert payload["unfurl_links"] is False
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
 def test_at_most_once_a_day_per_pull_request(
-    standin: codecommit.CodeCommitStandIn, slack_standin: slack.SlackStandIn
+    standin: codecommit.CodeCommitStandIn, slack_standin: slack.SlackStandIn, backend: str, tmp_path: Path
 ) -> None:
     clock = Clock(NOW)
-    runtime = make_runtime(slack_standin.url, clock)
+    store = (
+        MemoryStore(clock=clock) if backend == "memory" else SQLiteStore(tmp_path / "s.sqlite3", clock=clock)
+    )
+    runtime = make_runtime(slack_standin.url, clock, state=store)
     run(runtime, standin, clock)
     clock.advance(hours=6)  # 15:00 in Berlin, the same day
     assert run(runtime, standin, clock) == {"reminded": 0, "digests": 0}
@@ -286,7 +294,7 @@ def hostile_entry(title: str, branch: str, repository: str, name: str, number: i
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
@@ -310,6 +318,7 @@ def hostile_entry(title: str, branch: str, repository: str, name: str, number: i
         )
     ]
 )
+@example(entries=[hostile_entry("", "", "", "<", 1), hostile_entry("|" * 500, "", "", ">", 1)])
 def test_hostile_titles_branches_and_names_are_inert_in_both_dialects(entries: list[QueueEntry]) -> None:
     GENERATED["cases"] += 1
     slack_payload = render_digest(entries, NOW, Settings().render, SLACK)
@@ -320,6 +329,7 @@ def test_hostile_titles_branches_and_names_are_inert_in_both_dialects(entries: l
     payload = render_digest(entries, NOW, Settings().render, MATTERMOST)
     assert payload_length(payload) <= MATTERMOST_POST_LIMIT
     for field in markdown_fields(payload):
+        assert "|" not in field  # so the server's <url|label> translation never applies
         stored = server_side(field.replace(OWN_MENTIONS[MATTERMOST], ""))
         assert not LIVE_MENTION.search(OWN_URL.sub("]()", stored)), stored
         openers = live_syntax(OWN_LINK.sub("", stored))
@@ -374,3 +384,21 @@ def test_watched_repositories_are_names() -> None:
     )
     with pytest.raises(ConfigurationError, match="WATCHED_REPOSITORIES"):
         Settings.from_environ({"WATCHED_REPOSITORIES": '["a b"]'})
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(
+    entries=st.lists(
+        st.builds(
+            hostile_entry, HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT, HOSTILE_TEXT, st.integers(1, 10_000)
+        ),
+        max_size=30,
+    )
+)
+def test_the_private_answers_ping_nobody(entries: list[QueueEntry]) -> None:
+    for text in (queue_text(entries[:3], entries[3:], NOW, SLACK), digest_text(entries, NOW, SLACK)):
+        text.encode("utf-8")
+        assert not MENTION.search(text), text
+        assert len(text) <= 4_000  # Slack's limit for a command's ephemeral answer

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from handler.deliver.destinations import Flavor
 from handler.render.markup import Markup
 from handler.render.mrkdwn import utf16_len
 from handler.render.pull_request_links import pull_request_url
@@ -53,9 +54,27 @@ def age_text(age: timedelta) -> str:
     return f"{hours // 24} days"
 
 
+def _outside(text: str, m: Markup) -> str:
+    """Outside text for the digest, before the dialect escapes it.
+
+    Mattermost's server turns Slack's ``<url|label>`` into a Markdown link before it renders, and
+    its pattern may span what were separate pieces of outside text (a ``<`` in one name, a ``|`` in
+    the next title, a ``>`` in a reviewer's name), cutting through the links between them. So in
+    Mattermost no ``|`` from outside reaches the digest: it is shown as ``∣`` (U+2223), and the
+    digest itself writes none, so that translation never applies.
+    """
+    return text.replace("|", "\u2223") if m.flavor is Flavor.MATTERMOST else text
+
+
+def _shown(text: str, limit: int, m: Markup) -> str:
+    """Outside text escaped and fitted to ``limit``; only what can be shown is escaped (twice the
+    limit, so the cut and its marker still come from :meth:`Markup.fit`)."""
+    return m.fit(m.escape(_outside(text[: 2 * limit], m)), limit)
+
+
 def _name(someone: Person, m: Markup, *, mention: bool) -> str:
     shown = m.mention(someone.chat) if mention and someone.chat is not None else None
-    return shown or m.fit(m.escape(someone.label or "someone"), _NAME_LIMIT)
+    return shown or _shown(someone.label or "someone", _NAME_LIMIT, m)
 
 
 def _short(reference: str) -> str:
@@ -64,13 +83,17 @@ def _short(reference: str) -> str:
 
 def entry_lines(entry: QueueEntry, now: datetime, m: Markup, *, mention: bool) -> str:
     """One pull request: its linked title, repository and branches, then age, approvals, reviewers."""
-    label = m.fit(m.escape(f"#{entry.pull_request_id} {entry.title}"), _TITLE_LIMIT)
+    label = _shown(f"#{entry.pull_request_id} {entry.title}", _TITLE_LIMIT, m)
     title = m.link(pull_request_url(entry.repository, entry.pull_request_id), label)
-    where = m.fit(m.escape(entry.repository.name), _NAME_LIMIT)
+    where = _shown(entry.repository.name, _NAME_LIMIT, m)
     first = f"• {title} · {where}"
     if entry.source_reference or entry.destination_reference:
-        source = m.code(_short(entry.source_reference) or "?", _BRANCH_LIMIT)
-        destination = m.code(_short(entry.destination_reference) or "?", _BRANCH_LIMIT)
+        source = m.code(
+            _outside(_short(entry.source_reference)[: 2 * _BRANCH_LIMIT] or "?", m), _BRANCH_LIMIT
+        )
+        destination = m.code(
+            _outside(_short(entry.destination_reference)[: 2 * _BRANCH_LIMIT] or "?", m), _BRANCH_LIMIT
+        )
         first += f" · {source} → {destination}"
     facts = [
         f"opened {age_text(now - entry.created)} ago by {_name(entry.author, m, mention=False)}",
@@ -83,20 +106,24 @@ def entry_lines(entry: QueueEntry, now: datetime, m: Markup, *, mention: bool) -
     return first + "\n    " + " · ".join(facts)
 
 
-def _within(blocks: Sequence[str], limit: int) -> str:
-    """As many blocks as fit in ``limit`` UTF-16 units, then how many were left out."""
+def _listed(
+    entries: Sequence[QueueEntry], now: datetime, m: Markup, *, mention: bool, limit: int
+) -> tuple[str, int]:
+    """As many entries as fit in ``limit`` UTF-16 units, then how many were left out; and how many
+    were shown. Entries past the limit are not rendered at all."""
     kept: list[str] = []
     used = 0
-    for index, block in enumerate(blocks):
+    for index, entry in enumerate(entries):
+        block = entry_lines(entry, now, m, mention=mention)
         size = utf16_len(block) + 1
-        room = limit - (_MORE_ROOM if index < len(blocks) - 1 else 0)
+        room = limit - (_MORE_ROOM if index < len(entries) - 1 else 0)
         if used + size > room:
-            left = len(blocks) - index
+            left = len(entries) - index
             kept.append(f"… and {left} more pull request{'s' if left != 1 else ''}")
-            break
+            return "\n".join(kept), index
         kept.append(block)
         used += size
-    return "\n".join(kept)
+    return "\n".join(kept), len(entries)
 
 
 def _mentions(entries: Sequence[QueueEntry], m: Markup) -> list[str]:
@@ -125,18 +152,18 @@ def render_digest(
         markup: the destination's dialect.
     """
     m = markup
-    mentions = _mentions(entries, m)
     headline = _headline(len(entries))
-    top = " ".join([*mentions, headline])
-    limit = min(limits.section_limit, m.message_limit(limits.message_limit) - utf16_len(top) - 400)
-    blocks = [entry_lines(entry, now, m, mention=True) for entry in entries]
-    repositories = sorted({entry.repository.region for entry in entries})
+    # Room for the top line's mentions (at most _MAX_MENTIONS) is kept before the entries are laid out.
+    limit = min(limits.section_limit, m.message_limit(limits.message_limit) - 1_000)
+    text, shown = _listed(entries, now, m, mention=True, limit=limit)
+    top = " ".join([*_mentions(entries[:shown], m), headline])
+    regions = sorted({entry.repository.region for entry in entries})
     attachment = {
         "color": COLOR,
         "fallback": headline,
         "pretext": f"{EMOJI} {m.bold('Waiting for review')}",
-        "text": _within(blocks, max(200, limit)),
-        "footer": m.plain("AWS CodeCommit · " + ", ".join(repositories)),
+        "text": text,
+        "footer": m.plain("AWS CodeCommit · " + ", ".join(regions)),
     }
     return m.payload(top, [m.attachment(attachment, markdown_in=["pretext", "text"], at=now)])
 
@@ -149,8 +176,9 @@ def digest_text(
     if not entries:
         text = "Nothing waits for review: no open pull request is short of approvals past its age limit."
     else:
-        blocks = [entry_lines(entry, now, m, mention=False) for entry in entries]
-        text = m.bold(_headline(len(entries))) + "\n" + _within(blocks, 2_800)
+        text = (
+            m.bold(_headline(len(entries))) + "\n" + _listed(entries, now, m, mention=False, limit=2_800)[0]
+        )
     return text + _skipped(skipped, m)
 
 
@@ -172,8 +200,8 @@ def queue_text(
     parts = []
     for heading, entries, budget in (("Waiting on you", mine, 1_400), ("Waiting on others", others, 1_400)):
         if entries:
-            blocks = [entry_lines(entry, now, m, mention=False) for entry in entries]
-            parts.append(f"{m.bold(f'{heading} ({len(entries)})')}\n{_within(blocks, budget)}")
+            listed = _listed(entries, now, m, mention=False, limit=budget)[0]
+            parts.append(f"{m.bold(f'{heading} ({len(entries)})')}\n{listed}")
         else:
             parts.append(f"{m.bold(heading)}: nothing")
     return "\n\n".join(parts) + _skipped(skipped, m)
@@ -182,4 +210,4 @@ def queue_text(
 def _skipped(skipped: Sequence[str], m: Markup) -> str:
     if not skipped:
         return ""
-    return "\n" + m.italic("Not read: " + m.fit(m.escape("; ".join(skipped)), 300))
+    return "\n" + m.italic("Not read: " + m.fit(m.escape(_outside("; ".join(skipped), m)), 300))
