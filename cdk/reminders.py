@@ -16,7 +16,6 @@ repositories' pull requests and read their details and approvals
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from aws_cdk import Stack
@@ -126,6 +125,4 @@ class ReviewReminderSchedule(Construct):
             )
         )
         if isinstance(function, lambda_.Function):
-            function.add_environment(
-                "WATCHED_REPOSITORIES", json.dumps(list(repository_names), separators=(",", ":"))
-            )
+            function.add_environment("WATCHED_REPOSITORIES", ",".join(repository_names))

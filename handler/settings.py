@@ -258,15 +258,16 @@ def review_reminders(text: str) -> ReviewReminders:
 
 
 def repository_names(text: str) -> tuple[str, ...]:
-    """``WATCHED_REPOSITORIES``: a JSON list of repository names (or ``a,b,c``), as the stack sets it."""
+    """``WATCHED_REPOSITORIES``: comma-separated repository names (or a JSON list of them), or
+    ``*`` for every repository of the account and region, as the stack sets it."""
     names = json.loads(text) if text.strip().startswith("[") else text.split(",")
     if not isinstance(names, list):
-        raise ValueError('must be a JSON list of repository names like ["payments"]')
+        raise ValueError('must be repository names like "payments,ledger"')
     found = tuple(str(name).strip() for name in names if str(name).strip())
     for name in found:
-        if not _REPOSITORY_NAME.fullmatch(name) or name in (".", ".."):
+        if name != "*" and (not _REPOSITORY_NAME.fullmatch(name) or name in (".", "..")):
             raise ValueError(
-                f"{name[:60]!r} is not a repository name (1-100 letters, digits, '.', '_' or '-')"
+                f"names {name[:60]!r}, not a repository name (1-100 letters, digits, '.', '_' or '-')"
             )
     return tuple(dict.fromkeys(found))
 

@@ -99,7 +99,7 @@ def test_the_notifier_may_read_the_review_queue_of_the_watched_repositories_only
             "Environment": {
                 "Variables": Match.object_like(
                     {
-                        "WATCHED_REPOSITORIES": '["payments","web-app"]',
+                        "WATCHED_REPOSITORIES": "payments,web-app",
                         "REVIEW_REMINDERS": json.dumps(REMINDERS, separators=(",", ":")),
                     }
                 )

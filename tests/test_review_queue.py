@@ -373,3 +373,14 @@ def test_a_context_without_settings_is_told_what_is_missing(
     assert not reply.ok and reply.text.startswith(
         "The review queue is not set up: USER_MAP is not valid JSON"
     )
+
+
+def test_every_repository_is_not_read_by_the_queue(standin: codecommit.CodeCommitStandIn) -> None:
+    before = sum(standin.calls.values())
+    queue = read_queue(reader(standin), settings_for("*"), now=NOW, min_age=timedelta(0))
+    assert queue.entries == () and "every repository" in queue.skipped[0]
+    assert sum(standin.calls.values()) == before
+    reply = run_queue_command(
+        StandInContext(standin, CAROL_ACTOR, settings_for("*")), [], command="prs", now=NOW
+    )
+    assert not reply.ok and "No repositories are watched by name" in reply.text

@@ -69,6 +69,8 @@ T = TypeVar("T")
 #: Open pull requests read per repository at most (ListPullRequests pages of 100); past it the
 #: digest says the queue was cut.
 MAX_PULL_REQUESTS_PER_REPOSITORY = 200
+#: ``WATCHED_REPOSITORIES`` for every repository of the account and region; the queue needs names.
+ALL_REPOSITORIES = "*"
 #: A call is not started with less time than this left: it could not finish with its retries.
 MIN_CALL_SECONDS = 3.0
 #: The time a chat action gives its reads (the chat function finishes it in an asynchronous
@@ -351,6 +353,9 @@ def read_queue(
     entries: list[QueueEntry] = []
     skipped: list[str] = []
     for name in repositories if repositories is not None else settings.repositories:
+        if name == ALL_REPOSITORIES:
+            skipped.append('every repository ("*"): the queue reads repositories named in "repositories"')
+            continue
         repository = settings.repository(name)
         try:
             pull_request_ids = reader.open_pull_request_ids(name)
@@ -419,7 +424,7 @@ def _chosen_repositories(settings: QueueSettings, args: Sequence[str], command: 
     """The repositories to read (every watched one without an argument), or the refusal in words."""
     if len(args) > 1:
         return Reply(f"Usage: `{command} [repository]`: one repository name at most.", ok=False)
-    if not settings.repositories:
+    if not [name for name in settings.repositories if name != ALL_REPOSITORIES]:
         return Reply(
             "No repositories are watched by name, so there is no review queue to show: "
             'set "repositories" in the stack\'s context (cdk.json) and deploy.',
