@@ -63,7 +63,13 @@ class EventPath:
 
 #: The event paths, tried in order; the last one (pushes) takes whatever the others did not.
 EVENT_PATHS: tuple[EventPath, ...] = (
-    EventPath("reminders", is_reminder_event, "handler.pipelines.reminders", "process_reminder_event"),
+    EventPath(
+        "reminders",
+        is_reminder_event,
+        "handler.pipelines.reminders",
+        "process_reminder_event",
+        source="schedule",
+    ),
     EventPath(
         "pull_request", is_eventbridge_event, "handler.pipelines.pull_request", "process_pull_request_event"
     ),

@@ -439,3 +439,19 @@ def test_the_private_answers_ping_nobody(entries: list[QueueEntry]) -> None:
         text.encode("utf-8")
         assert not MENTION.search(text), text
         assert len(text) <= 4_000  # Slack's limit for a command's ephemeral answer
+
+
+def test_each_digest_is_an_outcome_line(
+    standin: codecommit.CodeCommitStandIn, slack_standin: slack.SlackStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock(NOW)
+    runtime = make_runtime(slack_standin.url, clock)
+    with caplog.at_level("INFO", logger="handler.outcome"):
+        run(runtime, standin, clock)
+        run(runtime, standin, clock)
+    lines = [r for r in caplog.records if r.name == "handler.outcome"]
+    assert [(r.outcome, r.source, r.kind, r.destinations, r.event_id) for r in lines] == [  # type: ignore[attr-defined]
+        ("delivered", "schedule", "review_reminder", ["default"], "e1"),
+        ("duplicate", "schedule", "review_reminder", ["default"], "e1"),
+    ]
+    assert lines[0].reason == "3 waiting: payments#5, payments#1, ledger#8"  # type: ignore[attr-defined]

@@ -10,9 +10,13 @@
 The stack's EventBridge Scheduler schedule (``cdk/reminders.py``) sends the event; what is in it
 and what the settings mean is in ``docs/reminders.md``. Outcomes:
 
-* reminders off (``REVIEW_REMINDERS`` unset: a schedule left from an earlier deploy), an event of
-  another version: one log line, nothing posted, no retry;
-* nothing waits, or everything that waits was reminded today: nothing posted (quiet);
+Each outcome is the one line every event path writes (``handler.logs.log_outcome``, source
+``schedule``, kind ``review_reminder``, the schedule's execution id), counted in the metrics:
+
+* an event of another version: ``dropped``; reminders off (``REVIEW_REMINDERS`` unset: a schedule
+  left from an earlier deploy) or nothing waits: ``filtered``; nothing posted, no retry;
+* everything that waits was reminded at a destination today: ``duplicate`` there (quiet);
+* a digest posted: ``delivered``, with the pull requests it named;
 * a destination whose post fails: its claims are released and, after every destination was tried,
   the error is raised, so Lambda's retry (or the schedule's dead-letter queue) posts only what is
   missing.
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -39,6 +43,8 @@ from handler.aws.clients import AwsClients
 from handler.deadline import Deadline
 from handler.deliver.senders import Senders, to_each
 from handler.errors import NotifierError, UnprocessableEvent
+from handler.logs import Outcome, log_outcome
+from handler.metrics import Metrics
 from handler.pull_requests.people import UserMap
 from handler.render.markup import markup_for
 from handler.render.reminders import render_digest
@@ -50,6 +56,9 @@ from handler.state.memory import MemoryStore
 log = logging.getLogger(__name__)
 
 PREFIX = "remind#"
+#: How the outcome lines and metrics name this path's events and their kind.
+SOURCE = "schedule"
+KIND = "review_reminder"
 #: A mark outlives its day (in any time zone) and is then removed by DynamoDB's TTL.
 MARK_SECONDS = 2 * 24 * 3600
 
@@ -75,6 +84,11 @@ class ReminderRuntime(Protocol):
     @property
     def pull_requests(self) -> object:
         """The pull-request runtime (or its factory), whose settings hold ``USER_MAP``."""
+        ...
+
+    @property
+    def metrics(self) -> Metrics:
+        """This invocation's metrics: every outcome line is counted there too."""
         ...
 
     @property
@@ -127,10 +141,16 @@ def process_reminder_event(
         parsed = ReminderEvent(event)
         account, region, partition = parsed.account, parsed.region, parsed.partition
     except UnprocessableEvent as error:
-        log.warning("review reminders: event dropped: %s", error)
+        _said(runtime, "dropped", reason=str(error))
         return {"dropped": 1}
+    run = parsed.execution_id
     if reminders is None:
-        log.warning("review reminders: REVIEW_REMINDERS is not set, nothing sent (a schedule left behind?)")
+        _said(
+            runtime,
+            "filtered",
+            run,
+            reason="REVIEW_REMINDERS is not set (a schedule left from an earlier deploy?)",
+        )
         return {"reminded": 0}
     region = region or _function_region()
     queue_settings = QueueSettings(
@@ -142,40 +162,81 @@ def process_reminder_event(
         min_age_hours=reminders.min_age_hours,
     )
     now = clock()
-    client = (codecommit or _codecommit_clients(runtime))(region)
-    queue = read_queue(
-        ReviewQueueReader(client, deadline),
-        queue_settings,
-        now=datetime.fromtimestamp(now, UTC),
-        min_age=timedelta(hours=reminders.min_age_hours),
-    )
+    try:
+        client = (codecommit or _codecommit_clients(runtime))(region)
+        queue = read_queue(
+            ReviewQueueReader(client, deadline),
+            queue_settings,
+            now=datetime.fromtimestamp(now, UTC),
+            min_age=timedelta(hours=reminders.min_age_hours),
+        )
+    except Exception as error:  # said once, with the same keys as every outcome, then raised
+        _said(runtime, "raised", run, reason=str(error), error_class=type(error).__name__)
+        raise
     if not queue.entries:
-        log.info("review reminders: nothing waits for review; nothing sent")
+        _said(runtime, "filtered", run, reason="nothing waits for review")
         return {"reminded": 0, "digests": 0}
     state = runtime.state if runtime.state is not None else _process_memory()
     counts = {"reminded": 0, "digests": 0}
 
     def deliver(name: str) -> int:
-        claimed = _claim(state, queue.entries, name, reminders, now)
-        if not claimed.entries:
-            log.info("review reminders: %s was reminded of every waiting pull request today", name)
-            return 0
-        sender = runtime.senders.get(name)
-        payload = render_digest(
-            claimed.entries, datetime.fromtimestamp(now, UTC), settings.render, markup_for(sender.flavor)
-        )
+        claimed = Claimed((), ())
         try:
-            sender.post(payload, deadline)
-        except BaseException:
+            claimed = _claim(state, queue.entries, name, reminders, now)
+            if not claimed.entries:
+                _said(runtime, "duplicate", run, [name], reason="everything waiting was reminded there today")
+                return 0
+            sender = runtime.senders.get(name)
+            payload = render_digest(
+                claimed.entries, datetime.fromtimestamp(now, UTC), settings.render, markup_for(sender.flavor)
+            )
+            sent = sender.post(payload, deadline)
+        except BaseException as error:
             _release(state, claimed.marks)
+            if isinstance(error, Exception):
+                _said(runtime, "raised", run, [name], reason=str(error), error_class=type(error).__name__)
             raise
-        log.info("review reminders: %d pull requests in the digest to %s", len(claimed.entries), name)
+        listed = ", ".join(
+            f"{entry.repository.name}#{entry.pull_request_id}" for entry in claimed.entries[:20]
+        )
+        _said(
+            runtime,
+            "delivered",
+            run,
+            [name],
+            reason=f"{len(claimed.entries)} waiting: {listed}",
+            attempts=sent.attempts,
+        )
         counts["reminded"] += len(claimed.entries)
         counts["digests"] += 1
         return 1
 
     to_each(reminders.to, deliver)
     return counts
+
+
+def _said(
+    runtime: ReminderRuntime,
+    outcome: Outcome,
+    run: str = "",
+    destinations: Sequence[str] = (),
+    *,
+    reason: str,
+    error_class: str = "",
+    attempts: int = 0,
+) -> None:
+    """The outcome line (and metric) every event path writes, for the digest (to one destination)."""
+    log_outcome(
+        outcome=outcome,
+        source=SOURCE,
+        kind=KIND,
+        event_id=run,
+        destinations=destinations,
+        reason=reason,
+        error_class=error_class,
+        attempts=attempts,
+        metrics=runtime.metrics,
+    )
 
 
 def _claim(
