@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handler.routing import RoutingError, parse_routing
-from handler.settings import Settings, read_settings, setting_specs
+from handler.settings import ReviewReminders, Settings, read_settings, review_reminders, setting_specs
 
 _REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
 _TRIGGER_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
@@ -83,6 +83,12 @@ class NotifierConfig:
         """Every repository the notifier reads: the existing ones and the one it creates."""
         created = (self.create_repository,) if self.create_repository else ()
         return self.repositories + created
+
+    @property
+    def review_reminders(self) -> ReviewReminders | None:
+        """``review_reminders``, validated at synth (None: no schedule)."""
+        text = self.handler_environment.get("REVIEW_REMINDERS")
+        return review_reminders(text) if text else None
 
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> NotifierConfig:
@@ -155,6 +161,11 @@ class NotifierConfig:
         check(30 <= timeout <= 900, "function_timeout_seconds must be between 30 and 900")
 
         environment = _handler_environment(get, problems)
+        check(
+            not (watch_all and "REVIEW_REMINDERS" in environment),
+            'review_reminders needs the repositories named: with repositories "*" the notifier does not '
+            "know which ones to read; list them in repositories",
+        )
         if problems:
             raise StackConfigError("invalid CDK context (cdk.json or -c):\n  - " + "\n  - ".join(problems))
         return cls(

@@ -22,6 +22,7 @@ from cdk.nag import acknowledge, acknowledge_wildcard
 from cdk.observability import DEFAULT_NAMESPACE, Observability, WatchedQueue
 from cdk.pipelines import PipelineEvents, pipelines_from_context
 from cdk.pull_request_events import PullRequestConfig, PullRequestEvents
+from cdk.reminders import ReviewReminderSchedule
 from cdk.state_table import StateTable
 from cdk.topic import NotificationTopic
 from cdk.triggers import RepositoryTriggers, all_repositories_trigger_name, trigger_name_for
@@ -41,6 +42,7 @@ class CodeCommitSlackNotifierStack(Stack):
         chat: the Slack app's front door (None unless the ``chat`` context is set; cdk/chat.py).
         pipeline_events: the rules for the pipelines in context ``pipelines`` (None without any);
             the chat construct calls its ``grant_actor(actor_role)``.
+        review_reminders: the review-reminder schedule (None unless ``review_reminders`` is set).
         created_repository: the repository the stack created, if asked to.
         secret: the webhook secret (imported, or created holding a placeholder).
         observability: the dashboard and the alarms on the functions' metrics.
@@ -104,6 +106,19 @@ class CodeCommitSlackNotifierStack(Stack):
                 config=pull_requests,
                 watch_all=config.watch_all,
             )
+        reminders = config.review_reminders
+        self.review_reminders = None
+        if reminders is not None:  # the digest of pull requests waiting for review: Scheduler → the function
+            self.review_reminders = ReviewReminderSchedule(
+                self,
+                "ReviewReminders",
+                reminders=reminders,
+                function=self.notifier.function,
+                function_role=self.notifier.role,
+                dead_letter_queue=self.notifier.dead_letter_queue,
+                repository_names=config.watched_repositories,
+                repository_arns=repository_arns,
+            )
 
         self.pipeline_events = None
         pipelines = pipelines_from_context(self.node.try_get_context)
@@ -117,6 +132,57 @@ class CodeCommitSlackNotifierStack(Stack):
                 role=self.notifier.role,
                 dead_letter_queue=self.notifier.dead_letter_queue,
             )
+        self._front_doors(config, repository_arns, secret_id, secret_resource, pull_requests)
+
+        self.created_repository = None
+        if config.create_repository:
+            self.created_repository = codecommit.Repository(
+                self,
+                "Repository",
+                repository_name=config.create_repository,
+                description="Created by the CodeCommit -> Slack notifier stack",
+            )
+            # Removing the notifier must never remove anyone's code.
+            self.created_repository.apply_removal_policy(RemovalPolicy.RETAIN)
+        # Every watched repository, the created one too, gets our trigger from the same custom
+        # resource, so destroying the stack removes it even from the repository it keeps.
+        self.triggers = RepositoryTriggers(
+            self,
+            "ExistingRepositoryTriggers",
+            repository_names=config.watched_repositories,
+            topic_arn=self.topic.topic.topic_arn,
+            trigger_name=trigger_name,
+            branches=config.branches,
+            log_retention_days=config.log_retention_days,
+            watch_all=config.watch_all,
+            alarm_topic_arn=config.alarm_topic_arn,
+        )
+        for resource in self.triggers.resources.values():
+            resource.node.add_dependency(self.topic)
+            if self.created_repository is not None:
+                resource.node.add_dependency(self.created_repository)
+
+        self.observability = Observability(
+            self,
+            "Observability",
+            functions=self._watched_functions(),
+            dead_letter_queues=self._watched_queues(),
+            namespace=config.handler_environment.get("METRICS_NAMESPACE", DEFAULT_NAMESPACE),
+            alarm_topic_arn=config.alarm_topic_arn,
+        )
+        self._outputs(config)
+
+    def _front_doors(
+        self,
+        config: NotifierConfig,
+        repository_arns: list[str],
+        secret_id: str,
+        secret_resource: str,
+        pull_requests: PullRequestConfig,
+    ) -> None:
+        """The HTTP front doors, each off unless its context is set: GitLab's webhook (``gitlab``)
+        and the Slack app's (``chat``), whose actor role also gets the pipelines' actions."""
+        any_repository = self.format_arn(service="codecommit", resource="*")
         self.gitlab = None
         if gitlab_enabled(self.node.try_get_context("gitlab")):  # GitLab's webhook → verify → the function
             self.gitlab = GitLabWebhook(
@@ -157,44 +223,6 @@ class CodeCommitSlackNotifierStack(Stack):
                     'repositories: "*" watches every repository; the actor role may take the review '
                     "actions on any of them, as the person, and the function checks each click first.",
                 )
-
-        self.created_repository = None
-        if config.create_repository:
-            self.created_repository = codecommit.Repository(
-                self,
-                "Repository",
-                repository_name=config.create_repository,
-                description="Created by the CodeCommit -> Slack notifier stack",
-            )
-            # Removing the notifier must never remove anyone's code.
-            self.created_repository.apply_removal_policy(RemovalPolicy.RETAIN)
-        # Every watched repository, the created one too, gets our trigger from the same custom
-        # resource, so destroying the stack removes it even from the repository it keeps.
-        self.triggers = RepositoryTriggers(
-            self,
-            "ExistingRepositoryTriggers",
-            repository_names=config.watched_repositories,
-            topic_arn=self.topic.topic.topic_arn,
-            trigger_name=trigger_name,
-            branches=config.branches,
-            log_retention_days=config.log_retention_days,
-            watch_all=config.watch_all,
-            alarm_topic_arn=config.alarm_topic_arn,
-        )
-        for resource in self.triggers.resources.values():
-            resource.node.add_dependency(self.topic)
-            if self.created_repository is not None:
-                resource.node.add_dependency(self.created_repository)
-
-        self.observability = Observability(
-            self,
-            "Observability",
-            functions=self._watched_functions(),
-            dead_letter_queues=self._watched_queues(),
-            namespace=config.handler_environment.get("METRICS_NAMESPACE", DEFAULT_NAMESPACE),
-            alarm_topic_arn=config.alarm_topic_arn,
-        )
-        self._outputs(config)
 
     def _watched_functions(self) -> list[tuple[str, lambda_.IFunction]]:
         """The functions on the dashboard: those that handle events at run time (the notifier, and

@@ -7,6 +7,7 @@ to bottom parse → claim → enrich → decide → render → deliver → mark:
     EventBridge aws.codecommit (direct or in SNS)     → handler.pipelines.pull_request
     {"source": "gitlab", ...} (from handler.gitlab)    → handler.pipelines.gitlab
     EventBridge aws.codepipeline / aws.codebuild      → handler.pipelines.pipeline_run
+    the review-reminder schedule's event              → handler.pipelines.reminders
 
 :data:`EVENT_PATHS` is that table, tried in order; the push path is the default, because a
 repository trigger's SNS event carries no source field to match on (its parser drops what is not
@@ -32,6 +33,7 @@ from handler.pipelines.push import process_push_event
 from handler.runtime import Runtime, aws_runtime
 from handler.settings import Settings
 from handler.sources import is_eventbridge_event, is_gitlab_envelope, is_pipeline_event
+from handler.sources.schedule import is_reminder_event
 
 #: What a path's entry does: process one event, return how many of its parts had each outcome.
 ProcessEvent = Callable[[Any, Runtime, Deadline], dict[str, int]]
@@ -63,6 +65,13 @@ class EventPath:
 
 #: The event paths, tried in order; the last one (pushes) takes whatever the others did not.
 EVENT_PATHS: tuple[EventPath, ...] = (
+    EventPath(
+        "reminders",
+        is_reminder_event,
+        "handler.pipelines.reminders",
+        "process_reminder_event",
+        source="schedule",
+    ),
     EventPath(
         "pull_request", is_eventbridge_event, "handler.pipelines.pull_request", "process_pull_request_event"
     ),

@@ -229,15 +229,6 @@ def web_api_url(text: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def repository_names(text: str) -> tuple[str, ...]:
-    """Comma-separated repository names, or ``*`` for every repository."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    for name in names:
-        if name != "*" and not re.fullmatch(r"[\w.-]{1,100}", name):
-            raise ValueError(f"names {name[:40]!r}, not a repository name")
-    return names
-
-
 #: A CodePipeline pipeline's name (CodePipeline's own rule: 1-100 of these characters).
 _PIPELINE_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,100}", re.ASCII)
 #: What ``PIPELINE_EVENTS`` names: the pipeline messages that post (``handler/render/pipeline.py``).
@@ -327,6 +318,116 @@ def deploy_targets(text: str) -> tuple[tuple[str, GitHubDispatchTarget], ...]:
             raise ValueError(f'{name}: "event_type" must be 1-100 characters, got {event_type!r}')
         targets.append((name, GitHubDispatchTarget(repository, event_type)))
     return tuple(targets)
+
+
+#: EventBridge Scheduler's cron form: ``cron(minutes hours day-of-month month day-of-week year)``.
+_SCHEDULER_CRON = re.compile(r"cron\(([^()]*)\)")
+_CRON_EXAMPLE = "cron(0 9 ? * MON-FRI *)"
+_REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")
+#: The keys of the ``review_reminders`` context object (``REVIEW_REMINDERS``).
+REMINDER_KEYS = ("schedule", "timezone", "min_age_hours", "to")
+
+
+@dataclass(frozen=True)
+class ReviewReminders:
+    """``review_reminders``: when the digest of pull requests waiting for review is sent, and where.
+
+    Attributes:
+        schedule: an EventBridge Scheduler cron expression (``cron(0 9 ? * MON-FRI *)``).
+        timezone: the IANA time zone the schedule runs in and "once a day" counts days in.
+        min_age_hours: a pull request younger than this is left out (its reviewers were just told).
+        to: the destinations that get the digest (``default`` or names from ``DESTINATIONS``).
+    """
+
+    schedule: str
+    timezone: str = "UTC"
+    min_age_hours: int = 24
+    to: tuple[str, ...] = ("default",)
+
+
+def _cron(value: object) -> str:
+    if not isinstance(value, str) or not (match := _SCHEDULER_CRON.fullmatch(value.strip())):
+        raise ValueError(f"schedule must be an EventBridge Scheduler cron expression like {_CRON_EXAMPLE!r}")
+    fields = match.group(1).split()
+    if len(fields) != 6:
+        raise ValueError(
+            f"schedule {value!r} has {len(fields)} fields; EventBridge Scheduler's cron takes six "
+            f"(minutes hours day-of-month month day-of-week year), like {_CRON_EXAMPLE!r}"
+        )
+    if (fields[2] == "?") == (fields[4] == "?"):
+        raise ValueError(
+            f"schedule {value!r}: exactly one of day-of-month and day-of-week must be '?', "
+            f"like {_CRON_EXAMPLE!r}"
+        )
+    return f"cron({' '.join(fields)})"
+
+
+def time_zone(value: object) -> str:
+    """An IANA time zone name (``Europe/Berlin``), checked against zoneinfo's data."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("timezone must be an IANA time zone name like 'Europe/Berlin' or 'UTC'")
+    try:
+        ZoneInfo(value.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"timezone {value[:60]!r} is not an IANA time zone name like 'Europe/Berlin'"
+        ) from None
+    return value.strip()
+
+
+def review_reminders(text: str) -> ReviewReminders:
+    """``REVIEW_REMINDERS``: the ``review_reminders`` object (keys in :data:`REMINDER_KEYS`), as JSON.
+
+    The names in ``to`` are checked against ``DESTINATIONS`` by :meth:`Settings.check_together`.
+    """
+    example = '{"schedule": "cron(0 9 ? * MON-FRI *)", "timezone": "Europe/Berlin"}'
+    try:
+        raw = json.loads(text)
+    except ValueError as error:
+        raise ValueError(f"is not valid JSON ({error}); write an object like {example}") from None
+    if not isinstance(raw, dict) or "schedule" not in raw:
+        raise ValueError(f"must be an object with at least a schedule, like {example}")
+    unknown = sorted(set(raw) - set(REMINDER_KEYS))
+    if unknown:
+        raise ValueError(
+            f"has unknown keys {', '.join(map(repr, unknown))}; the keys are {', '.join(REMINDER_KEYS)}"
+        )
+    age = raw.get("min_age_hours", 24)
+    if isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 720:
+        raise ValueError(f"min_age_hours must be a whole number of hours from 0 to 720, got {age!r}")
+    to = raw.get("to", ["default"])
+    if isinstance(to, str):
+        to = [to]
+    if (
+        not isinstance(to, list)
+        or not to
+        or not all(isinstance(name, str) and name.strip() for name in to)
+        or len(set(to)) != len(to)
+    ):
+        raise ValueError('to must be a list of destination names, each once, like ["default"] or ["reviews"]')
+    return ReviewReminders(
+        schedule=_cron(raw["schedule"]),
+        timezone=time_zone(raw.get("timezone", "UTC")),
+        min_age_hours=age,
+        to=tuple(name.strip() for name in to),
+    )
+
+
+def repository_names(text: str) -> tuple[str, ...]:
+    """``WATCHED_REPOSITORIES``: comma-separated repository names (or a JSON list of them), or
+    ``*`` for every repository of the account and region, as the stack sets it."""
+    names = json.loads(text) if text.strip().startswith("[") else text.split(",")
+    if not isinstance(names, list):
+        raise ValueError('must be repository names like "payments,ledger"')
+    found = tuple(str(name).strip() for name in names if str(name).strip())
+    for name in found:
+        if name != "*" and (not _REPOSITORY_NAME.fullmatch(name) or name in (".", "..")):
+            raise ValueError(
+                f"names {name[:60]!r}, not a repository name (1-100 letters, digits, '.', '_' or '-')"
+            )
+    return tuple(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -436,6 +537,10 @@ class Settings:
     slack_api_url: str = setting("SLACK_API_URL", web_api_url, "https://slack.com/api/")
     #: Chat: the repositories a click may act on (the stack's; ``*``: every one of the account and region).
     watched_repositories: tuple[str, ...] = setting("WATCHED_REPOSITORIES", repository_names, ())
+    #: The review-reminder digest (docs/reminders.md); None: no reminders.
+    review_reminders: ReviewReminders | None = setting(
+        "REVIEW_REMINDERS", review_reminders, None, context="review_reminders"
+    )
 
     @property
     def routes_in_force(self) -> Routing | None:
@@ -448,20 +553,30 @@ class Settings:
     def check_together(
         values: Mapping[str, Any], failed: frozenset[str], name: Callable[[str], str]
     ) -> list[str]:
-        """Problems across settings: every route's ``to`` names a declared destination or ``default``.
+        """Problems across settings: every route's and the reminders' ``to`` names a declared
+        destination or ``default``.
 
         Args:
             values: the parsed values by field name (unset fields are absent).
             failed: the fields whose own parse failed (already reported; not checked again).
             name: how a field's setting is named in a problem (its variable or context key).
         """
-        routing = values.get("routing")
-        if routing is None or "destinations" in failed:
+        if "destinations" in failed:
             return []
+        declared = values.get("destinations", {})
+        reminders = values.get("review_reminders")
+        problems = [
+            f"{name('review_reminders')} to names {target!r}, which is neither default nor declared in "
+            f"{name('destinations')}"
+            for target in (reminders.to if reminders is not None else ())
+            if target != "default" and target not in declared
+        ]
+        routing = values.get("routing")
+        if routing is None:
+            return problems
         from handler.routing import unknown_destinations
 
-        declared = values.get("destinations", {})
-        return [
+        return problems + [
             f"{name('routing')} {problem}"
             for problem in unknown_destinations(routing, declared, declared_in=name("destinations"))
         ]

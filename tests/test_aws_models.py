@@ -25,6 +25,7 @@ from botocore.model import Shape
 from cdk.function import CODECOMMIT_READS
 from cdk.pipelines import NOTIFIER_BUILD_STATUS_ACTIONS, NOTIFIER_PIPELINE_ACTIONS
 from cdk.pull_request_events import PULL_REQUEST_ACTIONS
+from cdk.reminders import REVIEW_QUEUE_ACTIONS
 from cdk.state_table import ITEM_ACTIONS
 from handler.aws.clients import trimmed_session
 from handler.aws.models import CREDENTIAL_SERVICES, DATA_DIR, OPERATIONS, TrimmedDataLoader
@@ -62,6 +63,7 @@ def test_the_trimmed_models_hold_exactly_what_the_iam_policy_grants() -> None:
         *PULL_REQUEST_ACTIONS,
         *NOTIFIER_PIPELINE_ACTIONS,
         *NOTIFIER_BUILD_STATUS_ACTIONS,
+        *REVIEW_QUEUE_ACTIONS,
         *ITEM_ACTIONS,
         "secretsmanager:GetSecretValue",
         "ssm:GetParameter",

@@ -61,6 +61,9 @@ PULL_REQUEST_READS = (
 PIPELINE_READS = ("GetPipeline", "GetPipelineExecution", "GetPipelineState", "ListPipelineExecutions")
 #: The CodeCommit read that finds the pull request a run built (its source branch's tip).
 BUILD_STATUS_READS = ("ListPullRequests",)
+#: The review queue's own read (handler/actions/review_queue.py): the open pull requests of a
+#: repository; each one's details and approvals are read with :data:`PULL_REQUEST_READS`.
+REVIEW_QUEUE_READS = ("ListPullRequests",)
 #: Every AWS operation the function calls, by botocore service name. The IAM policy is built from
 #: these lists (cdk/function.py, cdk/pull_request_events.py, cdk/state_table.py; a test checks the
 #: synthesized policy). A call missing here fails loudly: the trimmed model has no such method.

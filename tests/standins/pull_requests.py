@@ -1,4 +1,4 @@
-"""The pull-request half of the CodeCommit stand-in: GetPullRequest, GetComment,
+"""The pull-request half of the CodeCommit stand-in: ListPullRequests, GetPullRequest, GetComment,
 GetCommentsForPullRequest, GetPullRequestApprovalStates and EvaluatePullRequestApprovalRules.
 
 Answers use the service model's field names (botocore parses them through the real client) and
@@ -18,6 +18,7 @@ from typing import Any
 
 OPERATIONS = frozenset(
     {
+        "ListPullRequests",
         "GetPullRequest",
         "GetComment",
         "GetCommentsForPullRequest",
@@ -65,6 +66,8 @@ class StoredPullRequest:
     merge_option: str | None = None
     merge_commit_id: str | None = None
     approvals: dict[str, str] = field(default_factory=dict)
+    #: When it was opened, epoch seconds.
+    created: float = CREATED
 
 
 @dataclass
@@ -88,6 +91,8 @@ class PullRequestBook:
         self.pull_requests: dict[str, StoredPullRequest] = {}
         self.comments: dict[str, StoredComment] = {}
         self.page_size = page_size
+        #: repositories ListPullRequests answers RepositoryDoesNotExistException for
+        self.missing_repositories: set[str] = set()
         self._lock = threading.Lock()
 
     def add_pull_request(self, pull_request: StoredPullRequest) -> StoredPullRequest:
@@ -134,7 +139,7 @@ class PullRequestBook:
             "pullRequestId": stored.pull_request_id,
             "title": stored.title,
             "lastActivityDate": CREATED + 60,
-            "creationDate": CREATED,
+            "creationDate": stored.created,
             "pullRequestStatus": stored.status,
             "authorArn": stored.author_arn,
             "pullRequestTargets": [
@@ -166,6 +171,26 @@ class PullRequestBook:
         if stored.description is not None:
             pull_request["description"] = stored.description
         return {"pullRequest": pull_request}
+
+    def _ListPullRequests(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Ids of one repository's pull requests, newest first, ``page_size`` (or ``maxResults``) a page."""
+        repository = body.get("repositoryName")
+        if not repository:
+            raise ServiceError("RepositoryNameRequiredException", "A repository name is required.")
+        if repository in self.missing_repositories:
+            raise ServiceError("RepositoryDoesNotExistException", f"{repository} does not exist")
+        status = body.get("pullRequestStatus")
+        ids = [
+            stored.pull_request_id
+            for stored in sorted(self.pull_requests.values(), key=lambda p: -int(p.pull_request_id))
+            if stored.repository == repository and (status is None or stored.status == status)
+        ]
+        start = int(base64.b64decode(body["nextToken"]).decode()) if body.get("nextToken") else 0
+        size = min(self.page_size, int(body.get("maxResults") or self.page_size))
+        answer: dict[str, Any] = {"pullRequestIds": ids[start : start + size]}
+        if start + size < len(ids):
+            answer["nextToken"] = base64.b64encode(str(start + size).encode()).decode()
+        return answer
 
     def _GetComment(self, body: dict[str, Any]) -> dict[str, Any]:
         comment_id = body.get("commentId")
