@@ -50,6 +50,12 @@ REVIEW_ACTIONS = (
     "codecommit:MergePullRequestBySquash",
     "codecommit:MergePullRequestByThreeWay",
     "codecommit:PostCommentForPullRequest",
+    # ``prs``: the review queue, read as the person (handler/actions/review_queue.py)
+    "codecommit:ListPullRequests",
+    "codecommit:GetPullRequestApprovalStates",
+    # ``deploy <pipeline> <branch or commit>``: the ref resolved to the commit the run pins
+    "codecommit:GetBranch",
+    "codecommit:GetCommit",
 )
 #: More memory is more CPU: the cold acknowledgement (``make bench``) is CPU-bound.
 MEMORY_MB = 1024

@@ -35,6 +35,8 @@ from handler.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: The secret's key holding the GitHub token for ``github-dispatch`` deploys.
+GITHUB_TOKEN_KEY = "github-token"
 #: How long a signing secret read is trusted when a signature fails to match.
 SECRET_RECHECK_SECONDS = 60.0
 
@@ -267,6 +269,7 @@ def run_work(work: Mapping[str, Any], chat: ChatRuntime) -> None:
         state=state,
         region=chat.region,
         clock=time.time,
+        github_token=lambda: chat.secret().get(GITHUB_TOKEN_KEY, ""),
     )
     reply = finish(work, edges)
     log.info(

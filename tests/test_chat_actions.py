@@ -3,6 +3,7 @@ as the person (handler/actions/)."""
 
 from __future__ import annotations
 
+import importlib
 import time
 from typing import Any
 
@@ -545,3 +546,18 @@ def test_a_reply_with_a_link_is_posted_as_the_author_wrote_it() -> None:
     finish(work, world.edges())
     (comment,) = world.book.comments.values()
     assert comment["content"] == "see the doc (https://example.com/x) & fix"
+
+
+def test_every_family_of_actions_is_in_the_tables_and_the_usage() -> None:
+    """The review queue, the review actions and the pipelines answer from one front door; the gate's
+    button ids are the pipeline renderer's own (the table spells them out to stay light)."""
+    from handler.actions import table
+    from handler.render import pipeline
+
+    assert set(table.SUBCOMMANDS) == {"prs", "approve", "merge", "remind", "deploy", "status", "rollback"}
+    assert {pipeline.APPROVE_DEPLOY, pipeline.REJECT_DEPLOY} <= set(table.BUTTONS)
+    for name in table.SUBCOMMANDS:
+        assert f"/codecommit {name}" in table.usage()
+    for entry in [*table.SUBCOMMANDS.values(), *table.BUTTONS.values()]:
+        module, _, name = (entry.__doc__ or "").partition(", imported")[0].rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name)), entry.__doc__

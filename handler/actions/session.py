@@ -63,6 +63,8 @@ class ChatSession:
     clicked: ClickedMessage | None = None
     update_message: Callable[[ClickedMessage, dict[str, Any]], None] | None = None
     react: Callable[[str, str, str], None] | None = None
+    #: The GitHub token (secret key ``github-token``) for ``github-dispatch`` deploys, read when asked.
+    github_token: Callable[[], str] | None = None
 
     def client(self, service: str, region: str) -> Any:
         """A client acting as :attr:`actor` (assumed actor role)."""

@@ -37,21 +37,37 @@ def lazy(module: str, name: str) -> Callable[[Any, Any], Reply]:
 
 #: ``/codecommit <word> ...``; ``help`` is answered by the front door itself.
 SUBCOMMANDS: dict[str, SubCommand] = {
+    "prs": lazy("handler.actions.review_queue", "prs"),
     "approve": lazy("handler.actions.review", "approve_command"),
     "merge": lazy("handler.actions.review", "merge_command"),
+    "remind": lazy("handler.actions.review_queue", "remind"),
+    "deploy": lazy("handler.actions.pipeline_commands", "deploy"),
+    "status": lazy("handler.actions.pipeline_commands", "status"),
+    "rollback": lazy("handler.actions.pipeline_commands", "rollback"),
 }
-# TODO(reminders): SUBCOMMANDS["prs"], SUBCOMMANDS["remind"] from handler.actions.review_queue.
+
+#: The approval gate's buttons (``handler.render.pipeline``'s ids, written here so the
+#: acknowledgement never imports the pipeline renderer; a test holds the two equal).
+APPROVE_DEPLOY = "codepipeline_approve"
+REJECT_DEPLOY = "codepipeline_reject"
 
 #: Buttons by ``action_id`` (the Comment button opens a modal in the front door instead).
 BUTTONS: dict[str, Button] = {
     APPROVE: lazy("handler.actions.review", "approve"),
     REVOKE: lazy("handler.actions.review", "revoke"),
     MERGE: lazy("handler.actions.review", "merge"),
+    APPROVE_DEPLOY: lazy("handler.actions.pipeline_commands", "approve_deploy"),
+    REJECT_DEPLOY: lazy("handler.actions.pipeline_commands", "reject_deploy"),
 }
 
 USAGE_LINES = [
+    "/codecommit prs [repository]: what waits on you, and what waits on others",
     "/codecommit approve <repository> <id>: approve a pull request's current revision, as you",
     "/codecommit merge <repository> <id>: merge it, if its approval rules are satisfied",
+    "/codecommit remind: the review digest, now, privately",
+    "/codecommit deploy <pipeline> [<branch, tag or commit>]: start a pipeline run, as you",
+    "/codecommit status <pipeline>: its latest runs, stage by stage",
+    "/codecommit rollback <pipeline> <stage>: roll a stage back to its last successful run",
     "/codecommit help: this list",
 ]
 

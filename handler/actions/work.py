@@ -75,6 +75,8 @@ class WorkEdges:
     state: StateStore
     region: str
     clock: Callable[[], float]
+    #: The secret's ``github-token`` (``github-dispatch`` deploys), read when a deploy asks for it.
+    github_token: Callable[[], str] | None = None
 
 
 def finish(work: Mapping[str, Any], edges: WorkEdges) -> Reply | None:
@@ -119,6 +121,7 @@ def _session(actor: Actor, edges: WorkEdges, work: Mapping[str, Any]) -> ChatSes
         now=int(edges.clock()),
         clicked=clicked,
         update_message=lambda where, payload: edges.slack.update(where.channel, where.ts, payload),
+        github_token=edges.github_token,
     )
 
 
