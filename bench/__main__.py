@@ -205,7 +205,8 @@ def cold_start(
     for index in range(stage_rounds):
         for name in ("ours", "plain") if index % 2 == 0 else ("plain", "ours"):
             started, delivered, output = (ours if name == "ours" else plain)(stage_script, name)
-            ran: list[tuple[str, float]] = [(stage, seconds) for stage, seconds in json.loads(output)]
+            timings = json.loads(output.strip().splitlines()[-1])  # the last line: above it, the EMF metrics
+            ran: list[tuple[str, float]] = [(stage, seconds) for stage, seconds in timings]
             ran[0] = ("interpreter start-up", ran[0][1] - started)
             ran.append(("(launch → post arrives)", delivered - started))
             stages[name].append(ran)
