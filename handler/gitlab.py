@@ -41,7 +41,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.inbound.function_url import FunctionUrlRequest, response
+from handler.inbound.request import FunctionUrlRequest
+from handler.inbound.response import Response, json_body
 from handler.inbound.verify import same_secret, signing_key, standard_webhook_verified
 from handler.logs import configure_logging
 from handler.sources import GITLAB_SOURCE
@@ -102,13 +103,17 @@ def _refusal(request: FunctionUrlRequest, door: FrontDoor) -> dict[str, Any] | N
     if not _verified(request, door):
         log.warning("GitLab webhook refused: the token or signature did not verify")
         return response(401, "unauthorized")
-    if len(request.body) > MAX_BODY_BYTES:
-        log.warning("GitLab webhook body of %d bytes refused (limit %d)", len(request.body), MAX_BODY_BYTES)
+    if len(request.raw_body) > MAX_BODY_BYTES:
+        log.warning(
+            "GitLab webhook body of %d bytes refused (limit %d)", len(request.raw_body), MAX_BODY_BYTES
+        )
         return response(413, "payload too large")
-    if request.header("content-type").split(";")[0].strip().lower() != "application/json":
-        log.warning("GitLab webhook with content type %r refused", request.header("content-type")[:80])
+    if (request.header("content-type") or "").split(";")[0].strip().lower() != "application/json":
+        log.warning(
+            "GitLab webhook with content type %r refused", (request.header("content-type") or "")[:80]
+        )
         return response(415, "expected application/json")
-    name = request.header("x-gitlab-event")
+    name = request.header("x-gitlab-event") or ""
     if name not in HANDLED_EVENTS:
         log.info("GitLab event %r is not reported; answered 202 so GitLab does not retry it", name[:80])
         return response(202, "event not reported")
@@ -117,15 +122,15 @@ def _refusal(request: FunctionUrlRequest, door: FrontDoor) -> dict[str, Any] | N
 
 def _hand_over(request: FunctionUrlRequest, door: FrontDoor) -> dict[str, Any]:
     """Wrap the verified payload in the envelope and invoke the notifier asynchronously."""
-    name = request.header("x-gitlab-event")
+    name = request.header("x-gitlab-event") or ""
     try:
-        payload = json.loads(request.body)
+        payload = json.loads(request.raw_body)
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
         log.warning("GitLab %s body is not a JSON object; dropped", name)
         return response(400, "body is not a JSON object")
-    delivery = request.header("idempotency-key") or request.header("x-gitlab-webhook-uuid")
+    delivery = (request.header("idempotency-key") or "") or (request.header("x-gitlab-webhook-uuid") or "")
     envelope = {"source": GITLAB_SOURCE, "event": name, "delivery": delivery[:200], "payload": payload}
     try:
         door.invoke(envelope)
@@ -139,7 +144,7 @@ def _hand_over(request: FunctionUrlRequest, door: FrontDoor) -> dict[str, Any]:
 def _verified(request: FunctionUrlRequest, door: FrontDoor) -> bool:
     secret = door.secret()
     token = secret.get(TOKEN_KEY)
-    if not isinstance(token, str) or not same_secret(request.header("x-gitlab-token"), token):
+    if not isinstance(token, str) or not same_secret((request.header("x-gitlab-token") or ""), token):
         return False
     configured = secret.get(SIGNING_KEY_KEY)
     if not configured:
@@ -150,7 +155,7 @@ def _verified(request: FunctionUrlRequest, door: FrontDoor) -> bool:
             "the secret's %s is not a whsec_<base64> key; refusing every request until it is", SIGNING_KEY_KEY
         )
         return False
-    return standard_webhook_verified(key, request.headers, request.body, now=door.clock())
+    return standard_webhook_verified(key, request.headers, request.raw_body, now=door.clock())
 
 
 def aws_front_door(environ: Mapping[str, str]) -> FrontDoor:
@@ -200,3 +205,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     except Exception:  # the hand-over failed: GitLab retries on a 5xx
         log.exception("could not hand the GitLab delivery to the notifier")
         return response(500, "try again")
+
+
+def response(status: int, message: str = "") -> Response:
+    """A small JSON answer, ``{"message": ...}``: GitLab's delivery log shows it; it never holds a secret."""
+    return json_body(status, {"message": message} if message else {})

@@ -6,8 +6,7 @@ a verified request from a workspace the notifier does not serve) and causes noth
 
 Rooms inside:
 
-* ``request.py``: :class:`FunctionUrlRequest`, a read-only view over the function-URL event (chat);
-* ``function_url.py``: the GitLab entry's view of the same request, and its answers;
+* ``request.py``: :class:`FunctionUrlRequest`, a read-only view over the function-URL event;
 * ``response.py``: the ``{"statusCode", "headers", "body"}`` answers;
 * ``slack.py``: Slack's ``v0`` request signature, its replay window and the workspace check;
 * ``verify.py``: GitLab's ``X-Gitlab-Token`` and Standard Webhooks signature checks.
