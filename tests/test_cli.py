@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.__main__ import EXIT_CONFIG, EXIT_DELIVERY, EXIT_DROPPED, EXIT_OK, EXIT_READ, EXIT_USAGE, main
@@ -617,7 +617,7 @@ def test_a_route_to_a_named_destination_previews_what_it_gets(small_repo: Path) 
 # -- the flavour, decided as the function decides it (issue 17, item 14) ------------------------
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     host=st.sampled_from(
         ["hooks.slack.com", "HOOKS.SLACK.COM", "hooks.slack-gov.com", "chat.example.com", "mm.example.org."]

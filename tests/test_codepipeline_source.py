@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.settings import Settings, pipeline_event_kinds, pipeline_names
@@ -164,7 +164,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=st.sampled_from(
         ["awsdoc_pipeline_started", "awsdoc_action_deploy_failed", "thirdparty_codebuild_failed"]

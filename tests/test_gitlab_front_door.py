@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from handler.gitlab import MAX_BODY_BYTES, FrontDoor, handle
@@ -149,7 +149,7 @@ def test_the_secret_is_read_once_per_cache_period() -> None:
 HEADER_NAMES = st.sampled_from(["x-gitlab-token", "webhook-id", "webhook-timestamp", "webhook-signature"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     name=HEADER_NAMES,
     value=st.text(max_size=80),

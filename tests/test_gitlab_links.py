@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handler.model import Repository
@@ -54,6 +54,7 @@ def test_a_web_url_that_is_not_a_plain_http_url_gives_no_links(web_url: str) -> 
     assert pull_request_url(repository, "1") is None
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=60), st.text(max_size=60))
 def test_no_gitlab_link_can_carry_slack_or_markdown_delimiters(ref: str, note: str) -> None:
     for url in (

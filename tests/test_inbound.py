@@ -7,7 +7,7 @@ import base64
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
 
@@ -245,7 +245,7 @@ def test_a_thread_reply_is_handed_on_with_its_event_id_even_when_retried() -> No
 # -- the property: every single tamper is refused, and nothing else happens ------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(position=st.integers(min_value=0), byte=st.integers(min_value=0, max_value=255))
 def test_any_one_byte_changed_in_the_body_is_refused(position: int, byte: int) -> None:
     body = bytearray(click())
@@ -261,7 +261,7 @@ def test_any_one_byte_changed_in_the_body_is_refused(position: int, byte: int) -
     assert not recorder.caused_anything
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     header=st.sampled_from(["x-slack-signature", "x-slack-request-timestamp"]),
     position=st.integers(min_value=0),
@@ -282,7 +282,7 @@ def test_any_one_character_changed_in_a_signed_header_is_refused(
     assert not recorder.caused_anything
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     text=st.text(max_size=300),
     timestamp=st.integers(min_value=NOW - 400, max_value=NOW + 400),
