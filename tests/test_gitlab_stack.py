@@ -43,7 +43,7 @@ def test_a_function_url_without_aws_auth_fronts_the_gitlab_handler(
     template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE"})
     properties = front_door(template)
     variables = properties["Environment"]["Variables"]  # type: ignore[index]
-    assert set(variables) == {"SLACK_WEBHOOK_SECRET_ARN", "NOTIFIER_FUNCTION_NAME"}
+    assert set(variables) == {"SLACK_WEBHOOK_SECRET_ARN", "NOTIFIER_FUNCTION_NAME", "METRICS_NAMESPACE"}
     assert "gitlab" not in json.dumps(variables).lower()  # no token, no secret value in the template
 
 

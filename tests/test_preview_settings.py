@@ -209,6 +209,48 @@ ROWS = [
         why="offline, a comment's text is not read, so no command is recognised",
     ),
     Row("PULL_REQUEST_EVENTS", "opened,bogus", "merged", _opened, True),
+    # The two-way settings: read by the chat front door, the pipeline path and the reminders;
+    # validated here as there, and they change no push message.
+    Row("PIPELINES", '["bad name!"]', '["web-deploy"]', _created, False, why="pipeline events only"),
+    Row("PIPELINE_EVENTS", "sometimes", "failed,fixed", _created, False, why="pipeline events only"),
+    Row(
+        "DEPLOY_TARGETS",
+        '{"site": {"type": "ftp"}}',
+        '{"site": {"type": "github-dispatch", "repository": "acme/site"}}',
+        _created,
+        False,
+        why="the chat's deploy command only",
+    ),
+    Row("GITHUB_API_URL", None, "https://github.example.com/api/v3", _created, False, why="deploys only"),
+    Row("CHAT_PERMISSIONS", '{"fly": ["*"]}', '{"merge": ["alice"]}', _created, False, why="chat only"),
+    Row(
+        "CHAT_ACTOR_ROLE_ARN",
+        "not-an-arn",
+        "arn:aws:iam::123456789012:role/Actor",
+        _created,
+        False,
+        why="chat only",
+    ),
+    Row("SLACK_TEAM_ID", "workspace", "T0123ABCD", _created, False, why="chat only"),
+    Row(
+        "SLACK_API_URL",
+        "http://slack.example.com/api/",
+        "https://slack.com/api/",
+        _created,
+        False,
+        why="app posts",
+    ),
+    Row(
+        "WATCHED_REPOSITORIES", "bad name!", "payments,ledger", _created, False, why="reminders and prs only"
+    ),
+    Row(
+        "REVIEW_REMINDERS",
+        '{"schedule": "daily"}',
+        '{"schedule": "cron(0 9 ? * MON-FRI *)", "timezone": "Europe/Berlin"}',
+        _created,
+        False,
+        why="the reminder schedule's events only",
+    ),
 ]
 
 

@@ -47,7 +47,9 @@ def test_a_failed_second_message_is_the_only_one_posted_again() -> None:
         )
         assert stand_in.delivered == []  # a draft is not announced
     ready = replace(DRAFT, title="Cache", source_commit=SOURCE_2)
-    event = state_event(ready, "pullRequestSourceBranchUpdated", ANA)
+    # reopened with the marker gone: "ready for review" and "reopened", two messages from one event
+    # (new commits would say nothing "ready" doesn't, and post alone)
+    event = state_event(ready, "pullRequestStatusChanged", ANA)
     reader = ScriptedPullRequestReader(details={"7": PullRequestDetails(ready)})
     with slack.running([Reply(200), Reply(500)]) as stand_in:
         runtime = runtime_for(stand_in.url, store, reader)
@@ -55,7 +57,7 @@ def test_a_failed_second_message_is_the_only_one_posted_again() -> None:
             process_event(event, runtime, Deadline(None))
         process_event(event, runtime, Deadline(None))
         pretexts = [payload["attachments"][0]["pretext"] for payload in stand_in.delivered]
-    assert pretexts == [":eyes: *Ready for review*", ":arrow_up: *New commits pushed*"]
+    assert pretexts == [":eyes: *Ready for review*", ":recycle: *Reopened*"], pretexts
 
 
 class FailsOnce(MemoryStore):
