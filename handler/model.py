@@ -238,8 +238,11 @@ class BranchHistory:
         base_ref: for a new branch, the short name of the default branch it is measured against.
         dropped: for a force push, how many commits are no longer on the branch (None: unknown).
         dropped_exact: False when ``dropped`` is a lower bound (the walk stopped at its bound).
-        combined_changes: for a new branch, its combined change against ``base_id`` (None when
-            not read); the tip commit's own per-parent diffs stay in :class:`RefReport`.
+        dropped_commits: for a force push, the commits no longer on the branch, newest first, at
+            most as many as the message lists.
+        combined_changes: what the push changed as a whole (None when not read): for an update,
+            the diff from the previous head to the new one; for a new branch, its change against
+            ``base_id``. When read, the tip commit's own diffs are not.
         combined_error: why ``combined_changes`` could not be read, if it could not.
     """
 
@@ -252,6 +255,7 @@ class BranchHistory:
     base_ref: str | None = None
     dropped: int | None = None
     dropped_exact: bool = True
+    dropped_commits: tuple[Commit, ...] = ()
     combined_changes: tuple[FileChange, ...] | None = None
     combined_error: str | None = None
 

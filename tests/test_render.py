@@ -397,17 +397,54 @@ def test_a_delete_names_its_commit_once_and_never_says_unknown() -> None:
     assert payload["text"].startswith("ana deleted branch `old` in <")
 
 
-def test_a_merge_shows_its_second_parent_only_when_that_diff_says_something() -> None:
+def test_a_merge_shows_what_it_brought_in_against_its_first_parent_only() -> None:
     change = branch("main")
     merge = commit("Merge", parents=("1" * 40, "2" * 40))
     first = ParentDiff("1" * 40, (FileChange(ChangeType.ADDED, "a.py"),))
-    empty = RefReport(change, merge, None, (first, ParentDiff("2" * 40, ())))
-    text = render(Notification(push_of(change), (empty,)), RenderSettings())["attachments"][0]["text"]
-    assert "*1 file added* against the first parent `1111111`" in text
-    assert "2222222" not in text
-    failed = RefReport(change, merge, None, (first, ParentDiff("2" * 40, (), error="throttled")))
-    text = render(Notification(push_of(change), (failed,)), RenderSettings())["attachments"][0]["text"]
-    assert "*Files changed* against parent 2 `2222222` could not be read: _throttled_" in text
+    meanwhile = ParentDiff("2" * 40, (FileChange(ChangeType.MODIFIED, "gained-meanwhile.py"),))
+    both = RefReport(change, merge, None, (first, meanwhile))
+    text = render(Notification(push_of(change), (both,)), RenderSettings())["attachments"][0]["text"]
+    assert "*1 file added* by this merge, against its first parent `1111111`" in text
+    assert "2222222" not in text and "gained-meanwhile" not in text
+
+
+def test_a_whole_push_shows_the_files_it_changed_as_a_whole() -> None:
+    listed = numbered(5)
+    changed = (FileChange(ChangeType.ADDED, "new.py"), FileChange(ChangeType.MODIFIED, "old.py"))
+    history = BranchHistory(
+        HistoryRelation.FAST_FORWARD,
+        listed,
+        5,
+        previous_id="0" * 40,
+        base_id="0" * 40,
+        combined_changes=changed,
+    )
+    text = pushed(history)["attachments"][0]["text"]
+    assert "*2 files changed* by this push: 1 added, 1 modified" in text
+    assert "tip.py" not in text and " by `" not in text
+
+
+def test_a_force_push_lists_the_commits_it_dropped() -> None:
+    dropped = tuple(
+        Commit(f"{n:040x}", f"gone {n}", PERSON, PERSON, (f"{n - 1:040x}",)) for n in range(90, 78, -1)
+    )
+    history = BranchHistory(
+        HistoryRelation.FORCED,
+        numbered(1),
+        1,
+        previous_id=dropped[0].commit_id,
+        base_id="f" * 40,
+        dropped=30,
+        dropped_commits=dropped[:10],
+    )
+    text = pushed(history, max_commits=3)["attachments"][0]["text"]
+    assert "*Dropped* (no longer on the branch):" in text
+    assert [line.split("> ", 1)[1] for line in text.split("\n") if "gone" in line] == [
+        "gone 90 — Ana",
+        "gone 89 — Ana",
+        "gone 88 — Ana",
+    ]
+    assert "\n… and 27 more dropped commits\n" in text
 
 
 # --- Safety and limits with whole pushes ---------------------------------------------------------

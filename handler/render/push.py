@@ -432,16 +432,21 @@ def _text(
     elif commit is None:
         blocks.append(_unreadable_line(report, m))
     elif history is not None and ref_change.kind is RefKind.BRANCH:
-        if not history.total:  # nothing new: the first line already says where the branch points
-            return lead_line.rstrip("\n")
-        blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), whole, m))
+        if not history.total and not history.dropped_commits:
+            return lead_line.rstrip("\n")  # nothing new: the first line says where the branch points
+        if history.total:
+            blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), whole, m))
+        if history.dropped_commits and listed:
+            room = whole - _used(blocks)
+            blocks.append(_dropped_list(history, repository, max(settings.max_commits, 1), room, m))
         if listed:
             blocks.extend(_history_files(report, history, settings, min(files, whole - _used(blocks)), m))
     else:
         blocks.append(_tip(commit, repository, settings, m))
         if listed:
             room = min(files, whole - _used(blocks))
-            blocks.extend(_tip_files(report.parent_diffs, settings, room, m, by=None))
+            merge = len(commit.parent_ids) > 1
+            blocks.extend(_tip_files(report.parent_diffs, settings, room, m, by=None, merge=merge))
     body = m.fit("\n\n".join(block for block in blocks if block), whole)
     return (lead_line + body).rstrip("\n")
 
@@ -506,6 +511,26 @@ def _commit_list(
     return "\n".join(lines)
 
 
+def _dropped_list(
+    history: BranchHistory, repository: Repository, max_commits: int, room: int, m: Markup
+) -> str:
+    """A force push's dropped commits, newest first, whole lines only, then how many more."""
+    heading = f"{m.bold('Dropped')} (no longer on the branch):"
+    lines: list[str] = [heading]
+    used = utf16_len(heading) + 1
+    for commit in history.dropped_commits[:max_commits]:
+        line = _commit_line(commit, repository, m)
+        if used + utf16_len(line) + 1 + _MORE_RESERVE > room:
+            break
+        lines.append(line)
+        used += utf16_len(line) + 1
+    dropped = history.dropped if history.dropped is not None else len(history.dropped_commits)
+    rest = max(0, dropped - (len(lines) - 1))
+    if rest:
+        lines.append(f"… and {_count(rest, history.dropped_exact, 'more dropped commit')}")
+    return "\n".join(lines)
+
+
 def _deleted_line(report: RefReport, repository: Repository, m: Markup) -> str:
     """The commit a deleted reference pointed at, said once; nothing when the trigger gave none."""
     if report.commit is not None:
@@ -539,9 +564,11 @@ def _unreadable_line(report: RefReport, m: Markup) -> str:
 def _history_files(
     report: RefReport, history: BranchHistory, settings: RenderSettings, room: int, m: Markup
 ) -> list[str]:
-    """A new branch's combined change when enrich read it; otherwise the newest commit's files."""
+    """What the push changed as a whole when enrich read it; otherwise the newest commit's files."""
     if history.combined_changes is not None or history.combined_error:
-        if history.relation is HistoryRelation.BRANCHED and history.base_ref:
+        if history.relation in (HistoryRelation.FAST_FORWARD, HistoryRelation.FORCED):
+            where = " by this push"
+        elif history.relation is HistoryRelation.BRANCHED and history.base_ref:
             where = f" on this branch, against {m.code(history.base_ref, _REF_LIMIT)}"
         elif history.relation is HistoryRelation.BRANCHED and history.base_id:
             where = f" on this branch, against {_short(history.base_id, m)}"
@@ -551,7 +578,8 @@ def _history_files(
             return [_unread_files(where, history.combined_error or "", m)]
         return [_file_section(history.combined_changes, where, settings.max_files, room, m)]
     by = report.commit.commit_id if report.commit is not None and history.total > 1 else None
-    return _tip_files(report.parent_diffs, settings, room, m, by=by)
+    merge = report.commit is not None and len(report.commit.parent_ids) > 1
+    return _tip_files(report.parent_diffs, settings, room, m, by=by, merge=merge)
 
 
 def _unread_files(where: str, error: str, m: Markup) -> str:
@@ -559,23 +587,30 @@ def _unread_files(where: str, error: str, m: Markup) -> str:
 
 
 def _tip_files(
-    diffs: tuple[ParentDiff, ...], settings: RenderSettings, room: int, m: Markup, *, by: str | None
+    diffs: tuple[ParentDiff, ...],
+    settings: RenderSettings,
+    room: int,
+    m: Markup,
+    *,
+    by: str | None,
+    merge: bool,
 ) -> list[str]:
-    """One section per parent; a merge's other parents only when their diff has something in it."""
-    shown = [(index, diff) for index, diff in enumerate(diffs, 1) if index == 1 or diff.changes or diff.error]
-    share = room // max(1, len(shown)) - 4
+    """The tip's change against its first parent: for a merge, what it brought into the branch.
+
+    Enrich reads only the first parent's diff (a merge's other parents' lists said what the branch
+    gained meanwhile: noise); a report that still carries more shows the first alone.
+    """
     sections = []
-    for index, diff in shown:
+    for diff in diffs[:1]:
         where = f" by {_short(by, m)}" if by else ""
         if diff.parent_id is None:
             where += " (root commit)"
-        elif len(diffs) > 1:
-            parent = "the first parent" if index == 1 else f"parent {index}"
-            where += f" against {parent} {_short(diff.parent_id, m)}"
+        elif merge:
+            where += f" by this merge, against its first parent {_short(diff.parent_id, m)}"
         if diff.error:
             sections.append(_unread_files(where, diff.error, m))
         else:
-            sections.append(_file_section(diff.changes, where, settings.max_files, share, m))
+            sections.append(_file_section(diff.changes, where, settings.max_files, room - 4, m))
     return sections
 
 
