@@ -30,11 +30,14 @@ class RefAction(enum.Enum):
 
 
 class ChangeType(enum.Enum):
-    """GetDifferences' ``changeType``: addition, modification or deletion."""
+    """GetDifferences' ``changeType`` (addition, modification, deletion), and a rename: a path
+    deleted and another added with the same blob in one diff, or a modification whose path
+    changed (:func:`handler.enrich.reader.pair_renames`)."""
 
     ADDED = "A"
     MODIFIED = "M"
     DELETED = "D"
+    RENAMED = "R"
 
 
 class EntryKind(enum.Enum):
@@ -196,6 +199,8 @@ class FileChange:
     path: str
     kind: EntryKind = EntryKind.FILE
     old_kind: EntryKind | None = None
+    #: for a rename, the path before it
+    old_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +271,23 @@ class BranchHistory:
 
 
 @dataclass(frozen=True)
+class TagAnnotation:
+    """What an annotated tag says of itself: who tagged, and the tag's message.
+
+    Read where the reader can read tag objects (local git); CodeCommit has no API for them
+    (GetCommit, GetBlob and GetFolder take commits, blobs and trees), so there it stays unknown.
+    """
+
+    tagger: Person
+    message: str
+
+    @property
+    def subject(self) -> str:
+        """The first line of the message."""
+        return self.message.strip().split("\n", 1)[0].strip()
+
+
+@dataclass(frozen=True)
 class RefReport:
     """A reference change together with what could be learned about its commit.
 
@@ -278,6 +300,7 @@ class RefReport:
             when the branch is seen for the first time (the message then shows the tip only).
         tag_object_id: for an annotated tag, the tag object's id the trigger gave, when
             ``commit`` is the commit it was peeled to.
+        tag: for an annotated tag, its tagger and message, where the reader can read them.
     """
 
     ref_change: RefChange
@@ -286,6 +309,7 @@ class RefReport:
     parent_diffs: tuple[ParentDiff, ...] = ()
     history: BranchHistory | None = None
     tag_object_id: str | None = None
+    tag: TagAnnotation | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Rendering is pure, so each test hands in the Notification enrich would build (in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    TagAnnotation,
     parse_pusher,
 )
 from handler.render.links import commit_url, compare_url, repository_url
@@ -393,7 +395,7 @@ def test_a_delete_names_its_commit_once_and_never_says_unknown() -> None:
         Notification(push_of(gone), (RefReport(gone, None, "the trigger gave no commit id"),)),
         RenderSettings(),
     )
-    assert "unknown" not in json.dumps(payload) and "text" not in payload["attachments"][0]
+    assert "unknown" not in json.dumps(payload) and payload["attachments"] == []
     assert payload["text"].startswith("ana deleted branch `old` in <")
 
 
@@ -505,10 +507,29 @@ def test_a_push_that_adds_nothing_says_where_the_branch_points_and_lists_nothing
     notification = Notification(push_of(change), (RefReport(change, tip[0], None, (), branched),))
     payload = render(notification, RenderSettings())
     assert payload["text"].endswith(f"|repo>: at {link}, a commit already on `main`")
-    assert "text" not in payload["attachments"][0]
+    assert payload["attachments"] == []  # an attachment with nothing to say would be only a footer
     rewound = BranchHistory(HistoryRelation.FORCED, (), 0, previous_id="f" * 40, dropped=3)
     main = RefChange("refs/heads/main", RefKind.BRANCH, "main", RefAction.UPDATED, tip[0].commit_id)
     payload = render(
         Notification(push_of(main), (RefReport(main, tip[0], None, (), rewound),)), RenderSettings()
     )
     assert payload["text"].endswith(f": 3 commits dropped, no new commits, now at {link}")
+
+
+def test_two_tags_on_one_commit_show_the_commit_once() -> None:
+    tags = (branch("v1", RefAction.CREATED, RefKind.TAG), branch("v1-light", RefAction.CREATED, RefKind.TAG))
+    payload = render(Notification(push_of(*tags), tuple(report(tag) for tag in tags)), RenderSettings())
+    first, second = (attachment["text"] for attachment in payload["attachments"])
+    assert "*Subject*" in first and "Body" in first
+    assert "Subject" not in second and second.endswith("`aaaaaaa`>, shown above.")
+
+
+def test_an_annotated_tag_shows_its_message_and_tagger_above_its_commit() -> None:
+    tag = branch("v2", RefAction.CREATED, RefKind.TAG)
+    annotation = TagAnnotation(Person("Zoë <!here>", "z@example.com", None), "Release 2 *now*\n\nNotes")
+    notification = Notification(push_of(tag), (dataclasses.replace(report(tag), tag=annotation),))
+    text = render(notification, RenderSettings())["attachments"][0]["text"]
+    assert text.startswith(
+        ":label: *Release 2 \\*now\\** — tagged by Zoë &lt;!here&gt;\n<"
+    ) or text.startswith(":label: *Release 2 *now** — tagged by Zoë &lt;!here&gt;\n<")
+    assert "Notes" not in text

@@ -33,7 +33,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from handler.enrich.reader import CommitReader
-from handler.model import Commit, FileChange, RefAction, RefChange, RefKind
+from handler.model import Commit, FileChange, RefAction, RefChange, RefKind, TagAnnotation
 from handler.sources.trigger import is_lookup_safe_commit_id
 
 
@@ -238,3 +238,6 @@ class TipPrefetch:
 
     def resolve_commit(self, specifier: str) -> str | None:
         return self._reader.resolve_commit(specifier)
+
+    def tag_annotation(self, object_id: str) -> TagAnnotation | None:
+        return self._reader.tag_annotation(object_id)

@@ -70,7 +70,7 @@ def enrich(
     reports, late = [], []
     for ref_change in detailed:
         late_delete = history is not None and _deleted_branch_since_recreated(ref_change, cache)
-        report = None if late_delete else _report(ref_change, cache, history)
+        report = None if late_delete else _with_tag_annotation(_report(ref_change, cache, history), cache)
         if report is None:
             late.append(ref_change)
         else:
@@ -105,6 +105,24 @@ def _report(ref_change: RefChange, cache: CommitCache, history: HistoryOptions |
     )
     diffs = () if whole_push_read else _parent_diffs(commit, cache)  # the push's diff says it all
     return RefReport(ref_change, commit, None, diffs, history=branch_history)
+
+
+def _with_tag_annotation(report: RefReport | None, cache: CommitCache) -> RefReport | None:
+    """A created or moved tag whose trigger id is a tag object: its message and tagger, where the
+    reader can read them (not CodeCommit: see :meth:`CommitReader.tag_annotation`)."""
+    if report is None or report.commit is None:
+        return report
+    ref_change = report.ref_change
+    if (
+        ref_change.kind is not RefKind.TAG
+        or ref_change.action is RefAction.DELETED
+        or not ref_change.commit_id
+    ):
+        return report
+    if ref_change.commit_id == report.commit.commit_id:
+        return report  # a lightweight tag: the trigger's id is the commit's
+    annotation = cache.reader.tag_annotation(ref_change.commit_id)
+    return dataclasses.replace(report, tag=annotation) if annotation is not None else report
 
 
 def _unreadable_tip(ref_change: RefChange, cache: CommitCache, unavailable: CommitUnavailable) -> RefReport:

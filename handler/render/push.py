@@ -49,6 +49,7 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    TagAnnotation,
 )
 from handler.render.links import commit_url, compare_url, ref_url, repository_url
 from handler.render.markup import SLACK, Markup
@@ -71,9 +72,10 @@ _NO_SUCH_COMMIT = "no commit has this id"
 _CHANGE_LABELS = {
     ChangeType.ADDED: "added",
     ChangeType.MODIFIED: "modified",
+    ChangeType.RENAMED: "renamed",
     ChangeType.DELETED: "deleted",
 }
-_ORDER = {ChangeType.ADDED: 0, ChangeType.MODIFIED: 1, ChangeType.DELETED: 2}
+_ORDER = {ChangeType.ADDED: 0, ChangeType.MODIFIED: 1, ChangeType.RENAMED: 2, ChangeType.DELETED: 3}
 _VERBS = {
     (RefKind.BRANCH, RefAction.CREATED): "created branch",
     (RefKind.BRANCH, RefAction.UPDATED): "pushed to branch",
@@ -331,12 +333,16 @@ def _full_payload(
     attachment_count = shown + (1 if hidden else 0)
     room = m.message_limit(settings.message_limit) - utf16_len(top) - 200
     share = room // max(1, attachment_count) - 800  # colour, fallback, footer and keys
-    text_limit = max(_MIN_TEXT, min(settings.section_limit, share))
     standalone = attachment_count > 1
-    attachments = [
-        _attachment(report, push, settings, text_limit, m, detail=detail, files=files, standalone=standalone)
-        for report in notification.reports[:shown]
-    ]
+    attachments = []
+    shown_before: set[str] = set()  # commits an earlier attachment showed: said once
+    for report in notification.reports[:shown]:
+        attachment = _attachment(
+            report, push, settings, m, detail=detail, files=files, standalone=standalone, shown=shown_before
+        )
+        shown_before |= _commits_shown(report)
+        if "text" in attachment:  # one with nothing to say would be only a footer
+            attachments.append(attachment)
     if hidden:
         read = len(notification.reports) - shown
         overflow_limit = min(settings.section_limit, max(share, _MIN_TEXT))
@@ -355,16 +361,24 @@ def _finished(attachments: list[dict[str, Any]], push: Push, m: Markup) -> list[
     ]
 
 
+def _commits_shown(report: RefReport) -> set[str]:
+    """The commits a report's attachment shows in full (its tip, or its listed commits)."""
+    history = report.history
+    if history is not None and report.ref_change.kind is RefKind.BRANCH and history.total:
+        return {commit.commit_id for commit in history.commits}
+    return {report.commit.commit_id} if report.commit is not None else set()
+
+
 def _attachment(
     report: RefReport,
     push: Push,
     settings: RenderSettings,
-    text_limit: int,
     m: Markup,
     *,
     detail: Detail,
     files: int,
     standalone: bool,
+    shown: set[str],
 ) -> dict[str, Any]:
     ref_change = report.ref_change
     attachment: dict[str, Any] = {
@@ -377,9 +391,9 @@ def _attachment(
         lead = f"{m.bold('Example')} from {ref_change.kind.value} {name}:"
     elif standalone:
         lead = _standalone(_phrase(report, push.repository, m), m)
-        if utf16_len(lead) > text_limit // 2:  # the name whole, without the links around it
+        if utf16_len(lead) > settings.section_limit // 2:  # the name whole, without the links around it
             lead = _standalone(_phrase(report, push.repository, m.unlinked()), m)
-    text = _text(report, push, settings, lead, m, detail=detail, files=files)
+    text = _text(report, push, settings, lead, m, detail=detail, files=files, shown=shown)
     if text:
         attachment["text"] = text
     return attachment
@@ -412,20 +426,19 @@ def _text(
     *,
     detail: Detail,
     files: int,
+    shown: set[str],
 ) -> str:
-    """The attachment's text: the reference line whole, then commits, then files in ``files``."""
+    """The attachment's text: the reference line whole, then commits, then files in ``files``.
+
+    A tip an earlier attachment already showed (two tags on one commit) is named, not shown again.
+    """
     ref_change, commit, repository = report.ref_change, report.commit, push.repository
     lead_line = lead + "\n" if lead else ""
     blocks: list[str] = []
     # commit lines and a body may use the attachment's whole room; file lists what they are given
     whole = max(_MIN_TEXT // 2, settings.section_limit - utf16_len(lead_line))
     history = None if push.is_test else report.history
-    if detail >= Detail.FILE_COUNTS:
-        settings = dataclasses.replace(settings, max_files=0)
-    if detail >= Detail.NO_BODIES:
-        settings = dataclasses.replace(settings, max_body_chars=0)
-    if detail >= Detail.FIRST_COMMIT:
-        settings = dataclasses.replace(settings, max_commits=1)
+    settings = _at_detail(settings, detail)
     listed = detail < Detail.FIRST_COMMIT
     if ref_change.action is RefAction.DELETED:
         blocks.append(_deleted_line(report, repository, m))
@@ -441,14 +454,28 @@ def _text(
             blocks.append(_dropped_list(history, repository, max(settings.max_commits, 1), room, m))
         if listed:
             blocks.extend(_history_files(report, history, settings, min(files, whole - _used(blocks)), m))
+    elif commit.commit_id in shown:
+        blocks.append(f"At {_commit_link(repository, commit.commit_id, m)}, shown above.")
     else:
-        blocks.append(_tip(commit, repository, settings, m))
+        tag = _tag_line(report.tag, m) + "\n" if report.tag is not None else ""
+        blocks.append(tag + _tip(commit, repository, settings, m))
         if listed:
             room = min(files, whole - _used(blocks))
             merge = len(commit.parent_ids) > 1
             blocks.extend(_tip_files(report.parent_diffs, settings, room, m, by=None, merge=merge))
     body = m.fit("\n\n".join(block for block in blocks if block), whole)
     return (lead_line + body).rstrip("\n")
+
+
+def _at_detail(settings: RenderSettings, detail: Detail) -> RenderSettings:
+    """The settings a level of detail leaves: no file lists, then no bodies, then one commit."""
+    if detail >= Detail.FILE_COUNTS:
+        settings = dataclasses.replace(settings, max_files=0)
+    if detail >= Detail.NO_BODIES:
+        settings = dataclasses.replace(settings, max_body_chars=0)
+    if detail >= Detail.FIRST_COMMIT:
+        settings = dataclasses.replace(settings, max_commits=1)
+    return settings
 
 
 def _used(blocks: list[str]) -> int:
@@ -484,6 +511,14 @@ def _tip(commit: Commit, repository: Repository, settings: RenderSettings, m: Ma
         marker = "… " + m.italic("(message shortened)")
         line += "\n" + m.fit(m.escape(commit.body), settings.max_body_chars, marker=marker)
     return line
+
+
+def _tag_line(tag: TagAnnotation, m: Markup) -> str:
+    """An annotated tag's own message (its first line) and who tagged, above the commit it names."""
+    subject = m.bold(m.fit(m.escape(tag.subject), _SUBJECT_LIMIT)) if tag.subject else _no_message(m)
+    tagger = tag.tagger.name or tag.tagger.email
+    by = f" — tagged by {m.fit(m.escape(tagger), _NAME_LIMIT)}" if tagger else ""
+    return f":label: {subject}{by}"
 
 
 def _commit_line(commit: Commit, repository: Repository, m: Markup) -> str:
@@ -662,6 +697,8 @@ def _file_line(change: FileChange, m: Markup) -> str:
         note = " " + m.italic(f"({change.old_kind.value} → {change.kind.value})")
     elif change.kind in (EntryKind.SYMLINK, EntryKind.SUBMODULE):
         note = " " + m.italic(f"({change.kind.value})")
+    if change.old_path is not None:
+        return f"• {m.code(change.old_path)} → {m.code(change.path)}{note}"
     return f"• {m.code(change.path)}{note}"
 
 
