@@ -42,7 +42,9 @@ FLAVORS = ("slack", "mattermost")
 READER_SPECIFIC = frozenset({"new_tag_annotated", "two_tags_one_commit"})
 #: Slack markup that must never reach Mattermost: ``<url|label>`` links, ``<!here>``, ``<@U…>``.
 #: (A backslash-escaped ``\\<`` is literal text in Markdown, so it does not count.)
-SLACK_MARKUP = re.compile(r"(?<!\\)<(?:https?:|mailto:|[!@#])[^>]*>")
+#: (A URL alone in angle brackets, ``<https://…>``, is a CommonMark autolink: the Markdown escaping
+#: writes each URL in git text so, and the server leaves it alone.)
+SLACK_MARKUP = re.compile(r"(?<!\\)<(?:(?:https?:|mailto:)[^>|]*\||[!@#])[^>]*>")
 #: A mention or channel link Mattermost would act on: ``@`` or ``~`` right before a word character
 #: (the renderer puts a word joiner between them). Link targets are left out before looking.
 LIVE_MENTION = re.compile(r"[@~]\w")

@@ -58,6 +58,10 @@ class Markup:
         """Outside text for a field shown without formatting (``fallback``, ``footer``)."""
         return mrkdwn.escape(text)
 
+    def label(self, text: str) -> str:
+        """Outside text for the label of one of our links (no link may sit inside another)."""
+        return self.escape(text)
+
     def code(self, text: str, limit: int = 300) -> str:
         """Outside text as inline code, at most ``limit`` long."""
         return mrkdwn.code(text, limit)
@@ -117,6 +121,9 @@ class MattermostMarkup(Markup):
 
     def plain(self, text: str) -> str:
         return markdown.plain(text)
+
+    def label(self, text: str) -> str:
+        return markdown.escape(text, autolinks=False)
 
     def code(self, text: str, limit: int = 300) -> str:
         return markdown.code(text, limit)

@@ -231,7 +231,7 @@ class _Words:
 
     @classmethod
     def marked(cls, notice: Notice, m: Markup) -> _Words:
-        title = m.fit(m.escape(_pr_name(notice)), _TITLE_LIMIT)
+        title = m.fit(m.label(_pr_name(notice)), _TITLE_LIMIT)
         if notice.activity.pull_request_id is None:
             title = m.escape(_commented_commit(notice))
         return cls(
