@@ -11,9 +11,9 @@ import json
 import os
 from pathlib import Path
 
+from tests.pull_request_scenarios import BOB
 from tests.test_routing_pipeline import (
     APP_ROUTES,
-    BOB,
     CHANNEL,
     Book,
     World,
