@@ -7,7 +7,8 @@
 const { Parser, HtmlRenderer } = require("@mattermost/commonmark");
 
 const parser = new Parser();
-const renderer = new HtmlRenderer({ safe: true });
+// Mattermost shows each newline in a post as a line break (a soft break is "<br />" there).
+const renderer = new HtmlRenderer({ safe: true, softbreak: "<br />" });
 let input = "";
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (chunk) => (input += chunk));

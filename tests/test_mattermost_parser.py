@@ -121,3 +121,13 @@ def test_a_url_in_one_of_our_link_labels_does_not_break_the_link() -> None:
     assert [(html.unescape(href), html.unescape(text)) for href, text in ANCHOR.findall(rendered)] == [
         (own, "#7 Fix http://x.example/a) now")
     ]
+
+
+def test_a_quote_ends_where_the_quoted_text_ends() -> None:
+    """A pull request's description, quoted, then "Needs 2 approvals": not inside the quote."""
+    from handler.render.markup import MATTERMOST
+
+    [rendered] = mattermost_html(
+        ["\n".join([MATTERMOST.quote(escape("Adds login.\n* a")), "Needs 2 approvals"])]
+    )
+    assert rendered.index("Needs 2 approvals") > rendered.index("</blockquote>")

@@ -137,6 +137,10 @@ class MattermostMarkup(Markup):
     def link(self, url: str | None, label: str) -> str:
         return f"[{label}]({url})" if self._linkable(url) else label
 
+    def quote(self, escaped: str) -> str:
+        """A block quote, then a blank line: Markdown would take a next line into the quote."""
+        return super().quote(escaped) + "\n"
+
     def mention(self, chat: ChatUser) -> str | None:
         return f"@{chat.mattermost}" if chat.mattermost else None
 

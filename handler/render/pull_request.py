@@ -184,7 +184,7 @@ def render_notice(
         "fallback": m.fit(m.plain(_headline(notice, cast, _Words.plain(notice))), _LINE_LIMIT),
         "pretext": f"{style.emoji} {m.bold(style.label)}",
     }
-    text = m.fit("\n".join(_lines(notice, cast, settings, m)), text_limit)
+    text = m.fit("\n".join(_lines(notice, cast, settings, m)), text_limit).rstrip("\n")
     if text:
         attachment["text"] = text
     attachment["footer"] = _footer(repository, m)
