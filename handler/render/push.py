@@ -671,6 +671,8 @@ def _file_section(changes: tuple[FileChange, ...], where: str, max_files: int, r
         used += cost
         shown += 1
         group = change.change_type
+    if not shown:
+        return header  # the count says it: no "… and N more files" under no file
     if shown < len(ordered):
         remaining = len(ordered) - shown
         lines.append(f"… and {remaining:,} more file{'s' if remaining != 1 else ''}")
