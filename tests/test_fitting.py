@@ -30,11 +30,11 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    parse_pusher,
 )
 from handler.render.markup import MATTERMOST, SLACK, Markup
 from handler.render.push import payload_length, render
 from handler.settings import RenderSettings
-from handler.sources.trigger import parse_pusher
 
 REPO = Repository("payments-service", "eu-west-1", "123456789012")
 PERSON = Person("Ana Núñez", "ana@example.com", datetime(2026, 1, 2, tzinfo=UTC))
