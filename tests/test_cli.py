@@ -683,5 +683,5 @@ def test_codecommit_reads_pull_requests_too(tmp_path: Path) -> None:
         result = run(str(EVENTBRIDGE / "awsdoc_pullRequestCreated.json"), "--codecommit", "--json", env=aws)
     assert result.returncode == EXIT_OK, result.stderr
     [payload] = payloads(result.stdout)
-    assert payload["attachments"][0]["title"] == "#1 Read from CodeCommit"
+    assert "|#1 Read from CodeCommit>" in payload["text"]  # the title, linked, in the headline
     assert "could not be read" not in json.dumps(payload)

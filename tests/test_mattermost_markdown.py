@@ -105,8 +105,11 @@ def live_syntax(text: str) -> list[str]:
 
 
 def unescape(escaped: str) -> str:
+    """The text an escaped string shows: autolinks, escapes and ``&#124;`` undone, left to right."""
     text = AUTOLINK.sub(lambda link: (link.group(1) or link.group()[1:-1]).replace("\\", "\0"), escaped)
-    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text.replace("\u2060", "")).replace("&#124;", "|")
+    text = re.sub(
+        r"\\([!-/:-@\[-`{-~])|&#124;", lambda m: m.group(1) or "|", text.replace("\u2060", "")
+    )
     return text.replace("\0", "\\")
 
 
