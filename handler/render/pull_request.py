@@ -581,12 +581,12 @@ def render_card(
         "footer": _footer(repository, m),
     }
     link = pull_request_url(repository, notice.activity.pull_request_id or "")
-    linked = link is not None and bool(notice.activity.pull_request_id)
-    attachment["title"] = _title(notice, m, linked=linked)
-    if linked:
-        attachment["title_link"] = link
+    title = m.fit(m.label(_pr_name(notice)), _TITLE_LIMIT)
+    # the title once, linked in the first line; the state once, in the pretext
+    linked = m.link(link if notice.activity.pull_request_id else None, title)
+    top = f"Pull request {linked} in {m.escape(repository.name)}"
     finished = m.attachment(attachment, markdown_in=["pretext", "text"], at=None)
-    return m.payload(m.fit(m.escape(sentence), _LINE_LIMIT), [finished])
+    return m.payload(top, [finished])
 
 
 def people_to_notify(notice: Notice, user_map: UserMap) -> list[Person]:
