@@ -15,7 +15,8 @@ The Slack pages draw Slack's legacy attachment layout (the message's first line,
 attachment a colour bar, pretext, author, title, mrkdwn text, fields and the footer with its
 time). The Mattermost pages draw Mattermost's attachment layout, with every Markdown field
 rendered by Mattermost's own parser, ``@mattermost/commonmark``, run under the project's pinned
-Node (``docs/mattermost_markdown.cjs``). Images that no golden produced any more are deleted, and
+Node (``docs/mattermost_markdown.cjs``). Pictures of goldens that are gone are deleted (those
+listed in ``docs/img/goldens.txt`` by the last full run, and only those), and
 the gallery at the end of ``docs/messages.md`` is rewritten to list every image, so none is left
 unreferenced. The pages are written to a temporary directory; nothing is fetched from the network.
 
@@ -60,6 +61,9 @@ EMOJI = {
 NODE = ROOT / "node_modules" / ".bin" / "node"
 MATTERMOST_FILTER = Path(__file__).resolve().parent / "mattermost_markdown.cjs"
 MESSAGES_DOC = Path(__file__).resolve().parent / "messages.md"
+#: The pictures the last full run drew (so a later run removes those whose golden is gone, and no
+#: picture drawn by other means, such as the dashboard's).
+MANIFEST = OUTPUT / "goldens.txt"
 GALLERY_START, GALLERY_END = "<!-- gallery: written by docs/screenshots.py -->", "<!-- end of gallery -->"
 #: Flags that keep Chromium from reaching for the network (it hangs on a closed one without them).
 #: Headless Chromium leaves a window shorter than this partly unpainted (seen with 124 px
@@ -409,11 +413,14 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> i
             png.unlink(missing_ok=True)
             photograph(arguments.chromium, html_file, png, height, profile)
             log(f"{png.relative_to(ROOT)}  ({WIDTH}×{height} CSS px)")
-    if not arguments.names:  # a full run: nothing stale stays, and every image is listed
+    if not arguments.names:  # a full run: no picture of a golden that is gone, every one listed
         made = {png for png, _ in drawn}
-        for stale in sorted(set(OUTPUT.rglob("*.png")) - made):
-            stale.unlink()
+        drawn_before = MANIFEST.read_text(encoding="utf-8").split() if MANIFEST.exists() else []
+        for stale in sorted({OUTPUT / name for name in drawn_before} - made):
+            stale.unlink(missing_ok=True)  # only pictures this script drew: others' stay
             log(f"removed {stale.relative_to(ROOT)} (no golden draws it any more)")
+        names = sorted(png.relative_to(OUTPUT).as_posix() for png in made)
+        MANIFEST.write_text("\n".join(names) + "\n", encoding="utf-8")
         write_gallery(sorted(made))
     return 0
 

@@ -151,3 +151,5 @@ def test_each_fact_is_said_once(
             for found in set(fact.findall(seen)):
                 assert seen.count(found) == 1, (found, seen)
         assert not re.search(r"review requested(:| from)?\s*($|\n|\.)", seen), seen
+        if "review requested" in payload["text"]:  # says who should review
+            assert re.search(r"review requested from [^\s;]", payload["text"]), payload["text"]
