@@ -65,7 +65,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
 
 golden: $(VENV)/.dev-installed
-	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py -q
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py tests/test_thread_golden.py -q
 
 # make slack-manifest URL=<the stack's ChatRequestUrl output>: slack-manifest.json for "Create New
 # App > From a manifest" (docs/chat.md). The stack's SlackAppManifest output holds the same document.
@@ -75,10 +75,12 @@ slack-manifest: $(VENV)/.runtime-installed
 aws-models: $(VENV)/.runtime-installed
 	$(BIN)/python -m handler.aws.trim
 
-# make screenshots: docs/img/*.png, each tests/golden/*.json drawn as Slack lays it out, in headless
-# Chromium (installed with apt-get when missing and run as root). Not part of `make test`.
+# make screenshots: docs/img/**/*.png, every golden (pushes, pull requests, the Slack-app thread) drawn
+# as Slack lays it out and, for Mattermost's goldens, as Mattermost does with its own Markdown parser
+# (@mattermost/commonmark, from node_modules), in headless Chromium (installed with apt-get when
+# missing and run as root). Not part of `make test`; docs/messages.md lists every picture.
 .PHONY: screenshots
-screenshots:
+screenshots: $(VENV)/.dev-installed node_modules/.installed
 	@command -v chromium > /dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null; then \
 			apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji fonts-wqy-microhei; \

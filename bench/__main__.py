@@ -257,22 +257,19 @@ def _git(repo: BenchRepo, *args: str) -> str:
     ).stdout
 
 
-def minimum_calls(repo: BenchRepo, commit_id: str) -> int:
-    """1 GetCommit + one GetDifferences page per 100 changed files per parent (at least one page)."""
+def diff_pages(repo: BenchRepo, new: str, old: str | None) -> int:
+    """GetDifferences pages (100 files each, at least one) for ``old`` → ``new`` (None: a root)."""
+    spec = [old, new] if old else ["--root", new]
+    changed = _git(repo, "diff-tree", "-r", "--no-renames", "--no-commit-id", "--name-only", *spec).split()
+    return max(1, math.ceil(len(changed) / 100))
+
+
+def minimum_calls(repo: BenchRepo, commit_id: str, since: str | None = None) -> int:
+    """1 GetCommit + the GetDifferences pages of what is shown: the tip against its first parent
+    (what a merge brought in), or, for an update whose previous head ``since`` is known, what the
+    whole push changed (one diff, ``since`` → tip)."""
     parents: list[str | None] = [*_git(repo, "rev-parse", f"{commit_id}^@").split()] or [None]
-    calls = 1
-    for parent in parents:
-        spec = [parent, commit_id] if parent else ["--root", commit_id]
-        changed = (
-            len(
-                _git(repo, "diff-tree", "-r", "--no-renames", "--no-commit-id", "--name-only", *spec).split(
-                    "\n"
-                )
-            )
-            - 1
-        )
-        calls += max(1, math.ceil(changed / 100))
-    return calls
+    return 1 + diff_pages(repo, commit_id, since or parents[0])
 
 
 def aws_calls(
@@ -282,8 +279,10 @@ def aws_calls(
 
     Minimum model, per push of one branch:
 
-    * CodeCommit: 1 GetCommit for the tip + 1 GetDifferences page per 100 changed files per parent
-      of the tip; and for an update whose previous head is recorded, 1 GetMergeOptions (where the
+    * CodeCommit: 1 GetCommit for the tip + 1 GetDifferences page per 100 changed files of the
+      tip against its first parent (a merge's other parents are not compared); and for an update
+      whose previous head is recorded, what the whole push changed instead (previous head → tip,
+      the same count of calls as the tip's diff for as many files), 1 GetMergeOptions (where the
       new commits end) + 1 read per further commit listed or counted, up to MAX_COMMITS_READ in
       all. CodeCommit has no log API and a linear history names each parent only in its child,
       so each further commit is a call of its own (BatchGetCommits only helps where a merge names
@@ -312,7 +311,8 @@ def aws_calls(
         )
 
     lines = [
-        "  minimum: CodeCommit 1 GetCommit (tip) + 1 GetDifferences page per 100 files per parent;",
+        "  minimum: CodeCommit 1 GetCommit (tip) + 1 GetDifferences page per 100 files shown (the tip",
+        "           against its first parent; for a recorded head, the whole push: previous head → tip);",
         "           for a recorded head also 1 GetMergeOptions + 1 read per further commit, at most",
         f"           MAX_COMMITS_READ ({read_bound}) reads in all; DynamoDB {MINIMUM_STATE_CALLS}: claim PutItem,"
         " head GetItem, head PutItem, then after the post head confirm PutItem, mark PutItem",
@@ -329,14 +329,14 @@ def aws_calls(
     lines.append("  branch update whose previous head is recorded, listing every commit the push added:")
     history_ref = f"refs/heads/{HISTORY_BRANCH}"
     push(repo.history[0], history_ref)  # records the head the first update counts from
-    for count, tip in zip(HISTORY_PUSHES, repo.history[1:], strict=True):
+    for count, tip, since in zip(HISTORY_PUSHES, repo.history[1:], repo.history, strict=False):
         made = push(tip, history_ref)
         reads = made[0]["GetCommit"] + sum(
             len(body["commitIds"])
             for operation, body in cc.requests[-made[0].total() :]
             if operation == "BatchGetCommits"
         )
-        minimum = minimum_calls(repo, tip) + 1 + min(count, read_bound) - 1
+        minimum = minimum_calls(repo, tip, since) + 1 + min(count, read_bound) - 1
         lines.append(row(f"{count} commit{'s' if count > 1 else ''} pushed", made, minimum))
         if count > read_bound:
             lines.append(

@@ -30,11 +30,14 @@ class RefAction(enum.Enum):
 
 
 class ChangeType(enum.Enum):
-    """GetDifferences' ``changeType``: addition, modification or deletion."""
+    """GetDifferences' ``changeType`` (addition, modification, deletion), and a rename: a path
+    deleted and another added with the same blob in one diff, or a modification whose path
+    changed (:func:`handler.enrich.reader.pair_renames`)."""
 
     ADDED = "A"
     MODIFIED = "M"
     DELETED = "D"
+    RENAMED = "R"
 
 
 class EntryKind(enum.Enum):
@@ -196,6 +199,8 @@ class FileChange:
     path: str
     kind: EntryKind = EntryKind.FILE
     old_kind: EntryKind | None = None
+    #: for a rename, the path before it
+    old_path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -238,8 +243,11 @@ class BranchHistory:
         base_ref: for a new branch, the short name of the default branch it is measured against.
         dropped: for a force push, how many commits are no longer on the branch (None: unknown).
         dropped_exact: False when ``dropped`` is a lower bound (the walk stopped at its bound).
-        combined_changes: for a new branch, its combined change against ``base_id`` (None when
-            not read); the tip commit's own per-parent diffs stay in :class:`RefReport`.
+        dropped_commits: for a force push, the commits no longer on the branch, newest first, at
+            most as many as the message lists.
+        combined_changes: what the push changed as a whole (None when not read): for an update,
+            the diff from the previous head to the new one; for a new branch, its change against
+            ``base_id``. When read, the tip commit's own diffs are not.
         combined_error: why ``combined_changes`` could not be read, if it could not.
     """
 
@@ -252,6 +260,7 @@ class BranchHistory:
     base_ref: str | None = None
     dropped: int | None = None
     dropped_exact: bool = True
+    dropped_commits: tuple[Commit, ...] = ()
     combined_changes: tuple[FileChange, ...] | None = None
     combined_error: str | None = None
 
@@ -259,6 +268,23 @@ class BranchHistory:
     def forced(self) -> bool:
         """True when the push rewrote history (the message must say "force-pushed")."""
         return self.relation is HistoryRelation.FORCED
+
+
+@dataclass(frozen=True)
+class TagAnnotation:
+    """What an annotated tag says of itself: who tagged, and the tag's message.
+
+    Read where the reader can read tag objects (local git); CodeCommit has no API for them
+    (GetCommit, GetBlob and GetFolder take commits, blobs and trees), so there it stays unknown.
+    """
+
+    tagger: Person
+    message: str
+
+    @property
+    def subject(self) -> str:
+        """The first line of the message."""
+        return self.message.strip().split("\n", 1)[0].strip()
 
 
 @dataclass(frozen=True)
@@ -274,6 +300,7 @@ class RefReport:
             when the branch is seen for the first time (the message then shows the tip only).
         tag_object_id: for an annotated tag, the tag object's id the trigger gave, when
             ``commit`` is the commit it was peeled to.
+        tag: for an annotated tag, its tagger and message, where the reader can read them.
     """
 
     ref_change: RefChange
@@ -282,6 +309,7 @@ class RefReport:
     parent_diffs: tuple[ParentDiff, ...] = ()
     history: BranchHistory | None = None
     tag_object_id: str | None = None
+    tag: TagAnnotation | None = None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ ROOT_USER = "arn:aws:iam::111122223333:root"
 FEDERATED = "arn:aws:sts::111122223333:federated-user/carol"
 GONE_COMMIT = "b74b1c26a4e8eca11baf89a40408c073be0ed38b"
 BULK_FILES = 260
+#: A branch name as long as some teams write them (issue 18: the fitting must keep it whole).
+LONG_NAME = "payments-service-rate-limiting-with-per-tenant-budgets-and-retry-after-headers"
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,22 @@ def build_scenario_repo(path: Path) -> ScenarioRepo:
     repo.write("src/payments.py", "def pay(amount): ...\n")
     repo.write("docs/payments.md", "# Payments\n")
     commits["payments_2"] = repo.commit("Take an amount, and document it")
+    # Issue 18 (added last, so every id above stays the same): a push of five commits whose
+    # files changed as a whole differ from its newest commit's, one of them a rename.
+    repo.git("checkout", "-q", "-b", "feature/five", commits["main_3"])
+    repo.write("src/limits.py", "LIMIT = 1\n")
+    commits["five_1"] = repo.commit("Add rate limits", author=("Bob", "bob@example.com"))
+    repo.write("src/limits.py", "LIMIT = 2\n")
+    commits["five_2"] = repo.commit("Raise the limit", author=("Bob", "bob@example.com"))
+    (path / "docs").mkdir(exist_ok=True)
+    repo.git("mv", "README.md", "docs/README.md")
+    commits["five_3"] = repo.commit("Move the README under docs/", author=("Bob", "bob@example.com"))
+    repo.write("docs/limits.md", "# Limits\n")
+    commits["five_4"] = repo.commit("Document the limits", author=("Bob", "bob@example.com"))
+    repo.write("src/limits.py", "LIMIT = 3\n")
+    commits["five_5"] = repo.commit(
+        "Tune the limit (see http://wiki.example/limits_(v2))", author=("Bob", "bob@example.com")
+    )
     repo.git("checkout", "-q", "main")
     return ScenarioRepo(path, commits)
 
@@ -146,6 +164,20 @@ def scenario_events(commits: dict[str, str]) -> dict[str, dict[str, Any]]:
         "new_branch_with_commits": event(
             ref(commits["payments_2"], "refs/heads/feature/payments", created=True)
         ),
+        "whole_push_five_commits_with_a_rename": event(ref(commits["five_5"], "refs/heads/feature/five")),
+        "two_tags_one_commit": event(
+            ref(commits["annotated_tag"], "refs/tags/v1.0", created=True),
+            ref(commits["merge"], "refs/tags/v1.0-light", created=True),
+        ),
+        "new_branch_at_a_commit_on_main": event(
+            ref(commits["merge"], "refs/heads/release/2026.12", created=True)
+        ),
+        "ten_long_branch_names": event(
+            *(
+                ref(commits[key], f"refs/heads/feature/{index}-{LONG_NAME}", created=True)
+                for index, key in enumerate(["payments_2", "five_5", "history_15", "rewritten", "i18n"] * 2)
+            )
+        ),
     }
 
 
@@ -155,4 +187,5 @@ PREVIOUS_HEADS: dict[str, dict[str, str]] = {
     "whole_push_three_commits": {"refs/heads/main": "merge"},
     "whole_push_fifteen_commits": {"refs/heads/bulk/history": "main_3"},
     "force_push": {"refs/heads/feature/rewrite": "doomed_2"},
+    "whole_push_five_commits_with_a_rename": {"refs/heads/feature/five": "main_3"},
 }

@@ -95,7 +95,7 @@ def test_demo_shows_every_push_through_the_pipeline() -> None:
     lines = payloads(result.stdout)
     everything = [line for line in lines if "destination" not in line]
     routed = [line for line in lines if "destination" in line]
-    pull_requests = [p for p in everything if "/pull-requests/" in p["attachments"][0].get("title_link", "")]
+    pull_requests = [p for p in everything if "/pull-requests/" in p["text"]]
     pushes = [payload for payload in everything if payload not in pull_requests]
     assert len(pull_requests) == 5  # after the pushes, a pull request's life (ready for review: one message)
     texts = [payload["text"] for payload in pushes]
@@ -410,7 +410,11 @@ def test_preview_an_eventbridge_pull_request_event_offline() -> None:
     result = run(str(event), "--json")
     assert result.returncode == EXIT_OK, result.stderr
     [payload] = payloads(result.stdout)
-    assert payload["text"] == "Mary_Major (role Admin) merged #1 My Example Pull Request into main"
+    assert payload["text"] == (
+        "Mary_Major (role Admin) merged <https://us-east-2.console.aws.amazon.com/codesuite/codecommit/"
+        "repositories/MyDemoRepo/pull-requests/1/details?region=us-east-2"
+        "|#1 My Example Pull Request> into `main`"
+    )
     assert "could not be read (offline preview" in payload["attachments"][0]["text"]
 
 
@@ -679,5 +683,5 @@ def test_codecommit_reads_pull_requests_too(tmp_path: Path) -> None:
         result = run(str(EVENTBRIDGE / "awsdoc_pullRequestCreated.json"), "--codecommit", "--json", env=aws)
     assert result.returncode == EXIT_OK, result.stderr
     [payload] = payloads(result.stdout)
-    assert payload["attachments"][0]["title"] == "#1 Read from CodeCommit"
+    assert "|#1 Read from CodeCommit>" in payload["text"]  # the title, linked, in the headline
     assert "could not be read" not in json.dumps(payload)

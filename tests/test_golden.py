@@ -37,9 +37,14 @@ from tests.standins.slack import SlackStandIn
 GOLDEN = Path(__file__).parent / "golden"
 SCENARIOS = sorted(scenario_events(defaultdict(lambda: "0" * 40)))
 FLAVORS = ("slack", "mattermost")
+#: Scenarios whose message depends on the reader: git reads an annotated tag's message and tagger,
+#: CodeCommit has no API for tag objects (<name>.json is CodeCommit's, <name>.local-git.json git's).
+READER_SPECIFIC = frozenset({"new_tag_annotated", "two_tags_one_commit"})
 #: Slack markup that must never reach Mattermost: ``<url|label>`` links, ``<!here>``, ``<@U…>``.
 #: (A backslash-escaped ``\\<`` is literal text in Markdown, so it does not count.)
-SLACK_MARKUP = re.compile(r"(?<!\\)<(?:https?:|mailto:|[!@#])[^>]*>")
+#: (A URL alone in angle brackets, ``<https://…>``, is a CommonMark autolink: the Markdown escaping
+#: writes each URL in git text so, and the server leaves it alone.)
+SLACK_MARKUP = re.compile(r"(?<!\\)<(?:(?:https?:|mailto:)[^>|]*\||[!@#])[^>]*>")
 #: A mention or channel link Mattermost would act on: ``@`` or ``~`` right before a word character
 #: (the renderer puts a word joiner between them). Link targets are left out before looking.
 LIVE_MENTION = re.compile(r"[@~]\w")
@@ -125,6 +130,8 @@ def test_golden_payload(
     seeds = {ref: scenario_repo.commits[key] for ref, key in PREVIOUS_HEADS.get(scenario, {}).items()}
     [payload] = post(event, reader, stand_in, seeds)
     golden = golden_path(GOLDEN, flavor, scenario)
+    if scenario in READER_SPECIFIC and request.node.callspec.params["reader"] == "local-git":
+        golden = golden_path(GOLDEN, flavor, f"{scenario}.local-git")
     if os.environ.get("UPDATE_GOLDEN"):
         write_golden(golden, payload)
     assert golden.exists(), f"no golden file for {scenario} ({flavor}): run `make golden` and review it"

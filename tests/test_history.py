@@ -19,7 +19,17 @@ from handler.enrich.gitreader import LocalGitReader
 from handler.enrich.history import LATE, CommitCache, HistoryLimits, newest_first, update_history
 from handler.enrich.push import HistoryOptions, enrich
 from handler.enrich.reader import CodeCommitReader, CommitReader
-from handler.model import Commit, HistoryRelation, Person, Push, RefAction, RefChange, RefKind, parse_pusher
+from handler.model import (
+    Commit,
+    HistoryRelation,
+    Person,
+    Push,
+    RefAction,
+    RefChange,
+    RefKind,
+    Repository,
+    parse_pusher,
+)
 from tests.conftest import codecommit_client
 from tests.scenarios import REPOSITORY
 from tests.standins import codecommit
@@ -141,8 +151,44 @@ def test_the_walk_reads_each_commit_once_and_asks_for_one_merge_base(
     history = _history(reader, "long", ids["l59"], ids["m4"], HistoryLimits(read=100))
     assert (history.total, history.total_exact) == (60, True)
     calls = dict(history_standin.calls)
-    # one call per commit (the tip included): no log API exists, and the ids are learned one by one
-    assert calls == {"GetCommit": 60, "GetMergeOptions": 1}
+    # one call per commit (the tip included): no log API exists, and the ids are learned one by one;
+    # one GetDifferences for what the push changed as a whole (it replaces the tip's own diff)
+    assert calls == {"GetCommit": 60, "GetMergeOptions": 1, "GetDifferences": 1}
+
+
+def test_a_push_of_several_commits_reads_what_it_changed_as_a_whole(
+    reader: CommitReader, history_repo: HistoryRepo
+) -> None:
+    """m1 → m4 and m4 → topic_merge: one diff from the previous head to the new one, per reader."""
+    ids = history_repo.ids
+    history = _history(reader, "main", ids["m4"], ids["m1"])
+    assert history.combined_changes is not None
+    assert [(c.change_type.value, c.path) for c in history.combined_changes] == [("M", "main.txt")]
+    merged = _history(reader, "merged", ids["merge"], ids["m4"])
+    assert merged.combined_changes is not None
+    assert sorted(c.path for c in merged.combined_changes) == ["feature0.txt", "feature1.txt"]
+
+
+def test_a_branch_update_reads_one_diff_and_not_the_tips(
+    history_repo: HistoryRepo, history_standin: codecommit.CodeCommitStandIn
+) -> None:
+    """Enrich reads the push's diff instead of the tip's: calls do not grow per updated branch."""
+    ids = history_repo.ids
+    reader = CodeCommitReader(codecommit_client(history_standin.url), REPOSITORY)
+    push = Push(
+        Repository(REPOSITORY, "us-east-2", "1"),
+        parse_pusher("arn:aws:iam::1:user/a"),
+        (_branch("main", ids["m4"]), _branch("merged", ids["merge"])),
+        None,
+        "id",
+        "trigger",
+    )
+    history_standin.calls.clear()
+    previous = {"refs/heads/main": ids["m1"], "refs/heads/merged": ids["m4"]}
+    notification = enrich(push, reader, max_refs=10, history=HistoryOptions(previous_heads=previous))
+    assert all(report.parent_diffs == () for report in notification.reports)
+    assert all(report.history and report.history.combined_changes for report in notification.reports)
+    assert history_standin.calls["GetDifferences"] == 2  # one per updated branch, the merge included
 
 
 def test_a_merge_push_lists_the_merge_and_the_merged_commits(
@@ -176,6 +222,7 @@ def test_a_force_push_is_flagged_and_counts_what_was_dropped(
     assert history.relation is HistoryRelation.FORCED and history.forced
     assert _subjects(history) == ["rewritten commit"]
     assert (history.dropped, history.dropped_exact) == (2, True)
+    assert [commit.subject for commit in history.dropped_commits] == ["main commit 4", "main commit 3"]
     assert (history.previous_id, history.base_id) == (ids["m4"], ids["m2"])
 
 

@@ -111,11 +111,45 @@ def test_demo_plays_a_pull_requests_life_through_the_pipeline() -> None:
     assert run_pull_request_demo(out, json_only=True) == 5
     payloads = [json.loads(line) for line in out.getvalue().splitlines()]
     texts = [payload["text"] for payload in payloads]
-    assert texts[0].startswith("<@U0CHEN001> <@U0BOB0001> ready for review: #42")
-    assert not any(text.startswith("New commits") or "new commits" in text for text in texts)
-    assert (
-        texts[2]
-        == "<@U0ANA0001> review finished by bob, please take a look: #42 "
-        + "Passkey login for the payments console"
+    assert "|#42 Passkey login for the payments console> in payments-service is ready for review" in texts[0]
+    assert texts[0].endswith(
+        "review requested from anyone in role CodeCommitReview, <@U0CHEN001>, <@U0BOB0001>, dana"
     )
-    assert texts[3].endswith("(1 of 2 approvals)") and texts[4].startswith("<@U0ANA0001> bob merged #42")
+    assert not any(text.startswith("New commits") or "new commits" in text for text in texts)
+    assert "bob finished reviewing <" in texts[2] and "over to <@U0ANA0001>" in texts[2]
+    assert texts[3].endswith("by <@U0ANA0001>: 1 of 2 approvals")
+    assert texts[4].startswith("bob merged <") and "by <@U0ANA0001> into `main`" in texts[4]
+
+
+#: Facts a pull-request message must say once: the acting person's name, the title, the approval
+#: count and each mention (per payload, over every string the reader sees, fallback aside).
+FACTS = (
+    re.compile(r"#\d+ [^<>\]|)(]{3,}?(?=[>\]|(]|$| in | by | into |:|;)"),
+    re.compile(r"\d+ of \d+ approvals?"),
+    re.compile(r"<@U\w+>|@\w+(?=[ ,:;]|$)"),
+)
+
+
+def seen_strings(payload: dict[str, Any]) -> list[str]:
+    """What a reader sees: the text, and each attachment's fields except the notification fallback."""
+    keys = ("pretext", "author_name", "title", "text")
+    return [payload["text"]] + [str(a[key]) for a in payload["attachments"] for key in keys if key in a]
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_each_fact_is_said_once(
+    name: str,
+    pull_request_standin: tuple[codecommit.CodeCommitStandIn, dict[str, Scenario]],
+    slack_standin: SlackStandIn,
+) -> None:
+    """Item 4 of issue 18: the actor, the title, "1 of 2" and the author's mention, once each;
+    and "review requested" never ends with nobody."""
+    stand_in, scenarios = pull_request_standin
+    for payload in play(scenarios[name], stand_in.url, slack_standin):
+        seen = "\n".join(seen_strings(payload))
+        for fact in FACTS:
+            for found in set(fact.findall(seen)):
+                assert seen.count(found) == 1, (found, seen)
+        assert not re.search(r"review requested(:| from)?\s*($|\n|\.)", seen), seen
+        if "review requested" in payload["text"]:  # says who should review
+            assert re.search(r"review requested from [^\s;]", payload["text"]), payload["text"]

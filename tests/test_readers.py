@@ -16,6 +16,8 @@ from handler.enrich.reader import (
     NOT_A_COMMIT,
     CodeCommitReader,
     CommitReader,
+    file_change_from_api,
+    pair_renames,
     parse_git_date,
 )
 from handler.errors import CommitUnavailable, RepositoryReadError
@@ -169,7 +171,11 @@ def test_stubber_checks_request_shapes_against_the_service_model() -> None:
         )
         stubber.add_response(
             "get_differences",
-            {"differences": [{"beforeBlob": {**blob, "path": "b.txt"}, "changeType": "D"}]},
+            {
+                "differences": [
+                    {"beforeBlob": {**blob, "blobId": "2" * 40, "path": "b.txt"}, "changeType": "D"}
+                ]
+            },
             {
                 "repositoryName": "repo",
                 "afterCommitSpecifier": "c" * 40,
@@ -265,3 +271,48 @@ def test_stubber_checks_the_history_calls_against_the_service_model() -> None:
         assert reader.default_branch() == "main"
         assert reader.resolve_commit("refs/tags/v1") == "a" * 40
         stubber.assert_no_pending_responses()
+
+
+def test_a_moved_file_reads_as_a_rename(reader: CommitReader, scenario_repo: ScenarioRepo) -> None:
+    """Same blob, new path, in one diff: one rename, from both readers (git with --no-renames gives a
+    deletion and an addition; CodeCommit's GetDifferences has no rename type)."""
+    commits = scenario_repo.commits
+    [moved] = reader.get_differences(commits["five_3"], commits["five_2"])
+    assert (moved.change_type, moved.old_path, moved.path) == (
+        ChangeType.RENAMED,
+        "README.md",
+        "docs/README.md",
+    )
+    whole_push = reader.get_differences(commits["five_5"], commits["main_3"])
+    assert sorted((c.change_type.value, c.path, c.old_path) for c in whole_push) == [
+        ("A", "docs/limits.md", None),
+        ("A", "src/limits.py", None),
+        ("R", "docs/README.md", "README.md"),
+    ]
+
+
+def test_a_modification_whose_path_changed_is_a_rename() -> None:
+    """CodeCommit may answer a move as ``M`` with two paths (its CLI example for a renamed folder)."""
+    change = file_change_from_api(
+        {
+            "changeType": "M",
+            "beforeBlob": {"blobId": "1" * 40, "path": "tmp/example-folder/blob.txt", "mode": "100644"},
+            "afterBlob": {"blobId": "1" * 40, "path": "tmp/renamed-folder/blob.txt", "mode": "100644"},
+        }
+    )
+    assert (change.change_type, change.old_path) == (ChangeType.RENAMED, "tmp/example-folder/blob.txt")
+
+
+def test_a_blob_added_twice_is_not_guessed_into_a_rename() -> None:
+    one, two = FileChange(ChangeType.ADDED, "a"), FileChange(ChangeType.ADDED, "b")
+    gone = FileChange(ChangeType.DELETED, "c")
+    assert pair_renames([(one, None, "1"), (two, None, "1"), (gone, "1", None)]) == (one, two, gone)
+
+
+def test_git_reads_an_annotated_tags_message_and_tagger(scenario_repo: ScenarioRepo) -> None:
+    from handler.enrich.gitreader import LocalGitReader
+
+    git = LocalGitReader(scenario_repo.path)
+    tag = git.tag_annotation(scenario_repo.commits["annotated_tag"])
+    assert tag is not None and (tag.subject, tag.tagger.name) == ("Release 1.0", "Ana Núñez")
+    assert git.tag_annotation(scenario_repo.commits["merge"]) is None  # a commit, not a tag

@@ -6,6 +6,7 @@ Rendering is pure, so each test hands in the Notification enrich would build (in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    TagAnnotation,
     parse_pusher,
 )
 from handler.render.links import commit_url, compare_url, repository_url
@@ -393,21 +395,58 @@ def test_a_delete_names_its_commit_once_and_never_says_unknown() -> None:
         Notification(push_of(gone), (RefReport(gone, None, "the trigger gave no commit id"),)),
         RenderSettings(),
     )
-    assert "unknown" not in json.dumps(payload) and "text" not in payload["attachments"][0]
+    assert "unknown" not in json.dumps(payload) and payload["attachments"] == []
     assert payload["text"].startswith("ana deleted branch `old` in <")
 
 
-def test_a_merge_shows_its_second_parent_only_when_that_diff_says_something() -> None:
+def test_a_merge_shows_what_it_brought_in_against_its_first_parent_only() -> None:
     change = branch("main")
     merge = commit("Merge", parents=("1" * 40, "2" * 40))
     first = ParentDiff("1" * 40, (FileChange(ChangeType.ADDED, "a.py"),))
-    empty = RefReport(change, merge, None, (first, ParentDiff("2" * 40, ())))
-    text = render(Notification(push_of(change), (empty,)), RenderSettings())["attachments"][0]["text"]
-    assert "*1 file added* against the first parent `1111111`" in text
-    assert "2222222" not in text
-    failed = RefReport(change, merge, None, (first, ParentDiff("2" * 40, (), error="throttled")))
-    text = render(Notification(push_of(change), (failed,)), RenderSettings())["attachments"][0]["text"]
-    assert "*Files changed* against parent 2 `2222222` could not be read: _throttled_" in text
+    meanwhile = ParentDiff("2" * 40, (FileChange(ChangeType.MODIFIED, "gained-meanwhile.py"),))
+    both = RefReport(change, merge, None, (first, meanwhile))
+    text = render(Notification(push_of(change), (both,)), RenderSettings())["attachments"][0]["text"]
+    assert "*1 file added* by this merge, against its first parent `1111111`" in text
+    assert "2222222" not in text and "gained-meanwhile" not in text
+
+
+def test_a_whole_push_shows_the_files_it_changed_as_a_whole() -> None:
+    listed = numbered(5)
+    changed = (FileChange(ChangeType.ADDED, "new.py"), FileChange(ChangeType.MODIFIED, "old.py"))
+    history = BranchHistory(
+        HistoryRelation.FAST_FORWARD,
+        listed,
+        5,
+        previous_id="0" * 40,
+        base_id="0" * 40,
+        combined_changes=changed,
+    )
+    text = pushed(history)["attachments"][0]["text"]
+    assert "*2 files changed* by this push: 1 added, 1 modified" in text
+    assert "tip.py" not in text and " by `" not in text
+
+
+def test_a_force_push_lists_the_commits_it_dropped() -> None:
+    dropped = tuple(
+        Commit(f"{n:040x}", f"gone {n}", PERSON, PERSON, (f"{n - 1:040x}",)) for n in range(90, 78, -1)
+    )
+    history = BranchHistory(
+        HistoryRelation.FORCED,
+        numbered(1),
+        1,
+        previous_id=dropped[0].commit_id,
+        base_id="f" * 40,
+        dropped=30,
+        dropped_commits=dropped[:10],
+    )
+    text = pushed(history, max_commits=3)["attachments"][0]["text"]
+    assert "*Dropped* (no longer on the branch):" in text
+    assert [line.split("> ", 1)[1] for line in text.split("\n") if "gone" in line] == [
+        "gone 90 — Ana",
+        "gone 89 — Ana",
+        "gone 88 — Ana",
+    ]
+    assert "\n… and 27 more dropped commits\n" in text
 
 
 # --- Safety and limits with whole pushes ---------------------------------------------------------
@@ -468,10 +507,27 @@ def test_a_push_that_adds_nothing_says_where_the_branch_points_and_lists_nothing
     notification = Notification(push_of(change), (RefReport(change, tip[0], None, (), branched),))
     payload = render(notification, RenderSettings())
     assert payload["text"].endswith(f"|repo>: at {link}, a commit already on `main`")
-    assert "text" not in payload["attachments"][0]
+    assert payload["attachments"] == []  # an attachment with nothing to say would be only a footer
     rewound = BranchHistory(HistoryRelation.FORCED, (), 0, previous_id="f" * 40, dropped=3)
     main = RefChange("refs/heads/main", RefKind.BRANCH, "main", RefAction.UPDATED, tip[0].commit_id)
     payload = render(
         Notification(push_of(main), (RefReport(main, tip[0], None, (), rewound),)), RenderSettings()
     )
     assert payload["text"].endswith(f": 3 commits dropped, no new commits, now at {link}")
+
+
+def test_two_tags_on_one_commit_show_the_commit_once() -> None:
+    tags = (branch("v1", RefAction.CREATED, RefKind.TAG), branch("v1-light", RefAction.CREATED, RefKind.TAG))
+    payload = render(Notification(push_of(*tags), tuple(report(tag) for tag in tags)), RenderSettings())
+    first, second = (attachment["text"] for attachment in payload["attachments"])
+    assert "*Subject*" in first and "Body" in first
+    assert "Subject" not in second and second.endswith("`aaaaaaa`>, shown above.")
+
+
+def test_an_annotated_tag_shows_its_message_and_tagger_above_its_commit() -> None:
+    tag = branch("v2", RefAction.CREATED, RefKind.TAG)
+    annotation = TagAnnotation(Person("Zoë <!here>", "z@example.com", None), "Release 2 *now*\n\nNotes")
+    notification = Notification(push_of(tag), (dataclasses.replace(report(tag), tag=annotation),))
+    text = render(notification, RenderSettings())["attachments"][0]["text"]
+    assert text.startswith(":label: *Release 2 *now** — tagged by Zoë &lt;!here&gt;\n<")
+    assert "Notes" not in text

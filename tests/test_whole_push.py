@@ -168,8 +168,10 @@ def test_a_force_push_is_flagged_with_what_it_dropped(env: SimpleNamespace, push
     new_head = pusher.commit("rewritten")
     deliver(env, pusher.event(ref(new_head)))
     text = last_text(env.slack).lower()
-    assert "force" in text and "rewritten" in text and "doomed" not in text
-    assert "2" in text  # commits dropped
+    assert "force" in text and "rewritten" in text and "2 commits dropped" in text
+    new, dropped = text.split("*dropped* (no longer on the branch):")
+    assert "doomed" not in new and "rewritten" not in dropped
+    assert dropped.index("doomed 2") < dropped.index("doomed 1")  # listed, newest first
 
 
 def test_two_pushes_arriving_in_reverse_order_post_no_bogus_flag_and_no_duplicate(

@@ -12,9 +12,9 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from handler.enrich.reader import NOT_A_COMMIT, parse_git_date
+from handler.enrich.reader import NOT_A_COMMIT, pair_renames, parse_git_date
 from handler.errors import CommitUnavailable
-from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
+from handler.model import ChangeType, Commit, EntryKind, FileChange, Person, TagAnnotation
 
 _FIELDS = ("%H", "%P", "%an", "%ae", "%ad", "%cn", "%ce", "%cd", "%B")
 
@@ -59,13 +59,12 @@ class LocalGitReader:
         """``git diff-tree`` of the commit against one parent, or against nothing for a root."""
         if self.object_type(commit_id) != "commit":
             raise CommitUnavailable(commit_id, NOT_A_COMMIT)
-        base = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-commit-id"]
+        base = ["diff-tree", "-r", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-commit-id"]
         if parent_id is None:
             output = self.git(*base, "--root", commit_id, "--")
         else:
             output = self.git(*base, parent_id, commit_id, "--")
-        return tuple(_parse_raw_diff(output))
-
+        return pair_renames(_parse_raw_diff(output))
 
     def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
         """Each readable commit of ``commit_ids``, by id (unreadable ones are left out)."""
@@ -116,6 +115,20 @@ class LocalGitReader:
                 return name
         return None
 
+    def tag_annotation(self, object_id: str) -> TagAnnotation | None:
+        """``git cat-file tag``: the tagger and message of an annotated tag object; None otherwise."""
+        if self.object_type(object_id) != "tag":
+            return None
+        raw = self.git("cat-file", "tag", object_id).decode("utf-8", errors="replace")
+        header, _, message = raw.partition("\n\n")
+        tagger = Person("", "", None)
+        for line in header.splitlines():
+            if line.startswith("tagger "):
+                name, _, rest = line.removeprefix("tagger ").partition(" <")
+                email, _, date = rest.partition("> ")
+                tagger = Person(name, email, parse_git_date(date))
+        return TagAnnotation(tagger, message.split("-----BEGIN PGP SIGNATURE-----", 1)[0].strip())
+
     def resolve_commit(self, specifier: str) -> str | None:
         """``git rev-parse <specifier>^{commit}``: a tag is peeled to its commit; None if unknown."""
         if specifier.startswith("-"):
@@ -127,19 +140,23 @@ class LocalGitReader:
         return output.decode().split()[0] if output.strip() else None
 
 
-def _parse_raw_diff(output: bytes) -> list[FileChange]:
-    """Parse ``git diff-tree --raw -z`` output: ``:<old mode> <new mode> <old> <new> <X>\\0<path>\\0``."""
+def _parse_raw_diff(output: bytes) -> list[tuple[FileChange, str | None, str | None]]:
+    """Parse ``git diff-tree --raw -z`` output: ``:<old mode> <new mode> <old> <new> <X>\\0<path>\\0``;
+    each change with its blob ids before and after (None where there is none)."""
     parts = output.split(b"\x00")
-    changes: list[FileChange] = []
+    changes: list[tuple[FileChange, str | None, str | None]] = []
     for header, raw_path in zip(parts[0::2], parts[1::2], strict=False):
         if not header.startswith(b":"):
             continue
-        old_mode, new_mode, _old_id, _new_id, status = header[1:].decode().split(" ")
+        old_mode, new_mode, old_id, new_id, status = header[1:].decode().split(" ")
         path = raw_path.decode("utf-8", errors="replace")
         change_type = {"A": ChangeType.ADDED, "D": ChangeType.DELETED}.get(status[:1], ChangeType.MODIFIED)
         mode = old_mode if change_type is ChangeType.DELETED else new_mode
         old_kind = None
         if change_type is ChangeType.MODIFIED and old_mode != new_mode:
             old_kind = EntryKind.from_mode(old_mode)
-        changes.append(FileChange(change_type, path, EntryKind.from_mode(mode), old_kind))
+        change = FileChange(change_type, path, EntryKind.from_mode(mode), old_kind)
+        changes.append(
+            (change, None if set(old_id) == {"0"} else old_id, None if set(new_id) == {"0"} else new_id)
+        )
     return changes

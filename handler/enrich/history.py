@@ -285,12 +285,26 @@ def update_history(
         return None
     if base == previous_id:
         added = walk(cache, head, stop=previous_id, other=previous_id, limits=limits)
-        return _history(HistoryRelation.FAST_FORWARD, added, limits, previous_id=previous_id, base_id=base)
+        return _history(
+            HistoryRelation.FAST_FORWARD,
+            added,
+            limits,
+            previous_id=previous_id,
+            base_id=base,
+            **_combined(cache, head.commit_id, previous_id),
+        )
     if base == head.commit_id:
         return _rewind_or_late(cache, ref_change, head, previous_id, limits=limits)
     if base is None:
         added = walk(cache, head, stop=None, other=None, limits=limits)
-        return _history(HistoryRelation.FORCED, added, limits, previous_id=previous_id, dropped_exact=False)
+        return _history(
+            HistoryRelation.FORCED,
+            added,
+            limits,
+            previous_id=previous_id,
+            dropped_exact=False,
+            **_combined(cache, head.commit_id, previous_id),
+        )
     added = walk(cache, head, stop=base, other=previous_id, limits=limits)
     dropped = _dropped(cache, previous_id, stop=base, other=head.commit_id, limits=limits)
     return _history(
@@ -301,7 +315,21 @@ def update_history(
         base_id=base,
         dropped=dropped.count if dropped else None,
         dropped_exact=dropped.exact if dropped else False,
+        dropped_commits=dropped.commits[: limits.listed] if dropped else (),
+        **_combined(cache, head.commit_id, previous_id),
     )
+
+
+def _combined(cache: CommitCache, head_id: str, since_id: str) -> dict[str, object]:
+    """What the push changed as a whole: one diff between the previous head and the new one.
+
+    For a push of one commit onto the previous head this is that commit's own diff (the same
+    call); for more, it replaces the tip's diff, so a whole push costs no more calls than its tip.
+    """
+    try:
+        return {"combined_changes": cache.differences(head_id, since_id)}
+    except CommitUnavailable as unavailable:
+        return {"combined_error": unavailable.reason}
 
 
 def _rewind_or_late(
@@ -323,6 +351,7 @@ def _rewind_or_late(
         base_id=head.commit_id,
         dropped=dropped.count if dropped else None,
         dropped_exact=dropped.exact if dropped else False,
+        dropped_commits=dropped.commits[: limits.listed] if dropped else (),
     )
 
 
@@ -375,6 +404,7 @@ def new_branch_history(
 class _Count:
     count: int
     exact: bool
+    commits: tuple[Commit, ...] = ()
 
 
 def _dropped(
@@ -386,7 +416,7 @@ def _dropped(
     except CommitUnavailable:
         return None
     gone = walk(cache, previous, stop=stop, other=other, limits=limits)
-    return _Count(len(gone.commits), gone.exact)
+    return _Count(len(gone.commits), gone.exact, gone.commits)
 
 
 def _history(

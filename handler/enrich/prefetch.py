@@ -1,37 +1,39 @@
-"""Read each branch tip, and its changes, while the pipeline claims the push and reads its head.
+"""Read each branch tip, and what its push changed, while the pipeline claims the push and reads its head.
 
-A branch update's reads form three independent chains: the claim (DynamoDB); the recorded head
-(DynamoDB), then the merge base of the tip with that head (GetMergeOptions); and the tip commit
-(GetCommit), then its changes against each parent (GetDifferences). Enrich used to run them one
+A branch update's reads form three chains: the claim (DynamoDB); the recorded head (DynamoDB),
+then the merge base of the tip with that head (GetMergeOptions), then what the push changed (one
+GetDifferences, previous head → tip); and the tip commit (GetCommit). Enrich used to run them one
 after the other. :class:`ReadAhead` runs the second chain on a thread of its own, beside the
 claim: the pipeline reads the heads, then asks :meth:`TipPrefetch.merge_base_ahead` for each
-branch it updates. :class:`TipPrefetch` runs the third on one worker thread: the tip as soon as
-the push is parsed, beside the claim; its changes once the claim is won
-(:meth:`TipPrefetch.read_changes`). ``python -m bench.levers`` measures it (variant
-``no-prefetch``; README, Performance); on AWS, where each call waits longer, it saves more.
+branch it updates, which also reads the push's changes once the claim is won
+(:meth:`TipPrefetch.read_changes`). :class:`TipPrefetch` runs the third on one worker thread: the
+tips as soon as the push is parsed, beside the claim. ``python -m bench.levers`` measures it
+(variant ``no-prefetch``; README, Performance); on AWS, where each call waits longer, it saves more.
 
-It reads nothing enrich would not read for the same push (a created or updated branch always
-shows its tip and the tip's changes against each parent, and an update the merge base with the
-head it counts from), with two exceptions: a redelivered message (or one whose claim another
-invocation holds) reads its tips (one GetCommit each), and one merge base per branch whose
-recorded head is not its own, before the claim says so; and a late delivery (its branch already
-moved past it) reads the tip's changes it then does not show. Results
-and errors are handed to enrich unchanged: a :class:`~handler.errors.CommitUnavailable` or a
-deadline reached in the worker surfaces where enrich asks for that commit, exactly as if enrich
-had made the call itself. The worker's calls go through the same deadline-bounded reader, and
+It reads nothing enrich would not read for the same push (an update shows what it changed since
+the head it counts from, found from the merge base with that head), with two exceptions: a
+redelivered message (or one whose claim another invocation holds) reads its tips (one GetCommit
+each), and one merge base per branch whose recorded head is not its own, before the claim says
+so; and a late delivery (its branch already moved past it) whose merge base is not its tip reads
+the changes it then does not show. A first sight of a branch and a new branch read their
+changes in enrich (what they show is measured from a point only enrich finds). Results and errors
+are handed to enrich unchanged: a :class:`~handler.errors.CommitUnavailable` or a deadline
+reached in the worker surfaces where enrich asks for that commit, exactly as if enrich had made
+the call itself. The worker's calls go through the same deadline-bounded reader, and
 :meth:`TipPrefetch.close` stops it before its next call and waits for it, so nothing is left
 running when the push is done.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any, Generic, TypeVar
 
 from handler.enrich.reader import CommitReader
-from handler.model import Commit, FileChange, RefAction, RefChange, RefKind
+from handler.model import Commit, FileChange, RefAction, RefChange, RefKind, TagAnnotation
 from handler.sources.trigger import is_lookup_safe_commit_id
 
 
@@ -123,21 +125,23 @@ def tips_to_prefetch(ref_changes: Iterable[RefChange]) -> list[str]:
 class TipPrefetch:
     """A :class:`~handler.enrich.reader.CommitReader` that has already started reading some tips.
 
-    The worker reads the tips at once, then their changes once :meth:`read_changes` is called (the
-    push is claimed: a redelivered message costs at most one GetCommit per tip, and no diff).
-    ``get_commit`` and ``get_differences`` for a prefetched tip wait for the worker's answer; every
-    other read goes straight to the wrapped reader. Use it as a context manager (or call
-    :meth:`close`): leaving stops the worker before any read it has not started, and waits for it.
+    The worker reads the tips at once. :meth:`merge_base_ahead` asks for a tip's merge base with
+    its recorded head; the worker then reads what the push changed, once :meth:`read_changes` is
+    called (the push is claimed: a redelivered message reads no diff). ``get_commit`` and
+    ``get_differences`` for what was read ahead wait for that answer; every other read goes
+    straight to the wrapped reader. Use it as a context manager (or call :meth:`close`): leaving
+    stops the worker before any read it has not started, and waits for it.
     """
 
     def __init__(self, reader: CommitReader, tips: Sequence[str]) -> None:
         self._reader = reader
         self._commits = {tip: _Result() for tip in tips}
-        #: per tip, set once the tip's parents are known (and its diff results below exist)
-        self._parents_known = {tip: threading.Event() for tip in tips}
+        #: what pushes changed, read ahead, by (tip, recorded head)
         self._diffs: dict[tuple[str, str | None], _Result] = {}
         #: merge bases asked ahead (:meth:`merge_base_ahead`), by (tip, recorded head)
         self._merge_bases: dict[tuple[str, str], _Result] = {}
+        #: (tip, recorded head) pairs whose changes the worker reads once the push is claimed; None ends
+        self._changes_to_read: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
         self._go = threading.Event()
         self._closed = False
         self._worker = threading.Thread(target=self._read_tips, name="tip-prefetch", daemon=True)
@@ -151,7 +155,7 @@ class TipPrefetch:
         self.close()
 
     def read_changes(self) -> None:
-        """Let the worker go on to the tips' changes (also done by the first ``get_differences``)."""
+        """Let the reads ahead go on to the pushes' changes (the push is claimed)."""
         self._go.set()
 
     def close(self) -> None:
@@ -159,35 +163,23 @@ class TipPrefetch:
         invocation's deadline); any read it did not make answers :class:`PrefetchClosed`."""
         self._closed = True
         self._go.set()
+        self._changes_to_read.put(None)
         if self._worker.is_alive():
             self._worker.join()
 
     def _read_tips(self) -> None:
         try:
-            self._read_commits_then_changes()
+            for tip, commit_read in self._commits.items():
+                if self._closed:
+                    break
+                commit_read.settle(partial(self._reader.get_commit, tip))
+            self._go.wait()
+            while (pair := self._changes_to_read.get()) is not None and not self._closed:
+                self._diffs[pair].settle(partial(self._reader.get_differences, *pair))
         finally:  # whatever happened, no reader may be left waiting
             for result in [*self._commits.values(), *self._diffs.values()]:
                 if not result.ready.is_set():
                     result.settle(_closed)
-            for parents_known in self._parents_known.values():
-                parents_known.set()
-
-    def _read_commits_then_changes(self) -> None:
-        parents: dict[str, list[str | None]] = {}
-        for tip, commit_read in self._commits.items():
-            if self._closed:
-                break
-            commit = commit_read.settle(partial(self._reader.get_commit, tip))
-            parents[tip] = [] if commit is None else list(commit.parent_ids or (None,))
-            for parent in parents[tip]:
-                self._diffs[(tip, parent)] = _Result()
-            self._parents_known[tip].set()
-        self._go.wait()
-        for tip, tip_parents in parents.items():
-            for parent in tip_parents:
-                if self._closed:
-                    return
-                self._diffs[(tip, parent)].settle(partial(self._reader.get_differences, tip, parent))
 
     def get_commit(self, commit_id: str) -> Commit:
         read = self._commits.get(commit_id)
@@ -197,14 +189,10 @@ class TipPrefetch:
         return commit
 
     def get_differences(self, commit_id: str, parent_id: str | None) -> tuple[FileChange, ...]:
-        parents_known = self._parents_known.get(commit_id)
-        if parents_known is not None:
-            self.read_changes()
-            parents_known.wait()
-            read = self._diffs.get((commit_id, parent_id))
-            if read is not None:
-                changes: tuple[FileChange, ...] = read.get()
-                return changes
+        read = self._diffs.get((commit_id, parent_id))
+        if read is not None:
+            changes: tuple[FileChange, ...] = read.get()
+            return changes
         return self._reader.get_differences(commit_id, parent_id)
 
     def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
@@ -213,7 +201,9 @@ class TipPrefetch:
     def merge_base_ahead(self, tip: str, head: str) -> None:
         """Ask now, on the calling thread, for the merge base of a prefetched ``tip`` and the
         branch ``head`` recorded before it, and keep the answer (or the error) for the first
-        :meth:`merge_base` asked for that pair. Nothing for a tip this prefetch does not read, for
+        :meth:`merge_base` asked for that pair; then, once the push is claimed, what the push
+        changed (previous head → tip), unless the merge base is the tip itself (a rewind or a
+        late delivery: enrich shows no changes). Nothing for a tip this prefetch does not read, for
         one that could not be read (enrich then never asks: it shows the tip's error), nor for a
         head that is the tip itself (a late delivery: enrich asks nothing). The answer is kept
         under the id the tip read gave, which is the one enrich asks with."""
@@ -227,7 +217,11 @@ class TipPrefetch:
         if head == tip_id or (tip_id, head) in self._merge_bases:
             return
         self._merge_bases[(tip_id, head)] = result = _Result()
-        result.settle(partial(self._reader.merge_base, tip_id, head))
+        base = result.settle(partial(self._reader.merge_base, tip_id, head))
+        if result.error is not None or base == tip_id:
+            return  # enrich shows no changes: it can't compare, or a rewind or a late delivery
+        self._diffs[(tip_id, head)] = _Result()
+        self._changes_to_read.put((tip_id, head))  # read by the worker once the push is claimed
 
     def merge_base(self, first: str, second: str) -> str | None:
         asked = self._merge_bases.pop((first, second), None)
@@ -244,3 +238,6 @@ class TipPrefetch:
 
     def resolve_commit(self, specifier: str) -> str | None:
         return self._reader.resolve_commit(specifier)
+
+    def tag_annotation(self, object_id: str) -> TagAnnotation | None:
+        return self._reader.tag_annotation(object_id)

@@ -2,10 +2,11 @@
 
 What is read for each kind of reference:
 
-* a branch created or updated: the tip commit and its changes against every parent (one list
-  per parent for a merge; against nothing for a root commit); and, when history is on
-  (``HistoryOptions``), the commits the push added (:mod:`handler.enrich.history`): since the head
-  recorded before it for an update, or since the default branch for a new branch;
+* a branch created or updated: the tip commit; when history is on (``HistoryOptions``), the
+  commits the push added (:mod:`handler.enrich.history`), since the head recorded before it for
+  an update or since the default branch for a new branch, and what the push changed as a whole
+  (one diff: previous head → new head, or merge base → new head); otherwise the tip's change
+  against its first parent (what a merge brought in; against nothing for a root commit);
 * a tag created or updated: the commit it names. An annotated tag's trigger id is the tag
   object's, which GetCommit can't read: the tag's ref is then resolved to its commit (CodeCommit's
   GetFolder takes a tag as its commit specifier and answers with the commit id);
@@ -69,7 +70,7 @@ def enrich(
     reports, late = [], []
     for ref_change in detailed:
         late_delete = history is not None and _deleted_branch_since_recreated(ref_change, cache)
-        report = None if late_delete else _report(ref_change, cache, history)
+        report = None if late_delete else _with_tag_annotation(_report(ref_change, cache, history), cache)
         if report is None:
             late.append(ref_change)
         else:
@@ -99,7 +100,29 @@ def _report(ref_change: RefChange, cache: CommitCache, history: HistoryOptions |
         if found is LATE:
             return None
         branch_history = found if isinstance(found, BranchHistory) else None
-    return RefReport(ref_change, commit, None, _parent_diffs(commit, cache), history=branch_history)
+    whole_push_read = branch_history is not None and (
+        branch_history.combined_changes is not None or branch_history.combined_error is not None
+    )
+    diffs = () if whole_push_read else _parent_diffs(commit, cache)  # the push's diff says it all
+    return RefReport(ref_change, commit, None, diffs, history=branch_history)
+
+
+def _with_tag_annotation(report: RefReport | None, cache: CommitCache) -> RefReport | None:
+    """A created or moved tag whose trigger id is a tag object: its message and tagger, where the
+    reader can read them (not CodeCommit: see :meth:`CommitReader.tag_annotation`)."""
+    if report is None or report.commit is None:
+        return report
+    ref_change = report.ref_change
+    if (
+        ref_change.kind is not RefKind.TAG
+        or ref_change.action is RefAction.DELETED
+        or not ref_change.commit_id
+    ):
+        return report
+    if ref_change.commit_id == report.commit.commit_id:
+        return report  # a lightweight tag: the trigger's id is the commit's
+    annotation = cache.reader.tag_annotation(ref_change.commit_id)
+    return dataclasses.replace(report, tag=annotation) if annotation is not None else report
 
 
 def _unreadable_tip(ref_change: RefChange, cache: CommitCache, unavailable: CommitUnavailable) -> RefReport:
@@ -144,7 +167,12 @@ def _branch_history(
 
 
 def _parent_diffs(commit: Commit, cache: CommitCache) -> tuple[ParentDiff, ...]:
-    parents: tuple[str | None, ...] = commit.parent_ids or (None,)
+    """The tip's change against its first parent (against nothing for a root commit).
+
+    For a merge that is what it brought into the branch; its other parents' diffs (what the branch
+    gained meanwhile) are not read: they were noise, and a call each.
+    """
+    parents: tuple[str | None, ...] = commit.parent_ids[:1] or (None,)
     diffs = []
     for parent_id in parents:
         try:

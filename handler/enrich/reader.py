@@ -9,6 +9,7 @@ Two implementations exist and are held to the same tests:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.deadline import Deadline
 from handler.errors import CommitUnavailable, DiffTruncated, ReadDeadlineReached, RepositoryReadError
-from handler.model import ChangeType, Commit, EntryKind, FileChange, Person
+from handler.model import ChangeType, Commit, EntryKind, FileChange, Person, TagAnnotation
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,11 @@ class CommitReader(Protocol):
         """The commit a reference resolves to now (a tag is peeled to its commit), or None."""
         ...
 
+    def tag_annotation(self, object_id: str) -> TagAnnotation | None:
+        """An annotated tag object's tagger and message; None for any other id, or a reader that
+        cannot read tag objects (CodeCommit has no API for them)."""
+        ...
+
 
 class CommitOnlyReader:
     """The history half of :class:`CommitReader` for readers that only know single commits.
@@ -111,6 +117,9 @@ class CommitOnlyReader:
         raise CommitUnavailable("HEAD", CANNOT_COMPARE)
 
     def resolve_commit(self, specifier: str) -> str | None:
+        return None
+
+    def tag_annotation(self, object_id: str) -> TagAnnotation | None:
         return None
 
 
@@ -244,7 +253,12 @@ class CodeCommitReader:
                 else f"the invocation's time ran out before the changes against {against} were read"
             )
             raise DiffTruncated(commit_id, reason, changes) from out_of_time
-        return tuple(file_change_from_api(difference) for difference in differences)
+        return pair_renames(
+            [
+                (file_change_from_api(d), _blob_id(d, "beforeBlob"), _blob_id(d, "afterBlob"))
+                for d in differences
+            ]
+        )
 
     def get_commits(self, commit_ids: Sequence[str]) -> dict[str, Commit]:
         """BatchGetCommits, 100 ids a call (the service's limit); unreadable ids are left out."""
@@ -297,6 +311,12 @@ class CodeCommitReader:
             lambda: self._client.get_repository(repositoryName=self._repository_name),
         )
         return (response.get("repositoryMetadata") or {}).get("defaultBranch") or None
+
+    def tag_annotation(self, object_id: str) -> TagAnnotation | None:
+        """Always None: CodeCommit has no API that reads a tag object (GetCommit, GetBlob and
+        GetFolder answer for commits, blobs and trees only), so a tag's message and tagger are
+        not shown for CodeCommit."""
+        return None
 
     def resolve_commit(self, specifier: str) -> str | None:
         """GetFolder on the root at ``specifier``: its ``commitId`` is the commit the ref resolves
@@ -408,4 +428,44 @@ def file_change_from_api(difference: dict[str, Any]) -> FileChange:
     old_kind = None
     if change_type is ChangeType.MODIFIED and before.get("mode") != after.get("mode"):
         old_kind = EntryKind.from_mode(before.get("mode"))
-    return FileChange(change_type=change_type, path=path, kind=kind, old_kind=old_kind)
+    old_path = None
+    if change_type is ChangeType.MODIFIED and before.get("path") and before.get("path") != path:
+        change_type, old_path = ChangeType.RENAMED, str(before["path"])  # moved (and maybe changed)
+    return FileChange(change_type=change_type, path=path, kind=kind, old_kind=old_kind, old_path=old_path)
+
+
+def _blob_id(difference: dict[str, Any], side: str) -> str | None:
+    blob = difference.get(side) or {}
+    return str(blob["blobId"]) if blob.get("blobId") else None
+
+
+def pair_renames(changes: list[tuple[FileChange, str | None, str | None]]) -> tuple[FileChange, ...]:
+    """One diff's changes, each with its blob ids before and after, with renames made whole.
+
+    Neither GetDifferences nor ``git diff-tree --no-renames`` has a rename: a moved file comes as
+    a deletion and an addition of the same blob (or, from CodeCommit, a modification whose two
+    paths differ). Such a pair becomes one :attr:`ChangeType.RENAMED` change at the new path; a
+    blob deleted or added more than once stays as it was (which copy moved where is a guess).
+    """
+    deleted: dict[str, list[int]] = {}
+    added: dict[str, list[int]] = {}
+    for index, (change, before, after) in enumerate(changes):
+        if change.change_type is ChangeType.DELETED and before:
+            deleted.setdefault(before, []).append(index)
+        elif change.change_type is ChangeType.ADDED and after:
+            added.setdefault(after, []).append(index)
+    renamed_from: dict[int, int] = {}
+    for blob, [addition] in ((blob, found) for blob, found in added.items() if len(found) == 1):
+        if len(deleted.get(blob, ())) == 1:
+            renamed_from[addition] = deleted[blob][0]
+    gone = set(renamed_from.values())
+    result: list[FileChange] = []
+    for index, (change, _before, _after) in enumerate(changes):
+        if index in gone:
+            continue
+        if index in renamed_from:
+            old_path = changes[renamed_from[index]][0].path
+            result.append(dataclasses.replace(change, change_type=ChangeType.RENAMED, old_path=old_path))
+        else:
+            result.append(change)
+    return tuple(result)

@@ -10,13 +10,17 @@ here differ from :mod:`handler.render.mrkdwn`:
   is followed by a letter, digit or ``_``. The text reads the same; nothing pings or links. A
   backslash, an HTML entity or a code span would not defuse a mention, so none is relied on.
 * **Links and formatting**: every ASCII character Markdown treats as syntax is backslash-escaped
-  (``\\ ` * _ { } [ ] ( ) < > # ! | ~ & $``), and a ``+``, ``-`` or ``=`` that starts a line,
+  (``\\ ` * _ { } [ ] ( ) < > # ! ~ & $``; ``|`` becomes ``&#124;``, which no server-side
+  translation reads), and a ``+``, ``-`` or ``=`` that starts a line,
   and the ``.`` or ``)`` after a line's leading number, so no list, heading, table, emphasis,
   image or link can be made. A ``<url|label>`` in the text is still turned into
   ``\\[label\\](url\\)`` by the server, but with its first bracket escaped it stays text.
-* **Code spans** (branch names, paths) cannot hold escapes (Markdown shows them verbatim), so
-  inside them a backtick becomes ``ˋ`` and ``<``/``>`` become ``‹``/``›``, look-alikes that neither
-  close the span nor take part in the server's link translation; mentions get the word joiner.
+* **Code spans** (branch names, paths) cannot hold escapes (Markdown shows them verbatim): a
+  name with backticks gets a longer run of backticks around it, so it stays exact; a name with
+  ``<`` or ``>`` (which the server's link translation would read) is shown escaped, outside a
+  span; mentions get the word joiner.
+* **URLs** in the text become autolinks, ``<url>``, unescaped inside: Mattermost links bare URLs
+  anyway, and a backslash escape after one would be taken into its link.
 * **Plain fields** (``fallback``, ``author_name``, ``footer``, and a title with a link) are not
   Markdown: they get the word joiner (after ``@``, ``~``, and a ``<`` that starts Slack's
   ``<!channel>`` or ``<@U…>``, which the server rewrites in titles) and the hidden-character
@@ -42,10 +46,15 @@ _SYNTAX = re.compile(r"([\\`*_{}\[\]()<>#!|~&$])")
 _LINE_START = re.compile(r"(?m)^([ \t]*)([+\-=])")
 _NUMBERED = re.compile(r"(?m)^([ \t]*\d{1,9})([.)])")
 _SLACK_SPECIAL = re.compile(r"<(?=[!@])")
-_CODE_LOOKALIKES = str.maketrans({"`": "ˋ", "<": "‹", ">": "›"})
+_BACKTICKS = re.compile(r"`+")
+#: A URL as Mattermost's autolinker finds one in prose (it stops at white space and ``<>|``).
+_URL = re.compile(r"(?:(?:https?|ftp)://|www\.)[^\s<>|`\\\"\u2060]+")
+_URL_START = re.compile(r"(?:https?|ftp)://|www\.")
+_URL_TRAILING = frozenset("?!.,:;*_~'\"")
+_URL_CLOSERS = {")": "(", "]": "["}
 #: One of our own links, ``[label](url)``; the label may hold escapes and code spans (which bind
 #: tighter than brackets, so a ``]`` in a branch name's code span does not end the label).
-_LINK = re.compile(r"\[(?:`[^`]*`|\\.|[^\]\\`])*\]\([^)\s]*\)")
+_LINK = re.compile(r"\[(?:(`+)(?!`).*?(?<!`)\1(?!`)|\\.|[^\]\\`])*\]\([^)\s]*\)", re.DOTALL)
 
 
 def defuse(text: str) -> str:
@@ -53,12 +62,53 @@ def defuse(text: str) -> str:
     return _MENTION.sub("\\1" + WORD_JOINER, text)
 
 
-def escape(text: str) -> str:
-    """Git- or user-written text as inert Mattermost Markdown (see the module docstring)."""
-    text = _SYNTAX.sub(r"\\\1", unhide(text))
+def escape(text: str, *, autolinks: bool = True) -> str:
+    """Git- or user-written text as inert Mattermost Markdown (see the module docstring).
+
+    A URL in the text becomes an autolink, ``<url>``, its characters unescaped: Mattermost links
+    bare URLs itself, and a backslash escape right after one (``http://host/a\\)``) would end up
+    inside its link. The link's text is its address, so nothing is disguised. ``autolinks=False``
+    is for the label of one of our own links, where a link inside would break the outer one
+    (Mattermost links no URL inside a label).
+    """
+    text = unhide(text)
+    if not autolinks:
+        return _escape_outside_urls(text)
+    parts: list[str] = []
+    done = 0
+    for found in _URL.finditer(text):
+        url = _trimmed_url(found.group())
+        if len(url) <= len(_URL_START.match(url).group()):  # type: ignore[union-attr]
+            continue
+        parts.append(_escape_outside_urls(text[done : found.start()]))
+        if url.startswith("www."):  # no scheme: an autolink needs one, so a link showing the text
+            parts.append(f"[{_escape_outside_urls(url)}](<http://{defuse(url)}>)")
+        else:
+            parts.append("<" + defuse(url) + ">")
+        done = found.start() + len(url)
+    parts.append(_escape_outside_urls(text[done:]))
+    return "".join(parts)
+
+
+def _escape_outside_urls(text: str) -> str:
+    # ``|`` as a character reference: the server turns ``<a|b>`` into a link before any Markdown
+    # is read, and only a text with no ``|`` at all is sure never to form one with an autolink
+    text = _SYNTAX.sub(r"\\\1", text).replace("\\|", "&#124;")
     text = _LINE_START.sub(r"\1\\\2", text)
     text = _NUMBERED.sub(r"\1\\\2", text)
     return defuse(text)
+
+
+def _trimmed_url(url: str) -> str:
+    """Where a URL in prose ends: without trailing punctuation or an unmatched closing bracket."""
+    def dangling(last: str) -> bool:
+        return last in _URL_TRAILING or (
+            last in _URL_CLOSERS and url.count(last) > url.count(_URL_CLOSERS[last])
+        )
+
+    while url and dangling(url[-1]):
+        url = url[:-1]
+    return url
 
 
 def plain(text: str) -> str:
@@ -71,8 +121,19 @@ def plain(text: str) -> str:
 
 
 def code(text: str, limit: int = 300) -> str:
-    """Inline code: look-alikes for what would close the span or be translated as a link."""
-    return "`" + fit(defuse(unhide(text).translate(_CODE_LOOKALIKES)), limit) + "`"
+    """Inline code that keeps ``text`` exact, or, where no code span can hold it, escaped text.
+
+    A backtick is held by a longer run of backticks around the span (CommonMark); ``<`` and ``>``
+    can't be held (the server would read ``<a|b>`` as a Slack link before any Markdown), so a
+    name with either is shown escaped, outside a span: copied, it is still the name.
+    """
+    clean = defuse(unhide(text))
+    if "<" in clean or ">" in clean:
+        return fit(escape(text), limit)
+    clean = fit(clean, limit)
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(clean)), default=0) + 1)
+    pad = " " if clean.startswith(("`", " ")) or clean.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{clean}{pad}{fence}"
 
 
 def fit(escaped: str, limit: int, marker: str = ELLIPSIS) -> str:
@@ -87,6 +148,12 @@ def outside_markup(text: str, cut: int) -> int:
         backslashes += 1
     if backslashes % 2:
         cut -= 1
+    reference = text.rfind("&#", max(0, cut - 5), cut)
+    if reference != -1 and text.find(";", reference, cut) == -1:
+        cut = reference  # inside our ``&#124;``
+    autolink = _last_unescaped(text, "<", cut)
+    if autolink != -1 and text.find(">", autolink, cut) == -1:
+        cut = autolink  # inside one of the text's autolinks: keep it whole or leave it out
     opening = _last_unescaped(text, "[", cut)
     if opening != -1:
         link = _LINK.search(text, opening)  # a link that starts right at the bracket, or none

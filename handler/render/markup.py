@@ -23,6 +23,7 @@ link previews are a server setting), so they are not sent there.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,12 @@ class Markup:
     """Slack's mrkdwn; :class:`MattermostMarkup` overrides what differs."""
 
     flavor: Flavor = Flavor.SLACK
+    #: False for text that must not grow: every link is left as its label.
+    links: bool = True
+
+    def unlinked(self) -> Markup:
+        """This dialect with links left out (their labels kept): for a line a link would overfill."""
+        return dataclasses.replace(self, links=False)
 
     def escape(self, text: str) -> str:
         """Outside text, inert."""
@@ -50,6 +57,10 @@ class Markup:
     def plain(self, text: str) -> str:
         """Outside text for a field shown without formatting (``fallback``, ``footer``)."""
         return mrkdwn.escape(text)
+
+    def label(self, text: str) -> str:
+        """Outside text for the label of one of our links (no link may sit inside another)."""
+        return self.escape(text)
 
     def code(self, text: str, limit: int = 300) -> str:
         """Outside text as inline code, at most ``limit`` long."""
@@ -67,7 +78,10 @@ class Markup:
 
     def link(self, url: str | None, label: str) -> str:
         """A link; no URL, or one too long to be worth sending, leaves the label alone."""
-        return f"<{url}|{label}>" if url is not None and len(url) <= URL_LIMIT else label
+        return f"<{url}|{label}>" if self._linkable(url) else label
+
+    def _linkable(self, url: str | None) -> bool:
+        return self.links and url is not None and len(url) <= URL_LIMIT
 
     def quote(self, escaped: str) -> str:
         """A block quote: ``>`` before every line."""
@@ -108,6 +122,9 @@ class MattermostMarkup(Markup):
     def plain(self, text: str) -> str:
         return markdown.plain(text)
 
+    def label(self, text: str) -> str:
+        return markdown.escape(text, autolinks=False)
+
     def code(self, text: str, limit: int = 300) -> str:
         return markdown.code(text, limit)
 
@@ -118,7 +135,11 @@ class MattermostMarkup(Markup):
         return f"**{escaped}**"
 
     def link(self, url: str | None, label: str) -> str:
-        return f"[{label}]({url})" if url is not None and len(url) <= URL_LIMIT else label
+        return f"[{label}]({url})" if self._linkable(url) else label
+
+    def quote(self, escaped: str) -> str:
+        """A block quote, then a blank line: Markdown would take a next line into the quote."""
+        return super().quote(escaped) + "\n"
 
     def mention(self, chat: ChatUser) -> str | None:
         return f"@{chat.mattermost}" if chat.mattermost else None

@@ -72,8 +72,12 @@ def escape(text: str) -> str:
 
 
 def code(text: str, limit: int = 300) -> str:
-    """Escaped inline code, e.g. a path or branch name; a backtick inside would end the span."""
-    return "`" + fit(escape(text.replace("`", "ˋ")), limit) + "`"
+    """Escaped inline code, e.g. a path or branch name; or, for a name with a backtick (which
+    would end the span, and mrkdwn has no escape for it), the escaped name outside a span, so
+    copying it gives the name, not a look-alike."""
+    if "`" in text:
+        return fit(escape(text), limit)
+    return "`" + fit(escape(text), limit) + "`"
 
 
 def utf16_len(text: str) -> int:

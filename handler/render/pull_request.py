@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ from handler.settings import RenderSettings
 SHORT_ID = 7
 _LINE_LIMIT = 300
 _TITLE_LIMIT = 250
+_HEADLINE_LIMIT = 3_000
 _MAX_MENTIONS = 20
 _MAX_REVIEWERS_LISTED = 25
 
@@ -162,29 +164,30 @@ def _mentions(people: list[Person], actor: Person, m: Markup) -> list[str]:
 def render_notice(
     notice: Notice, settings: PullRequestSettings, limits: RenderSettings, markup: Markup = SLACK
 ) -> dict[str, Any]:
-    """The payload for one notice in ``markup``'s dialect, within its message limit."""
+    """The payload for one notice in ``markup``'s dialect, within its message limit.
+
+    Each fact once: the headline says who did what to which pull request (its title linked), whom
+    it is for (their mentions, in place) and the approval count; the attachment adds only what the
+    headline did not say.
+    """
     m = markup
     cast = cast_of(notice, settings.user_map)
     style = _style(notice)
-    targets = _targets(notice, cast)
-    mentions = _mentions(targets, cast.actor, m)
-    sentence = m.fit(m.escape(_sentence(notice, cast)), _LINE_LIMIT)
-    top = (" ".join(mentions) + " " + sentence) if mentions else sentence
+    top = _headline(notice, cast, _Words.marked(notice, m))
+    if utf16_len(top) > _HEADLINE_LIMIT:  # a huge title: the same line, unlinked, then cut
+        top = m.fit(_headline(notice, cast, _Words.marked(notice, m.unlinked())), _HEADLINE_LIMIT)
     limit = m.message_limit(limits.message_limit)
     text_limit = max(200, min(limits.section_limit, limit - utf16_len(top) - 2 * 1_200))
     repository = notice.activity.repository
     attachment: dict[str, Any] = {
         "color": style.color,
-        "fallback": m.fit(m.plain(_sentence(notice, cast)), _LINE_LIMIT),
+        "fallback": m.fit(m.plain(_headline(notice, cast, _Words.plain(notice))), _LINE_LIMIT),
         "pretext": f"{style.emoji} {m.bold(style.label)}",
-        "author_name": m.fit(m.plain(cast.actor.label or "someone"), _LINE_LIMIT),
-        "text": m.fit("\n".join(_lines(notice, cast, settings, m)), text_limit),
-        "footer": _footer(repository, m),
     }
-    link = _link(notice)
-    attachment["title"] = _title(notice, m, linked=link is not None)
-    if link is not None:  # None: a partition whose console is not known; the title stays plain
-        attachment["title_link"] = link
+    text = m.fit("\n".join(_lines(notice, cast, settings, m)), text_limit).rstrip("\n")
+    if text:
+        attachment["text"] = text
+    attachment["footer"] = _footer(repository, m)
     finished = m.attachment(attachment, markdown_in=["pretext", "text"], at=notice.activity.event_time)
     return m.payload(top, [finished])
 
@@ -216,51 +219,118 @@ def _pr_name(notice: Notice) -> str:
     return f"{number} {snapshot.title}" if snapshot and snapshot.title else number
 
 
-def _sentence(notice: Notice, cast: Cast) -> str:
-    """The plain notification line (escaped by the caller; mentions go before it)."""
-    who, what, repo = cast.actor.label or "someone", _pr_name(notice), notice.activity.repository.name
+@dataclass(frozen=True)
+class _Words:
+    """How a headline names things: marked up (escaped, the pull request linked, mentions), or
+    plain (the notification's ``fallback``: names only, escaped by the caller)."""
+
+    text: Callable[[str], str]
+    what: str
+    name: Callable[[Person, bool], str]
+    code: Callable[[str], str]
+
+    @classmethod
+    def marked(cls, notice: Notice, m: Markup) -> _Words:
+        title = m.fit(m.label(_pr_name(notice)), _TITLE_LIMIT)
+        if notice.activity.pull_request_id is None:
+            title = m.escape(_commented_commit(notice))
+        return cls(
+            text=m.escape,
+            what=m.link(_link(notice), title),
+            name=lambda someone, mention: _name(someone, m, mention=mention),
+            code=lambda name: m.code(name, 120),
+        )
+
+    @classmethod
+    def plain(cls, notice: Notice) -> _Words:
+        what = _pr_name(notice) if notice.activity.pull_request_id else _commented_commit(notice)
+        return cls(
+            text=lambda text: text,
+            what=what,
+            name=lambda someone, _mention: someone.label or "someone",
+            code=lambda name: name,
+        )
+
+
+def _headline(notice: Notice, cast: Cast, words: _Words) -> str:
+    """Who did what to which pull request, for whom: the message's one line."""
+    who, what = words.name(cast.actor, False), words.what
+    repo = words.text(notice.activity.repository.name)
     if notice.command is not None:
-        return _command_sentence(notice.command, cast, what)
+        return _command_headline(notice, cast, words)
     if notice.ready_for_review:
-        return f"ready for review: {what} in {repo}"
+        return f"{what} in {repo} is ready for review{_requested(notice, cast, words)}"
     snapshot = notice.pull_request
-    into = _short(snapshot.destination_reference) if snapshot else ""
-    sentences = {
-        ActivityKind.OPENED: f"review requested: {who} opened {what} in {repo}",
+    destination = _short(snapshot.destination_reference) if snapshot else ""
+    into = f" into {words.code(destination)}" if destination else ""
+    by_author = _by_author(cast, words, mention=notice.activity.kind in _AUTHOR_TARGETED)
+    count = _count_suffix(notice, words)
+    rule = words.text(notice.activity.approval_rule_name or "")
+    headlines = {
+        ActivityKind.OPENED: f"{who} opened {what} in {repo}{_requested(notice, cast, words)}",
         ActivityKind.SOURCE_UPDATED: f"{who} pushed new commits to {what} in {repo}",
-        ActivityKind.APPROVED: f"{who} approved {what}{_count_suffix(notice)}",
-        ActivityKind.APPROVAL_REVOKED: f"{who} revoked their approval of {what}{_count_suffix(notice)}",
-        ActivityKind.OVERRIDDEN: f"{who} overrode the approval rules of {what}",
+        ActivityKind.APPROVED: f"{who} approved {what}{by_author}{count}",
+        ActivityKind.APPROVAL_REVOKED: f"{who} revoked their approval of {what}{by_author}{count}",
+        ActivityKind.OVERRIDDEN: f"{who} overrode the approval rules of {what}{by_author}",
         ActivityKind.OVERRIDE_REVOKED: f"{who} revoked the override of the approval rules of {what}",
-        ActivityKind.MERGED: f"{who} merged {what}" + (f" into {into}" if into else ""),
-        ActivityKind.CLOSED: f"{who} closed {what} without merging",
-        ActivityKind.REOPENED: f"{who} reopened {what}",
-        ActivityKind.RULE_CHANGED: f"{who} changed approval rule {notice.activity.approval_rule_name or ''} "
-        f"of {what}",
+        ActivityKind.MERGED: f"{who} merged {what}{by_author}{into}",
+        ActivityKind.CLOSED: f"{who} closed {what}{by_author} without merging",
+        ActivityKind.REOPENED: f"{who} reopened {what}{by_author}",
+        ActivityKind.RULE_CHANGED: f"{who} changed approval rule {rule} of {what}",
         ActivityKind.COMMENT: f"{who} {'replied' if _is_reply(notice) else 'commented'} on {what}",
         ActivityKind.COMMENT_EDITED: f"{who} edited a comment on "
-        + (what if notice.activity.pull_request_id else f"a commit in {repo}"),
-        ActivityKind.COMMIT_COMMENT: f"{who} commented on commit {_commented_commit(notice)} in {repo}",
+        + (what if notice.activity.pull_request_id else f"commit {what} in {repo}"),
+        ActivityKind.COMMIT_COMMENT: f"{who} commented on commit {what} in {repo}",
     }
-    return sentences[notice.activity.kind]
+    return headlines[notice.activity.kind]
 
 
-def _command_sentence(command: ReviewCommand, cast: Cast, what: str) -> str:
-    who = cast.actor.label or "someone"
+#: Kinds whose message is for the pull request's author: they are mentioned where they are named.
+_AUTHOR_TARGETED = frozenset({ActivityKind.APPROVED, ActivityKind.MERGED})
+
+
+def _by_author(cast: Cast, words: _Words, *, mention: bool) -> str:
+    """``by <author>`` when the author is not the one acting (their own action names them once)."""
+    if cast.author is None or cast.actor_is_author:
+        return ""
+    return f" by {words.name(cast.author, mention and not _same(cast.author, cast.actor))}"
+
+
+def _requested(notice: Notice, cast: Cast, words: _Words) -> str:
+    """``; review requested from <reviewers>``, or nothing when nobody is known to review."""
+    if not cast.reviewers:
+        return ""
+    return "; review requested from " + _people_named(cast.reviewers, cast.actor, words)
+
+
+def _people_named(people: tuple[Person, ...], actor: Person, words: _Words) -> str:
+    shown = [words.name(someone, not _same(someone, actor)) for someone in people]
+    more = len(shown) - _MAX_REVIEWERS_LISTED
+    return ", ".join(shown[:_MAX_REVIEWERS_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
+def _command_headline(notice: Notice, cast: Cast, words: _Words) -> str:
+    who, what = words.name(cast.actor, False), words.what
+    command = notice.command
     if command is ReviewCommand.REVIEW_DONE:
+        count = _count_suffix(notice, words)
         if cast.actor_is_author:
-            return f"review finished on {what}, says its author {who}"
+            return f"review finished on {what}, says its author {who}{count}"
         role = "" if cast.actor_is_reviewer or not cast.roles_known else " (not a reviewer of it)"
-        return f"review finished by {who}{role}, please take a look: {what}"
+        author = _by_author(cast, words, mention=True).removeprefix(" by ")
+        over_to = f"; over to {author}" if author else ""
+        return f"{who}{role} finished reviewing {what}{over_to}{count}"
     role = "" if cast.actor_is_author or not cast.roles_known else " (not its author)"
+    reviewers = _people_named(cast.reviewers, cast.actor, words) if cast.reviewers else ""
     if command is ReviewCommand.RE_REVIEW:
-        return f"{who}{role} asks for another review of {what}"
-    return f"{who}{role} has a question for the reviewers of {what}"
+        return f"{who}{role} asks {reviewers or 'the reviewers'} for another review of {what}"
+    asked = f": {reviewers}" if reviewers else ""
+    return f"{who}{role} has a question for the reviewers of {what}{asked}"
 
 
-def _count_suffix(notice: Notice) -> str:
+def _count_suffix(notice: Notice, words: _Words) -> str:
     count = _approval_count(notice)
-    return f" ({count})" if count else ""
+    return f": {words.text(count)}" if count else ""
 
 
 def _approval_count(notice: Notice) -> str | None:
@@ -349,7 +419,8 @@ def _kind_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, m: Ma
     if kind in APPROVAL_KINDS or kind is ActivityKind.MERGED:
         return _approval_lines(notice, cast, m)
     if kind in (ActivityKind.CLOSED, ActivityKind.REOPENED, ActivityKind.RULE_CHANGED):
-        return [f"Author: {_name(cast.author, m, mention=False)}"] if cast.author else []
+        named = kind is not ActivityKind.RULE_CHANGED  # closing and reopening name the author
+        return [f"Author: {_name(cast.author, m, mention=False)}"] if cast.author and not named else []
     return _comment_lines(notice, settings, m)
 
 
@@ -379,16 +450,7 @@ def _opened_lines(
             lines.append(f"Needs {needed} approval{'s' if needed != 1 else ''} ({m.fit(names, 300)})")
         elif not rules:
             lines.append("No approval rule: anyone may merge")
-    if cast.reviewers:
-        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, m, mention=mention))
     return lines
-
-
-def _people_list(people: tuple[Person, ...], actor: Person, m: Markup, *, mention: bool) -> str:
-    shown = [_name(someone, m, mention=mention and not _same(someone, actor)) for someone in people]
-    more = len(shown) - _MAX_REVIEWERS_LISTED
-    text = ", ".join(shown[:_MAX_REVIEWERS_LISTED])
-    return text + (f" and {more} more" if more > 0 else "")
 
 
 def _pushed_lines(notice: Notice, m: Markup) -> list[str]:
@@ -411,21 +473,19 @@ def _pushed_lines(notice: Notice, m: Markup) -> list[str]:
 
 
 def _approval_lines(notice: Notice, cast: Cast, m: Markup) -> list[str]:
-    """Approvals, revocations, overrides and merges: the count, how it merged, the author."""
+    """Approvals, revocations, overrides and merges: what the headline did not say."""
     snapshot = notice.pull_request
-    count = _approval_count(notice)
-    lines = [m.bold(count)] if count else []
     if notice.activity.kind is not ActivityKind.MERGED:
-        if notice.activity.kind is ActivityKind.APPROVED and cast.author is not None:
-            lines.append(f"Author: {_name(cast.author, m, mention=not _same(cast.author, cast.actor))}")
-        return lines
+        return []  # the count and the author are in the headline
+    lines = []
+    count = _approval_count(notice)
+    if count:
+        lines.append(m.bold(count))
     if snapshot is not None and snapshot.merge_option:
         option = MERGE_OPTIONS.get(snapshot.merge_option, m.escape(snapshot.merge_option.lower()))
         lines.append(f"With {option}")
     if snapshot is not None and snapshot.merge_commit_id and is_commit_id(snapshot.merge_commit_id):
         lines.append(f"Merge commit {m.code(snapshot.merge_commit_id[:SHORT_ID])}")
-    if cast.author is not None:
-        lines.append(f"Author: {_name(cast.author, m, mention=not _same(cast.author, cast.actor))}")
     return lines
 
 
@@ -451,19 +511,13 @@ def _comment_lines(notice: Notice, settings: PullRequestSettings, m: Markup) -> 
 
 
 def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, m: Markup) -> list[str]:
+    """What the headline did not say: why nobody is asked, and the words after the command."""
     lines = []
-    if notice.command is ReviewCommand.REVIEW_DONE:
-        count = _approval_count(notice)
-        if count:
-            lines.append(m.bold(count))
-        if cast.author is not None:
-            lines.append(f"Author: {_name(cast.author, m, mention=not _same(cast.author, cast.actor))}")
-    elif cast.reviewers:
-        lines.append("Reviewers: " + _people_list(cast.reviewers, cast.actor, m, mention=True))
-    elif notice.details is None:
-        lines.append(m.italic("The reviewers are unknown: their approval rules could not be read."))
-    else:
-        lines.append(m.italic("No reviewers: the pull request has no approval rule with a pool."))
+    if notice.command is not ReviewCommand.REVIEW_DONE and not cast.reviewers:
+        if notice.details is None:
+            lines.append(m.italic("The reviewers are unknown: their approval rules could not be read."))
+        else:
+            lines.append(m.italic("No reviewers: the pull request has no approval rule with a pool."))
     if notice.command_rest.strip():
         marker = _shortened("comment", m)
         rest = m.fit(m.escape(notice.command_rest.strip()), settings.comment_chars, marker=marker)
@@ -527,12 +581,12 @@ def render_card(
         "footer": _footer(repository, m),
     }
     link = pull_request_url(repository, notice.activity.pull_request_id or "")
-    linked = link is not None and bool(notice.activity.pull_request_id)
-    attachment["title"] = _title(notice, m, linked=linked)
-    if linked:
-        attachment["title_link"] = link
+    title = m.fit(m.label(_pr_name(notice)), _TITLE_LIMIT)
+    # the title once, linked in the first line; the state once, in the pretext
+    linked = m.link(link if notice.activity.pull_request_id else None, title)
+    top = f"Pull request {linked} in {m.escape(repository.name)}"
     finished = m.attachment(attachment, markdown_in=["pretext", "text"], at=None)
-    return m.payload(m.fit(m.escape(sentence), _LINE_LIMIT), [finished])
+    return m.payload(top, [finished])
 
 
 def people_to_notify(notice: Notice, user_map: UserMap) -> list[Person]:

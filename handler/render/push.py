@@ -28,6 +28,8 @@ message fits and, as a last resort, falls back to a one-attachment summary that 
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,7 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    TagAnnotation,
 )
 from handler.render.links import commit_url, compare_url, ref_url, repository_url
 from handler.render.markup import SLACK, Markup
@@ -58,7 +61,7 @@ SHORT_ID = 7
 _SUBJECT_LIMIT = 250  # the subject of a commit shown on its own
 _LIST_SUBJECT_LIMIT = 100  # a subject in a list of commits
 _NAME_LIMIT = 80  # an author's name
-_REF_LIMIT = 120  # a reference's name
+_REF_LIMIT = 2_000  # a reference's name: never cut (CodeCommit allows 256 characters, escapes add more)
 _LINE_LIMIT = 300  # plain lines: fallback, footer
 _TOP_LIMIT = 1_500  # the message's first line, links included
 _MORE_RESERVE = 60  # room kept for a "… and N more" line
@@ -69,9 +72,10 @@ _NO_SUCH_COMMIT = "no commit has this id"
 _CHANGE_LABELS = {
     ChangeType.ADDED: "added",
     ChangeType.MODIFIED: "modified",
+    ChangeType.RENAMED: "renamed",
     ChangeType.DELETED: "deleted",
 }
-_ORDER = {ChangeType.ADDED: 0, ChangeType.MODIFIED: 1, ChangeType.DELETED: 2}
+_ORDER = {ChangeType.ADDED: 0, ChangeType.MODIFIED: 1, ChangeType.RENAMED: 2, ChangeType.DELETED: 3}
 _VERBS = {
     (RefKind.BRANCH, RefAction.CREATED): "created branch",
     (RefKind.BRANCH, RefAction.UPDATED): "pushed to branch",
@@ -98,22 +102,46 @@ _GROUP_VERBS = {
 _KIND_PLURALS = {RefKind.BRANCH: "branches", RefKind.TAG: "tags", RefKind.OTHER: "references"}
 
 
+class Detail(enum.IntEnum):
+    """How much each reference shows. A message over its limit steps down one level at a time.
+
+    The order is what a reader loses first: the file lists (their count line stays), then the
+    commit bodies, then every commit line past the newest ("… and N more commits" counts them).
+    Past the last level, whole references move, from the last, into a closing "… and N more"
+    list that names each whole while it fits and counts the rest. A reference's name, the
+    pusher and the repository are never cut: where a link would not fit, the name goes unlinked.
+    """
+
+    FULL = 0
+    FILE_COUNTS = 1
+    NO_BODIES = 2
+    FIRST_COMMIT = 3
+
+
 def render(notification: Notification, settings: RenderSettings, markup: Markup = SLACK) -> dict[str, Any]:
-    """The payload for one push in ``markup``'s dialect, within its message limit."""
+    """The payload for one push in ``markup``'s dialect, within its message limit (see :class:`Detail`)."""
     m = markup
     limit = m.message_limit(settings.message_limit)
     top = _top_text(notification, m)
-    attachment_count = len(notification.reports) + (1 if notification.omitted else 0)
-    room = limit - utf16_len(top) - 200
-    share = room // max(1, attachment_count) - 800  # colour, fallback, footer and keys
-    text_limit = max(_MIN_TEXT, min(settings.section_limit, share))
-    while True:
-        payload = _full_payload(notification, settings, top, text_limit, m)
+    every = len(notification.reports)
+    counts = _full_payload(notification, settings, top, m, detail=Detail.FILE_COUNTS, shown=every)
+    spare = limit - payload_length(counts)
+    if spare >= 0:
+        # the file lists share what the counts leave: less room never shows more files
+        file_room = spare // max(1, every) - _MORE_RESERVE
+        payload = _full_payload(
+            notification, settings, top, m, detail=Detail.FULL, shown=every, files=file_room
+        )
+        return payload if file_room > 0 and payload_length(payload) <= limit else counts
+    for detail in (Detail.NO_BODIES, Detail.FIRST_COMMIT):
+        payload = _full_payload(notification, settings, top, m, detail=detail, shown=every)
         if payload_length(payload) <= limit:
             return payload
-        if text_limit <= _MIN_TEXT:
-            return _summary_payload(notification, settings, m)
-        text_limit = max(_MIN_TEXT, text_limit // 2)
+    for shown in range(every - 1, 0, -1):
+        payload = _full_payload(notification, settings, top, m, detail=Detail.FIRST_COMMIT, shown=shown)
+        if payload_length(payload) <= limit:
+            return payload
+    return _summary_payload(notification, settings, m)
 
 
 def payload_length(payload: Any) -> int:
@@ -136,7 +164,7 @@ def headline(push: Push, ref_changes: tuple[RefChange, ...], m: Markup = SLACK) 
         sentence = _sentence(who, ref_changes[0], repo)
     else:
         sentence = f"{who} {_group_counts(ref_changes)} in {repo}"
-    return m.fit(m.plain(sentence), _LINE_LIMIT)
+    return m.fit(m.plain(sentence), _TOP_LIMIT)
 
 
 def _sentence(who: str, ref_change: RefChange, repo: str) -> str:
@@ -189,22 +217,28 @@ class _Phrase:
 
 
 def _top_text(notification: Notification, m: Markup) -> str:
+    """Who did what where; without its links when they would make it too long (nothing is cut)."""
+    text = _top_sentence(notification, m)
+    if utf16_len(text) > _TOP_LIMIT:
+        text = _top_sentence(notification, m.unlinked())
+    return m.fit(text, _TOP_LIMIT)
+
+
+def _top_sentence(notification: Notification, m: Markup) -> str:
     push = notification.push
     repository = push.repository
     who = m.escape(push.pusher.label)
     repo = m.link(repository_url(repository), m.escape(repository.name))
     if push.is_test:
-        text = f":test_tube: {who} sent a test notification for {repo}; nothing was pushed."
-    elif len(push.ref_changes) == 1 and len(notification.reports) == 1:
+        return f":test_tube: {who} sent a test notification for {repo}; nothing was pushed."
+    if len(push.ref_changes) == 1 and len(notification.reports) == 1:
         phrase = _phrase(notification.reports[0], repository, m)
         verb = m.bold(phrase.verb) if phrase.loud else phrase.verb
         text = f"{phrase.flag}{who} {verb} {phrase.target} in {repo}"
-        text += f": {phrase.note}" if phrase.note else ""
-    else:
-        forced = any(report.history is not None and report.history.forced for report in notification.reports)
-        text = f"{':warning: ' if forced else ''}{who} {_group_counts(push.ref_changes)} in {repo}"
-        text += f", with a {m.bold('force push')}" if forced else ""
-    return m.fit(text, _TOP_LIMIT)
+        return text + (f": {phrase.note}" if phrase.note else "")
+    forced = any(report.history is not None and report.history.forced for report in notification.reports)
+    text = f"{':warning: ' if forced else ''}{who} {_group_counts(push.ref_changes)} in {repo}"
+    return text + (f", with a {m.bold('force push')}" if forced else "")
 
 
 def _standalone(phrase: _Phrase, m: Markup) -> str:
@@ -281,16 +315,38 @@ def _count(number: int, exact: bool, noun: str) -> str:
 
 
 def _full_payload(
-    notification: Notification, settings: RenderSettings, top: str, text_limit: int, m: Markup
+    notification: Notification,
+    settings: RenderSettings,
+    top: str,
+    m: Markup,
+    *,
+    detail: Detail,
+    shown: int,
+    files: int = 0,
 ) -> dict[str, Any]:
+    """Every report up to ``shown`` at ``detail``; the rest, and the references not read, named.
+
+    ``files`` is the room each reference's file lists may take (at ``Detail.FULL``).
+    """
     push = notification.push
-    standalone = len(notification.reports) > 1 or bool(notification.omitted)
-    attachments = [
-        _attachment(report, push, settings, text_limit, m, standalone=standalone)
-        for report in notification.reports
-    ]
-    if notification.omitted:
-        attachments.append(_overflow_attachment(notification.omitted, text_limit, m))
+    hidden = tuple(report.ref_change for report in notification.reports[shown:]) + notification.omitted
+    attachment_count = shown + (1 if hidden else 0)
+    room = m.message_limit(settings.message_limit) - utf16_len(top) - 200
+    share = room // max(1, attachment_count) - 800  # colour, fallback, footer and keys
+    standalone = attachment_count > 1
+    attachments = []
+    shown_before: set[str] = set()  # commits an earlier attachment showed: said once
+    for report in notification.reports[:shown]:
+        attachment = _attachment(
+            report, push, settings, m, detail=detail, files=files, standalone=standalone, shown=shown_before
+        )
+        shown_before |= _commits_shown(report)
+        if "text" in attachment:  # one with nothing to say would be only a footer
+            attachments.append(attachment)
+    if hidden:
+        read = len(notification.reports) - shown
+        overflow_limit = min(settings.section_limit, max(share, _MIN_TEXT))
+        attachments.append(_overflow_attachment(hidden, read, overflow_limit, m))
     return m.payload(top, _finished(attachments, push, m))
 
 
@@ -305,8 +361,24 @@ def _finished(attachments: list[dict[str, Any]], push: Push, m: Markup) -> list[
     ]
 
 
+def _commits_shown(report: RefReport) -> set[str]:
+    """The commits a report's attachment shows in full (its tip, or its listed commits)."""
+    history = report.history
+    if history is not None and report.ref_change.kind is RefKind.BRANCH and history.total:
+        return {commit.commit_id for commit in history.commits}
+    return {report.commit.commit_id} if report.commit is not None else set()
+
+
 def _attachment(
-    report: RefReport, push: Push, settings: RenderSettings, text_limit: int, m: Markup, *, standalone: bool
+    report: RefReport,
+    push: Push,
+    settings: RenderSettings,
+    m: Markup,
+    *,
+    detail: Detail,
+    files: int,
+    standalone: bool,
+    shown: set[str],
 ) -> dict[str, Any]:
     ref_change = report.ref_change
     attachment: dict[str, Any] = {
@@ -319,7 +391,9 @@ def _attachment(
         lead = f"{m.bold('Example')} from {ref_change.kind.value} {name}:"
     elif standalone:
         lead = _standalone(_phrase(report, push.repository, m), m)
-    text = _text(report, push, settings, text_limit, lead, m)
+        if utf16_len(lead) > settings.section_limit // 2:  # the name whole, without the links around it
+            lead = _standalone(_phrase(report, push.repository, m.unlinked()), m)
+    text = _text(report, push, settings, lead, m, detail=detail, files=files, shown=shown)
     if text:
         attachment["text"] = text
     return attachment
@@ -333,7 +407,7 @@ def _fallback(push: Push, ref_change: RefChange, m: Markup) -> str:
         )
     else:
         sentence = _sentence(who, ref_change, repo)
-    return m.fit(m.plain(sentence), _LINE_LIMIT)
+    return m.fit(m.plain(sentence), _TOP_LIMIT)
 
 
 def _footer(push: Push, m: Markup) -> str:
@@ -343,29 +417,65 @@ def _footer(push: Push, m: Markup) -> str:
     return m.fit(m.plain(" · ".join(parts)), _LINE_LIMIT)
 
 
-def _text(  # noqa: PLR0917 (the renderer's state, passed along rather than held in an object)
-    report: RefReport, push: Push, settings: RenderSettings, limit: int, lead: str | None, m: Markup
+def _text(
+    report: RefReport,
+    push: Push,
+    settings: RenderSettings,
+    lead: str | None,
+    m: Markup,
+    *,
+    detail: Detail,
+    files: int,
+    shown: set[str],
 ) -> str:
-    """The attachment's text: the reference line when needed, commits, then files, within ``limit``."""
+    """The attachment's text: the reference line whole, then commits, then files in ``files``.
+
+    A tip an earlier attachment already showed (two tags on one commit) is named, not shown again.
+    """
     ref_change, commit, repository = report.ref_change, report.commit, push.repository
-    lead_line = m.fit(lead, limit // 3) + "\n" if lead else ""
+    lead_line = lead + "\n" if lead else ""
     blocks: list[str] = []
-    rest = limit - utf16_len(lead_line)
+    # commit lines and a body may use the attachment's whole room; file lists what they are given
+    whole = max(_MIN_TEXT // 2, settings.section_limit - utf16_len(lead_line))
     history = None if push.is_test else report.history
+    settings = _at_detail(settings, detail)
+    listed = detail < Detail.FIRST_COMMIT
     if ref_change.action is RefAction.DELETED:
         blocks.append(_deleted_line(report, repository, m))
     elif commit is None:
         blocks.append(_unreadable_line(report, m))
     elif history is not None and ref_change.kind is RefKind.BRANCH:
-        if not history.total:  # nothing new: the first line already says where the branch points
-            return lead_line.rstrip("\n")
-        room = rest - 400  # files get at least a few lines
-        blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), room, m))
-        blocks.extend(_history_files(report, history, settings, rest - _used(blocks), m))
+        if not history.total and not history.dropped_commits:
+            return lead_line.rstrip("\n")  # nothing new: the first line says where the branch points
+        if history.total:
+            blocks.append(_commit_list(history, repository, max(settings.max_commits, 1), whole, m))
+        if history.dropped_commits and listed:
+            room = whole - _used(blocks)
+            blocks.append(_dropped_list(history, repository, max(settings.max_commits, 1), room, m))
+        if listed:
+            blocks.extend(_history_files(report, history, settings, min(files, whole - _used(blocks)), m))
+    elif commit.commit_id in shown:
+        blocks.append(f"At {_commit_link(repository, commit.commit_id, m)}, shown above.")
     else:
-        blocks.append(_tip(commit, repository, settings, m))
-        blocks.extend(_tip_files(report.parent_diffs, settings, rest - _used(blocks), m, by=None))
-    return m.fit(lead_line + "\n\n".join(block for block in blocks if block), limit).rstrip("\n")
+        tag = _tag_line(report.tag, m) + "\n" if report.tag is not None else ""
+        blocks.append(tag + _tip(commit, repository, settings, m))
+        if listed:
+            room = min(files, whole - _used(blocks))
+            merge = len(commit.parent_ids) > 1
+            blocks.extend(_tip_files(report.parent_diffs, settings, room, m, by=None, merge=merge))
+    body = m.fit("\n\n".join(block for block in blocks if block), whole)
+    return (lead_line + body).rstrip("\n")
+
+
+def _at_detail(settings: RenderSettings, detail: Detail) -> RenderSettings:
+    """The settings a level of detail leaves: no file lists, then no bodies, then one commit."""
+    if detail >= Detail.FILE_COUNTS:
+        settings = dataclasses.replace(settings, max_files=0)
+    if detail >= Detail.NO_BODIES:
+        settings = dataclasses.replace(settings, max_body_chars=0)
+    if detail >= Detail.FIRST_COMMIT:
+        settings = dataclasses.replace(settings, max_commits=1)
+    return settings
 
 
 def _used(blocks: list[str]) -> int:
@@ -403,6 +513,14 @@ def _tip(commit: Commit, repository: Repository, settings: RenderSettings, m: Ma
     return line
 
 
+def _tag_line(tag: TagAnnotation, m: Markup) -> str:
+    """An annotated tag's own message (its first line) and who tagged, above the commit it names."""
+    subject = m.bold(m.fit(m.escape(tag.subject), _SUBJECT_LIMIT)) if tag.subject else _no_message(m)
+    tagger = tag.tagger.name or tag.tagger.email
+    by = f" — tagged by {m.fit(m.escape(tagger), _NAME_LIMIT)}" if tagger else ""
+    return f":label: {subject}{by}"
+
+
 def _commit_line(commit: Commit, repository: Repository, m: Markup) -> str:
     subject = m.fit(m.escape(commit.subject), _LIST_SUBJECT_LIMIT) if commit.subject else _no_message(m)
     author = _author(commit, m, committer=False)
@@ -425,6 +543,26 @@ def _commit_list(
     if rest:
         more = _count(rest, history.total_exact, "more commit")
         lines.append(f"… and {more}")
+    return "\n".join(lines)
+
+
+def _dropped_list(
+    history: BranchHistory, repository: Repository, max_commits: int, room: int, m: Markup
+) -> str:
+    """A force push's dropped commits, newest first, whole lines only, then how many more."""
+    heading = f"{m.bold('Dropped')} (no longer on the branch):"
+    lines: list[str] = [heading]
+    used = utf16_len(heading) + 1
+    for commit in history.dropped_commits[:max_commits]:
+        line = _commit_line(commit, repository, m)
+        if used + utf16_len(line) + 1 + _MORE_RESERVE > room:
+            break
+        lines.append(line)
+        used += utf16_len(line) + 1
+    dropped = history.dropped if history.dropped is not None else len(history.dropped_commits)
+    rest = max(0, dropped - (len(lines) - 1))
+    if rest:
+        lines.append(f"… and {_count(rest, history.dropped_exact, 'more dropped commit')}")
     return "\n".join(lines)
 
 
@@ -461,9 +599,11 @@ def _unreadable_line(report: RefReport, m: Markup) -> str:
 def _history_files(
     report: RefReport, history: BranchHistory, settings: RenderSettings, room: int, m: Markup
 ) -> list[str]:
-    """A new branch's combined change when enrich read it; otherwise the newest commit's files."""
+    """What the push changed as a whole when enrich read it; otherwise the newest commit's files."""
     if history.combined_changes is not None or history.combined_error:
-        if history.relation is HistoryRelation.BRANCHED and history.base_ref:
+        if history.relation in (HistoryRelation.FAST_FORWARD, HistoryRelation.FORCED):
+            where = " by this push"
+        elif history.relation is HistoryRelation.BRANCHED and history.base_ref:
             where = f" on this branch, against {m.code(history.base_ref, _REF_LIMIT)}"
         elif history.relation is HistoryRelation.BRANCHED and history.base_id:
             where = f" on this branch, against {_short(history.base_id, m)}"
@@ -473,7 +613,8 @@ def _history_files(
             return [_unread_files(where, history.combined_error or "", m)]
         return [_file_section(history.combined_changes, where, settings.max_files, room, m)]
     by = report.commit.commit_id if report.commit is not None and history.total > 1 else None
-    return _tip_files(report.parent_diffs, settings, room, m, by=by)
+    merge = report.commit is not None and len(report.commit.parent_ids) > 1
+    return _tip_files(report.parent_diffs, settings, room, m, by=by, merge=merge)
 
 
 def _unread_files(where: str, error: str, m: Markup) -> str:
@@ -481,23 +622,30 @@ def _unread_files(where: str, error: str, m: Markup) -> str:
 
 
 def _tip_files(
-    diffs: tuple[ParentDiff, ...], settings: RenderSettings, room: int, m: Markup, *, by: str | None
+    diffs: tuple[ParentDiff, ...],
+    settings: RenderSettings,
+    room: int,
+    m: Markup,
+    *,
+    by: str | None,
+    merge: bool,
 ) -> list[str]:
-    """One section per parent; a merge's other parents only when their diff has something in it."""
-    shown = [(index, diff) for index, diff in enumerate(diffs, 1) if index == 1 or diff.changes or diff.error]
-    share = room // max(1, len(shown)) - 4
+    """The tip's change against its first parent: for a merge, what it brought into the branch.
+
+    Enrich reads only the first parent's diff (a merge's other parents' lists said what the branch
+    gained meanwhile: noise); a report that still carries more shows the first alone.
+    """
     sections = []
-    for index, diff in shown:
+    for diff in diffs[:1]:
         where = f" by {_short(by, m)}" if by else ""
         if diff.parent_id is None:
             where += " (root commit)"
-        elif len(diffs) > 1:
-            parent = "the first parent" if index == 1 else f"parent {index}"
-            where += f" against {parent} {_short(diff.parent_id, m)}"
+        elif merge:
+            where += f" by this merge, against its first parent {_short(diff.parent_id, m)}"
         if diff.error:
             sections.append(_unread_files(where, diff.error, m))
         else:
-            sections.append(_file_section(diff.changes, where, settings.max_files, share, m))
+            sections.append(_file_section(diff.changes, where, settings.max_files, room - 4, m))
     return sections
 
 
@@ -508,7 +656,9 @@ def _file_section(changes: tuple[FileChange, ...], where: str, max_files: int, r
         change_type for change_type in _CHANGE_LABELS if any(c.change_type is change_type for c in ordered)
     ]
     header = _files_header(ordered, types, where, m)
-    lines, used, shown, group = [header], utf16_len(header), 0, None
+    if max_files == 0:
+        return header
+    lines, used, shown, group = [header], 0, 0, None
     for change in ordered[:max_files]:
         new_lines = []
         if len(types) > 1 and change.change_type is not group:
@@ -521,6 +671,8 @@ def _file_section(changes: tuple[FileChange, ...], where: str, max_files: int, r
         used += cost
         shown += 1
         group = change.change_type
+    if not shown:
+        return header  # the count says it: no "… and N more files" under no file
     if shown < len(ordered):
         remaining = len(ordered) - shown
         lines.append(f"… and {remaining:,} more file{'s' if remaining != 1 else ''}")
@@ -547,6 +699,8 @@ def _file_line(change: FileChange, m: Markup) -> str:
         note = " " + m.italic(f"({change.old_kind.value} → {change.kind.value})")
     elif change.kind in (EntryKind.SYMLINK, EntryKind.SUBMODULE):
         note = " " + m.italic(f"({change.kind.value})")
+    if change.old_path is not None:
+        return f"• {m.code(change.old_path)} → {m.code(change.path)}{note}"
     return f"• {m.code(change.path)}{note}"
 
 
@@ -573,11 +727,19 @@ def _whole_lines(lines: list[str], room: int) -> tuple[list[str], int]:
     return kept, len(kept)
 
 
-def _overflow_attachment(omitted: tuple[RefChange, ...], text_limit: int, m: Markup) -> dict[str, Any]:
-    count = len(omitted)
+def _overflow_attachment(
+    hidden: tuple[RefChange, ...], read: int, text_limit: int, m: Markup
+) -> dict[str, Any]:
+    """The references past the message's room, each named whole while they fit, the rest counted.
+
+    ``read`` of them (the first) were read and left out for room; the others were never read
+    (past ``max_refs``).
+    """
+    count = len(hidden)
     references = f"{count:,} more reference{'s' if count != 1 else ''}"
-    heading = f"{m.bold(references)}, listed but not read, to keep this message short"
-    lines, shown = _whole_lines([_ref_line(ref, m) for ref in omitted], text_limit - utf16_len(heading) - 20)
+    why = "named without detail" if read else "listed but not read"
+    heading = f"{m.bold(references)}, {why}, to keep this message short"
+    lines, shown = _whole_lines([_ref_line(ref, m) for ref in hidden], text_limit - utf16_len(heading) - 20)
     heading += ":" if shown == count else f"; the first {shown:,}:"
     body = [heading, *lines]
     if shown < count:
@@ -585,7 +747,7 @@ def _overflow_attachment(omitted: tuple[RefChange, ...], text_limit: int, m: Mar
     return {
         "color": OVERFLOW_COLOR,
         "fallback": f"… and {references}",
-        "text": m.fit("\n".join(body), text_limit),
+        "text": "\n".join(body),
     }
 
 
