@@ -51,8 +51,10 @@ from handler.deliver.senders import AppSender, WebhookSender, to_each
 from handler.enrich.codepipeline import PipelineFacts, PipelineReader, PipelineRunRuntime, approval_of
 from handler.errors import NotifierError
 from handler.logs import Outcome, log_outcome
+from handler.pull_requests.model import BuildResult
 from handler.render.markup import markup_for
 from handler.render.pipeline import render_pipeline_notice
+from handler.render.pull_request import build_line, with_build_line
 from handler.routing import route, subject_for_pipeline
 from handler.runs import Failure, NoticeKind, PipelineNotice, Revision
 from handler.sources import Dropped
@@ -449,11 +451,38 @@ def tell_pull_request(  # noqa: PLR0917 (the step's inputs, passed along)
         if not isinstance(sender, AppSender) or thread is None or not thread.attributes.get("ts"):
             continue
         payload = render_pipeline_notice(notice, runtime.settings.render, markup_for(sender.flavor))
+        channel, ts = str(thread.attributes.get("channel", "")), str(thread.attributes["ts"])
+        build = BuildResult(passed, revision.commit_id, notice.pipeline)
         try:
-            sender.post(payload, deadline, thread_ts=str(thread.attributes["ts"]))
+            sender.post(payload, deadline, thread_ts=ts)
+            _show_build_on_parent(sender, channel, ts, build, deadline)
         except NotifierError as error:  # the channel message was posted; this reply is a courtesy
             log.warning("could not tell pull request %s of %s: %s", pull_request_id, notice.pipeline, error)
     return pull_request_id
+
+
+def _show_build_on_parent(
+    sender: AppSender, channel: str, ts: str, build: BuildResult, deadline: Deadline
+) -> None:
+    """Put the build line on the thread's parent now (✓ build passed / ✗ build failed), so reviewers
+    see it beside the buttons before the pull request's next event redraws the parent with it.
+
+    The parent is read back (``conversations.replies``) and only its first attachment's build line
+    is replaced, so nothing else the card says changes."""
+    answer = sender.app().call(
+        "conversations.replies", deadline=deadline, channel=channel, ts=ts, limit=1, inclusive=True
+    )
+    messages = answer.get("messages") or []
+    parent: dict[str, Any] = messages[0] if messages and isinstance(messages[0], dict) else {}
+    attachments = parent.get("attachments") if parent.get("ts") == ts else None
+    if not isinstance(attachments, list) or not attachments or not isinstance(attachments[0], dict):
+        return
+    first = dict(attachments[0])
+    first["text"] = with_build_line(str(first.get("text", "")), build_line(build))
+    update: dict[str, Any] = {"text": parent.get("text", ""), "attachments": [first, *attachments[1:]]}
+    if parent.get("blocks"):
+        update["blocks"] = parent["blocks"]
+    sender.update(channel, ts, update, deadline)
 
 
 # -- state ----------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from handler.errors import MessageGone, NotifierError
-from handler.pull_requests.model import ActivityKind
+from handler.pull_requests.model import ActivityKind, BuildResult
 from handler.render.actions import ButtonTarget, parse_value, with_buttons
 from handler.render.pull_request import people_to_notify, pull_request_state, render_card
 from handler.state.ledger import DeliveryInProgress
@@ -74,7 +74,9 @@ class Threads:
         """Reply in the pull request's thread (starting it if needed) and bring its parent up to date."""
         key = thread_key(sender.destination.name, item)
         record = self._state.get(key)
-        card = with_review_buttons(sender, item, render_card(item.notice, item.settings, item.limits))
+        card = with_review_buttons(
+            sender, item, render_card(item.notice, item.settings, item.limits, build=self._build(item))
+        )
         if record is not None and not record.attributes.get("ts"):
             raise DeliveryInProgress(key, record.expires_at)  # another invocation is starting it
         if record is None:
@@ -94,6 +96,19 @@ class Threads:
             self._quietly(
                 "keep the thread", lambda: self._state.replace(record, record.attributes, expires_at=expires)
             )
+
+    def _build(self, item: Outgoing) -> BuildResult | None:
+        """The latest run of the pull request's source tip, as the pipeline path recorded it
+        (``buildstatus#<scope>``, ``handler/pipelines/pipeline_run.py``), for the parent's build line."""
+        record = self._state.get(f"buildstatus#{item.activity.scope}")
+        if record is None:
+            return None
+        attributes = record.attributes
+        return BuildResult(
+            passed=attributes.get("result") == "passed",
+            commit_id=str(attributes.get("commit", "")),
+            pipeline=str(attributes.get("pipeline", "")),
+        )
 
     def _start(  # noqa: PLR0917 (one step of post, its state passed along)
         self,

@@ -207,6 +207,22 @@ class ReviewCommand(enum.Enum):
 
 
 @dataclass(frozen=True)
+class BuildResult:
+    """The latest pipeline run of a pull request's source tip (``buildstatus#<scope>``), for the
+    thread's parent: "✓ build passed" / "✗ build failed", as GitHub shows checks beside a PR.
+
+    Attributes:
+        passed: the run succeeded.
+        commit_id: the source commit it built; shown only while that is still the source tip.
+        pipeline: the pipeline's name.
+    """
+
+    passed: bool
+    commit_id: str
+    pipeline: str
+
+
+@dataclass(frozen=True)
 class Notice:
     """Everything the renderer needs for one message about a pull request or commit.
 

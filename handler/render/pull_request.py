@@ -31,7 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.model import Repository
-from handler.pull_requests.model import ActivityKind, Identity, Notice, PullRequestSnapshot, ReviewCommand
+from handler.pull_requests.model import (
+    ActivityKind,
+    BuildResult,
+    Identity,
+    Notice,
+    PullRequestSnapshot,
+    ReviewCommand,
+)
 from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.markup import SLACK, Markup
@@ -550,14 +557,36 @@ def pull_request_state(notice: Notice) -> str:
     return "open"
 
 
+#: How the build line of a thread's parent starts, by result (:func:`build_line`).
+BUILD_PASSED, BUILD_FAILED = "✓ build passed", "✗ build failed"
+
+
+def build_line(build: BuildResult, markup: Markup = SLACK) -> str:
+    """``✓ build passed`` / ``✗ build failed``, with the pipeline and the commit it built."""
+    mark = BUILD_PASSED if build.passed else BUILD_FAILED
+    return f"{markup.bold(mark)} ({markup.escape(build.pipeline)}, {markup.code(build.commit_id[:7])})"
+
+
+def with_build_line(text: str, line: str) -> str:
+    """``text`` (a parent's attachment text) with its build line replaced by ``line``, or added."""
+    kept = [row for row in text.split("\n") if BUILD_PASSED not in row and BUILD_FAILED not in row]
+    return "\n".join([*kept, line])
+
+
 def render_card(
-    notice: Notice, settings: PullRequestSettings, limits: RenderSettings, markup: Markup = SLACK
+    notice: Notice,
+    settings: PullRequestSettings,
+    limits: RenderSettings,
+    markup: Markup = SLACK,
+    *,
+    build: BuildResult | None = None,
 ) -> dict[str, Any]:
     """The parent of a pull request's thread (app mode): what it is and where it stands now.
 
     Posted when a pull request is first seen in the middle of its life, and written over the
     first message (``chat.update``) after every later event. No mentions: an edit notifies nobody,
-    and the events in the thread already did.
+    and the events in the thread already did. ``build`` adds the build line while the commit it
+    built is still the source tip (a later push makes it stale, so it is left out).
     """
     m = markup
     cast = cast_of(notice, settings.user_map)
@@ -573,6 +602,8 @@ def render_card(
     count = _approval_count(notice)
     if count:
         lines.append(m.bold(count))
+    if build is not None and snapshot is not None and build.commit_id == snapshot.source_commit:
+        lines.append(build_line(build, m))
     attachment: dict[str, Any] = {
         "color": style.color,
         "fallback": m.fit(m.plain(sentence), _LINE_LIMIT),

@@ -1,4 +1,5 @@
-"""A Slack Web API stand-in on 127.0.0.1: ``chat.postMessage``, ``chat.update``, ``conversations.open``.
+"""A Slack Web API stand-in on 127.0.0.1: ``chat.postMessage``, ``chat.update``, ``conversations.open``,
+``conversations.replies``.
 
 It answers as Slack does where the notifier can tell: HTTP 200 with ``{"ok": true, ...}`` or
 ``{"ok": false, "error": "..."}``, a bot token in ``Authorization: Bearer`` (a wrong one gets
@@ -127,9 +128,18 @@ class SlackWebApiStandIn(LoopbackServer):
             "chat.postMessage": self._post,
             "chat.update": self._update,
             "conversations.open": self._open,
+            "conversations.replies": self._replies,
         }
         answer = methods.get(method)
         return answer(args) if answer else error("unknown_method", 404)
+
+    def _replies(self, args: dict[str, Any]) -> ApiReply:
+        """The thread's parent (``limit=1``, ``inclusive``), as the channel shows it now."""
+        channel_id = self._channel_id(str(args.get("channel", "")))
+        message = self.messages.get((channel_id or "", str(args.get("ts", ""))))
+        if message is None:
+            return error("thread_not_found")
+        return ApiReply(body={"ok": True, "messages": [message], "has_more": False})
 
     def _open(self, args: dict[str, Any]) -> ApiReply:
         users = str(args.get("users", ""))
