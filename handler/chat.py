@@ -31,6 +31,7 @@ from handler.deadline import Deadline
 from handler.inbound import response
 from handler.inbound.request import FunctionUrlRequest
 from handler.inbound.slack import SIGNING_SECRET_KEY
+from handler.metrics import Metrics, for_front_door
 from handler.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -166,15 +167,26 @@ def runtime() -> ChatRuntime:
 
 
 def lambda_handler(event: Any, context: Any) -> Any:
-    """Entry point (handler string ``handler.chat.lambda_handler``)."""
+    """Entry point (handler string ``handler.chat.lambda_handler``); its metrics (``ColdStart``,
+    ``EventsReceived`` by kind, refusals as ``Dropped``) are written after each invocation."""
+    metrics = for_front_door("chat", os.environ)
+    try:
+        return _handle(event, context, metrics)
+    finally:
+        metrics.flush()
+
+
+def _handle(event: Any, context: Any, metrics: Metrics) -> Any:
     chat = runtime()
     if (
         isinstance(event, Mapping)
         and isinstance(event.get(WORK_KEY), Mapping)
         and "requestContext" not in event
     ):
+        metrics.event("slack", "work")
         run_work(event[WORK_KEY], chat)
         return {"ok": True}
+    metrics.event("slack", "request")
     request = FunctionUrlRequest(event if isinstance(event, Mapping) else {})
     if not request.is_function_url:
         log.warning("an event that is neither a function-URL request nor chat work: ignored")
@@ -194,6 +206,8 @@ def lambda_handler(event: Any, context: Any) -> Any:
     answer = acknowledge(request, door)
     if answer["statusCode"] == 401:
         chat.maybe_reread()
+    if answer["statusCode"] in (401, 403):
+        metrics.outcome("dropped", "slack")
     return answer
 
 

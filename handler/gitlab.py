@@ -45,6 +45,7 @@ from handler.inbound.request import FunctionUrlRequest
 from handler.inbound.response import Response, json_body
 from handler.inbound.verify import same_secret, signing_key, standard_webhook_verified
 from handler.logs import configure_logging
+from handler.metrics import for_front_door
 from handler.sources import GITLAB_SOURCE
 from handler.sources.gitlab import HANDLED_EVENTS
 
@@ -198,13 +199,22 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if _door is None:
         configure_logging(os.environ)
         _door = aws_front_door(os.environ)
-    if not isinstance(event, dict):
-        return response(400, "not a function URL request")
+    metrics = for_front_door("gitlab", os.environ)
     try:
-        return handle(event, _door)
-    except Exception:  # the hand-over failed: GitLab retries on a 5xx
-        log.exception("could not hand the GitLab delivery to the notifier")
-        return response(500, "try again")
+        if not isinstance(event, dict):
+            return response(400, "not a function URL request")
+        metrics.event("gitlab", "webhook")
+        try:
+            answer = handle(event, _door)
+        except Exception:  # the hand-over failed: GitLab retries on a 5xx
+            log.exception("could not hand the GitLab delivery to the notifier")
+            metrics.outcome("raised", "gitlab")
+            return response(500, "try again")
+        if answer["statusCode"] in (401, 413, 415):
+            metrics.outcome("dropped", "gitlab")
+        return answer
+    finally:
+        metrics.flush()
 
 
 def response(status: int, message: str = "") -> Response:

@@ -182,3 +182,21 @@ class Metrics:
 def _stdout(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
+
+
+#: The entries whose container has had its first invocation (``ColdStart`` is counted once each).
+_STARTED: set[str] = set()
+
+
+def for_front_door(function: str, environ: Mapping[str, str]) -> Metrics:
+    """One invocation's metrics for a front door (``chat``, ``gitlab``), its cold start counted the
+    first time; the notifier's own come from its runtime (``handler.runtime``). An unusable
+    ``METRICS_NAMESPACE`` falls back to the default here: the notifier's settings refuse it loudly."""
+    namespace = environ.get("METRICS_NAMESPACE", "").strip() or DEFAULT_NAMESPACE
+    if namespace.startswith("AWS/") or len(namespace) > 255:
+        namespace = DEFAULT_NAMESPACE
+    metrics = Metrics.to_stdout(namespace)
+    if function not in _STARTED:
+        _STARTED.add(function)
+        metrics.cold_start(function)
+    return metrics

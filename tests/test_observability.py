@@ -62,7 +62,8 @@ def emf_lines(text: str) -> list[dict[str, Any]]:
 
 
 def metric(documents: list[dict[str, Any]], name: str, **dimensions: str) -> float | None:
-    """The value of ``name`` published with exactly ``dimensions`` (None: not published)."""
+    """The total of ``name`` published with exactly ``dimensions`` over every line (None: not published)."""
+    values: list[float] = []
     for document in documents:
         [directive] = document["_aws"]["CloudWatchMetrics"]
         [dimension_set] = directive["Dimensions"]
@@ -72,8 +73,8 @@ def metric(documents: list[dict[str, Any]], name: str, **dimensions: str) -> flo
         )
         if name in names and matches:
             value = document[name]
-            return float(sum(value)) if isinstance(value, list) else float(value)
-    return None
+            values.append(float(sum(value)) if isinstance(value, list) else float(value))
+    return sum(values) if values else None
 
 
 def test_a_delivered_push_counts_the_event_the_outcome_the_attempts_the_lag_and_the_cold_start(
@@ -330,3 +331,43 @@ def test_the_deployed_runtime_bounds_each_invocation_by_its_own_deadline(
     assert slow_aws.requests == 0
     [line] = outcome_lines(caplog)
     assert line["outcome"] == "raised" and line["error_class"] == "DeadlineReached"
+
+
+def test_the_front_doors_count_their_cold_start_their_requests_and_their_refusals(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handler.chat
+    import handler.gitlab
+    import handler.metrics
+
+    monkeypatch.setattr(handler.metrics, "_STARTED", set())
+    unsigned = {"requestContext": {"http": {"method": "POST"}}, "headers": {}, "body": "x"}
+    monkeypatch.setattr(handler.chat, "runtime", _NoSecretChat)
+    assert handler.chat.lambda_handler(dict(unsigned), None)["statusCode"] == 401
+    assert handler.chat.lambda_handler(dict(unsigned), None)["statusCode"] == 401
+    documents = emf_lines(capsys.readouterr().out)
+    assert metric(documents, "ColdStart", Function="chat") == 1  # the first invocation only
+    assert metric(documents, "EventsReceived", Source="slack", Kind="request") == 2
+    assert metric(documents, "Dropped", Source="slack") == 2
+
+
+class _NoSecretChat:
+    """A chat runtime with no signing secret: every request is refused before anything else."""
+
+    class settings:  # noqa: N801 (the attribute the entry reads)
+        slack_team_id = None
+
+    def signing_secret(self) -> str:
+        return ""
+
+    def maybe_reread(self) -> None:
+        pass
+
+    def hand_on(self, function_name: str) -> Any:
+        def hand_on(work: Any) -> None:
+            raise AssertionError("nothing is handed on for a refused request")
+
+        return hand_on
+
+    def open_modal(self, *args: Any) -> None:
+        raise AssertionError("no modal for a refused request")
