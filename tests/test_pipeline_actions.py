@@ -14,10 +14,11 @@ import pytest
 
 from handler.actions.context import Actor, Reply
 from handler.actions.pipelines import GateReply, GitHubDispatch, PipelineActions, glob_permit
+from handler.render.mrkdwn import escape
 from handler.render.pipeline import GateTarget
 from handler.settings import GitHubDispatchTarget
 from tests.standins import LoopbackServer
-from tests.standins.codepipeline import CodePipelineStandIn, StoredPipeline, codecommit_pipeline
+from tests.standins.codepipeline import CodePipelineStandIn, ServiceError, StoredPipeline, codecommit_pipeline
 
 ALICE = Actor("arn:aws:iam::123456789012:user/alice", "U0ALICE", "alice")
 BOB = Actor("bob@example.com", "U0BOB", "bob@example.com")
@@ -483,3 +484,87 @@ def test_the_table_functions_refuse_without_permissions(
     reply = pipeline_commands.deploy(Session(ALICE, aws.url), ["web-deploy"])
     assert not reply.ok and 'under "deploy"' in reply.text and aws.calls == []
     pipeline_commands._settings.cache_clear()
+
+
+# -- what a person or git wrote is inert in the reply (review findings) --------------------------
+
+#: Text that would ping, link or format in Slack mrkdwn if a reply echoed it as it came.
+HOSTILE = ["<!channel>", "<!here>", "<@U0EVE0001>", "<https://evil.example|click me>", "<!subteam^S1>"]
+
+
+def assert_inert(text: str, hostile: str) -> None:
+    assert hostile not in text, text
+    assert escape(hostile) in text, text
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_an_unknown_pipeline_name_is_echoed_inert(hostile: str) -> None:
+    reply = actions().deploy(Context(ALICE, "http://unused"), [hostile])
+    assert not reply.ok
+    assert hostile not in reply.text and "&lt;" in reply.text
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_branch_name_is_echoed_inert_in_the_deploy_reply(aws: CodePipelineStandIn, hostile: str) -> None:
+    web_deploy(aws)
+    aws.branches[("app", hostile)] = MAIN_TIP  # git allows <, >, ! and | in a branch name
+    reply = actions().deploy(Context(ALICE, aws.url), ["web-deploy", hostile])
+    assert reply.ok, reply.text
+    assert_inert(reply.text, hostile)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_missing_ref_is_echoed_inert(aws: CodePipelineStandIn, hostile: str) -> None:
+    web_deploy(aws)
+    reply = actions().deploy(Context(ALICE, aws.url), ["web-deploy", hostile])
+    assert not reply.ok
+    assert_inert(reply.text, hostile)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_commit_subject_is_inert_in_status_and_rollback(aws: CodePipelineStandIn, hostile: str) -> None:
+    good = execution("e1", "Succeeded")
+    good["sourceRevisions"][0]["revisionSummary"] = f"{hostile} ship it"
+    web_deploy(
+        aws,
+        executions=[execution("e2", "Failed"), good],
+        stage_states=[
+            {"stageName": "Deploy", "latestExecution": {"pipelineExecutionId": "e2", "status": "Failed"}}
+        ],
+    )
+    status = actions().status(Context(ALICE, aws.url), ["web-deploy"])
+    assert_inert(status.text, hostile)
+    rolled = actions().rollback(Context(ALICE, aws.url), ["web-deploy", "Deploy"])
+    assert rolled.ok, rolled.text
+    assert_inert(rolled.text, hostile)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_forged_gate_value_is_echoed_inert(aws: CodePipelineStandIn, hostile: str) -> None:
+    gate(aws)
+    value = GateTarget("web-deploy", hostile, "Approve", "e9").value()
+    reply = actions().approve(Context(ALICE, aws.url), value)
+    assert not reply.ok and "PutApprovalResult" not in aws.operations()
+    assert hostile not in reply.text
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_github_version_is_echoed_inert(github: GitHubStandIn, hostile: str) -> None:
+    reply = github_actions(f"http://127.0.0.1:{github.port}").deploy(
+        Context(ALICE, "http://unused"), ["site", hostile]
+    )
+    assert reply.ok, reply.text
+    assert_inert(reply.text, hostile)
+
+
+def test_a_gate_whose_starter_cannot_be_read_is_not_answered(aws: CodePipelineStandIn) -> None:
+    """Fail closed: when GetPipelineExecution is refused, nobody may approve what they may have started."""
+    value = gate(aws, started_by="alice")
+
+    def refused(body: dict[str, Any]) -> dict[str, Any]:
+        raise ServiceError("ThrottlingException", "Rate exceeded")
+
+    aws._codepipeline_get_pipeline_execution = refused  # type: ignore[method-assign]
+    reply = actions().approve(Context(ALICE, aws.url), value)
+    assert not reply.ok and "PutApprovalResult" not in aws.operations(), reply.text
+    assert "Nothing was done" in reply.text

@@ -47,7 +47,8 @@ from handler.enrich.codepipeline import (
     waiting_approval,
     who_of,
 )
-from handler.render.pipeline import execution_url, parse_gate_value
+from handler.render.mrkdwn import escape
+from handler.render.pipeline import GateTarget, execution_url, parse_gate_value
 from handler.settings import GitHubDispatchTarget
 
 log = logging.getLogger(__name__)
@@ -160,10 +161,10 @@ class GitHubDispatch:
             return Reply(f"GitHub could not be reached ({error}); nothing was sent. Try again.", ok=False)
         if status not in (200, 201, 202, 204):
             return Reply(f"GitHub answered {status}; the deploy may not have started.", ok=False)
-        what = f" {version}" if version else ""
+        what = f" {escape(version)}" if version else ""
         return Reply(
-            f"{requester} asked GitHub to deploy {target.repository}{what} "
-            f"(repository_dispatch {target.event_type!r}); its workflow takes it from here.",
+            f"{escape(requester)} asked GitHub to deploy {escape(target.repository)}{what} "
+            f"(repository_dispatch {escape(repr(target.event_type))}); its workflow takes it from here.",
             public=True,
         )
 
@@ -173,7 +174,7 @@ def _github_message(error: urllib.error.HTTPError) -> str:
         document = json.loads(error.read() or b"{}")
     except ValueError:
         return ""
-    return str(document.get("message", ""))[:200] if isinstance(document, dict) else ""
+    return escape(str(document.get("message", ""))[:200]) if isinstance(document, dict) else ""
 
 
 def _github_refusal(status: int, message: str, target: GitHubDispatchTarget) -> str:
@@ -279,17 +280,20 @@ class PipelineActions:
             return _aws_refusal(error, f"start {name}")
         execution_id = str(started.get("pipelineExecutionId", ""))
         link = execution_url(self.region, name, execution_id)
-        revision = f" at {pinned[:7]} ({ref})" if pinned else " at its source's latest change"
-        where = f" <{link}|{execution_id[:8]}>" if link else f" {execution_id[:8]}"
-        return Reply(f"{context.actor.person} started {name}{revision}: execution{where}", public=True)
+        revision = f" at {escape(pinned[:7])} ({escape(ref)})" if pinned else " at its source's latest change"
+        short = escape(execution_id[:8])
+        where = f" <{link}|{short}>" if link else f" {short}"
+        return Reply(
+            f"{escape(context.actor.person)} started {escape(name)}{revision}: execution{where}", public=True
+        )
 
     def _unknown(self, name: str, also: tuple[str, ...] = ()) -> str | None:
         if name in self.pipelines or name in also:
             return None
-        known = ", ".join(sorted({*self.pipelines, *also})) or "none"
+        known = ", ".join(escape(each) for each in sorted({*self.pipelines, *also})) or "none"
         return (
-            f"I don't know a pipeline called {name!r}: the notifier acts only on the pipelines in its "
-            f"context (pipelines). Those are: {known}. Nothing was started."
+            f"I don't know a pipeline called {escape(repr(name))}: the notifier acts only on the "
+            f"pipelines in its context (pipelines). Those are: {known}. Nothing was started."
         )
 
     def _facts(self, client: Any, name: str) -> tuple[PipelineFacts | None, Reply]:
@@ -340,14 +344,19 @@ class PipelineActions:
                     if _SHORT_COMMIT.fullmatch(ref)
                     else " Tags can't be read through CodeCommit's API: give a branch or a full commit id."
                 )
-                return Reply(f"{repository} has no branch {ref!r}.{hint} Nothing was started.", ok=False)
+                return Reply(
+                    f"{escape(repository)} has no branch {escape(repr(ref))}.{hint} Nothing was started.",
+                    ok=False,
+                )
             if code in (
                 "CommitIdDoesNotExistException",
                 "CommitDoesNotExistException",
                 "InvalidCommitIdException",
             ):
-                return Reply(f"{repository} has no commit {ref}. Nothing was started.", ok=False)
-            return _aws_refusal(error, f"read {ref!r} in {repository}")
+                return Reply(
+                    f"{escape(repository)} has no commit {escape(ref)}. Nothing was started.", ok=False
+                )
+            return _aws_refusal(error, f"read {escape(repr(ref))} in {escape(repository)}")
 
     # -- status -------------------------------------------------------------------------------
 
@@ -367,7 +376,7 @@ class PipelineActions:
             if _error_code(error) == "PipelineNotFoundException":
                 return Reply(f"CodePipeline has no pipeline called {name!r} in {self.region}.", ok=False)
             return _aws_refusal(error, f"read {name}")
-        lines = [f"*{name}*, latest runs:"]
+        lines = [f"*{escape(name)}*, latest runs:"]
         for summary in executions.get("pipelineExecutionSummaries", []):
             lines.append("• " + _execution_line(summary))
         if len(lines) == 1:
@@ -375,9 +384,9 @@ class PipelineActions:
         lines.append("Stages:")
         for stage in state.get("stageStates", []):
             latest = stage.get("latestExecution") or {}
-            status = latest.get("status", "not run")
-            run = str(latest.get("pipelineExecutionId", ""))[:8]
-            lines.append(f"• {stage.get('stageName', '?')}: {status} ({run})")
+            status = escape(str(latest.get("status", "not run")))
+            run = escape(str(latest.get("pipelineExecutionId", ""))[:8])
+            lines.append(f"• {escape(str(stage.get('stageName', '?')))}: {status} ({run})")
         return Reply("\n".join(lines))
 
     # -- rollback -------------------------------------------------------------------------------
@@ -396,7 +405,8 @@ class PipelineActions:
             return refusal
         if stage not in facts.stages:
             return Reply(
-                f"{name} has no stage {stage!r}; its stages are {', '.join(facts.stages)}. "
+                f"{escape(name)} has no stage {escape(repr(stage))}; its stages are "
+                f"{', '.join(escape(each) for each in facts.stages)}. "
                 "Nothing was rolled back.",
                 ok=False,
             )
@@ -433,8 +443,8 @@ class PipelineActions:
         except AWS_ERRORS as error:
             return _aws_refusal(error, f"roll {stage} of {name} back")
         return Reply(
-            f"{context.actor.person} rolled {stage} of {name} back to the last successful run: "
-            + _execution_line(target),
+            f"{escape(context.actor.person)} rolled {escape(stage)} of {escape(name)} back to the last "
+            "successful run: " + _execution_line(target),
             public=True,
         )
 
@@ -466,8 +476,7 @@ class PipelineActions:
         waiting = waiting_approval(stages, target.stage, target.action)
         if waiting is None:
             return GateReply(
-                f"{target.stage} / {target.action} of {target.pipeline} no longer waits: it was answered "
-                "already, or it expired. Nothing was done.",
+                f"{_gate(target)} no longer waits: it was answered already, or it expired. Nothing was done.",
                 ok=False,
                 gate_closed=True,
             )
@@ -479,7 +488,14 @@ class PipelineActions:
                 ok=False,
                 gate_closed=True,
             )
-        if self._started_it(client, target.pipeline, target.execution_id, context.actor):
+        started = self._started_it(client, target.pipeline, target.execution_id, context.actor)
+        if started is None:
+            return GateReply(
+                f"Could not read who started this run of {escape(target.pipeline)}, so nobody can be sure "
+                "it is not yours; try again in a minute. Nothing was done.",
+                ok=False,
+            )
+        if started:
             return GateReply(
                 f"You started this run of {target.pipeline}, so you may not approve or reject its gate; "
                 "ask someone else who may approve deploys.",
@@ -497,30 +513,39 @@ class PipelineActions:
         except AWS_ERRORS as error:
             if _error_code(error) in ("ApprovalAlreadyCompletedException", "InvalidApprovalTokenException"):
                 return GateReply(
-                    f"{target.stage} / {target.action} of {target.pipeline} was answered already, or it "
-                    "expired. Nothing was done.",
+                    f"{_gate(target)} was answered already, or it expired. Nothing was done.",
                     ok=False,
                     gate_closed=True,
                 )
             return GateReply(_aws_refusal(error, f"answer the gate of {target.pipeline}").text, ok=False)
         mark = "✓" if approved else "✗"
         return GateReply(
-            f"You {verdict.lower()} {target.stage} / {target.action} of {target.pipeline}.",
+            f"You {verdict.lower()} {_gate(target)}.",
             decided=f"{mark} {verdict} by {context.actor.person}",
             gate_closed=True,
         )
 
-    def _started_it(self, client: Any, pipeline: str, execution_id: str, actor: Actor) -> bool:
-        """The run was started by hand by this person (their session, or their key's last part)."""
+    def _started_it(self, client: Any, pipeline: str, execution_id: str, actor: Actor) -> bool | None:
+        """The run was started by hand by this person (their session, or their key's last part);
+        None when that can't be read. CodePipeline itself lets anyone allowed PutApprovalResult
+        answer any gate, so an unreadable starter fails closed: the gate is not answered."""
         try:
             execution = client.get_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution_id)
-        except AWS_ERRORS:  # unknown: CodePipeline still checks the gate itself
-            return False
+        except AWS_ERRORS as error:
+            log.warning(
+                "could not read who started %s %s: %s", pipeline, execution_id[:64], _error_code(error)
+            )
+            return None
         trigger = execution.get("pipelineExecution", {}).get("trigger") or {}
         if trigger.get("triggerType") not in ("StartPipelineExecution", "ManualRollback"):
             return False
         starter = who_of(str(trigger.get("triggerDetail", ""))).casefold()
         return bool(starter) and starter in (actor.session_name.casefold(), who_of(actor.person).casefold())
+
+
+def _gate(target: GateTarget) -> str:
+    """``Deploy / Approve of web-deploy``, inert (the names come from a button's value)."""
+    return f"{escape(target.stage)} / {escape(target.action)} of {escape(target.pipeline)}"
 
 
 def _execution_line(summary: Mapping[str, Any]) -> str:
@@ -537,4 +562,4 @@ def _execution_line(summary: Mapping[str, Any]) -> str:
         parts.append(f"by {who}")
     elif trigger.get("triggerType"):
         parts.append(f"by {trigger['triggerType']}")
-    return " · ".join(part for part in parts if part)
+    return " · ".join(escape(part) for part in parts if part)
