@@ -326,3 +326,38 @@ def test_a_modal_that_cannot_open_is_logged_and_the_click_still_acknowledged(
     answer = acknowledge(FunctionUrlRequest(signed(click(COMMENT))), door)
     assert answer["statusCode"] == 200
     assert "could not open the comment modal" in caplog.text
+
+
+def test_url_verification_is_answered_when_a_workspace_is_configured() -> None:
+    """Slack's url_verification body names no team (api.slack.com/events/url_verification): with
+    SLACK_TEAM_ID set, as the stack always sets it, the Request URL must still verify."""
+    body = json.dumps({"token": "x", "challenge": "c-123", "type": "url_verification"}).encode()
+    recorder = Recorder()  # SLACK_TEAM_ID set
+    answer = acknowledge(FunctionUrlRequest(signed(body, content_type="application/json")), recorder.door())
+    assert answer["statusCode"] == 200 and json.loads(answer["body"]) == {"challenge": "c-123"}
+    assert not recorder.caused_anything
+    forged = signed(body, content_type="application/json", secret="forged")
+    assert acknowledge(FunctionUrlRequest(forged), recorder.door())["statusCode"] == 401
+
+
+def test_a_signed_event_callback_of_no_team_is_still_refused() -> None:
+    """Only url_verification is answered without a team: an event naming none is 403."""
+    body = json.dumps({"type": "event_callback", "event": {"type": "message"}}).encode()
+    recorder = Recorder()
+    answer = acknowledge(FunctionUrlRequest(signed(body, content_type="application/json")), recorder.door())
+    assert answer["statusCode"] == 403 and not recorder.caused_anything
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 5000, "1" * 4301, "0" * 13 + "1"])
+def test_an_absurdly_long_timestamp_is_refused_not_raised(timestamp: str) -> None:
+    """int() of over 4300 digits raises ValueError: the check must refuse, not crash the entry."""
+    event = function_url_event(
+        b"text=help",
+        {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": signature(SECRET, timestamp, b"text=help"),
+        },
+    )
+    refusal = check_signature(FunctionUrlRequest(event), SECRET, NOW)
+    assert refusal is not None and refusal.status == 401

@@ -90,6 +90,8 @@ def verified(request: FunctionUrlRequest, door: FrontDoor) -> SlackBody | respon
     if body is None:
         log.warning("a verified request whose body is neither a form nor JSON: ignored")
         return response.text(400, "bad request")
+    if body.document is not None and body.document.get("type") == "url_verification":
+        return body  # signed, and names no team: Slack's check of the Request URL, answered as is
     refusal = check_team(team_of(body.form, body.document), door.team_id)
     if refusal is not None:
         log.warning("refused a request (%s): %s", refusal.status, refusal.reason)
