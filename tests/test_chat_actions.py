@@ -4,6 +4,7 @@ as the person (handler/actions/)."""
 from __future__ import annotations
 
 import importlib
+import json
 import time
 from typing import Any
 
@@ -24,6 +25,7 @@ from handler.deliver.destinations import parse_destinations
 from handler.demos.review_api import ReviewBook, StoredPullRequest, StsStandIn, stand_in_clients
 from handler.pull_requests.people import UserMap
 from handler.render.actions import APPROVE, MERGE, REVOKE, ButtonTarget, target_in, with_buttons
+from handler.render.mrkdwn import escape
 from handler.state.chat_comments import came_from_chat
 from handler.state.memory import MemoryStore
 
@@ -561,3 +563,63 @@ def test_every_family_of_actions_is_in_the_tables_and_the_usage() -> None:
     for entry in [*table.SUBCOMMANDS.values(), *table.BUTTONS.values()]:
         module, _, name = (entry.__doc__ or "").partition(", imported")[0].rpartition(".")
         assert callable(getattr(importlib.import_module(module), name)), entry.__doc__
+
+
+# -- review findings: typed text is inert in the reply; one session name is one person ----------
+
+HOSTILE = ["<!channel>", "<!here>", "<@U0EVE0001>", "<https://evil.example|click me>"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_typed_repository_is_echoed_inert(hostile: str) -> None:
+    world = World()
+    work = {
+        "kind": "command",
+        "name": "approve",
+        "args": [hostile, "12"],
+        "user": "U0BOB0001",
+        "response_url": "u",
+    }
+    reply = finish(work, world.edges())
+    assert reply is not None and not reply.ok and "not a repository this notifier watches" in reply.text
+    assert hostile not in reply.text and escape(hostile) in reply.text
+    assert world.sts.calls == [] and world.book.calls == []
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        (f"arn:aws:iam::{ACCOUNT}:user/alice", "arn:aws:iam::210987654321:user/alice"),
+        ("alice smith", "alice-smith"),
+        (f"arn:aws:iam::{ACCOUNT}:user/alice", "alice"),
+        ("Alice", "alice"),
+    ],
+)
+def test_two_people_whose_keys_reduce_to_one_session_name_act_as_nobody(keys: tuple[str, str]) -> None:
+    """CodeCommit and CloudTrail (and approval pools) see only the session name: if two members'
+    keys reduce to the same one, either would act as the other. Nothing happens; they are told why."""
+    first, second = keys
+    world = World()
+    world.settings = ChatSettings(
+        permissions=DEFAULT_PERMISSIONS,
+        watched=frozenset({"my-repo"}),
+        destinations=DESTINATIONS,
+        user_map=UserMap.parse(json.dumps({first: "U0ALICE01", second: "U0EVE0001"})),
+    )
+    reply = world.click(APPROVE, user="U0EVE0001")
+    assert reply is not None and not reply.ok and "USER_MAP" in reply.text, reply.text
+    assert world.sts.calls == [] and world.book.calls == []
+    assert world.book.pull_requests["12"].approvals == {}
+
+
+def test_one_person_under_two_keys_still_acts() -> None:
+    """An ARN and an e-mail for the same member are one person, not a collision."""
+    world = World()
+    world.settings = ChatSettings(
+        permissions=DEFAULT_PERMISSIONS,
+        watched=frozenset({"my-repo"}),
+        destinations=DESTINATIONS,
+        user_map=UserMap.parse(json.dumps({BOB_KEY: "U0BOB0001", "bob": "U0BOB0001"})),
+    )
+    reply = world.click(APPROVE)
+    assert reply is not None and reply.ok, reply.text

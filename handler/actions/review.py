@@ -28,6 +28,7 @@ from handler.enrich.pull_request_reader import details_from_api
 from handler.pull_requests.model import PullRequestSnapshot
 from handler.pull_requests.people import identity_from_arn
 from handler.render.actions import ButtonTarget, after_action, parse_value
+from handler.render.mrkdwn import escape
 from handler.state.chat_comments import remember_chat_comment
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ def _typed_target(session: ChatSession, args: Sequence[str], verb: str) -> Butto
 def _checked(session: ChatSession, target: ButtonTarget, action: str) -> PullRequestSnapshot:
     """The checks before the acting call; the pull request as the person reads it."""
     if not session.settings.is_watched(target.repository):
-        raise Refused(f"{target.repository} is not a repository this notifier watches; nothing was done.")
+        raise Refused(f"{_where(target)} is not a repository this notifier watches; nothing was done.")
     decision = decide(session.actor, action, None, session.settings.permissions)
     if not decision.allowed:
         raise Refused(decision.reason)
@@ -181,9 +182,7 @@ def _approval(session: ChatSession, target: ButtonTarget, state: str) -> Reply:
     done = "Approved" if state == "APPROVE" else "Approval revoked"
     line = f"{done} by {session.actor.session_name} from Slack{_rules_line(session, snapshot)}"
     _show(session, _moved(target, snapshot), line, False)
-    return Reply(
-        f"{done}: #{target.pull_request_id} in {target.repository}, as {session.actor.session_name}."
-    )
+    return Reply(f"{done}: {_which(target)}, as {escape(session.actor.session_name)}.")
 
 
 def _merge(session: ChatSession, target: ButtonTarget) -> Reply:
@@ -212,7 +211,7 @@ def _merge(session: ChatSession, target: ButtonTarget) -> Reply:
         sourceCommitId=snapshot.source_commit,
     )
     _show(session, target, f"Merged ({strategy}) by {session.actor.session_name} from Slack", True)
-    return Reply(f"Merged #{target.pull_request_id} in {target.repository} ({strategy}).")
+    return Reply(f"Merged {_which(target)} ({strategy}).")
 
 
 def _comment(session: ChatSession, target: ButtonTarget, text: str, token: str | None) -> Reply:
@@ -234,9 +233,7 @@ def _comment(session: ChatSession, target: ButtonTarget, text: str, token: str |
     comment_id = str((answer.get("comment") or {}).get("commentId") or "")
     if comment_id:
         remember_chat_comment(session.state, comment_id, session.now)
-    return Reply(
-        f"Commented on #{target.pull_request_id} in {target.repository} as {session.actor.session_name}."
-    )
+    return Reply(f"Commented on {_which(target)} as {escape(session.actor.session_name)}.")
 
 
 def _call(session: ChatSession, operation: str, **arguments: Any) -> dict[str, Any]:
@@ -264,6 +261,16 @@ def _rules_line(session: ChatSession, snapshot: PullRequestSnapshot) -> str:
     except Refused:
         return ""
     return " · approval rules satisfied" if evaluation.get("approved") else ""
+
+
+def _where(target: ButtonTarget) -> str:
+    """The repository a button or a command named, inert in mrkdwn (it may be anything typed)."""
+    return escape(target.repository)
+
+
+def _which(target: ButtonTarget) -> str:
+    """``#12 in my-repo``, inert in mrkdwn."""
+    return f"#{escape(target.pull_request_id)} in {_where(target)}"
 
 
 def _moved(target: ButtonTarget, snapshot: PullRequestSnapshot) -> ButtonTarget:

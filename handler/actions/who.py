@@ -24,6 +24,13 @@ UNMAPPED = (
 )
 
 
+SHARED_SESSION = (
+    "You would act in AWS as {session}, and so would someone else in USER_MAP: CodeCommit, CloudTrail "
+    "and approval rules could not tell you apart, so nothing was done. Ask whoever runs the CodeCommit "
+    "notifier to give one of you a USER_MAP key that reduces to a session name of your own."
+)
+
+
 def session_name(person: str) -> str:
     """``person`` as STS takes it: an ARN's last path segment, other characters replaced by ``-``,
     at most 64 characters, at least 2 (padded with ``-``)."""
@@ -42,3 +49,18 @@ def actor_for(slack_user_id: str, user_map: UserMap) -> Actor | None:
     if not keys:
         return None
     return Actor(person=keys[0], chat_user_id=slack_user_id, session_name=session_name(keys[0]))
+
+
+def shared_session(actor: Actor, user_map: UserMap) -> str | None:
+    """Another person's ``USER_MAP`` key that reduces to the actor's session name, or None.
+
+    The session name is all CodeCommit and CloudTrail record (``assumed-role/<role>/<name>``), and
+    :func:`session_name` is lossy (an ARN's account and path dropped, other characters made ``-``):
+    ``arn:aws:iam::111111111111:user/alice`` and ``alice`` of another Slack member would both act as
+    ``alice``, each approving in the other's name. Case is ignored, as the own-work check ignores it.
+    """
+    mine = actor.session_name.casefold()
+    for key, chat in user_map.entries():
+        if chat.slack != actor.chat_user_id and session_name(key).casefold() == mine:
+            return key
+    return None

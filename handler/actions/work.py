@@ -22,7 +22,7 @@ from handler.actions.context import Actor, Reply
 from handler.actions.session import ChatSession, ChatSettings, ClickedMessage
 from handler.actions.slack_text import comment_text
 from handler.actions.table import BUTTONS, SUBCOMMANDS
-from handler.actions.who import UNMAPPED, actor_for
+from handler.actions.who import SHARED_SESSION, UNMAPPED, actor_for, shared_session
 from handler.render.actions import target_in
 from handler.state import StateStore
 
@@ -84,14 +84,32 @@ def finish(work: Mapping[str, Any], edges: WorkEdges) -> Reply | None:
     kind = work.get("kind")
     user = str(work.get("user") or "")
     actor = actor_for(user, edges.settings.user_map)
+    refusal = _who_refusal(user, actor, edges)
     if kind == "thread_reply":
-        return _thread_reply(work, actor, edges)
-    reply: Reply | None = Reply(UNMAPPED.format(user=user), ok=False)
-    if actor is not None:
+        return _thread_reply(work, actor, refusal, edges)
+    reply: Reply | None = refusal
+    if actor is not None and refusal is None:
         reply = _run(work, _session(actor, edges, work))
     if reply is not None:
         _tell(edges, work, reply)
     return reply
+
+
+def _who_refusal(user: str, actor: Actor | None, edges: WorkEdges) -> Reply | None:
+    """Why this member may not act at all (unmapped, or sharing a session name), or None."""
+    if actor is None:
+        return Reply(UNMAPPED.format(user=user), ok=False)
+    other = shared_session(actor, edges.settings.user_map)
+    if other is not None:
+        log.error(
+            "USER_MAP keys %r and %r (different people) both act as session %r: neither may act from "
+            "chat until one key changes",
+            actor.person[:200],
+            other[:200],
+            actor.session_name,
+        )
+        return Reply(SHARED_SESSION.format(session=actor.session_name), ok=False)
+    return None
 
 
 def _run(work: Mapping[str, Any], session: ChatSession) -> Reply | None:
@@ -125,7 +143,9 @@ def _session(actor: Actor, edges: WorkEdges, work: Mapping[str, Any]) -> ChatSes
     )
 
 
-def _thread_reply(work: Mapping[str, Any], actor: Actor | None, edges: WorkEdges) -> Reply | None:
+def _thread_reply(
+    work: Mapping[str, Any], actor: Actor | None, refusal: Reply | None, edges: WorkEdges
+) -> Reply | None:
     channel, thread_ts = str(work.get("channel") or ""), str(work.get("thread_ts") or "")
     parent = edges.slack.parent(channel, thread_ts)
     if parent is None or not _from_our_app(parent, str(work.get("app_id") or "")):
@@ -133,8 +153,8 @@ def _thread_reply(work: Mapping[str, Any], actor: Actor | None, edges: WorkEdges
     target = target_in(parent)
     if target is None:
         return None
-    if actor is None:
-        reply = Reply(UNMAPPED.format(user=work.get("user")), ok=False)
+    if actor is None or refusal is not None:
+        reply = refusal or Reply(UNMAPPED.format(user=work.get("user")), ok=False)
     else:
         session = _session(actor, edges, {})
         reply = review.comment(

@@ -156,6 +156,11 @@ class UserMap:
         chat action starts from (who clicked → who they are in AWS)."""
         return [key for key, chat in self._keys.items() if chat.slack and chat.slack == slack_member_id]
 
+    def entries(self) -> list[tuple[str, ChatUser]]:
+        """Every key as written with its chat user, in map order (a chat action checks that no two
+        people share the session name their keys reduce to)."""
+        return list(self._keys.items())
+
     def lookup(self, identity: Identity) -> ChatUser | None:
         """The chat user for an identity: full ARN, then e-mail, then name."""
         if identity.arn and identity.arn in self._arns:
