@@ -37,6 +37,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.config import StackConfigError
+from cdk.nag import acknowledge_wildcard
 from handler.aws.models import BUILD_STATUS_READS, PIPELINE_READS
 from handler.settings import pipeline_names
 from handler.sources.codepipeline import (
@@ -163,3 +164,10 @@ class PipelineEvents(Construct):
                 resources=[f"{arn}/*/*" for arn in self.pipeline_arns],
             )
         )
+        for arn in self.pipeline_arns:
+            acknowledge_wildcard(
+                role,
+                f"{arn}/*/*",
+                "PutApprovalResult's resource is the approval action, <pipeline>/<stage>/<action>; this "
+                "covers the named pipeline's gates only, and the function checks each click first.",
+            )

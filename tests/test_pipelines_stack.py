@@ -149,3 +149,22 @@ def test_grant_actor_allows_deploy_rollback_and_approvals_on_those_pipelines_onl
     assert json.dumps(by_sid["DeployPipelines"]["Resource"]).endswith(':web-deploy"]]}')
     assert by_sid["AnswerPipelineApprovals"]["Action"] == ACTOR_APPROVAL_ACTIONS[0]
     assert json.dumps(by_sid["AnswerPipelineApprovals"]["Resource"]).endswith(':web-deploy/*/*"]]}')
+
+
+def test_chat_and_pipelines_together_synthesize_with_cdk_nag_on(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Review finding: with both on, the actor role's PutApprovalResult grant (``<pipeline>/*/*``,
+    the action resource type) failed AwsSolutions-IAM5 at synth, so ``cdk deploy`` could not run."""
+    template, path = synth(
+        tmp_path_factory,
+        repositories="payments,web-app",
+        pipelines=["web-deploy"],
+        chat={"team_id": "T0123ABCD"},
+    )
+    by_sid = {s["Sid"]: s for s in statements(template, "ChatActorRole")}
+    assert by_sid["AnswerPipelineApprovals"]["Action"] == ACTOR_APPROVAL_ACTIONS[0]
+    assert json.dumps(by_sid["AnswerPipelineApprovals"]["Resource"]).endswith(':web-deploy/*/*"]]}')
+    assert json.dumps(by_sid["DeployPipelines"]["Resource"]).endswith(':web-deploy"]]}')
+    result = cfn_lint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
