@@ -623,3 +623,45 @@ def test_one_person_under_two_keys_still_acts() -> None:
     )
     reply = world.click(APPROVE)
     assert reply is not None and reply.ok, reply.text
+
+
+def test_a_replayed_request_acts_once() -> None:
+    """A signed request captured and sent again inside Slack's 300 s window (or handed-on work that
+    Lambda runs twice) carries the same trigger_id: the second causes nothing (no AssumeRole)."""
+    world = World()
+    work = {
+        "kind": "command",
+        "name": "approve",
+        "args": ["my-repo", "12"],
+        "user": "U0BOB0001",
+        "response_url": "u",
+        "request": "13345224609.738474920.8088930838d88f008e0",
+    }
+    first = finish(work, world.edges())
+    assert first is not None and first.ok
+    calls = (len(world.sts.calls), len(world.book.calls), len(world.slack.calls))
+    assert finish(dict(work), world.edges()) is None
+    assert (len(world.sts.calls), len(world.book.calls), len(world.slack.calls)) == calls
+    other = finish({**work, "request": "another.trigger.id"}, world.edges())
+    assert other is not None and other.ok  # a new request, typed again, does act
+
+
+def test_work_that_fails_releases_its_claim_so_lambdas_retry_acts() -> None:
+    world = World()
+    work = {
+        "kind": "button",
+        "name": APPROVE,
+        "value": TARGET.value(),
+        "user": "U0BOB0001",
+        "response_url": "u",
+        "request": "1.2.retry",
+    }
+    edges = world.edges()
+
+    def broken(actor: Actor) -> Any:
+        raise RuntimeError("the container died mid-way")
+
+    with pytest.raises(RuntimeError):
+        finish(work, WorkEdges(**{**edges.__dict__, "clients_as": broken}))
+    reply = finish(work, edges)
+    assert reply is not None and reply.ok, reply

@@ -194,6 +194,7 @@ def test_a_known_command_is_handed_on_with_its_words() -> None:
             "user": "U0BOB0001",
             "channel": "C0REVIEWS1",
             "response_url": "https://hooks.slack.com/commands/T1DC2JH3J/1/abc",
+            "request": "1.2.3",
         }
     ]
 
@@ -361,3 +362,11 @@ def test_an_absurdly_long_timestamp_is_refused_not_raised(timestamp: str) -> Non
     )
     refusal = check_signature(FunctionUrlRequest(event), SECRET, NOW)
     assert refusal is not None and refusal.status == 401
+
+
+def test_commands_and_clicks_hand_on_their_trigger_id_as_the_request() -> None:
+    """The work's replay key: Slack gives every command and click its own trigger_id."""
+    recorder = Recorder()
+    acknowledge(FunctionUrlRequest(signed(command_body("deploy web"))), recorder.door())
+    acknowledge(FunctionUrlRequest(signed(click())), recorder.door())
+    assert [work["request"] for work in recorder.handed_on] == ["1.2.3", "111.222.abc"]

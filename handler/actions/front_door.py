@@ -112,6 +112,7 @@ def _command(form: Mapping[str, str], door: FrontDoor) -> response.Response:
             "user": form.get("user_id", ""),
             "channel": form.get("channel_id", ""),
             "response_url": form.get("response_url", ""),
+            "request": form.get("trigger_id", "")[:200],
         }
     )
     return response.ack()
@@ -147,6 +148,7 @@ def _interaction(document: Mapping[str, Any], door: FrontDoor) -> response.Respo
                     "message_ts": str(container.get("message_ts") or ""),
                     "message": document.get("message") or {},
                     "response_url": str(document.get("response_url") or ""),
+                    "request": str(document.get("trigger_id") or "")[:200],
                 }
             )
         return response.ack()

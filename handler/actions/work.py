@@ -24,10 +24,12 @@ from handler.actions.slack_text import comment_text
 from handler.actions.table import BUTTONS, SUBCOMMANDS
 from handler.actions.who import SHARED_SESSION, UNMAPPED, actor_for, shared_session
 from handler.render.actions import target_in
-from handler.state import StateStore
+from handler.state import StateItem, StateStore
 
 log = logging.getLogger(__name__)
 
+#: The state key prefix of a command's or click's ``trigger_id``, claimed once (replays, retries).
+REQUEST_PREFIX = "chatrequest#"
 #: The reaction a thread reply gets once it is a comment on the pull request.
 POSTED_REACTION = "white_check_mark"
 
@@ -87,12 +89,38 @@ def finish(work: Mapping[str, Any], edges: WorkEdges) -> Reply | None:
     refusal = _who_refusal(user, actor, edges)
     if kind == "thread_reply":
         return _thread_reply(work, actor, refusal, edges)
+    claim = _claim_request(work, edges)
+    if claim is False:
+        log.info("chat %s %s: this request was handled before; nothing done", kind, work.get("name", ""))
+        return None
     reply: Reply | None = refusal
     if actor is not None and refusal is None:
-        reply = _run(work, _session(actor, edges, work))
+        try:
+            reply = _run(work, _session(actor, edges, work))
+        except BaseException:
+            if isinstance(claim, StateItem):
+                edges.state.delete(claim)  # Lambda's retry of this work acts
+            raise
     if reply is not None:
         _tell(edges, work, reply)
     return reply
+
+
+def _claim_request(work: Mapping[str, Any], edges: WorkEdges) -> StateItem | bool:
+    """Claim the request's ``trigger_id`` (``chatrequest#<id>``): the claim, True when the work has
+    no id to claim, False when it was claimed before.
+
+    Slack's signature has no nonce: a request captured and sent again within its 300 s window
+    verifies again, and Lambda may run handed-on work twice. Either would deploy, roll back or
+    merge twice; with the claim the second causes nothing (not even an AssumeRole).
+    """
+    request = str(work.get("request") or "")
+    if not request:
+        return True
+    item = edges.state.put_new(
+        REQUEST_PREFIX + request, {"kind": str(work.get("kind") or "")}, expires_at=int(edges.clock()) + 3600
+    )
+    return item if item is not None else False
 
 
 def _who_refusal(user: str, actor: Actor | None, edges: WorkEdges) -> Reply | None:
