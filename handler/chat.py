@@ -223,10 +223,10 @@ class _AppSlackEdges:
         result: dict[str, Any] = app.call(method, deadline=Deadline(lambda: 20_000.0, 0.0), **arguments)
         return result
 
-    def respond(self, response_url: str, text: str) -> None:
+    def respond(self, response_url: str, text: str, *, public: bool = False) -> None:
         from handler.deliver.slack_responses import respond
 
-        respond(response_url, text)
+        respond(response_url, text, public=public)
 
     def post_ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
         extra = {"thread_ts": thread_ts} if thread_ts else {}

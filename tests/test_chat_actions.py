@@ -71,7 +71,7 @@ class Slack:
         self.calls: list[tuple[str, Any]] = []
         self._parent = parent
 
-    def respond(self, response_url: str, text: str) -> None:
+    def respond(self, response_url: str, text: str, *, public: bool = False) -> None:
         self.calls.append(("respond", text))
 
     def post_ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:

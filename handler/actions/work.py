@@ -37,8 +37,9 @@ POSTED_REACTION = "white_check_mark"
 class SlackEdges(Protocol):
     """What the work says back to Slack (each may fail; failures are logged by the caller)."""
 
-    def respond(self, response_url: str, text: str) -> None:
-        """A private message through an interaction's ``response_url``."""
+    def respond(self, response_url: str, text: str, *, public: bool = False) -> None:
+        """A message through an interaction's ``response_url``: private, or the channel's when
+        ``public``."""
         ...
 
     def post_ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
@@ -207,7 +208,7 @@ def _from_our_app(parent: Mapping[str, Any], app_id: str) -> bool:
 def _tell(edges: WorkEdges, work: Mapping[str, Any], reply: Reply) -> None:
     url = str(work.get("response_url") or "")
     if url:
-        _quietly(lambda: edges.slack.respond(url, reply.text))
+        _quietly(lambda: edges.slack.respond(url, reply.text, public=reply.public))
     elif work.get("channel"):
         user = str(work.get("user") or "")
         _quietly(lambda: edges.slack.post_ephemeral(str(work["channel"]), user, reply.text, None))

@@ -32,13 +32,17 @@ def is_response_url(url: str) -> bool:
     )
 
 
-def respond(url: str, text: str, *, replace_original: bool = False, timeout: float = 5.0) -> bool:
-    """Post ``text`` privately to ``url``; True when Slack took it. A failure is logged, never
+def respond(
+    url: str, text: str, *, public: bool = False, replace_original: bool = False, timeout: float = 5.0
+) -> bool:
+    """Post ``text`` to ``url``: privately, or to the whole channel when ``public`` (``in_channel``:
+    a deploy started, a stage rolled back). True when Slack took it. A failure is logged, never
     raised: the action it reports on is already done, and a retry would do it again."""
     if not is_response_url(url):
         log.warning("not answering through a response_url that is not Slack's")
         return False
-    body = {"response_type": "ephemeral", "text": text, "replace_original": replace_original}
+    kind = "in_channel" if public else "ephemeral"
+    body = {"response_type": kind, "text": text, "replace_original": replace_original}
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )

@@ -40,8 +40,8 @@ class DemoSlack:
         self.out = out
         self.say = say
 
-    def respond(self, response_url: str, text: str) -> None:
-        self.say(f"  → only the clicker sees: {text}")
+    def respond(self, response_url: str, text: str, *, public: bool = False) -> None:
+        self.say(f"  → {'the channel' if public else 'only the clicker'} sees: {text}")
 
     def post_ephemeral(self, channel: str, user: str, text: str, thread_ts: str | None) -> None:
         self.say(f"  → only {user} sees (in the thread): {text}")
