@@ -424,3 +424,21 @@ def test_the_demo_plays_a_merge_requests_life_into_mattermost_and_a_slack_app() 
     assert "conversations.open with U0ALICE01" in text  # the Slack app's direct message
     forged, merged, again = text.split("══ gitlab ")[-3:]
     assert "→" not in forged and "Merged" in merged and "→" not in again
+
+
+@pytest.mark.parametrize(
+    "web_url",
+    [
+        "http://127.0.0.1:9001/group/project",  # the Lambda Runtime API's address
+        "https://127.0.0.1/group/project",
+        "http://localhost/group/project",
+        "https://[::1]:8443/group/project",
+    ],
+)
+def test_a_payload_never_points_the_api_token_at_loopback(web_url: str) -> None:
+    """Review finding: a payload whose project.web_url named loopback got the token sent there (the
+    function's own host: the Lambda Runtime API, or whatever listens beside it). Loopback is for
+    tests, through GITLAB_API_URL only."""
+    assert GitLabApi.for_instance(web_url, "glpat-x") is None
+    override = GitLabApi.for_instance(web_url, "glpat-x", "http://127.0.0.1:8080/api/v4")
+    assert override is not None and override.base_url == "http://127.0.0.1:8080/api/v4"

@@ -118,6 +118,9 @@ class GitLabApi:
                 parts = urlsplit(web_url)
             except ValueError:
                 return None
+            if parts.hostname in _LOOPBACK:  # the function's own host: only GITLAB_API_URL may say so
+                log.warning("not sending the GitLab API token to a payload's loopback address")
+                return None
             base = f"{parts.scheme}://{parts.netloc}/api/v4"
         try:
             parts = urlsplit(base)
