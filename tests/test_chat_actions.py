@@ -612,14 +612,21 @@ def test_two_people_whose_keys_reduce_to_one_session_name_act_as_nobody(keys: tu
     assert world.book.pull_requests["12"].approvals == {}
 
 
-def test_one_person_under_two_keys_still_acts() -> None:
-    """An ARN and an e-mail for the same member are one person, not a collision."""
+@pytest.mark.parametrize(
+    "user_map",
+    [
+        {BOB_KEY: "U0BOB0001", "bob": "U0BOB0001"},  # one member under two keys
+        {BOB_KEY: "U0BOB0001", "bob": {"mattermost": "bob"}},  # nobody else who can act from Slack
+    ],
+)
+def test_one_person_under_two_keys_still_acts(user_map: dict[str, Any]) -> None:
+    """An ARN and a name for the same member are one person, not a collision."""
     world = World()
     world.settings = ChatSettings(
         permissions=DEFAULT_PERMISSIONS,
         watched=frozenset({"my-repo"}),
         destinations=DESTINATIONS,
-        user_map=UserMap.parse(json.dumps({BOB_KEY: "U0BOB0001", "bob": "U0BOB0001"})),
+        user_map=UserMap.parse(json.dumps(user_map)),
     )
     reply = world.click(APPROVE)
     assert reply is not None and reply.ok, reply.text

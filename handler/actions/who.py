@@ -58,9 +58,10 @@ def shared_session(actor: Actor, user_map: UserMap) -> str | None:
     :func:`session_name` is lossy (an ARN's account and path dropped, other characters made ``-``):
     ``arn:aws:iam::111111111111:user/alice`` and ``alice`` of another Slack member would both act as
     ``alice``, each approving in the other's name. Case is ignored, as the own-work check ignores it.
+    Only keys with a Slack member count: nobody else can act from chat.
     """
     mine = actor.session_name.casefold()
     for key, chat in user_map.entries():
-        if chat.slack != actor.chat_user_id and session_name(key).casefold() == mine:
+        if chat.slack and chat.slack != actor.chat_user_id and session_name(key).casefold() == mine:
             return key
     return None
