@@ -7,7 +7,7 @@ Off unless the context key ``chat`` is set: ``"chat": {"team_id": "T0123ABCD"}``
   function URL whose auth type is ``NONE``: Slack cannot sign AWS requests, so the URL is public
   and the Slack signature, checked before anything else, is the authentication;
 * its own role: read the one secret, assume the actor role, invoke itself (the acknowledged work
-  is finished in an asynchronous invocation), read and write single items of the state table, and
+  is finished in an asynchronous invocation), read and write its own items of the state table, and
   write its own logs. It never touches CodeCommit itself;
 * the actor role, trusted only by the chat function's role (``sts:AssumeRole`` with
   ``sts:SetSourceIdentity``), allowed only the review actions on the watched repositories: what
@@ -38,6 +38,8 @@ from cdk.nag import acknowledge, acknowledge_wildcard
 from cdk.slack_manifest import manifest
 from cdk.state_table import StateTable
 from handler.settings import parse_chat_permissions, team_id
+from handler.state.chat_comments import PREFIX as CHAT_COMMENT_PREFIX
+from handler.state.chat_comments import REQUEST_PREFIX
 
 HANDLER = "handler.chat.lambda_handler"
 #: What the actor role may do, and only on the watched repositories: read the pull request, its
@@ -149,7 +151,9 @@ class ChatFrontDoor(Construct):
             )
         if secret_key_arn:
             kms.Key.from_key_arn(self, "SecretKey", secret_key_arn).grant_decrypt(self.role)
-        state.grant_item_access(self.role)
+        # Only the chat's own items: marks of comments made from threads, and request claims; never
+        # the notifier's ledger, thread marks or reminder claims.
+        state.grant_item_access(self.role, key_prefixes=(CHAT_COMMENT_PREFIX, REQUEST_PREFIX))
 
         self.actor_role = iam.Role(
             self,

@@ -16,6 +16,8 @@ protects it from deletion; the README's "Remove" section says so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -50,12 +52,19 @@ class StateTable(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-    def grant_item_access(self, role: iam.IRole) -> None:
-        """Let ``role`` read, write and delete single items of this table, and nothing more."""
+    def grant_item_access(self, role: iam.IRole, key_prefixes: Sequence[str] = ()) -> None:
+        """Let ``role`` read, write and delete single items of this table, and nothing more; with
+        ``key_prefixes``, only items whose key starts with one of them (``dynamodb:LeadingKeys``)."""
+        condition = (
+            {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}*" for prefix in key_prefixes]}}
+            if key_prefixes
+            else None
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadWriteStateItems",
                 actions=list(ITEM_ACTIONS),
                 resources=[self.table.table_arn],
+                conditions=condition,
             )
         )

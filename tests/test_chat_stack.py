@@ -139,3 +139,23 @@ def test_the_manifest_sends_everything_to_the_one_url() -> None:
     assert document["features"]["slash_commands"][0]["url"] == "https://abc.lambda-url.eu-west-1.on.aws/"
     assert settings["event_subscriptions"]["bot_events"] == list(BOT_EVENTS)
     assert document["oauth_config"]["scopes"]["bot"] == list(BOT_SCOPES)
+
+
+def test_the_chat_role_reaches_only_its_own_state_items(with_chat: tuple[Template, Path]) -> None:
+    """Review finding: the chat function (public URL) could read, overwrite and delete every item
+    of the state table (the notifier's delivery ledger, thread marks, reminder claims). It needs
+    only the marks of comments made from chat and its request claims."""
+    from handler.state.chat_comments import PREFIX, REQUEST_PREFIX
+
+    policies = with_chat[0].find_resources("AWS::IAM::Policy")
+    chat = [
+        statement
+        for logical_id, policy in policies.items()
+        if logical_id.startswith("ChatRole")
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "ReadWriteStateItems"
+    ]
+    assert len(chat) == 1
+    assert chat[0]["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{PREFIX}*", f"{REQUEST_PREFIX}*"]}
+    }

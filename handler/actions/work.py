@@ -25,11 +25,10 @@ from handler.actions.table import BUTTONS, SUBCOMMANDS
 from handler.actions.who import SHARED_SESSION, UNMAPPED, actor_for, shared_session
 from handler.render.actions import target_in
 from handler.state import StateItem, StateStore
+from handler.state.chat_comments import REQUEST_PREFIX
 
 log = logging.getLogger(__name__)
 
-#: The state key prefix of a command's or click's ``trigger_id``, claimed once (replays, retries).
-REQUEST_PREFIX = "chatrequest#"
 #: The reaction a thread reply gets once it is a comment on the pull request.
 POSTED_REACTION = "white_check_mark"
 

@@ -12,6 +12,10 @@ from __future__ import annotations
 from handler.state import StateStore
 
 PREFIX = "chatcomment#"
+#: A command's or click's ``trigger_id``, claimed once by the chat work (``handler.actions.work``):
+#: a replayed request or a repeated hand-over acts once. The chat role's state access is limited to
+#: these two prefixes (cdk/chat.py).
+REQUEST_PREFIX = "chatrequest#"
 REMEMBER_SECONDS = 24 * 3600
 
 
