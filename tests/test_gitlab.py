@@ -134,9 +134,10 @@ def test_a_repeated_delivery_posts_once(channel: Channel) -> None:
 def test_opened_mentions_the_reviewers(channel: Channel) -> None:
     channel.play("gitlabdoc_merge_request_open")
     [post] = channel.stand_in.delivered
-    assert post["text"].startswith("<@U0USER0001> review requested: Administrator opened #1 MS-Viewport")
-    assert (
-        post["attachments"][0]["title_link"] == "http://example.com/gitlabhq/gitlab-test/-/merge_requests/1"
+    # one headline: who did what, the title linked once, whom it asks (mentioned)
+    assert post["text"] == (
+        "Administrator opened <http://example.com/gitlabhq/gitlab-test/-/merge_requests/1|#1 MS-Viewport>"
+        " in gitlabhq/gitlab-test; review requested from <@U0USER0001>"
     )
 
 
@@ -183,7 +184,7 @@ def test_draft_to_ready_is_announced_even_when_the_draft_was_never_seen(channel:
     assert channel.play("variant_merge_request_update_ready") == {"delivered": 1}
     [post] = channel.stand_in.delivered
     assert post["attachments"][0]["pretext"] == ":eyes: *Ready for review*"
-    assert post["text"].startswith("<@U0USER0001> ready for review")
+    assert post["text"].endswith("is ready for review; review requested from <@U0USER0001>")
 
 
 def test_without_an_api_token_a_note_claims_no_roles_it_cannot_know(channel: Channel) -> None:
@@ -204,10 +205,7 @@ def test_a_note_and_a_suggestion_are_comments_linked_to_the_note(channel: Channe
     channel.play("gitlabdoc_note_merge_request")
     channel.play("variant_note_suggestion")
     note, suggestion = channel.stand_in.delivered
-    assert (
-        note["attachments"][0]["title_link"]
-        == "http://example.com/gitlab-org/gitlab-test/-/merge_requests/1#note_1244"
-    )
+    assert "<http://example.com/gitlab-org/gitlab-test/-/merge_requests/1#note_1244|" in note["text"]
     assert ">This MR needs work." in note["attachments"][0]["text"]
     assert "suggestion:-0+0" in suggestion["attachments"][0]["text"]
 
@@ -313,7 +311,8 @@ def test_a_note_reads_the_author_and_reviewers_from_the_api_with_the_token(
         api.stop()
     assert api.requests == [("/api/v4/projects/5/merge_requests/1", "glpat-test-token")]
     [post] = channel.stand_in.delivered
-    assert post["text"].startswith("<@U0JSMITH01> review finished by Administrator")
+    assert post["text"].startswith("Administrator (not a reviewer of it) finished reviewing <")
+    assert post["text"].endswith("; over to <@U0JSMITH01>")
 
 
 def test_the_api_token_is_never_sent_in_clear_to_a_remote_host() -> None:
@@ -420,7 +419,7 @@ def test_the_demo_plays_a_merge_requests_life_into_mattermost_and_a_slack_app() 
     text = out.getvalue()
     assert count >= 20
     assert f"gitlab {len(STEPS) - 2}: Someone forges a merge (wrong token: 401) (answered 401)" in text
-    assert "@alice.kim review finished by Bob Lee" in text  # Mattermost, the author from the API
+    assert "Bob Lee finished reviewing" in text and "over to @alice.kim" in text  # the author from the API
     assert "conversations.open with U0ALICE01" in text  # the Slack app's direct message
     forged, merged, again = text.split("══ gitlab ")[-3:]
     assert "→" not in forged and "Merged" in merged and "→" not in again

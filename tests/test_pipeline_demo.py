@@ -9,7 +9,8 @@ from handler.demos.pipelines import run_pipeline_demo
 
 def test_the_pipeline_demo_plays_every_step() -> None:
     out = io.StringIO()
-    assert run_pipeline_demo(out) == 10
+    # ten posts, and twice the thread's parent read back for its build line (conversations.replies)
+    assert run_pipeline_demo(out) == 12
     text = out.getvalue()
     for line in (
         "ana.nunez@example.com started web-deploy at 5f3e2a9 (main)",

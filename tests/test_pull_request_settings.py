@@ -198,7 +198,11 @@ def test_lambda_handler_posts_a_pull_request_event_direct_and_in_sns(
     assert lambda_handler(build_scenarios_sns({**approved, "id": "another"}), Context()) == {"delivered": 1}
     first, second = slack_standin.delivered
     assert first == second
-    assert first["text"] == "<@U0ALICE01> bob approved #16 Rate limits (1 of 2 approvals)"
+    assert first["text"] == (
+        "bob approved <https://eu-west-1.console.aws.amazon.com/codesuite/codecommit/repositories/"
+        "payments-service/pull-requests/16/details?region=eu-west-1|#16 Rate limits> by <@U0ALICE01>:"
+        " 1 of 2 approvals"
+    )
     assert lambda_handler(build_scenarios_sns(approved), Context()) == {"delivered": 0, "duplicate": 1}
 
 

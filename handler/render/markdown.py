@@ -49,7 +49,8 @@ _SLACK_SPECIAL = re.compile(r"<(?=[!@])")
 _BACKTICKS = re.compile(r"`+")
 #: A URL as Mattermost's autolinker finds one in prose (it stops at white space and ``<>|``).
 _URL = re.compile(r"(?:(?:https?|ftp)://|www\.)[^\s<>|`\\\"\u2060]+")
-_URL_START = re.compile(r"(?:https?|ftp)://|www\.")
+#: How a URL may start (what :data:`_URL` finds always starts with one of these).
+_URL_STARTS = ("http://", "https://", "ftp://", "www.")
 _URL_TRAILING = frozenset("?!.,:;*_~'\"")
 _URL_CLOSERS = {")": "(", "]": "["}
 #: One of our own links, ``[label](url)``; the label may hold escapes and code spans (which bind
@@ -78,7 +79,7 @@ def escape(text: str, *, autolinks: bool = True) -> str:
     done = 0
     for found in _URL.finditer(text):
         url = _trimmed_url(found.group())
-        if len(url) <= len(_URL_START.match(url).group()):  # type: ignore[union-attr]
+        if any(url == start for start in _URL_STARTS):  # a scheme alone is no link
             continue
         parts.append(_escape_outside_urls(text[done : found.start()]))
         if url.startswith("www."):  # no scheme: an autolink needs one, so a link showing the text
