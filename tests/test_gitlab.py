@@ -315,10 +315,16 @@ def test_a_note_reads_the_author_and_reviewers_from_the_api_with_the_token(
     assert post["text"].endswith("; over to <@U0JSMITH01>")
 
 
-def test_the_api_token_is_never_sent_in_clear_to_a_remote_host() -> None:
-    assert GitLabApi.for_instance("http://gitlab.example.com/group/project", "glpat-x") is None
-    assert GitLabApi.for_instance("https://gitlab.example.com/group/project", None) is None
-    api = GitLabApi.for_instance("https://gitlab.example.com/group/project", "glpat-x")
+def test_the_api_token_goes_only_to_gitlab_api_url_and_never_in_clear() -> None:
+    project = "https://gitlab.example.com/group/project"
+    # never to the host a payload names: whoever knows the webhook token could name their own
+    assert GitLabApi.for_instance(project, "glpat-x") is None
+    assert GitLabApi.for_instance("https://attacker.example/group/project", "glpat-x") is None
+    assert GitLabApi.for_instance(project, None, "https://gitlab.example.com/api/v4") is None
+    assert GitLabApi.for_instance(project, "glpat-x", "http://gitlab.example.com/api/v4") is None
+    api = GitLabApi.for_instance(
+        "https://attacker.example/x", "glpat-x", "https://gitlab.example.com/api/v4/"
+    )
     assert api is not None and api.base_url == "https://gitlab.example.com/api/v4"
 
 

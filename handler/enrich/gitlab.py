@@ -107,21 +107,22 @@ class GitLabApi:
 
     @classmethod
     def for_instance(cls, web_url: str, token: str | None, override: str | None = None) -> GitLabApi | None:
-        """``GITLAB_API_URL`` when given, else the project's instance + ``/api/v4``; None when there is
-        no token, or the base is not ``https://`` (a token is never sent in clear, loopback aside)."""
+        """The API the token may be sent to: ``GITLAB_API_URL`` (``override``) only; None without it,
+        without a token, or when it is not ``https://`` (a token is never sent in clear, loopback aside).
+
+        Never the instance a payload names (``web_url``): anyone who knows the webhook token could
+        post a payload naming their own host and be sent the API token. So with a token and no
+        ``GITLAB_API_URL`` the messages say what the payload says, and a warning says what to set.
+        """
         if not token:
             return None
-        if override:
-            base = override.rstrip("/")
-        else:
-            try:
-                parts = urlsplit(web_url)
-            except ValueError:
-                return None
-            if parts.hostname in _LOOPBACK:  # the function's own host: only GITLAB_API_URL may say so
-                log.warning("not sending the GitLab API token to a payload's loopback address")
-                return None
-            base = f"{parts.scheme}://{parts.netloc}/api/v4"
+        if not override:
+            log.warning(
+                "gitlab-api-token is set but GITLAB_API_URL is not (context gitlab_api_url, e.g. "
+                "https://gitlab.example.com/api/v4): the token is sent to no host a payload could name"
+            )
+            return None
+        base = override.rstrip("/")
         try:
             parts = urlsplit(base)
         except ValueError:
