@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handler.routing import RoutingError, parse_routing
-from handler.settings import ReviewReminders, Settings, read_settings, review_reminders, setting_specs
+from handler.settings import (
+    ReviewReminders,
+    Settings,
+    ascii_whole_number,
+    read_settings,
+    review_reminders,
+    setting_specs,
+)
 
 _REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
 _TRIGGER_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
@@ -258,10 +265,15 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _integer(value: Any, default: int, problems: list[str], key: str) -> int:
+    """A whole number from context: a JSON integer (``cdk.json``) or ASCII digits (``-c key=10``)."""
     if value in (None, ""):
         return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        problems.append(f"{key} must be a whole number, got {value!r}")
+        if not isinstance(value, str):
+            raise ValueError("not a JSON integer or text")
+        return ascii_whole_number(value.strip())
+    except ValueError:
+        problems.append(f"{key} must be a whole number written with the digits 0-9 only, got {value!r}")
         return default

@@ -74,14 +74,30 @@ def setting(variable: str, parse: Callable[[str], Any], default: Any, *, context
     return field(default=default, metadata={"setting": spec})
 
 
+#: What a number setting may be written as: ASCII digits, nothing else.
+_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def ascii_whole_number(text: str) -> int:
+    """``text`` as a non-negative integer written in ASCII digits only.
+
+    ``int()`` also takes ``+5``, ``5_0`` and other scripts' digits (``١٠`` is 10), none of which a
+    person means when they set a limit, and which would read differently in a shell, a template
+    and a log line. Leading and trailing blanks are the caller's to strip.
+
+    Raises:
+        ValueError: saying what a valid value looks like.
+    """
+    if not _ASCII_DIGITS.fullmatch(text):
+        raise ValueError(f"must be a whole number written with the digits 0-9 only, got {text!r}")
+    return int(text)
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
-    """A parser for an integer in ``[low, high]``."""
+    """A parser for an integer in ``[low, high]`` (ASCII digits only, see :func:`ascii_whole_number`)."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"must be a whole number, got {text!r}") from None
+        value = ascii_whole_number(text)
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}, got {value}")
         return value
