@@ -270,6 +270,11 @@ class BranchHistory:
         return self.relation is HistoryRelation.FORCED
 
 
+#: ``RefReport.commit_error`` for a tag whose id is neither a readable commit nor a tag object that
+#: can still be peeled to one (the pushed object is gone; the tag's name is never resolved instead).
+TAG_OBJECT_UNREADABLE = "the tag object the push named can no longer be read, nor a commit with its id"
+
+
 @dataclass(frozen=True)
 class TagAnnotation:
     """What an annotated tag says of itself: who tagged, and the tag's message.

@@ -77,7 +77,7 @@ class CommitReader(Protocol):
         ...
 
     def resolve_commit(self, specifier: str) -> str | None:
-        """The commit a reference resolves to now (a tag is peeled to its commit), or None."""
+        """The commit a specifier resolves to (a tag object or tag is peeled to its commit), or None."""
         ...
 
     def tag_annotation(self, object_id: str) -> TagAnnotation | None:
@@ -319,8 +319,14 @@ class CodeCommitReader:
         return None
 
     def resolve_commit(self, specifier: str) -> str | None:
-        """GetFolder on the root at ``specifier``: its ``commitId`` is the commit the ref resolves
-        to, which peels an annotated tag (documented: a commit specifier may be a tag)."""
+        """GetFolder on the root at ``specifier``: its ``commitId`` is the commit the specifier
+        resolves to, which peels an annotated tag (documented: a commit specifier may be a tag).
+
+        Enrich passes an annotated tag's object id, as git's ``<id>^{commit}`` would take it; that
+        CodeCommit peels an object id as it peels a tag's name is not documented: if it refuses,
+        the answer is None and the message says the tag object could not be read (true, and never
+        the commit some other object points at).
+        """
         try:
             response = self._call(
                 "GetFolder",

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.model import (
+    TAG_OBJECT_UNREADABLE,
     BranchHistory,
     ChangeType,
     Commit,
@@ -594,6 +595,8 @@ def _unreadable_line(report: RefReport, m: Markup) -> str:
     reason = report.commit_error or "unknown reason"
     if not commit_id:
         return m.italic(f"No commit to show: {m.escape(reason)}.")
+    if reason == TAG_OBJECT_UNREADABLE:
+        return f"It was pushed at {_short(commit_id, m)}, which can no longer be read."
     if reason.startswith(_NO_SUCH_COMMIT):
         if report.ref_change.kind is RefKind.TAG:
             return f"It points at {_short(commit_id, m)}, which could not be read as a commit."
