@@ -472,3 +472,80 @@ def test_codecommit_says_so_when_the_tag_object_cannot_be_peeled() -> None:
         report = enrich(_push(tag), CodeCommitReader(client, REPOSITORY), max_refs=10).reports[0]
         stubber.assert_no_pending_responses()
     assert report.commit is None and report.commit_error == TAG_OBJECT_UNREADABLE
+
+
+# -- issue 17, item 2: GetMergeOptions' "can't compare" codes post the tip, on every path -----------
+
+
+def _cannot_compare_codes() -> list[str]:
+    """Every code botocore's model lists for GetMergeOptions that the table calls unreadable."""
+    from botocore.loaders import Loader
+    from botocore.model import ServiceModel
+
+    from handler.aws.errors import Handling, meaning
+
+    model = ServiceModel(Loader().load_service_model("codecommit", "service-2"), "codecommit")
+    codes = [shape.name for shape in model.operation_model("GetMergeOptions").error_shapes]
+    return [
+        code
+        for code in codes
+        if (found := meaning("codecommit", code)) and found.handling is Handling.UNREADABLE
+    ]
+
+
+CANNOT_COMPARE_CODES = _cannot_compare_codes()
+
+
+def test_the_size_limits_are_among_the_cannot_compare_codes() -> None:
+    assert {"MaximumFileContentToLoadExceededException", "MaximumItemsToCompareExceededException"} <= set(
+        CANNOT_COMPARE_CODES
+    )
+
+
+@pytest.fixture
+def refusing_standin(history_repo: HistoryRepo) -> Iterator[codecommit.CodeCommitStandIn]:
+    with codecommit.running({REPOSITORY: history_repo.path}) as stand_in:
+        yield stand_in
+
+
+@pytest.mark.parametrize("code", CANNOT_COMPARE_CODES)
+def test_an_update_that_cannot_be_compared_shows_the_tip(
+    refusing_standin: codecommit.CodeCommitStandIn, history_repo: HistoryRepo, code: str
+) -> None:
+    ids = history_repo.ids
+    refusing_standin.inject(codecommit.Fault(code=code, message="no", count=100, operation="GetMergeOptions"))
+    reader = CodeCommitReader(codecommit_client(refusing_standin.url), REPOSITORY)
+    push = _push(_branch("main", ids["m4"]))
+    [report] = enrich(
+        push, reader, max_refs=10, history=HistoryOptions(previous_heads={"refs/heads/main": ids["m2"]})
+    ).reports
+    assert report.history is None and report.commit is not None and report.commit.commit_id == ids["m4"]
+
+
+@pytest.mark.parametrize("code", CANNOT_COMPARE_CODES)
+def test_a_new_branch_that_cannot_be_compared_with_the_default_branch_shows_the_tip(
+    refusing_standin: codecommit.CodeCommitStandIn, history_repo: HistoryRepo, code: str
+) -> None:
+    ids = history_repo.ids
+    refusing_standin.inject(codecommit.Fault(code=code, message="no", count=100, operation="GetMergeOptions"))
+    reader = CodeCommitReader(codecommit_client(refusing_standin.url), REPOSITORY)
+    push = _push(_branch("feature", ids["f1"], RefAction.CREATED))
+    [report] = enrich(push, reader, max_refs=10, history=HistoryOptions()).reports
+    assert report.history is None and report.commit is not None and report.commit.commit_id == ids["f1"]
+
+
+@pytest.mark.parametrize("code", CANNOT_COMPARE_CODES)
+def test_a_merge_parent_that_cannot_be_compared_makes_the_count_a_lower_bound(
+    refusing_standin: codecommit.CodeCommitStandIn, history_repo: HistoryRepo, code: str
+) -> None:
+    """The new branch's merge base is read (one call); the merged parent's own one is refused."""
+    ids = history_repo.ids
+    refusing_standin.inject(
+        codecommit.Fault(code=code, message="no", count=100, operation="GetMergeOptions", after=1)
+    )
+    reader = CodeCommitReader(codecommit_client(refusing_standin.url), REPOSITORY)
+    push = _push(_branch("merged", ids["merge"], RefAction.CREATED))
+    [report] = enrich(push, reader, max_refs=10, history=HistoryOptions()).reports
+    assert report.history is not None and report.history.relation is HistoryRelation.BRANCHED
+    assert report.history.base_id == ids["m4"] and not report.history.total_exact
+    assert _subjects(report.history)[0] == "Merge feature"
