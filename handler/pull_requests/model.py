@@ -119,7 +119,9 @@ class Activity:
         event_name: CodeCommit's own name for it (``pullRequestCreated``), for logs.
         repository: the repository (region and partition from the event).
         actor: who did it (``callerUserArn``).
-        event_id: EventBridge's id for the event (redeliveries share it).
+        event_id: the id the event is delivered under, once: EventBridge's id (redeliveries share
+            it); for a merge, the merge's own (``handler.sources.eventbridge.merge_delivery_id``),
+            which both events CodeCommit may send for one merge share.
         event_time: the envelope's ``time``.
         pull_request: what the event says about the pull request (None for commit comments;
             comment events carry only its id, in ``pull_request_id``).
