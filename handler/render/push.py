@@ -518,7 +518,7 @@ def _tip(commit: Commit, repository: Repository, settings: RenderSettings, m: Ma
     line = f"{_commit_link(repository, commit.commit_id, m)} {subject} — {_author(commit, m, committer=True)}"
     if commit.body and settings.max_body_chars:
         marker = "… " + m.italic("(message shortened)")
-        line += "\n" + m.fit(m.escape(commit.body), settings.max_body_chars, marker=marker)
+        line += "\n" + m.fit(m.escape_body(commit.body), settings.max_body_chars, marker=marker)
     return line
 
 
