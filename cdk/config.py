@@ -13,11 +13,13 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.routing import RoutingError, parse_routing
+from handler.model import IdentityMatch
+from handler.routing import RoutingError, parse_routing, self_named_filters
 from handler.settings import (
     ReviewReminders,
     Settings,
     ascii_whole_number,
+    identity_match,
     read_settings,
     review_reminders,
     setting_specs,
@@ -84,6 +86,9 @@ class NotifierConfig:
     alarm_topic_arn: str | None = None
     function_timeout_seconds: int = 90
     handler_environment: dict[str, str] = field(default_factory=dict)
+    #: What the stack deploys but the operator should hear about at synth (the stack prints each
+    #: as a CDK warning): filters that silence an actor by a name the actor chooses.
+    warnings: tuple[str, ...] = ()
 
     @property
     def watched_repositories(self) -> tuple[str, ...]:
@@ -173,6 +178,7 @@ class NotifierConfig:
             'review_reminders needs the repositories named: with repositories "*" the notifier does not '
             "know which ones to read; list them in repositories",
         )
+        warnings = tuple(_identity_warnings(environment)) if not problems else ()
         if problems:
             raise StackConfigError("invalid CDK context (cdk.json or -c):\n  - " + "\n  - ".join(problems))
         return cls(
@@ -188,6 +194,7 @@ class NotifierConfig:
             alarm_topic_arn=alarm_topic,
             function_timeout_seconds=timeout,
             handler_environment=environment,
+            warnings=warnings,
         )
 
 
@@ -244,6 +251,20 @@ def _routes(get: Callable[[str], Any], declared: Collection[str] | None, problem
         problems.extend(error.problems)
         return None
     return _compact(document)
+
+
+def _identity_warnings(environment: dict[str, str]) -> list[str]:
+    """ROUTES filters that drop actors by self-chosen names, under the IDENTITY_MATCH deployed.
+
+    Read with the function's own parsers (the values were checked already), so the warning is
+    about exactly what the function will do (docs/security.md, "Who is who").
+    """
+    routes_text = environment.get("ROUTES")
+    if not routes_text:
+        return []
+    routing = parse_routing(json.loads(routes_text), known_destinations=None)
+    mode = identity_match(environment.get("IDENTITY_MATCH") or IdentityMatch.ARN.value)
+    return [f"{problem} (identity_match is {mode.value})" for problem in self_named_filters(routing, mode)]
 
 
 def _compact(value: Any) -> str:

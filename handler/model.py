@@ -13,6 +13,22 @@ from datetime import datetime
 from typing import Protocol
 
 
+class IdentityMatch(enum.Enum):
+    """What ``USER_MAP`` keys and ``ROUTES`` actor globs are matched against (``IDENTITY_MATCH``).
+
+    An assumed-role session's name, and the e-mail in its session tags, are chosen by whoever
+    assumes the role: anyone allowed to assume it can call their session ``alice``. Only the rest
+    of an ARN (account, user, role) is set by the account's administrators. See docs/security.md,
+    "Who is who".
+    """
+
+    #: Full ARNs only (the default): a session named ``alice`` is not alice.
+    ARN = "arn"
+    #: ARNs, and also IAM user names, session names and session-tag e-mails (self-chosen for
+    #: sessions): convenient, and spoofable by anyone who can assume a role.
+    NAME = "name"
+
+
 class RefKind(enum.Enum):
     """What a pushed reference is, from its full name."""
 

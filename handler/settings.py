@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 from handler.deliver.destinations import DestinationMap, Flavor, parse_destinations_text, parse_flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
+from handler.model import IdentityMatch
 
 if TYPE_CHECKING:  # handler.routing is imported only where ROUTES is set (a cold start without it skips it)
     from handler.routing import Routing
@@ -145,6 +146,15 @@ def on_off(text: str) -> bool:
     if value in ("false", "off", "0"):
         return False
     raise ValueError(f"must be true or false, got {text!r}")
+
+
+def identity_match(text: str) -> IdentityMatch:
+    """``IDENTITY_MATCH``: ``arn`` (full ARNs only) or ``name`` (also self-chosen names), any case."""
+    try:
+        return IdentityMatch(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(item.value for item in IdentityMatch)
+        raise ValueError(f"must be one of {choices}, got {text[:40]!r}") from None
 
 
 def branch_colors(text: str) -> tuple[tuple[str, str], ...]:
@@ -557,13 +567,21 @@ class Settings:
     review_reminders: ReviewReminders | None = setting(
         "REVIEW_REMINDERS", review_reminders, None, context="review_reminders"
     )
+    #: What USER_MAP keys and ROUTES actor globs match: full ARNs only (the default), or also the
+    #: names and e-mails a role's session chooses for itself (docs/security.md, "Who is who").
+    identity_match: IdentityMatch = setting(
+        "IDENTITY_MATCH", identity_match, IdentityMatch.ARN, context="identity_match"
+    )
 
     @property
     def routes_in_force(self) -> Routing | None:
         """The routing to apply: None when ``ROUTES`` is unset or names no route and no filter,
-        so every event goes to ``default`` without consulting :mod:`handler.routing`."""
+        so every event goes to ``default`` without consulting :mod:`handler.routing`. Its actor
+        globs match what ``IDENTITY_MATCH`` allows."""
         routing = self.routing
-        return routing if routing is not None and (routing.routes or routing.filters) else None
+        if routing is None or not (routing.routes or routing.filters):
+            return None
+        return dataclasses.replace(routing, identity_match=self.identity_match)
 
     @staticmethod
     def check_together(
