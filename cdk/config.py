@@ -19,7 +19,6 @@ from handler.settings import (
     ReviewReminders,
     Settings,
     ascii_whole_number,
-    identity_match,
     read_settings,
     review_reminders,
     setting_specs,
@@ -263,7 +262,7 @@ def _identity_warnings(environment: dict[str, str]) -> list[str]:
     if not routes_text:
         return []
     routing = parse_routing(json.loads(routes_text), known_destinations=None)
-    mode = identity_match(environment.get("IDENTITY_MATCH") or IdentityMatch.ARN.value)
+    mode = IdentityMatch.parse(environment.get("IDENTITY_MATCH") or IdentityMatch.ARN.value)
     return [f"{problem} (identity_match is {mode.value})" for problem in self_named_filters(routing, mode)]
 
 

@@ -28,6 +28,19 @@ class IdentityMatch(enum.Enum):
     #: sessions): convenient, and spoofable by anyone who can assume a role.
     NAME = "name"
 
+    @classmethod
+    def parse(cls, text: str) -> IdentityMatch:
+        """``IDENTITY_MATCH``'s text, in any case: ``arn`` or ``name``.
+
+        Raises:
+            ValueError: saying what to write (the caller adds the setting's name).
+        """
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            choices = ", ".join(item.value for item in cls)
+            raise ValueError(f"must be one of {choices}, got {text[:40]!r}") from None
+
 
 class RefKind(enum.Enum):
     """What a pushed reference is, from its full name."""

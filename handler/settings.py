@@ -148,15 +148,6 @@ def on_off(text: str) -> bool:
     raise ValueError(f"must be true or false, got {text!r}")
 
 
-def identity_match(text: str) -> IdentityMatch:
-    """``IDENTITY_MATCH``: ``arn`` (full ARNs only) or ``name`` (also self-chosen names), any case."""
-    try:
-        return IdentityMatch(text.strip().lower())
-    except ValueError:
-        choices = ", ".join(item.value for item in IdentityMatch)
-        raise ValueError(f"must be one of {choices}, got {text[:40]!r}") from None
-
-
 def branch_colors(text: str) -> tuple[tuple[str, str], ...]:
     """``BRANCH_COLORS``: a JSON object of pattern → ``#RRGGBB``, replacing the defaults."""
     try:
@@ -570,7 +561,7 @@ class Settings:
     #: What USER_MAP keys and ROUTES actor globs match: full ARNs only (the default), or also the
     #: names and e-mails a role's session chooses for itself (docs/security.md, "Who is who").
     identity_match: IdentityMatch = setting(
-        "IDENTITY_MATCH", identity_match, IdentityMatch.ARN, context="identity_match"
+        "IDENTITY_MATCH", IdentityMatch.parse, IdentityMatch.ARN, context="identity_match"
     )
 
     @property

@@ -22,6 +22,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handler.demos.pull_requests import (
+    ANA,
+    BOB,
+    DESTINATION,
+    REVISION,
+    SOURCE_1,
+    ScriptedPullRequestReader,
+    state_event,
+)
+from handler.demos.pull_requests import _comment as comment_event
 from handler.model import (
     BranchHistory,
     ChangeType,
@@ -38,21 +48,12 @@ from handler.model import (
     RefReport,
     Repository,
 )
-from handler.pull_requests.demo import (
-    ANA,
-    BOB,
-    DESTINATION,
-    REVISION,
-    SOURCE_1,
-    ScriptedPullRequestReader,
-    state_event,
-)
-from handler.pull_requests.demo import _comment as comment_event
+from handler.pipelines.pull_request import plan
 from handler.pull_requests.model import ApprovalRule, CommentDetails, PullRequestDetails, PullRequestSnapshot
-from handler.pull_requests.pipeline import PullRequestRuntime, plan
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.markup import MATTERMOST, SLACK, Markup
 from handler.render.push import render
+from handler.runtime import PullRequestRuntime
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
 from handler.sources.trigger import parse_pusher

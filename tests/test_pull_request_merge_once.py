@@ -15,7 +15,7 @@ import pytest
 
 from handler.app import process_event
 from handler.deadline import Deadline
-from handler.pull_requests.demo import (
+from handler.demos.pull_requests import (
     ANA,
     BOB,
     DESTINATION,
@@ -25,8 +25,8 @@ from handler.pull_requests.demo import (
     state_event,
 )
 from handler.pull_requests.model import ActivityKind, PullRequestDetails, PullRequestSnapshot
-from handler.pull_requests.pipeline import PullRequestRuntime
 from handler.pull_requests.settings import PullRequestSettings
+from handler.runtime import PullRequestRuntime
 from handler.sources.eventbridge import parse_activities
 from handler.state.memory import MemoryStore
 from tests.conftest import local_runtime
@@ -72,8 +72,12 @@ def test_both_announcements_of_one_merge_share_a_delivery_id_and_other_events_ke
     [by_status] = parse_activities(_event("pullRequestStatusChanged", "Closed", "True"))
     [by_merge] = parse_activities(_event("pullRequestMergeStatusUpdated", "Closed", "True"))
     [closed] = parse_activities(_event("pullRequestStatusChanged", "Closed", "False"))
-    assert by_status.event_id == by_merge.event_id
-    assert closed.event_id == "demo-pullRequestStatusChanged"
+    assert by_status.delivery_id == by_merge.delivery_id == "merge:eu-west-1:payments-service:7"
+    assert (by_status.event_id, by_merge.event_id) == (
+        "demo-pullRequestStatusChanged",
+        "demo-pullRequestMergeStatusUpdated",
+    )  # the logs still name each event by its own id
+    assert closed.delivery_id == closed.event_id == "demo-pullRequestStatusChanged"
 
 
 MERGE_EVENTS = {

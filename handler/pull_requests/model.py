@@ -119,9 +119,7 @@ class Activity:
         event_name: CodeCommit's own name for it (``pullRequestCreated``), for logs.
         repository: the repository (region and partition from the event).
         actor: who did it (``callerUserArn``).
-        event_id: the id the event is delivered under, once: EventBridge's id (redeliveries share
-            it); for a merge, the merge's own (``handler.sources.eventbridge.merge_delivery_id``),
-            which both events CodeCommit may send for one merge share.
+        event_id: EventBridge's id for the event (redeliveries share it).
         event_time: the envelope's ``time``.
         pull_request: what the event says about the pull request (None for commit comments;
             comment events carry only its id, in ``pull_request_id``).
@@ -140,6 +138,21 @@ class Activity:
     pull_request_id: str | None = None
     comment: CommentRef | None = None
     approval_rule_name: str | None = None
+
+    @property
+    def delivery_id(self) -> str:
+        """The id this activity is delivered under, once ("" when the event had no id).
+
+        EventBridge's id, except for a merge: a pull request is merged once, but CodeCommit may
+        say so twice (``pullRequestMergeStatusUpdated``, and a ``pullRequestStatusChanged`` to
+        Closed with ``isMerged`` true), each with its own id. Both are claimed under the merge's
+        own id, so the pair posts one message in either order, and a redelivery of either none.
+        """
+        if not self.event_id:
+            return ""
+        if self.kind is ActivityKind.MERGED and self.pull_request_id:
+            return f"merge:{self.repository.region}:{self.repository.name}:{self.pull_request_id}"
+        return self.event_id
 
     @property
     def scope(self) -> str:

@@ -28,7 +28,6 @@ from handler.model import IdentityMatch
 from handler.pull_requests.commands import DEFAULT_COMMANDS, parse_review_commands
 from handler.pull_requests.model import ActivityKind, ReviewCommand
 from handler.pull_requests.people import UserMap
-from handler.settings import identity_match
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ def identity_match_of(environ: Mapping[str, str]) -> IdentityMatch:
     """
     text = environ.get("IDENTITY_MATCH", "").strip()
     try:
-        return identity_match(text) if text else IdentityMatch.ARN
+        return IdentityMatch.parse(text) if text else IdentityMatch.ARN
     except ValueError as error:
         raise ConfigurationError(f"IDENTITY_MATCH {error}") from error
 

@@ -397,7 +397,7 @@ def _state_kind(detail: PullRequestStateDetail) -> ActivityKind:
         if detail.pull_request_status == "Open":
             return ActivityKind.REOPENED
         # Closed by a merge: CodeCommit may send this beside pullRequestMergeStatusUpdated. Both
-        # are the merge, claimed under one delivery id (merge_delivery_id), so one message posts.
+        # are the merge, claimed under one delivery id (Activity.delivery_id), so one message posts.
         return ActivityKind.MERGED if detail.is_merged else ActivityKind.CLOSED
     if name == "pullRequestMergeStatusUpdated":
         if detail.is_merged:
@@ -412,18 +412,6 @@ def _state_kind(detail: PullRequestStateDetail) -> ActivityKind:
             _one_of(detail.override_status, ("OVERRIDE", "REVOKE"), f"{detail.where}.overrideStatus")
         ]
     raise UnprocessableEvent(f"pull-request event {name[:80]!r} is not one this notifier reports")
-
-
-def merge_delivery_id(repository: Repository, pull_request_id: str) -> str:
-    """The id a merge is delivered under, whichever event announced it.
-
-    A pull request is merged once, but CodeCommit may say so twice: ``pullRequestMergeStatusUpdated``
-    and a ``pullRequestStatusChanged`` to Closed with ``isMerged`` true, each with its own
-    EventBridge id. Claiming both under this one id (the delivery ledger's key is built from
-    ``Activity.event_id``) posts one message per merge, in either order, and a redelivery of
-    either posts nothing.
-    """
-    return f"merge:{repository.region}:{repository.name}:{pull_request_id}"
 
 
 def _one_of(value: str, allowed: tuple[str, ...], where: str) -> str:
@@ -455,11 +443,7 @@ def _state_activity(envelope: EventBridgeEvent, detail: PullRequestStateDetail) 
         event_name=detail.event,
         repository=repository,
         actor=identity(detail.caller_user_arn),
-        event_id=(
-            merge_delivery_id(repository, snapshot.pull_request_id)
-            if kind is ActivityKind.MERGED
-            else envelope.event_id
-        ),
+        event_id=envelope.event_id,
         event_time=envelope.time,
         pull_request=snapshot,
         pull_request_id=snapshot.pull_request_id,
