@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handler.model import IdentityMatch
-from handler.routing import RoutingError, parse_routing, self_named_filters
+from handler.routing import RoutingError, parse_routing, routes_by_dead_names, self_named_filters
 from handler.settings import (
     ReviewReminders,
     Settings,
@@ -263,7 +263,8 @@ def _identity_warnings(environment: dict[str, str]) -> list[str]:
         return []
     routing = parse_routing(json.loads(routes_text), known_destinations=None)
     mode = IdentityMatch.parse(environment.get("IDENTITY_MATCH") or IdentityMatch.ARN.value)
-    return [f"{problem} (identity_match is {mode.value})" for problem in self_named_filters(routing, mode)]
+    found = self_named_filters(routing, mode) + routes_by_dead_names(routing, mode)
+    return [f"{problem} (identity_match is {mode.value})" for problem in found]
 
 
 def _compact(value: Any) -> str:

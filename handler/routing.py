@@ -276,6 +276,23 @@ def self_named_filters(routing: Routing, identity_match: IdentityMatch) -> list[
     return found
 
 
+def routes_by_dead_names(routing: Routing, identity_match: IdentityMatch) -> list[str]:
+    """Routes whose actor globs are plain names, which ``IDENTITY_MATCH=arn`` never matches.
+
+    Such a route no longer takes anyone's events (they go where no route matched): not a way to
+    hide an event, but a silent change for a ``ROUTES`` written for name matching.
+    """
+    if identity_match is IdentityMatch.NAME:
+        return []
+    return [
+        f"routes[{index}].actors {glob!r} is a name, and identity_match is arn: it matches no one; "
+        "write the ARN glob (arn:aws:iam::<account>:user/alice, arn:aws:sts::<account>:assumed-role/<Role>/*)"
+        for index, item in enumerate(routing.routes)
+        for glob in item.match.actors or ()
+        if not glob.startswith(("arn:", "*", "?", "["))
+    ]
+
+
 # -- subjects from the project's models --------------------------------------------------------
 
 

@@ -174,6 +174,23 @@ def test_synth_flags_a_filter_that_silences_by_a_self_chosen_name(
         assert "arn:aws:" in found  # says what to write instead
 
 
+@pytest.mark.parametrize(
+    ("mode", "glob", "warned"), [(None, "alice", True), ("name", "alice", False), (None, ALICE_USER, False)]
+)
+def test_synth_flags_a_route_whose_name_glob_matches_no_one(
+    mode: str | None, glob: str, warned: bool
+) -> None:
+    context: dict[str, Any] = {
+        "repositories": ["payments"],
+        "routes": [{"actors": [glob], "to": ["default"]}],
+    }
+    if mode is not None:
+        context["identity_match"] = mode
+    warnings = NotifierConfig.from_context(context.get).warnings
+    assert bool(warnings) is warned
+    assert all(warning.startswith(f"routes[0].actors {glob!r} is a name") for warning in warnings)
+
+
 def test_synth_refuses_an_identity_match_it_does_not_know() -> None:
     from cdk.config import StackConfigError
 
