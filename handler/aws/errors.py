@@ -13,7 +13,9 @@ Codes a service answers without its model listing them (``AccessDeniedException`
 retries the throttling ones, and the callers raise the rest with what to check, so Lambda retries
 the event and keeps it.
 
-The readers that use the table: :class:`handler.enrich.reader.CodeCommitReader` (push reads) and
+The pipeline actions (``handler/actions/pipelines.py``) read CodePipeline and handle its codes
+themselves; their classification is here so that a new code still fails the suite. The readers
+that use the table: :class:`handler.enrich.reader.CodeCommitReader` (push reads) and
 :class:`handler.enrich.pull_request_reader.CodeCommitPullRequestReader` (pull-request reads) turn
 :attr:`Handling.UNREADABLE` into "post what is known, and why". The state table, the secret and
 the parameter have their own callers (``handler/state/dynamodb.py``,
@@ -128,6 +130,10 @@ _CODECOMMIT: dict[str, ErrorMeaning] = {
     "PullRequestIdRequiredException": _bug("CodeCommit says the pull request id is missing"),
     "RevisionIdRequiredException": _bug("CodeCommit says the revision id is missing"),
     "CommentIdRequiredException": _bug("CodeCommit says the comment id is missing"),
+    # ListPullRequests (the review queue, build status): asked for OPEN, with no author filter
+    "InvalidPullRequestStatusException": _bug("CodeCommit refused the pull-request status asked for"),
+    "AuthorDoesNotExistException": _bug("CodeCommit says the author filter names no one"),
+    "InvalidAuthorArnException": _bug("CodeCommit refused the author filter"),
 }
 
 _DYNAMODB: dict[str, ErrorMeaning] = {
@@ -177,9 +183,22 @@ _SSM: dict[str, ErrorMeaning] = {
     "InternalServerError": _TRANSIENT,
 }
 
+_CODEPIPELINE: dict[str, ErrorMeaning] = {
+    "PipelineNotFoundException": ErrorMeaning(
+        Handling.CONFIGURATION,
+        "no pipeline has that name in this account and region: check the pipeline names",
+    ),
+    # an execution or pipeline version an event named, gone since (old executions expire)
+    "PipelineExecutionNotFoundException": _unreadable("the pipeline execution can no longer be read"),
+    "PipelineVersionNotFoundException": _unreadable("that version of the pipeline no longer exists"),
+    "InvalidNextTokenException": _TRANSIENT,
+    "ValidationException": _bug("CodePipeline refused the request's parameters"),
+}
+
 #: botocore service name → error code → its meaning (see the module docstring).
 ERRORS: dict[str, dict[str, ErrorMeaning]] = {
     "codecommit": _CODECOMMIT,
+    "codepipeline": _CODEPIPELINE,
     "dynamodb": _DYNAMODB,
     "secretsmanager": _SECRETS_MANAGER,
     "ssm": _SSM,
