@@ -100,12 +100,15 @@ class Subject:
         ref: the short branch or tag name (``main``, ``v1.2``); None when unknown.
         kind: what happened.
         actors: every name the actor goes by (user name, role name, ARN); any may match.
+        actor_key: the one the source vouches for: the IAM ARN (CodeCommit), the username
+            (GitLab, unique per instance). With ``IDENTITY_MATCH=arn`` only this one is matched.
     """
 
     repository: str
     ref: str | None
     kind: EventKind
     actors: tuple[str, ...] = ()
+    actor_key: str = ""
     #: The pipeline's name, for a pipeline event (``pipelines`` matches only these).
     pipeline: str | None = None
 
@@ -231,12 +234,12 @@ def route(subject: Subject, routing: Routing, *, has_default: bool) -> Decision:
 
 
 def identified(subject: Subject, identity_match: IdentityMatch) -> Subject:
-    """``subject`` with only the actor names ``identity_match`` lets globs match: its ARNs alone
-    (:attr:`IdentityMatch.ARN`), or every name (:attr:`IdentityMatch.NAME`)."""
+    """``subject`` with only the actor names ``identity_match`` lets globs match: its key alone
+    (:attr:`IdentityMatch.ARN`: a CodeCommit actor's full ARN, never the session or user name
+    derived from it; a GitLab user's username), or every name (:attr:`IdentityMatch.NAME`)."""
     if identity_match is IdentityMatch.NAME:
         return subject
-    arns = tuple(name for name in subject.actors if name.startswith("arn:"))
-    return dataclasses.replace(subject, actors=arns)
+    return dataclasses.replace(subject, actors=(subject.actor_key,) if subject.actor_key else ())
 
 
 #: Actor globs no one can match by a name of their own choosing: an IAM user's ARN (named by the
@@ -323,6 +326,7 @@ def subject_for_ref_change(push: Push, ref_change: RefChange) -> Subject:
         ref=ref_change.short_name,
         kind=kind,
         actors=_names(pusher.display_name, pusher.role_name, pusher.arn),
+        actor_key=pusher.arn,
     )
 
 
@@ -376,6 +380,7 @@ def subject_for_activity(activity: Activity, *, pull_request: PullRequestSnapsho
         ref=ref,
         kind=_activity_kinds()[activity.kind],
         actors=_identity_names(activity.actor),
+        actor_key=activity.actor.arn,
     )
 
 
@@ -388,6 +393,7 @@ def subject_for_pipeline_run(run: PipelineRun) -> Subject:
         ref=run.ref,
         kind=EventKind.PIPELINE,
         actors=_names(started_by.display_name, started_by.arn),
+        actor_key=started_by.arn,
     )
 def subject_for_pipeline(pipeline: str, *, repository: str = "", branch: str = "") -> Subject:
     """The subject for a pipeline run, build or approval gate (event kind ``pipeline``).

@@ -74,7 +74,8 @@ def test_name_keys_the_default_ignores_are_logged_with_what_to_write(
 ) -> None:
     caplog.set_level(logging.WARNING)
     PullRequestSettings.from_environ({"USER_MAP": json.dumps({"alice": "U0ALICE01", ALICE_USER: "U0A"})})
-    assert "USER_MAP keys alice are names or e-mails, which IDENTITY_MATCH=arn never matches" in caplog.text
+    expected = "USER_MAP keys alice are not ARNs: with IDENTITY_MATCH=arn they match a GitLab username"
+    assert expected in caplog.text
     caplog.clear()
     PullRequestSettings.from_environ({"USER_MAP": json.dumps({"alice": "U0A"}), "IDENTITY_MATCH": "name"})
     assert "USER_MAP keys" not in caplog.text

@@ -233,6 +233,7 @@ def test_a_ref_change_is_one_subject(kind: RefKind, action: RefAction, expected:
         "release/1",
         expected,
         ("alice", "DeveloperRole", "arn:aws:sts::123456789012:assumed-role/DeveloperRole/alice"),
+        actor_key="arn:aws:sts::123456789012:assumed-role/DeveloperRole/alice",
     )
 
 
@@ -295,6 +296,7 @@ def test_an_activity_subject_has_the_destination_branch_and_the_actor() -> None:
         "release/2",
         EventKind.PULL_REQUEST,
         ("carol", "Reviewers", "arn:aws:sts::123456789012:assumed-role/Reviewers/carol"),
+        actor_key="arn:aws:sts::123456789012:assumed-role/Reviewers/carol",
     )
     comment = Activity(
         ActivityKind.COMMENT, "commentOnPullRequestCreated", REPOSITORY, actor, pull_request_id="7"

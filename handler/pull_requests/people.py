@@ -186,12 +186,14 @@ class UserMap:
         return tuple(self._names)
 
     def lookup(self, identity: Identity) -> ChatUser | None:
-        """The chat user for an identity: full ARN, then (with :attr:`IdentityMatch.NAME`) e-mail,
-        then name."""
+        """The chat user for an identity: its key (full ARN, or a GitLab username), then (with
+        :attr:`IdentityMatch.NAME`) e-mail, then name."""
         if identity.arn and identity.arn in self._arns:
             return self._arns[identity.arn]
         if self.identity_match is IdentityMatch.ARN:
-            return None
+            # the key the source vouches for, as written: a GitLab username; a CodeCommit actor's
+            # is an ARN, so a name key can never equal it
+            return self._keys.get(identity.arn) if identity.arn else None
         for candidate in (identity.email, identity.name):
             if candidate and candidate.casefold() in self._names:
                 return self._names[candidate.casefold()]

@@ -102,8 +102,9 @@ def warn_of_name_keys(user_map: UserMap) -> None:
     if user_map.identity_match is IdentityMatch.ARN and user_map.name_keys:
         shown = ", ".join(sorted(user_map.name_keys)[:10])
         log.warning(
-            "USER_MAP keys %s are names or e-mails, which IDENTITY_MATCH=arn never matches (a role's "
-            "session chooses them): key them by full ARN, or set IDENTITY_MATCH=name knowing anyone "
+            "USER_MAP keys %s are not ARNs: with IDENTITY_MATCH=arn they match a GitLab username "
+            "spelled exactly so, never a CodeCommit user, session or e-mail (a role's session chooses "
+            "those): key CodeCommit people by full ARN, or set IDENTITY_MATCH=name knowing anyone "
             "who can assume a role can be mentioned as them (docs/security.md)",
             shown,
         )
