@@ -108,9 +108,7 @@ def live_syntax(text: str) -> list[str]:
 def unescape(escaped: str) -> str:
     """The text an escaped string shows: autolinks, escapes and ``&#124;`` undone, left to right."""
     text = AUTOLINK.sub(lambda link: (link.group(1) or link.group()[1:-1]).replace("\\", "\0"), escaped)
-    text = re.sub(
-        r"\\([!-/:-@\[-`{-~])|&#124;", lambda m: m.group(1) or "|", text.replace("\u2060", "")
-    )
+    text = re.sub(r"\\([!-/:-@\[-`{-~])|&#124;", lambda m: m.group(1) or "|", text.replace("\u2060", ""))
     return text.replace("\0", "\\")
 
 
@@ -281,18 +279,18 @@ def test_a_long_push_stays_within_mattermosts_post_limit() -> None:
 
 
 def summary_push(author: str, ref: str) -> Notification:
-    """Forty references with long file lists: too big for a 2,000-character message, so the renderer
-    falls back to its last-resort summary (one attachment naming every reference)."""
-    one = hostile_push("Subject " + "s" * 2_000, author, ref, "p")
+    """Three references whose names (``<ref>/rrr…/…/<n>``, a thousand-odd characters, each part under
+    git's 255) leave no room for even one reference's attachment in a 2,000-character message, so
+    the renderer falls back to its last-resort summary (one attachment naming every reference)."""
+    one = hostile_push("Subject", author, ref, "p")
+    long = "/".join(["r" * 250] * 4)
     changes = tuple(
-        RefChange(f"refs/heads/{ref}{i}", RefKind.BRANCH, f"{ref}{i}", RefAction.UPDATED, "a" * 40)
-        for i in range(40)
+        RefChange(
+            f"refs/heads/{ref}/{long}/{i}", RefKind.BRANCH, f"{ref}/{long}/{i}", RefAction.UPDATED, "a" * 40
+        )
+        for i in range(3)
     )
-    files = tuple(FileChange(ChangeType.MODIFIED, "p" * 300 + str(k)) for k in range(200))
-    reports = tuple(
-        replace(one.reports[0], ref_change=change, parent_diffs=(ParentDiff("b" * 40, files),))
-        for change in changes
-    )
+    reports = tuple(replace(one.reports[0], ref_change=change) for change in changes)
     return Notification(replace(one.push, ref_changes=changes), reports)
 
 
@@ -312,5 +310,5 @@ def test_the_last_resort_summary_is_escaped_for_each_field(author: str, ref: str
     for field in plain_fields(payload):
         assert not LIVE_MENTION.search(field), field
     label = parse_pusher(f"arn:aws:iam::123456789012:user/{author[:60] or 'x'}").label
-    assert payload["text"] == escape(f"{label} pushed to 40 branches in payments")
-    assert attachment["fallback"] == plain(f"{label} pushed to 40 branches in payments")
+    assert payload["text"] == escape(f"{label} pushed to 3 branches in payments")
+    assert attachment["fallback"] == plain(f"{label} pushed to 3 branches in payments")
