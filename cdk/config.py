@@ -13,8 +13,16 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.routing import RoutingError, parse_routing
-from handler.settings import ReviewReminders, Settings, read_settings, review_reminders, setting_specs
+from handler.model import IdentityMatch
+from handler.routing import RoutingError, parse_routing, routes_by_dead_names, self_named_filters
+from handler.settings import (
+    ReviewReminders,
+    Settings,
+    ascii_whole_number,
+    read_settings,
+    review_reminders,
+    setting_specs,
+)
 
 _REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")  # the service model's pattern, [\w.-]+
 _TRIGGER_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}", re.ASCII)
@@ -77,6 +85,9 @@ class NotifierConfig:
     alarm_topic_arn: str | None = None
     function_timeout_seconds: int = 90
     handler_environment: dict[str, str] = field(default_factory=dict)
+    #: What the stack deploys but the operator should hear about at synth (the stack prints each
+    #: as a CDK warning): filters that silence an actor by a name the actor chooses.
+    warnings: tuple[str, ...] = ()
 
     @property
     def watched_repositories(self) -> tuple[str, ...]:
@@ -166,6 +177,7 @@ class NotifierConfig:
             'review_reminders needs the repositories named: with repositories "*" the notifier does not '
             "know which ones to read; list them in repositories",
         )
+        warnings = tuple(_identity_warnings(environment)) if not problems else ()
         if problems:
             raise StackConfigError("invalid CDK context (cdk.json or -c):\n  - " + "\n  - ".join(problems))
         return cls(
@@ -181,6 +193,7 @@ class NotifierConfig:
             alarm_topic_arn=alarm_topic,
             function_timeout_seconds=timeout,
             handler_environment=environment,
+            warnings=warnings,
         )
 
 
@@ -239,6 +252,21 @@ def _routes(get: Callable[[str], Any], declared: Collection[str] | None, problem
     return _compact(document)
 
 
+def _identity_warnings(environment: dict[str, str]) -> list[str]:
+    """ROUTES filters that drop actors by self-chosen names, under the IDENTITY_MATCH deployed.
+
+    Read with the function's own parsers (the values were checked already), so the warning is
+    about exactly what the function will do (docs/security.md, "Who is who").
+    """
+    routes_text = environment.get("ROUTES")
+    if not routes_text:
+        return []
+    routing = parse_routing(json.loads(routes_text), known_destinations=None)
+    mode = IdentityMatch.parse(environment.get("IDENTITY_MATCH") or IdentityMatch.ARN.value)
+    found = self_named_filters(routing, mode) + routes_by_dead_names(routing, mode)
+    return [f"{problem} (identity_match is {mode.value})" for problem in found]
+
+
 def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -258,10 +286,15 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _integer(value: Any, default: int, problems: list[str], key: str) -> int:
+    """A whole number from context: a JSON integer (``cdk.json``) or ASCII digits (``-c key=10``)."""
     if value in (None, ""):
         return default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        problems.append(f"{key} must be a whole number, got {value!r}")
+        if not isinstance(value, str):
+            raise ValueError("not a JSON integer or text")
+        return ascii_whole_number(value.strip())
+    except ValueError:
+        problems.append(f"{key} must be a whole number written with the digits 0-9 only, got {value!r}")
         return default

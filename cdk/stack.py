@@ -7,7 +7,7 @@ design accepts is acknowledged where it arises, with its reason (see cdk/nag.py)
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, SecretValue, Stack
+from aws_cdk import Annotations, ArnFormat, CfnOutput, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -52,6 +52,8 @@ class CodeCommitSlackNotifierStack(Stack):
         self, scope: Construct, construct_id: str, *, config: NotifierConfig, **kwargs: object
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        for index, warning in enumerate(config.warnings):
+            Annotations.of(self).add_warning_v2(f"codecommit-notifier:identity:{index}", warning)
         any_repository = self.format_arn(service="codecommit", resource="*")
         repository_arns = (
             [any_repository]

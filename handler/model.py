@@ -13,6 +13,35 @@ from datetime import datetime
 from typing import Protocol
 
 
+class IdentityMatch(enum.Enum):
+    """What ``USER_MAP`` keys and ``ROUTES`` actor globs are matched against (``IDENTITY_MATCH``).
+
+    An assumed-role session's name, and the e-mail in its session tags, are chosen by whoever
+    assumes the role: anyone allowed to assume it can call their session ``alice``. Only the rest
+    of an ARN (account, user, role) is set by the account's administrators. See docs/security.md,
+    "Who is who".
+    """
+
+    #: Full ARNs only (the default): a session named ``alice`` is not alice.
+    ARN = "arn"
+    #: ARNs, and also IAM user names, session names and session-tag e-mails (self-chosen for
+    #: sessions): convenient, and spoofable by anyone who can assume a role.
+    NAME = "name"
+
+    @classmethod
+    def parse(cls, text: str) -> IdentityMatch:
+        """``IDENTITY_MATCH``'s text, in any case: ``arn`` or ``name``.
+
+        Raises:
+            ValueError: saying what to write (the caller adds the setting's name).
+        """
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            choices = ", ".join(item.value for item in cls)
+            raise ValueError(f"must be one of {choices}, got {text[:40]!r}") from None
+
+
 class RefKind(enum.Enum):
     """What a pushed reference is, from its full name."""
 
@@ -268,6 +297,11 @@ class BranchHistory:
     def forced(self) -> bool:
         """True when the push rewrote history (the message must say "force-pushed")."""
         return self.relation is HistoryRelation.FORCED
+
+
+#: ``RefReport.commit_error`` for a tag whose id is neither a readable commit nor a tag object that
+#: can still be peeled to one (the pushed object is gone; the tag's name is never resolved instead).
+TAG_OBJECT_UNREADABLE = "the tag object the push named can no longer be read, nor a commit with its id"
 
 
 @dataclass(frozen=True)

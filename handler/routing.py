@@ -21,13 +21,15 @@ ref is unknown (a commit comment, a pull request whose destination was not read)
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import fnmatch
+import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from handler.model import PushRouting
+from handler.model import IdentityMatch, PushRouting
 from handler.problems import DocumentError, Problems, describe, did_you_mean, path_of
 
 if TYPE_CHECKING:
@@ -98,12 +100,15 @@ class Subject:
         ref: the short branch or tag name (``main``, ``v1.2``); None when unknown.
         kind: what happened.
         actors: every name the actor goes by (user name, role name, ARN); any may match.
+        actor_key: the one the source vouches for: the IAM ARN (CodeCommit), the username
+            (GitLab, unique per instance). With ``IDENTITY_MATCH=arn`` only this one is matched.
     """
 
     repository: str
     ref: str | None
     kind: EventKind
     actors: tuple[str, ...] = ()
+    actor_key: str = ""
     #: The pipeline's name, for a pipeline event (``pipelines`` matches only these).
     pipeline: str | None = None
 
@@ -157,10 +162,16 @@ class Route:
 
 @dataclass(frozen=True)
 class Routing:
-    """Every route and filter, in the order written. ``Routing()``: everything goes to ``default``."""
+    """Every route and filter, in the order written. ``Routing()``: everything goes to ``default``.
+
+    ``identity_match`` says what actor globs are matched against: with :attr:`IdentityMatch.ARN`
+    (the default; ``Settings.routes_in_force`` sets it from ``IDENTITY_MATCH``) only the actor's
+    full ARN, so a session that names itself ``ci-bot`` is not filtered as the CI bot.
+    """
 
     routes: tuple[Route, ...] = ()
     filters: tuple[Match, ...] = ()
+    identity_match: IdentityMatch = IdentityMatch.ARN
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -207,6 +218,7 @@ def route(subject: Subject, routing: Routing, *, has_default: bool) -> Decision:
         has_default: whether a default destination is configured (``SLACK_WEBHOOK_URL``, or a
             secret holding a default webhook).
     """
+    subject = identified(subject, routing.identity_match)
     for index, item in enumerate(routing.filters):
         if item.matches(subject):
             return Decision((), Outcome.FILTERED, f"filtered by filters[{index}] ({item.describe()})")
@@ -219,6 +231,69 @@ def route(subject: Subject, routing: Routing, *, has_default: bool) -> Decision:
     if has_default:
         return Decision((DEFAULT_DESTINATION,), Outcome.DEFAULT, "no route matched; sent to default")
     return Decision((), Outcome.UNROUTED, "no route matched and no default destination")
+
+
+def identified(subject: Subject, identity_match: IdentityMatch) -> Subject:
+    """``subject`` with only the actor names ``identity_match`` lets globs match: its key alone
+    (:attr:`IdentityMatch.ARN`: a CodeCommit actor's full ARN, never the session or user name
+    derived from it; a GitLab user's username), or every name (:attr:`IdentityMatch.NAME`)."""
+    if identity_match is IdentityMatch.NAME:
+        return subject
+    return dataclasses.replace(subject, actors=(subject.actor_key,) if subject.actor_key else ())
+
+
+#: Actor globs no one can match by a name of their own choosing: an IAM user's ARN (named by the
+#: account's administrators), or whole roles (``…:assumed-role/CiRole/*``, ``…:assumed-role/Ci*``).
+_ADMIN_NAMED = re.compile(r"arn:[^:]*:iam::[^:]*:user/.*|[^/]*:assumed-role/[^*?\[\]/]*(?:\*|/\*)?")
+
+
+def self_named_filters(routing: Routing, identity_match: IdentityMatch) -> list[str]:
+    """Filters that drop an actor by a name the actor chooses, each with what to write instead.
+
+    A filter silences everyone it matches. Whoever assumes a role names the session (and may tag
+    it with any e-mail); a federated user's name is chosen by whoever federates. So a filter is
+    safe only when its actor globs are :data:`_ADMIN_NAMED`: IAM users' ARNs, or whole roles. A
+    session-name glob (``ci-*`` with ``IDENTITY_MATCH=name``, ``…:assumed-role/Dev/ci-*`` or
+    ``*ci-*`` with either) silences anyone who can assume a role it covers and picks a matching
+    name. With ``IDENTITY_MATCH=arn`` a plain name matches no one: reported as a filter that no
+    longer does anything.
+    """
+    found: list[str] = []
+    for index, item in enumerate(routing.filters):
+        for glob in item.actors or ():
+            where = f"filters[{index}].actors {glob!r}"
+            if _ADMIN_NAMED.fullmatch(glob):
+                continue
+            if identity_match is IdentityMatch.ARN and not glob.startswith(("arn:", "*", "?", "[")):
+                found.append(
+                    f"{where} is a name, and identity_match is arn: it matches no one; write the ARN "
+                    "glob of the user or the whole role (arn:aws:sts::<account>:assumed-role/<CiRole>/*)"
+                )
+                continue
+            found.append(
+                f"{where} can match a name that sessions choose for themselves: anyone who can "
+                "assume a role can name a session to match it and go unreported; match IAM users by "
+                "ARN (arn:aws:iam::<account>:user/ci-bot) or whole roles "
+                "(arn:aws:sts::<account>:assumed-role/<CiRole>/*)"
+            )
+    return found
+
+
+def routes_by_dead_names(routing: Routing, identity_match: IdentityMatch) -> list[str]:
+    """Routes whose actor globs are plain names, which ``IDENTITY_MATCH=arn`` never matches.
+
+    Such a route no longer takes anyone's events (they go where no route matched): not a way to
+    hide an event, but a silent change for a ``ROUTES`` written for name matching.
+    """
+    if identity_match is IdentityMatch.NAME:
+        return []
+    return [
+        f"routes[{index}].actors {glob!r} is a name, and identity_match is arn: it matches no one; "
+        "write the ARN glob (arn:aws:iam::<account>:user/alice, arn:aws:sts::<account>:assumed-role/<Role>/*)"
+        for index, item in enumerate(routing.routes)
+        for glob in item.match.actors or ()
+        if not glob.startswith(("arn:", "*", "?", "["))
+    ]
 
 
 # -- subjects from the project's models --------------------------------------------------------
@@ -251,6 +326,7 @@ def subject_for_ref_change(push: Push, ref_change: RefChange) -> Subject:
         ref=ref_change.short_name,
         kind=kind,
         actors=_names(pusher.display_name, pusher.role_name, pusher.arn),
+        actor_key=pusher.arn,
     )
 
 
@@ -304,6 +380,7 @@ def subject_for_activity(activity: Activity, *, pull_request: PullRequestSnapsho
         ref=ref,
         kind=_activity_kinds()[activity.kind],
         actors=_identity_names(activity.actor),
+        actor_key=activity.actor.arn,
     )
 
 
@@ -316,6 +393,7 @@ def subject_for_pipeline_run(run: PipelineRun) -> Subject:
         ref=run.ref,
         kind=EventKind.PIPELINE,
         actors=_names(started_by.display_name, started_by.arn),
+        actor_key=started_by.arn,
     )
 def subject_for_pipeline(pipeline: str, *, repository: str = "", branch: str = "") -> Subject:
     """The subject for a pipeline run, build or approval gate (event kind ``pipeline``).

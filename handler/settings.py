@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Self
 from handler.deliver.destinations import DestinationMap, Flavor, parse_destinations_text, parse_flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
 from handler.errors import ConfigurationError
+from handler.model import IdentityMatch
 
 if TYPE_CHECKING:  # handler.routing is imported only where ROUTES is set (a cold start without it skips it)
     from handler.routing import Routing
@@ -74,14 +75,30 @@ def setting(variable: str, parse: Callable[[str], Any], default: Any, *, context
     return field(default=default, metadata={"setting": spec})
 
 
+#: What a number setting may be written as: ASCII digits, nothing else.
+_ASCII_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def ascii_whole_number(text: str) -> int:
+    """``text`` as a non-negative integer written in ASCII digits only.
+
+    ``int()`` also takes ``+5``, ``5_0`` and other scripts' digits (``١٠`` is 10), none of which a
+    person means when they set a limit, and which would read differently in a shell, a template
+    and a log line. Leading and trailing blanks are the caller's to strip.
+
+    Raises:
+        ValueError: saying what a valid value looks like.
+    """
+    if not _ASCII_DIGITS.fullmatch(text):
+        raise ValueError(f"must be a whole number written with the digits 0-9 only, got {text!r}")
+    return int(text)
+
+
 def whole_number(low: int, high: int) -> Callable[[str], int]:
-    """A parser for an integer in ``[low, high]``."""
+    """A parser for an integer in ``[low, high]`` (ASCII digits only, see :func:`ascii_whole_number`)."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"must be a whole number, got {text!r}") from None
+        value = ascii_whole_number(text)
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}, got {value}")
         return value
@@ -541,13 +558,21 @@ class Settings:
     review_reminders: ReviewReminders | None = setting(
         "REVIEW_REMINDERS", review_reminders, None, context="review_reminders"
     )
+    #: What USER_MAP keys and ROUTES actor globs match: full ARNs only (the default), or also the
+    #: names and e-mails a role's session chooses for itself (docs/security.md, "Who is who").
+    identity_match: IdentityMatch = setting(
+        "IDENTITY_MATCH", IdentityMatch.parse, IdentityMatch.ARN, context="identity_match"
+    )
 
     @property
     def routes_in_force(self) -> Routing | None:
         """The routing to apply: None when ``ROUTES`` is unset or names no route and no filter,
-        so every event goes to ``default`` without consulting :mod:`handler.routing`."""
+        so every event goes to ``default`` without consulting :mod:`handler.routing`. Its actor
+        globs match what ``IDENTITY_MATCH`` allows."""
         routing = self.routing
-        return routing if routing is not None and (routing.routes or routing.filters) else None
+        if routing is None or not (routing.routes or routing.filters):
+            return None
+        return dataclasses.replace(routing, identity_match=self.identity_match)
 
     @staticmethod
     def check_together(

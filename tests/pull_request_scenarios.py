@@ -155,7 +155,9 @@ def pull_request(pull_request_id: str, title: str, **overrides: Any) -> StoredPu
 def build_scenarios(book: PullRequestBook) -> dict[str, Scenario]:
     """Put every scenario's pull requests and comments in ``book``; return the scenarios by name."""
     scenarios: dict[str, Scenario] = {}
-    env = {"USER_MAP": json.dumps(USER_MAP)}
+    # name matching on: these scenarios show every kind of key (names, e-mails, the short pool
+    # form), which IDENTITY_MATCH=arn ignores (tests/test_identity.py covers that mode)
+    env = {"USER_MAP": json.dumps(USER_MAP), "IDENTITY_MATCH": "name"}
     main = book.add_pull_request(pull_request("12", "Passkey login"))
 
     def state(name: str, event: str, pr: StoredPullRequest, caller: str, **extra: Any) -> None:

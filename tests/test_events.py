@@ -410,3 +410,18 @@ MINUS_0530 = timezone(-timedelta(hours=5, minutes=30))
 )
 def test_event_time_is_read_only_in_the_trigger_shape(text: str, expected: datetime | None) -> None:
     assert parse_event_time(text) == expected
+
+
+#: Messages json.loads refuses, one per kind of refusal; some of its reasons end in "at" (issue 17, item 11).
+NOT_JSON_MESSAGES = ['"unterminated', "{", "[1,", '{"a" 1}', "{'a': 1}", "nul", "1 2", '"\\x"', '"\t"']
+
+
+@pytest.mark.parametrize("message", NOT_JSON_MESSAGES)
+def test_a_message_that_is_not_json_is_dropped_with_a_reason_that_reads_once(
+    message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    assert list(parse_event(sns_event(message))) == []
+    reason = caplog.text.split("'Message' is not JSON (")[1].split(")")[0]
+    assert not re.search(r"\b(\w+) \1\b", reason), reason  # "starting at at position 0"
+    assert re.fullmatch(r"[A-Z][^()]*, at character \d+", reason), reason

@@ -7,6 +7,7 @@ from the same repository), so the walk is checked against two independent implem
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,6 +85,13 @@ def _build(path: Path) -> HistoryRepo:
     # an annotated tag
     repo.git("tag", "-a", "v1", ids["m3"], "-m", "release v1")
     ids["tag_v1"] = repo.git("rev-parse", "refs/tags/v1")
+    # an annotated tag moved after it was pushed: v2 named m1, then was re-tagged at m4 (git tag -f)
+    repo.git("tag", "-a", "v2", ids["m1"], "-m", "release v2")
+    ids["tag_v2_first"] = repo.git("rev-parse", "refs/tags/v2")
+    repo.git("tag", "-f", "-a", "v2", ids["m4"], "-m", "release v2, again")
+    ids["tag_v2_now"] = repo.git("rev-parse", "refs/tags/v2")
+    # the public drone tag sample's refs/tags/v1.0, here an unrelated tag of the same name
+    repo.git("tag", "-a", "v1.0", ids["m2"], "-m", "a v1.0 of this repository")
     repo.git("checkout", "-q", "main")
     return HistoryRepo(path, ids)
 
@@ -334,10 +342,53 @@ def test_an_annotated_tag_is_peeled_to_its_commit(reader: CommitReader, history_
     assert report.tag_object_id == ids["tag_v1"] and report.commit_error is None
 
 
-def test_a_deleted_annotated_tag_cannot_be_peeled(reader: CommitReader, history_repo: HistoryRepo) -> None:
-    tag = RefChange("refs/tags/gone", RefKind.TAG, "gone", RefAction.DELETED, history_repo.ids["tag_v1"])
+def test_a_deleted_annotated_tag_shows_the_commit_its_object_named(
+    reader: CommitReader, history_repo: HistoryRepo
+) -> None:
+    """The deleted tag's object is still readable: its commit is the tag's last one."""
+    ids = history_repo.ids
+    tag = RefChange("refs/tags/gone", RefKind.TAG, "gone", RefAction.DELETED, ids["tag_v1"])
     report = enrich(_push(tag), reader, max_refs=10).reports[0]
-    assert report.commit is None and report.commit_error
+    assert report.commit is not None and report.commit.commit_id == ids["m3"]
+    assert report.tag_object_id == ids["tag_v1"]
+
+
+# -- issue 17, item 4: a tag shows the commit the pushed object names, not where its name points now
+
+
+@pytest.mark.parametrize("action", [RefAction.CREATED, RefAction.UPDATED, RefAction.DELETED])
+def test_a_retagged_annotated_tag_shows_the_commit_of_the_object_pushed(
+    reader: CommitReader, history_repo: HistoryRepo, action: RefAction
+) -> None:
+    ids = history_repo.ids
+    tag = RefChange("refs/tags/v2", RefKind.TAG, "v2", action, ids["tag_v2_first"])
+    report = enrich(_push(tag), reader, max_refs=10).reports[0]
+    assert report.commit is not None and report.commit.commit_id == ids["m1"]  # not m4, where v2 is now
+    assert report.tag_object_id == ids["tag_v2_first"] and report.commit_error is None
+
+
+@pytest.mark.parametrize("action", [RefAction.CREATED, RefAction.UPDATED, RefAction.DELETED])
+def test_a_tag_object_that_can_no_longer_be_read_is_said_so(
+    reader: CommitReader, history_repo: HistoryRepo, action: RefAction
+) -> None:
+    """The public drone tag sample: its v1.0 object is not in this repository, whose own v1.0
+    names m2; the message must not show m2."""
+    from handler.model import TAG_OBJECT_UNREADABLE
+    from handler.preview import as_lambda_event
+    from handler.render.push import render
+    from handler.settings import RenderSettings
+    from handler.sources.trigger import parse_event
+    from tests.conftest import load_event
+
+    [sample] = parse_event(as_lambda_event(load_event("dronescm_tag_create.sns_envelope.json")))
+    sampled = sample.ref_changes[0]
+    assert (sampled.full_name, sampled.kind) == ("refs/tags/v1.0", RefKind.TAG)
+    tag = RefChange(sampled.full_name, RefKind.TAG, sampled.short_name, action, sampled.commit_id)
+    notification = enrich(_push(tag), reader, max_refs=10)
+    report = notification.reports[0]
+    assert report.commit is None and report.commit_error == TAG_OBJECT_UNREADABLE
+    text = json.dumps(render(notification, RenderSettings()))
+    assert history_repo.ids["m2"][:7] not in text and "can no longer be read" in text
 
 
 def _commit(commit_id: str, *parents: str, second: int = 0) -> Commit:
@@ -373,3 +424,128 @@ def test_parent_links_that_loop_still_list_every_commit_once() -> None:
     found = {"a": _commit("a", "b", second=2), "b": _commit("b", "a", second=1), "c": _commit("c", second=3)}
     assert sorted(commit.commit_id for commit in newest_first(found)) == ["a", "b", "c"]
     assert len(newest_first(found)) == 3
+
+
+def test_codecommit_peels_the_tag_object_id_and_never_asks_for_the_tags_name() -> None:
+    """The CodeCommit reader's requests, checked by botocore's Stubber against the service model:
+    GetCommit refuses the tag object's id, GetFolder is asked for that id (not ``refs/tags/v2``)."""
+    from botocore.stub import Stubber
+
+    client = codecommit_client("https://codecommit.us-east-2.amazonaws.com")
+    tag_object, commit_id = "7" * 40, "c" * 40
+    raw_commit = {
+        "commitId": commit_id,
+        "treeId": "t" * 40,
+        "parents": [],
+        "message": "release\n",
+        "author": {"name": "Ana", "email": "ana@example.com", "date": "1484167798 -0800"},
+        "committer": {"name": "Ana", "email": "ana@example.com", "date": "1484167798 -0800"},
+    }
+    with Stubber(client) as stubber:
+        stubber.add_client_error("get_commit", "CommitIdDoesNotExistException", http_status_code=400)
+        stubber.add_response(
+            "get_folder",
+            {"commitId": commit_id, "folderPath": "/", "treeId": "t" * 40},
+            {"repositoryName": REPOSITORY, "commitSpecifier": tag_object, "folderPath": "/"},
+        )
+        stubber.add_response(
+            "get_commit", {"commit": raw_commit}, {"repositoryName": REPOSITORY, "commitId": commit_id}
+        )
+        tag = RefChange("refs/tags/v2", RefKind.TAG, "v2", RefAction.CREATED, tag_object)
+        report = enrich(_push(tag), CodeCommitReader(client, REPOSITORY), max_refs=10).reports[0]
+        stubber.assert_no_pending_responses()
+    assert report.commit is not None and report.commit.commit_id == commit_id
+    assert report.tag_object_id == tag_object
+
+
+def test_codecommit_says_so_when_the_tag_object_cannot_be_peeled() -> None:
+    from botocore.stub import Stubber
+
+    from handler.model import TAG_OBJECT_UNREADABLE
+
+    client = codecommit_client("https://codecommit.us-east-2.amazonaws.com")
+    tag_object = "7" * 40
+    with Stubber(client) as stubber:
+        stubber.add_client_error("get_commit", "CommitIdDoesNotExistException", http_status_code=400)
+        stubber.add_client_error("get_folder", "CommitDoesNotExistException", http_status_code=400)
+        tag = RefChange("refs/tags/v2", RefKind.TAG, "v2", RefAction.CREATED, tag_object)
+        report = enrich(_push(tag), CodeCommitReader(client, REPOSITORY), max_refs=10).reports[0]
+        stubber.assert_no_pending_responses()
+    assert report.commit is None and report.commit_error == TAG_OBJECT_UNREADABLE
+
+
+# -- issue 17, item 2: GetMergeOptions' "can't compare" codes post the tip, on every path -----------
+
+
+def _cannot_compare_codes() -> list[str]:
+    """Every code botocore's model lists for GetMergeOptions that the table calls unreadable."""
+    from botocore.loaders import Loader
+    from botocore.model import ServiceModel
+
+    from handler.aws.errors import Handling, meaning
+
+    model = ServiceModel(Loader().load_service_model("codecommit", "service-2"), "codecommit")
+    codes = [shape.name for shape in model.operation_model("GetMergeOptions").error_shapes]
+    return [
+        code
+        for code in codes
+        if (found := meaning("codecommit", code)) and found.handling is Handling.UNREADABLE
+    ]
+
+
+CANNOT_COMPARE_CODES = _cannot_compare_codes()
+
+
+def test_the_size_limits_are_among_the_cannot_compare_codes() -> None:
+    assert {"MaximumFileContentToLoadExceededException", "MaximumItemsToCompareExceededException"} <= set(
+        CANNOT_COMPARE_CODES
+    )
+
+
+@pytest.fixture
+def refusing_standin(history_repo: HistoryRepo) -> Iterator[codecommit.CodeCommitStandIn]:
+    with codecommit.running({REPOSITORY: history_repo.path}) as stand_in:
+        yield stand_in
+
+
+@pytest.mark.parametrize("code", CANNOT_COMPARE_CODES)
+def test_an_update_that_cannot_be_compared_shows_the_tip(
+    refusing_standin: codecommit.CodeCommitStandIn, history_repo: HistoryRepo, code: str
+) -> None:
+    ids = history_repo.ids
+    refusing_standin.inject(codecommit.Fault(code=code, message="no", count=100, operation="GetMergeOptions"))
+    reader = CodeCommitReader(codecommit_client(refusing_standin.url), REPOSITORY)
+    push = _push(_branch("main", ids["m4"]))
+    [report] = enrich(
+        push, reader, max_refs=10, history=HistoryOptions(previous_heads={"refs/heads/main": ids["m2"]})
+    ).reports
+    assert report.history is None and report.commit is not None and report.commit.commit_id == ids["m4"]
+
+
+@pytest.mark.parametrize("code", CANNOT_COMPARE_CODES)
+def test_a_new_branch_that_cannot_be_compared_with_the_default_branch_shows_the_tip(
+    refusing_standin: codecommit.CodeCommitStandIn, history_repo: HistoryRepo, code: str
+) -> None:
+    ids = history_repo.ids
+    refusing_standin.inject(codecommit.Fault(code=code, message="no", count=100, operation="GetMergeOptions"))
+    reader = CodeCommitReader(codecommit_client(refusing_standin.url), REPOSITORY)
+    push = _push(_branch("feature", ids["f1"], RefAction.CREATED))
+    [report] = enrich(push, reader, max_refs=10, history=HistoryOptions()).reports
+    assert report.history is None and report.commit is not None and report.commit.commit_id == ids["f1"]
+
+
+@pytest.mark.parametrize("code", CANNOT_COMPARE_CODES)
+def test_a_merge_parent_that_cannot_be_compared_makes_the_count_a_lower_bound(
+    refusing_standin: codecommit.CodeCommitStandIn, history_repo: HistoryRepo, code: str
+) -> None:
+    """The new branch's merge base is read (one call); the merged parent's own one is refused."""
+    ids = history_repo.ids
+    refusing_standin.inject(
+        codecommit.Fault(code=code, message="no", count=100, operation="GetMergeOptions", after=1)
+    )
+    reader = CodeCommitReader(codecommit_client(refusing_standin.url), REPOSITORY)
+    push = _push(_branch("merged", ids["merge"], RefAction.CREATED))
+    [report] = enrich(push, reader, max_refs=10, history=HistoryOptions()).reports
+    assert report.history is not None and report.history.relation is HistoryRelation.BRANCHED
+    assert report.history.base_id == ids["m4"] and not report.history.total_exact
+    assert _subjects(report.history)[0] == "Merge feature"

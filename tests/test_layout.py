@@ -81,7 +81,7 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "runtime": frozenset({"enrich", "deliver", "state", "settings", "pull_requests", "aws"}),
     "logs": frozenset({"settings"}),
     "inbound": frozenset({"state", "settings"}),
-    "enrich": frozenset({"sources", "pull_requests"}),
+    "enrich": frozenset({"sources", "pull_requests", "aws"}),  # aws: the error-code table (aws.errors)
     "sources": frozenset({"render", "pull_requests"}),  # render: only the text scrubber (render.mrkdwn.scrub)
     "render": frozenset({"settings", "deliver", "pull_requests"}),  # deliver: only the Flavor
     "settings": frozenset({"deliver", "routing", "pull_requests"}),

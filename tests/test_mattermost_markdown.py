@@ -19,6 +19,7 @@ escapes gives the text back. Hypothesis deadlines are off: pure functions on a b
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,7 +44,7 @@ from handler.model import (
 from handler.render.markdown import MATTERMOST_POST_LIMIT, code, escape, fit, plain
 from handler.render.markup import MATTERMOST, SLACK
 from handler.render.mrkdwn import ELLIPSIS, utf16_len
-from handler.render.push import payload_length, render
+from handler.render.push import OVERFLOW_COLOR, payload_length, render
 from handler.settings import RenderSettings
 from tests.conftest import VISIBLE_TEXT
 
@@ -107,9 +108,7 @@ def live_syntax(text: str) -> list[str]:
 def unescape(escaped: str) -> str:
     """The text an escaped string shows: autolinks, escapes and ``&#124;`` undone, left to right."""
     text = AUTOLINK.sub(lambda link: (link.group(1) or link.group()[1:-1]).replace("\\", "\0"), escaped)
-    text = re.sub(
-        r"\\([!-/:-@\[-`{-~])|&#124;", lambda m: m.group(1) or "|", text.replace("\u2060", "")
-    )
+    text = re.sub(r"\\([!-/:-@\[-`{-~])|&#124;", lambda m: m.group(1) or "|", text.replace("\u2060", ""))
     return text.replace("\0", "\\")
 
 
@@ -277,3 +276,39 @@ def test_a_long_push_stays_within_mattermosts_post_limit() -> None:
         )
         > 0
     )
+
+
+def summary_push(author: str, ref: str) -> Notification:
+    """Three references whose names (``<ref>/rrr…/…/<n>``, a thousand-odd characters, each part under
+    git's 255) leave no room for even one reference's attachment in a 2,000-character message, so
+    the renderer falls back to its last-resort summary (one attachment naming every reference)."""
+    one = hostile_push("Subject", author, ref, "p")
+    long = "/".join(["r" * 250] * 4)
+    changes = tuple(
+        RefChange(
+            f"refs/heads/{ref}/{long}/{i}", RefKind.BRANCH, f"{ref}/{long}/{i}", RefAction.UPDATED, "a" * 40
+        )
+        for i in range(3)
+    )
+    reports = tuple(replace(one.reports[0], ref_change=change) for change in changes)
+    return Notification(replace(one.push, ref_changes=changes), reports)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(HOSTILE, HOSTILE.filter(lambda s: s.strip() != ""))
+@example("_ci_bot_", "x")
+@example("**ci**", "[a](https://evil.example)")
+def test_the_last_resort_summary_is_escaped_for_each_field(author: str, ref: str) -> None:
+    """Issue 17, item 16: the summary's ``text`` is Markdown, its ``fallback`` plain text."""
+    payload = render(summary_push(author, ref), RenderSettings(message_limit=2_000), MATTERMOST)
+    [attachment] = payload["attachments"]
+    assert attachment["color"] == OVERFLOW_COLOR  # the summary, not the full message
+    for field in markdown_fields(payload):
+        stored = server_side(field)
+        assert not LIVE_MENTION.search(stored), stored
+        assert live_syntax(OWN_LINK.sub("", stored)) == [], stored
+    for field in plain_fields(payload):
+        assert not LIVE_MENTION.search(field), field
+    label = parse_pusher(f"arn:aws:iam::123456789012:user/{author[:60] or 'x'}").label
+    assert payload["text"] == escape(f"{label} pushed to 3 branches in payments")
+    assert attachment["fallback"] == plain(f"{label} pushed to 3 branches in payments")

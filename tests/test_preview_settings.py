@@ -50,9 +50,9 @@ APPROVED = json.loads((EVENTBRIDGE / "awsdoc_pullRequestApprovalStateChanged_1.j
 COMMENT = json.loads((EVENTBRIDGE / "awsdoc_commentOnPullRequestCreated.json").read_text())
 REPOSITORY_ARN = "arn:aws:codecommit:eu-west-1:123456789012:billing-api"
 PUSHER = "arn:aws:iam::123456789012:user/alice"
-#: The author of the approved pull request (``detail.author``), by the name USER_MAP matches: the
-#: approval mentions the author when they are mapped.
-AUTHOR = "Li_Juan"
+#: The author of the approved pull request (``detail.author``), by the full ARN USER_MAP matches
+#: (IDENTITY_MATCH=arn, the default): the approval mentions the author when they are mapped.
+AUTHOR = "arn:aws:iam::123456789012:user/Li_Juan"
 MAPPED = json.dumps({AUTHOR: "U024BE7LH"})
 PARAMETER = "/notifier/user-map"
 #: What the stack always sets: a state table, so heads are tracked (the preview tracks them too).
@@ -196,6 +196,14 @@ ROWS = [
         '{"filters": [{"refs": ["feature/*"]}]}',
         _created,
         True,
+    ),
+    Row(
+        "IDENTITY_MATCH",
+        "names",
+        "name",
+        _approved,
+        False,
+        why="what USER_MAP keys and ROUTES actor globs match; the row sets neither (tests/test_identity.py)",
     ),
     Row("USER_MAP", '{"a": "<!channel>"}', MAPPED, _approved, True),
     Row("USER_MAP_FILE", "/nonexistent/user-map.json", "{user_map_file}", _approved, True),

@@ -15,6 +15,7 @@ from moto import mock_aws
 import handler.app
 from handler.app import lambda_handler
 from handler.errors import ConfigurationError
+from handler.model import IdentityMatch
 from handler.pull_requests.commands import parse_review_commands, split_command
 from handler.pull_requests.model import ActivityKind, Identity, ReviewCommand
 from handler.pull_requests.people import ChatUser, Person, UserMap, pool_people, reviewers
@@ -53,9 +54,10 @@ def test_slack_ids_and_mattermost_names_render_as_mentions() -> None:
 
 
 def test_lookup_by_arn_then_email_then_name_ignoring_case() -> None:
+    """With IDENTITY_MATCH=name (tests/test_identity.py covers the default, arn)."""
     user_map = UserMap.parse(
         json.dumps({ALICE: "U0ALICE01", "Bob@Example.com": "U0BOB0001", "carol": "U0CAROL01"})
-    )
+    ).matching(IdentityMatch.NAME)
     assert user_map.lookup(Identity(ALICE, "alice")) == ChatUser("U0ALICE01")
     assert user_map.lookup(
         Identity("arn:aws:sts::1:assumed-role/Dev/x", "x", email="bob@example.com")
@@ -152,6 +154,7 @@ def test_user_map_sources_merge_file_then_parameter_then_environment(tmp_path: P
         "USER_MAP_FILE": "people.json",
         "USER_MAP_PARAMETER": "/notifier/users",
         "USER_MAP": json.dumps({"carol": "U0ENV0003"}),
+        "IDENTITY_MATCH": "name",
     }
     settings = PullRequestSettings.from_environ(
         environ,
@@ -181,7 +184,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch, slack_standin: SlackStandIn) -> It
         boto3.client("ssm", region_name="us-east-2").put_parameter(
             Name="/notifier/users",
             Type="SecureString",
-            Value=json.dumps({"alice": "U0ALICE01", BOB: "U0BOB0001"}),
+            Value=json.dumps({ALICE: "U0ALICE01", BOB: "U0BOB0001"}),
         )
         monkeypatch.setattr(handler.app, "_lambda_runtime", None)
         monkeypatch.setenv("AWS_ENDPOINT_URL_CODECOMMIT", stand_in.url)

@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from botocore.stub import Stubber
 
+from handler.aws.errors import INVALID_COMMIT_ID, NOT_A_COMMIT
 from handler.enrich.reader import (
-    INVALID_COMMIT_ID,
-    NOT_A_COMMIT,
     CodeCommitReader,
     CommitReader,
     file_change_from_api,

@@ -54,7 +54,7 @@ from tests.test_mattermost_markdown import (
 )
 from tests.test_review_queue import ALICE, BOB, CAROL, NOW, build_book
 
-USER_MAP = UserMap.parse('{"bob": "U0BOB0001", "carol": "U0CAROL01"}')
+USER_MAP = UserMap.parse(json.dumps({BOB: "U0BOB0001", CAROL: "U0CAROL01"}))  # by ARN: IDENTITY_MATCH=arn
 EVENT = {
     "source": REMINDER_SOURCE,
     "version": 1,

@@ -4,6 +4,7 @@ and the ``prs`` / ``remind`` slash sub-commands with a stand-in action context."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,7 +39,8 @@ ACCOUNT = "123456789012"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 BOB = f"arn:aws:iam::{ACCOUNT}:user/bob"
 CAROL = f"arn:aws:iam::{ACCOUNT}:user/carol"
-USER_MAP = UserMap.parse('{"bob": "U0BOB0001", "carol": "U0CAROL01", "alice": "U0ALICE01"}')
+#: By full ARN, as IDENTITY_MATCH=arn (the default) matches.
+USER_MAP = UserMap.parse(json.dumps({BOB: "U0BOB0001", CAROL: "U0CAROL01", ALICE: "U0ALICE01"}))
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 DAY = 24 * 3600
 

@@ -3,13 +3,14 @@ validation message of ROUTES (path first, what to write instead)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handler.model import Push, Pusher, RefAction, RefChange, RefKind, Repository
+from handler.model import IdentityMatch, Push, Pusher, RefAction, RefChange, RefKind, Repository
 from handler.pull_requests.model import Activity, ActivityKind, Identity, PullRequestSnapshot
 from handler.routing import (
     EventKind,
@@ -40,7 +41,11 @@ BRIEF_EXAMPLE: dict[str, Any] = {
     ],
     "filters": [{"actors": ["ci-*", "*:assumed-role/CodeBuild*"]}, {"refs": ["dependabot/*"]}],
 }
-ROUTING = parse_routing(BRIEF_EXAMPLE, known_destinations=DESTINATIONS)
+#: Name matching on, so the actor globs meet every name the subjects give (tests/test_identity.py
+#: covers IDENTITY_MATCH=arn, the default).
+ROUTING = replace(
+    parse_routing(BRIEF_EXAMPLE, known_destinations=DESTINATIONS), identity_match=IdentityMatch.NAME
+)
 
 
 def subject(
@@ -167,7 +172,8 @@ def test_a_matching_filter_always_wins(
     case: Subject, chosen: Match, others: list[Match], has_default: bool
 ) -> None:
     routes = tuple(Route(match, ("payments",)) for match in [Match(), *others])
-    decision = route(case, Routing(routes=routes, filters=(chosen,)), has_default=has_default)
+    routing = Routing(routes=routes, filters=(chosen,), identity_match=IdentityMatch.NAME)
+    decision = route(case, routing, has_default=has_default)
     assert decision.dropped is chosen.matches(case)
     assert (decision.outcome is Outcome.FILTERED) is chosen.matches(case)
 
@@ -179,7 +185,7 @@ def test_destinations_are_the_ordered_union_without_repeats(
 ) -> None:
     pool = ("a", "b", "c")
     routes = tuple(Route(match, (pool[i % 3], pool[(i + 1) % 3])) for i, match in enumerate(route_matches))
-    decision = route(case, Routing(routes=routes), has_default=has_default)
+    decision = route(case, Routing(routes=routes, identity_match=IdentityMatch.NAME), has_default=has_default)
     expected = [name for item in routes if item.match.matches(case) for name in item.to]
     if expected:
         assert decision.destinations == tuple(dict.fromkeys(expected))
@@ -227,6 +233,7 @@ def test_a_ref_change_is_one_subject(kind: RefKind, action: RefAction, expected:
         "release/1",
         expected,
         ("alice", "DeveloperRole", "arn:aws:sts::123456789012:assumed-role/DeveloperRole/alice"),
+        actor_key="arn:aws:sts::123456789012:assumed-role/DeveloperRole/alice",
     )
 
 
@@ -289,6 +296,7 @@ def test_an_activity_subject_has_the_destination_branch_and_the_actor() -> None:
         "release/2",
         EventKind.PULL_REQUEST,
         ("carol", "Reviewers", "arn:aws:sts::123456789012:assumed-role/Reviewers/carol"),
+        actor_key="arn:aws:sts::123456789012:assumed-role/Reviewers/carol",
     )
     comment = Activity(
         ActivityKind.COMMENT, "commentOnPullRequestCreated", REPOSITORY, actor, pull_request_id="7"

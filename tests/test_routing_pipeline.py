@@ -65,7 +65,8 @@ PUSH_ROUTES = {
     "routes": [
         {"repositories": ["payments"], "refs": ["main"], "events": ["push"], "to": ["payments", "mm"]}
     ],
-    "filters": [{"actors": ["ci-*"]}, {"refs": ["dependabot/*"]}],
+    # the CI user by ARN glob: IDENTITY_MATCH=arn (the default) matches full ARNs only
+    "filters": [{"actors": ["arn:aws:iam::111122223333:user/ci-*"]}, {"refs": ["dependabot/*"]}],
 }
 
 
@@ -197,7 +198,7 @@ def test_a_push_no_route_matches_goes_to_default(world: World, scenario_repo: Sc
 @pytest.mark.parametrize(
     ("ref", "pusher", "reason"),
     [
-        ("refs/heads/main", CI_PUSHER, "filtered by filters[0] (actors ci-*)"),
+        ("refs/heads/main", CI_PUSHER, "filtered by filters[0] (actors arn:aws:iam::111122223333:user/ci-*)"),
         ("refs/heads/dependabot/npm/lodash-4.17.21", PUSHER, "filtered by filters[1] (refs dependabot/*)"),
     ],
     ids=["ci-actor", "dependabot-branch"],
@@ -332,7 +333,7 @@ def test_pull_request_events_are_routed_by_kind(world: World, book: Book) -> Non
 
 
 def test_a_filtered_pull_request_event_posts_nothing(world: World, book: Book) -> None:
-    routes = {**BY_KIND, "filters": [{"actors": ["alice"]}]}
+    routes = {**BY_KIND, "filters": [{"actors": [ALICE]}]}
     runtime = with_pull_requests(world.runtime(routes), book)
     assert play(runtime, book.scenarios["opened"].events[0]) == {"delivered": 0, "filtered": 1}
     assert world.posted() == {"default": 0, "payments": 0, "mm": 0, "app": 0}

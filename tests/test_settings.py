@@ -310,3 +310,44 @@ def test_at_synth_destinations_are_named_by_context_key() -> None:
     )
     assert json.loads(config.handler_environment["DESTINATIONS"]) == json.loads(DESTINATIONS_JSON)
     assert config.handler_environment["DESTINATION_FLAVOR"] == "slack"
+
+
+#: Every number setting (issue 17, item 11).
+NUMBER_SETTINGS = {
+    spec.variable: spec
+    for spec in setting_specs()
+    if spec.parse.__qualname__.startswith(("whole_number", "seconds"))
+}
+#: Text ``int()`` reads as a number but a person setting a limit does not write: other scripts'
+#: digits, signs, underscores, and digits that are not decimal digits.
+NOT_ASCII_DIGITS = ["١٠", "५०", "１０", "5_0", "+5", "-0", " +5", "1e3", "10.0", "²", "0x10"]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize("variable", sorted(NUMBER_SETTINGS))
+def test_number_settings_take_ascii_digits_only(variable: str, text: str) -> None:
+    expected = f"{variable} must be a whole number written with the digits 0-9"
+    with pytest.raises(ConfigurationError, match=expected):
+        Settings.from_environ({variable: text})
+
+
+@pytest.mark.parametrize("variable", sorted(NUMBER_SETTINGS))
+def test_number_settings_still_take_plain_digits(variable: str) -> None:
+    spec = NUMBER_SETTINGS[variable]
+    for text in ("0", "1", "10", "30", "500", "2000", "40000"):
+        try:
+            value = spec.parse(text)
+        except ValueError as error:
+            assert "between" in str(error), (variable, text, error)  # out of range, not unreadable
+        else:
+            assert value == int(text)
+
+
+@pytest.mark.parametrize("text", [*NOT_ASCII_DIGITS, 30.0, True])
+@pytest.mark.parametrize("key", ["log_retention_days", "function_timeout_seconds", "reserved_concurrency"])
+def test_at_synth_number_context_takes_ascii_digits_or_json_integers(key: str, text: object) -> None:
+    context = {"repositories": ["repo"], key: text}
+    with pytest.raises(StackConfigError, match=f"{key} must be a whole number written with the digits 0-9"):
+        NotifierConfig.from_context(context.get)
+    assert NotifierConfig.from_context({"repositories": ["repo"], key: "90"}.get)
+    assert NotifierConfig.from_context({"repositories": ["repo"], key: 90}.get)

@@ -31,11 +31,12 @@ BOB = f"arn:aws:iam::{ACCOUNT}:user/bob"
 CHEN = f"arn:aws:sts::{ACCOUNT}:assumed-role/CodeCommitReview/chen"
 DANA = f"arn:aws:iam::{ACCOUNT}:user/dana"
 REVIEWERS = f"arn:aws:sts::{ACCOUNT}:assumed-role/CodeCommitReview/*"
-#: The demo's USER_MAP: Ana by her session name (an e-mail), Bob by IAM user name, Chen by full ARN.
+#: The demo's USER_MAP, keyed by full ARN as IDENTITY_MATCH=arn (the default) needs: a session
+#: name (Ana's e-mail) is chosen by whoever assumes the role, so it never identifies anyone alone.
 #: Ana posts to both products (a Slack id and a Mattermost username); Bob and Chen use Slack only.
 DEMO_USER_MAP: dict[str, object] = {
-    "ana.nunez@example.com": {"slack": "U0ANA0001", "mattermost": "ana.nunez"},
-    "bob": "U0BOB0001",
+    ANA: {"slack": "U0ANA0001", "mattermost": "ana.nunez"},
+    BOB: "U0BOB0001",
     CHEN: "U0CHEN001",
 }
 SOURCE_1 = "5f3e2a9c4b1d6e7f8091a2b3c4d5e6f708192a3b"

@@ -12,7 +12,8 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from handler.enrich.reader import NOT_A_COMMIT, pair_renames, parse_git_date
+from handler.aws.errors import NOT_A_COMMIT
+from handler.enrich.reader import pair_renames, parse_git_date
 from handler.errors import CommitUnavailable
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person, TagAnnotation
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.aws.errors import unreadable_reasons
 from handler.errors import NotifierError, RepositoryReadError
 from handler.pull_requests.model import (
     ApprovalRule,
@@ -36,21 +37,9 @@ from handler.pull_requests.model import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Error codes that mean "this thing cannot be read", tolerated: the message says what is known.
-UNREADABLE_ERRORS = {
-    "PullRequestDoesNotExistException": "it does not exist or was removed",
-    "InvalidPullRequestIdException": "not a valid pull request id",
-    "CommentDoesNotExistException": "it does not exist or was removed",
-    "CommentDeletedException": "it was deleted",
-    "InvalidCommentIdException": "not a valid comment id",
-    "RepositoryDoesNotExistException": "the repository no longer exists",
-    "InvalidRevisionIdException": "not a valid revision id",
-    "RevisionNotCurrentException": "the pull request has a newer revision",
-    "EncryptionKeyAccessDeniedException": "the repository's KMS key cannot be used",
-    "EncryptionKeyDisabledException": "the repository's KMS key is disabled",
-    "EncryptionKeyNotFoundException": "the repository's KMS key was not found",
-    "EncryptionKeyUnavailableException": "the repository's KMS key is unavailable",
-}
+#: Error codes that mean "this thing cannot be read", tolerated: the message says what is known
+#: (the classification of every code is in :mod:`handler.aws.errors`).
+UNREADABLE_ERRORS = unreadable_reasons("codecommit")
 MAX_COMMENT_PAGES = 10
 
 

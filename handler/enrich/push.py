@@ -8,9 +8,11 @@ What is read for each kind of reference:
   (one diff: previous head → new head, or merge base → new head); otherwise the tip's change
   against its first parent (what a merge brought in; against nothing for a root commit);
 * a tag created or updated: the commit it names. An annotated tag's trigger id is the tag
-  object's, which GetCommit can't read: the tag's ref is then resolved to its commit (CodeCommit's
-  GetFolder takes a tag as its commit specifier and answers with the commit id);
-* a deleted branch or tag: the commit it last named, if it can still be read, and no file list.
+  object's, which GetCommit can't read: that object id (never the tag's name, which may have been
+  moved since) is then peeled to its commit (CodeCommit's GetFolder takes a commit specifier and
+  answers with the commit id);
+* a deleted branch or tag: the commit it last named, if it can still be read (a deleted annotated
+  tag's object peeled the same way), and no file list.
 
 A commit that cannot be read (unknown id, a branch deleted with its commits) is recorded with the
 reason instead of failing the push: the message still says who pushed what. Anything else the
@@ -28,6 +30,7 @@ from handler.enrich.history import LATE, CommitCache, HistoryLimits, new_branch_
 from handler.enrich.reader import CommitReader
 from handler.errors import CommitUnavailable, DiffTruncated
 from handler.model import (
+    TAG_OBJECT_UNREADABLE,
     BranchHistory,
     Commit,
     Notification,
@@ -126,17 +129,23 @@ def _with_tag_annotation(report: RefReport | None, cache: CommitCache) -> RefRep
 
 
 def _unreadable_tip(ref_change: RefChange, cache: CommitCache, unavailable: CommitUnavailable) -> RefReport:
-    """An id GetCommit can't read: peel a live tag to its commit, else say why it is unreadable."""
-    if ref_change.kind is RefKind.TAG and ref_change.action is not RefAction.DELETED:
-        peeled_id = cache.reader.resolve_commit(ref_change.full_name)
-        if peeled_id is not None and peeled_id != ref_change.commit_id:
-            try:
-                commit = cache.commit(peeled_id)
-            except CommitUnavailable:
-                pass
-            else:
-                return RefReport(ref_change, commit, None, tag_object_id=ref_change.commit_id)
-    return RefReport(ref_change, None, unavailable.reason)
+    """An id GetCommit can't read. For a tag it may be an annotated tag's object: peel that object.
+
+    The object the trigger carries is the one pushed; the tag's name may point elsewhere by now
+    (re-tagged with ``git tag -f``, deleted and created again), so the name is never resolved. A
+    tag object that can no longer be peeled is said to be so (:data:`TAG_OBJECT_UNREADABLE`).
+    """
+    if ref_change.kind is not RefKind.TAG or ref_change.commit_id is None:
+        return RefReport(ref_change, None, unavailable.reason)
+    peeled_id = cache.reader.resolve_commit(ref_change.commit_id)
+    if peeled_id is not None and peeled_id != ref_change.commit_id:
+        try:
+            commit = cache.commit(peeled_id)
+        except CommitUnavailable:
+            pass
+        else:
+            return RefReport(ref_change, commit, None, tag_object_id=ref_change.commit_id)
+    return RefReport(ref_change, None, TAG_OBJECT_UNREADABLE)
 
 
 def _deleted_branch_since_recreated(ref_change: RefChange, cache: CommitCache) -> bool:

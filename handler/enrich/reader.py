@@ -22,25 +22,13 @@ from typing import Any, Protocol
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.aws.errors import meaning, unreadable_reasons
 from handler.deadline import Deadline
 from handler.errors import CommitUnavailable, DiffTruncated, ReadDeadlineReached, RepositoryReadError
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person, TagAnnotation
 
 log = logging.getLogger(__name__)
 
-#: CodeCommit error codes that mean "this id is not a readable commit": tolerated, not retried.
-UNREADABLE_COMMIT_ERRORS = frozenset(
-    {
-        "CommitDoesNotExistException",
-        "CommitIdDoesNotExistException",
-        "InvalidCommitException",
-        "InvalidCommitIdException",
-        "RepositoryDoesNotExistException",
-        "BranchDoesNotExistException",
-        "TipsDivergenceExceededException",
-        "FolderDoesNotExistException",
-    }
-)
 #: BatchGetCommits takes at most this many ids a call.
 BATCH_GET_COMMITS_LIMIT = 100
 
@@ -77,7 +65,7 @@ class CommitReader(Protocol):
         ...
 
     def resolve_commit(self, specifier: str) -> str | None:
-        """The commit a reference resolves to now (a tag is peeled to its commit), or None."""
+        """The commit a specifier resolves to (a tag object or tag is peeled to its commit), or None."""
         ...
 
     def tag_annotation(self, object_id: str) -> TagAnnotation | None:
@@ -319,8 +307,14 @@ class CodeCommitReader:
         return None
 
     def resolve_commit(self, specifier: str) -> str | None:
-        """GetFolder on the root at ``specifier``: its ``commitId`` is the commit the ref resolves
-        to, which peels an annotated tag (documented: a commit specifier may be a tag)."""
+        """GetFolder on the root at ``specifier``: its ``commitId`` is the commit the specifier
+        resolves to, which peels an annotated tag (documented: a commit specifier may be a tag).
+
+        Enrich passes an annotated tag's object id, as git's ``<id>^{commit}`` would take it; that
+        CodeCommit peels an object id as it peels a tag's name is not documented: if it refuses,
+        the answer is None and the message says the tag object could not be read (true, and never
+        the commit some other object points at).
+        """
         try:
             response = self._call(
                 "GetFolder",
@@ -337,7 +331,8 @@ class CodeCommitReader:
         """Run ``call`` (one request, or a paginator's requests) under the deadline; translate errors.
 
         Raises:
-            CommitUnavailable: the id is not a readable commit.
+            CommitUnavailable: the id is not a readable commit, or the histories can't be compared
+                (every code :mod:`handler.aws.errors` classes as unreadable).
             ReadDeadlineReached: no time was left for an attempt (the deadline ends the call).
             RepositoryReadError: anything else, after botocore's retries.
         """
@@ -350,13 +345,18 @@ class CodeCommitReader:
                 "the invocation's deadline; raising so Lambda retries the event"
             ) from out_of_time
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in UNREADABLE_COMMIT_ERRORS:
-                raise CommitUnavailable(commit_id, _UNREADABLE_REASONS.get(code, code)) from error
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in _UNREADABLE_REASONS:
+                raise CommitUnavailable(commit_id, _UNREADABLE_REASONS[code]) from error
+            known = meaning("codecommit", code)
+            advice = (
+                known.says
+                if known is not None
+                else f"if it says AccessDenied, grant the function codecommit:{operation} on this repository"
+            )
             raise RepositoryReadError(
                 f"{operation} on {self._repository_name} failed with {code or 'an error'} after "
-                f"retries; if it says AccessDenied, grant the function codecommit:{operation} on "
-                "this repository"
+                f"retries; {advice}"
             ) from error
         except BotoCoreError as error:
             raise RepositoryReadError(
@@ -377,23 +377,11 @@ class CodeCommitReader:
             _ACTIVE_BUDGET.reset(token)
 
 
-#: Why a commit can't be read, worded the same by every reader so a push renders identically
-#: whether its commits come from CodeCommit or from a local git repository.
-NOT_A_COMMIT = "no commit has this id in the repository"
-INVALID_COMMIT_ID = "not a valid commit id"
+#: Why a commit can't be read, worded the same by every reader (NOT_A_COMMIT, INVALID_COMMIT_ID and
+#: REPOSITORY_GONE are the service's codes' reasons, in :mod:`handler.aws.errors`).
 CANNOT_COMPARE = "this reader cannot compare histories"
-REPOSITORY_GONE = "the repository no longer exists"
-
-_UNREADABLE_REASONS = {
-    "CommitDoesNotExistException": NOT_A_COMMIT,
-    "CommitIdDoesNotExistException": NOT_A_COMMIT,
-    "InvalidCommitException": INVALID_COMMIT_ID,
-    "InvalidCommitIdException": INVALID_COMMIT_ID,
-    "RepositoryDoesNotExistException": REPOSITORY_GONE,
-    "BranchDoesNotExistException": "no such branch",
-    "TipsDivergenceExceededException": "the histories are too far apart to compare",
-    "FolderDoesNotExistException": "the reference has no readable tree",
-}
+#: CodeCommit error codes that mean "can't read or compare this": tolerated, not retried.
+_UNREADABLE_REASONS = unreadable_reasons("codecommit")
 
 
 def _commit_from_api(raw: dict[str, Any], commit_id: str) -> Commit:

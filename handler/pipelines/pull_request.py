@@ -16,10 +16,11 @@ source commit last seen live in the state store:
   pushed" can link a compare from the previous source commit to the new one.
 
 Like a push, each event is claimed in the delivery ledger (``delivered#eventbridge#<account>#<event
-id>``) before it is read and marked delivered after it was posted, so an event EventBridge
-delivers twice posts once; a failure releases the claim, so Lambda's retry posts what is left.
-Draft marks and source commits are written only after the message that depends on them was
-delivered.
+id>``, or ``…#merge:<region>:<repository>:<id>`` for a merge, which CodeCommit may announce with
+two events: ``Activity.delivery_id``) before it is read and marked delivered after it was posted,
+so an event EventBridge delivers twice posts once; a failure releases the claim, so Lambda's
+retry posts what is left. Draft marks and source commits are written only after the message that
+depends on them was delivered.
 """
 
 from __future__ import annotations
@@ -227,10 +228,10 @@ def _deliver_activity(
     failed_at: list[str],
 ) -> ActivityResult:
     """Claim, read, decide, route, render, post and mark one activity."""
-    key = f"eventbridge#{activity.repository.account}#{activity.event_id}" if activity.event_id else ""
+    key = f"eventbridge#{activity.repository.account}#{activity.delivery_id}" if activity.delivery_id else ""
     with delivery(ledger, key, seconds_left=deadline.seconds_left()) as fresh:
         if not fresh:
-            return ActivityResult("duplicate", f"event {activity.event_id} was delivered before")
+            return ActivityResult("duplicate", f"event {activity.delivery_id} was delivered before")
         if activity.comment is not None and came_from_chat(_store(state), activity.comment.comment_id):
             return ActivityResult("filtered", "a comment made from its Slack thread: not echoed into it")
         items = plan(activity, pull_requests, runtime.settings.render, state)

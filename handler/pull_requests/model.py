@@ -140,6 +140,21 @@ class Activity:
     approval_rule_name: str | None = None
 
     @property
+    def delivery_id(self) -> str:
+        """The id this activity is delivered under, once ("" when the event had no id).
+
+        EventBridge's id, except for a merge: a pull request is merged once, but CodeCommit may
+        say so twice (``pullRequestMergeStatusUpdated``, and a ``pullRequestStatusChanged`` to
+        Closed with ``isMerged`` true), each with its own id. Both are claimed under the merge's
+        own id, so the pair posts one message in either order, and a redelivery of either none.
+        """
+        if not self.event_id:
+            return ""
+        if self.kind is ActivityKind.MERGED and self.pull_request_id:
+            return f"merge:{self.repository.region}:{self.repository.name}:{self.pull_request_id}"
+        return self.event_id
+
+    @property
     def scope(self) -> str:
         """``<account>:<region>:<repository>#<pull request id>``: what names the pull request in
         every state key about it (drafts, source commits, threads, "ready for review" marks)."""

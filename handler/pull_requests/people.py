@@ -4,17 +4,21 @@
 
 * a full ARN: ``arn:aws:iam::123456789012:user/alice``,
   ``arn:aws:sts::123456789012:assumed-role/Dev/alice@example.com``;
-* an IAM user name, an assumed-role session name or a federated user's name: ``alice``;
-* an e-mail address (matched against session names and the e-mail CodeCommit passes on from
-  session tags): ``alice@example.com``.
+* with ``IDENTITY_MATCH=name`` only: an IAM user name, an assumed-role session name or a
+  federated user's name (``alice``), or an e-mail address (matched against session names and
+  the e-mail CodeCommit passes on from session tags: ``alice@example.com``).
+
+Session names and session-tag e-mails are chosen by whoever assumes the role, so a name key
+mentions anyone who calls their session that. With the default ``IDENTITY_MATCH=arn`` name keys
+are ignored (and logged once as such); see docs/security.md, "Who is who".
 
 A value is a Slack member id (``U…`` or ``W…``, rendered ``<@U…>`` in Slack) or a Mattermost
 username (rendered ``@name`` in Mattermost), or, for teams that post to both, an object with
 either or both: ``{"slack": "U024BE7LH", "mattermost": "alice.kim"}``. A person is mentioned only
 in the product they have a handle for; elsewhere they are shown by name. Values are validated
 when the map is loaded, so a map can never make the notifier write ``<!channel>`` or ``@here``.
-Lookups try the full ARN first, then the e-mail, then the name; names and e-mails match without
-regard to case.
+Lookups try the full ARN first, then (``IDENTITY_MATCH=name``) the e-mail, then the name; names
+and e-mails match without regard to case.
 
 Approval-pool members are ARNs, possibly with wildcards
 (``arn:aws:sts::123456789012:assumed-role/CodeCommitReview/*``), or CodeCommit's short form
@@ -31,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from handler.errors import ConfigurationError
-from handler.model import parse_pusher
+from handler.model import IdentityMatch, parse_pusher
 from handler.pull_requests.model import Identity
 
 SLACK_MEMBER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
@@ -110,9 +114,19 @@ def validate_handle(value: object, key: str) -> ChatUser:
 
 
 class UserMap:
-    """The identity → chat user map, with the lookups the module docstring describes."""
+    """The identity → chat user map, with the lookups the module docstring describes.
 
-    def __init__(self, entries: Mapping[str, ChatUser] | None = None) -> None:
+    ``identity_match`` says which keys a lookup may use: full ARNs only (:attr:`IdentityMatch.ARN`,
+    the default), or also names and e-mails (:attr:`IdentityMatch.NAME`).
+    """
+
+    def __init__(
+        self,
+        entries: Mapping[str, ChatUser] | None = None,
+        *,
+        identity_match: IdentityMatch = IdentityMatch.ARN,
+    ) -> None:
+        self.identity_match = identity_match
         self._arns: dict[str, ChatUser] = {}
         self._names: dict[str, ChatUser] = {}
         self._keys: dict[str, ChatUser] = dict(entries or {})  # as written, for keys_of
@@ -144,8 +158,9 @@ class UserMap:
         return cls(entries)
 
     def merged(self, other: UserMap) -> UserMap:
-        """This map with ``other``'s entries added (``other`` wins on the same key)."""
-        combined = UserMap()
+        """This map with ``other``'s entries added (``other`` wins on the same key); this map's
+        ``identity_match``."""
+        combined = UserMap(identity_match=self.identity_match)
         combined._arns = {**self._arns, **other._arns}
         combined._names = {**self._names, **other._names}
         combined._keys = {**self._keys, **other._keys}
@@ -161,10 +176,24 @@ class UserMap:
         people share the session name their keys reduce to)."""
         return list(self._keys.items())
 
+    def matching(self, identity_match: IdentityMatch) -> UserMap:
+        """The same entries, looked up as ``identity_match`` says."""
+        return UserMap(identity_match=identity_match).merged(self)
+
+    @property
+    def name_keys(self) -> tuple[str, ...]:
+        """The keys that are names or e-mails (casefolded): unused with :attr:`IdentityMatch.ARN`."""
+        return tuple(self._names)
+
     def lookup(self, identity: Identity) -> ChatUser | None:
-        """The chat user for an identity: full ARN, then e-mail, then name."""
+        """The chat user for an identity: its key (full ARN, or a GitLab username), then (with
+        :attr:`IdentityMatch.NAME`) e-mail, then name."""
         if identity.arn and identity.arn in self._arns:
             return self._arns[identity.arn]
+        if self.identity_match is IdentityMatch.ARN:
+            # the key the source vouches for, as written: a GitLab username; a CodeCommit actor's
+            # is an ARN, so a name key can never equal it
+            return self._keys.get(identity.arn) if identity.arn else None
         for candidate in (identity.email, identity.name):
             if candidate and candidate.casefold() in self._names:
                 return self._names[candidate.casefold()]

@@ -18,14 +18,18 @@ in a later source wins).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from handler.errors import ConfigurationError
+from handler.model import IdentityMatch
 from handler.pull_requests.commands import DEFAULT_COMMANDS, parse_review_commands
 from handler.pull_requests.model import ActivityKind, ReviewCommand
 from handler.pull_requests.people import UserMap
+
+log = logging.getLogger(__name__)
 
 #: The pseudo-kind for comments that start with a review command.
 REVIEW_COMMAND = "review-command"
@@ -69,11 +73,40 @@ class PullRequestSettings:
     ) -> PullRequestSettings:
         """Read and validate; raise :class:`ConfigurationError` naming the setting to fix."""
         kinds, review_commands = parse_event_kinds(environ.get("PULL_REQUEST_EVENTS", ""))
+        user_map = load_user_map(environ, read_parameter).matching(identity_match_of(environ))
+        warn_of_name_keys(user_map)
         return cls(
-            user_map=load_user_map(environ, read_parameter),
+            user_map=user_map,
             commands=parse_review_commands(environ.get("REVIEW_COMMANDS", "")),
             kinds=kinds,
             review_commands=review_commands,
+        )
+
+
+def identity_match_of(environ: Mapping[str, str]) -> IdentityMatch:
+    """``IDENTITY_MATCH``, read with the function's own parser; unset: :attr:`IdentityMatch.ARN`.
+
+    With ``arn``, ``USER_MAP`` keys that are names or e-mails are never used; they are logged
+    (:func:`warn_of_name_keys`) whenever the settings are read, so a map written for ``name`` does
+    not silently stop mentioning people.
+    """
+    text = environ.get("IDENTITY_MATCH", "").strip()
+    try:
+        return IdentityMatch.parse(text) if text else IdentityMatch.ARN
+    except ValueError as error:
+        raise ConfigurationError(f"IDENTITY_MATCH {error}") from error
+
+
+def warn_of_name_keys(user_map: UserMap) -> None:
+    """Log the ``USER_MAP`` keys that ``IDENTITY_MATCH=arn`` ignores, with what to write instead."""
+    if user_map.identity_match is IdentityMatch.ARN and user_map.name_keys:
+        shown = ", ".join(sorted(user_map.name_keys)[:10])
+        log.warning(
+            "USER_MAP keys %s are not ARNs: with IDENTITY_MATCH=arn they match a GitLab username "
+            "spelled exactly so, never a CodeCommit user, session or e-mail (a role's session chooses "
+            "those): key CodeCommit people by full ARN, or set IDENTITY_MATCH=name knowing anyone "
+            "who can assume a role can be mentioned as them (docs/security.md)",
+            shown,
         )
 
 

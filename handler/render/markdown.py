@@ -27,7 +27,9 @@ here differ from :mod:`handler.render.mrkdwn`:
   rules, no backslashes.
 
 Every dialect shares the first step, :func:`handler.render.mrkdwn.unhide`: control, bidirectional
-and zero-width characters become a visible U+FFFD. Lengths are counted in UTF-16 code units
+and zero-width characters become a visible U+FFFD; newline and tab too, except in the multi-line
+bodies that ask to keep them (``escape(..., multiline=True)``). Plain fields and code spans are
+always one line. Lengths are counted in UTF-16 code units
 (stricter than Mattermost's 16,383 runes a post).
 """
 
@@ -63,7 +65,7 @@ def defuse(text: str) -> str:
     return _MENTION.sub("\\1" + WORD_JOINER, text)
 
 
-def escape(text: str, *, autolinks: bool = True) -> str:
+def escape(text: str, *, autolinks: bool = True, multiline: bool = False) -> str:
     """Git- or user-written text as inert Mattermost Markdown (see the module docstring).
 
     A URL in the text becomes an autolink, ``<url>``, its characters unescaped: Mattermost links
@@ -71,8 +73,12 @@ def escape(text: str, *, autolinks: bool = True) -> str:
     inside its link. The link's text is its address, so nothing is disguised. ``autolinks=False``
     is for the label of one of our own links, where a link inside would break the outer one
     (Mattermost links no URL inside a label).
+
+    Args:
+        multiline: a body that may keep its newlines and tabs; False for a one-line field, where
+            they become U+FFFD like every other control (:func:`handler.render.mrkdwn.unhide`).
     """
-    text = unhide(text)
+    text = unhide(text, multiline=multiline)
     if not autolinks:
         return _escape_outside_urls(text)
     parts: list[str] = []

@@ -51,11 +51,16 @@ class Markup:
         return dataclasses.replace(self, links=False)
 
     def escape(self, text: str) -> str:
-        """Outside text, inert."""
+        """Outside text for a one-line formatted field, inert: every control becomes U+FFFD."""
         return mrkdwn.escape(text)
 
+    def escape_body(self, text: str) -> str:
+        """Outside text for a multi-line body (a commit message's body, a pull request's
+        description, a comment), inert; its newlines and tabs are kept, other controls marked."""
+        return mrkdwn.escape(text, multiline=True)
+
     def plain(self, text: str) -> str:
-        """Outside text for a field shown without formatting (``fallback``, ``footer``)."""
+        """Outside text for a one-line field shown without formatting (``fallback``, ``footer``)."""
         return mrkdwn.escape(text)
 
     def label(self, text: str) -> str:
@@ -118,6 +123,9 @@ class MattermostMarkup(Markup):
 
     def escape(self, text: str) -> str:
         return markdown.escape(text)
+
+    def escape_body(self, text: str) -> str:
+        return markdown.escape(text, multiline=True)
 
     def plain(self, text: str) -> str:
         return markdown.plain(text)

@@ -10,8 +10,11 @@ before it meets the message, so it is always shown and never obeyed.
 * a word joiner (U+2060) goes after ``@`` in ``@here``, ``@channel``, ``@everyone`` and ``@all``,
   so the words still read the same but cannot ping through ``link_names`` or in Mattermost, which
   parses plain ``@channel`` in webhook text;
-* control characters other than newline and tab become U+FFFD, so a hostile commit cannot smuggle
-  terminal escapes or NULs into the channel;
+* control characters (C0, DEL and C1) become U+FFFD, so a hostile commit cannot smuggle terminal
+  escapes or NULs into the channel, nor break a one-line field (a headline, a ref name, a
+  title, a name) in two: ``release\n@here fix`` stays one line. Newline and tab are kept only
+  in the multi-line bodies meant to have them (a commit message's body, a pull request's
+  description, a comment), which ask for it with ``multiline=True``;
 * lone surrogates (possible in JSON input) become U+FFFD, so the payload is always valid UTF-8;
 * characters that reorder or hide text become U+FFFD, a visible marker: bidirectional controls
   (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), which could make a headline read
@@ -43,6 +46,8 @@ HIDDEN_CHARS = (
     "\u2028\u2029\u200b\u2060\ufeff\u180e\u00ad"
 )
 _HIDDEN = re.compile(f"[{HIDDEN_CHARS}]|(?<=[\\x00-\\x7f])[\u200c\u200d]|^[\u200c\u200d]")
+#: The controls :func:`scrub` keeps (for multi-line bodies); a one-line field marks them too.
+_LINE_BREAKING = re.compile(r"[\t\n]")
 _ZWJ = "\u200d"
 
 
@@ -55,18 +60,28 @@ def scrub(text: str) -> str:
     return _UNSAFE_CHARS.sub(REPLACEMENT, text)
 
 
-def unhide(text: str) -> str:
+def unhide(text: str, *, multiline: bool = False) -> str:
     """``text`` scrubbed, with every character that reorders or hides text made visible (U+FFFD).
 
     The first step of every dialect's escaping (Slack's here, Mattermost's in
     :mod:`handler.render.markdown`).
+
+    Args:
+        multiline: keep newlines and tabs, for a body meant to have several lines; otherwise
+            (every one-line field) they become U+FFFD too, so every C0 and C1 control does.
     """
-    return _HIDDEN.sub(REPLACEMENT, scrub(text))
+    text = _HIDDEN.sub(REPLACEMENT, scrub(text))
+    return text if multiline else _LINE_BREAKING.sub(REPLACEMENT, text)
 
 
-def escape(text: str) -> str:
-    """Escape git-controlled text for mrkdwn (see the module docstring)."""
-    text = unhide(text)
+def escape(text: str, *, multiline: bool = False) -> str:
+    """Escape git-controlled text for mrkdwn (see the module docstring).
+
+    Args:
+        multiline: a body that may keep its newlines and tabs (a commit message's body, a pull
+            request's description, a comment); False for every one-line field.
+    """
+    text = unhide(text, multiline=multiline)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@\u2060\\1", text)
 

@@ -442,7 +442,7 @@ def _opened_lines(
     snapshot = notice.pull_request
     if snapshot is not None and snapshot.description.strip():
         excerpt = m.fit(
-            m.escape(snapshot.description.strip()),
+            m.escape_body(snapshot.description.strip()),
             settings.description_chars,
             marker=_shortened("description", m),
         )
@@ -513,7 +513,9 @@ def _comment_lines(notice: Notice, settings: PullRequestSettings, m: Markup) -> 
         lines.append(m.italic("In reply to a comment"))
     body = comment.content.strip()
     if body:
-        lines.append(m.quote(m.fit(m.escape(body), settings.comment_chars, marker=_shortened("comment", m))))
+        lines.append(
+            m.quote(m.fit(m.escape_body(body), settings.comment_chars, marker=_shortened("comment", m)))
+        )
     return lines
 
 
@@ -527,7 +529,7 @@ def _command_lines(notice: Notice, cast: Cast, settings: PullRequestSettings, m:
             lines.append(m.italic("No reviewers: the pull request has no approval rule with a pool."))
     if notice.command_rest.strip():
         marker = _shortened("comment", m)
-        rest = m.fit(m.escape(notice.command_rest.strip()), settings.comment_chars, marker=marker)
+        rest = m.fit(m.escape_body(notice.command_rest.strip()), settings.comment_chars, marker=marker)
         lines.append(m.quote(rest))
     return lines
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.model import (
+    TAG_OBJECT_UNREADABLE,
     BranchHistory,
     ChangeType,
     Commit,
@@ -155,8 +156,16 @@ def payload_length(payload: Any) -> int:
     return 0
 
 
-def headline(push: Push, ref_changes: tuple[RefChange, ...], m: Markup = SLACK) -> str:
-    """The plain one-line summary for clients that show no formatting (escaped, unformatted)."""
+def headline(
+    push: Push, ref_changes: tuple[RefChange, ...], m: Markup = SLACK, *, formatted: bool = False
+) -> str:
+    """The one-line summary, unformatted, escaped for the field it goes in.
+
+    Args:
+        formatted: False for a field shown as plain text (``fallback``: only pings are defused,
+            :meth:`Markup.plain`); True for one the destination renders (a payload's ``text``:
+            :meth:`Markup.escape`, so in Mattermost a ``_ci_bot_`` stays a name, not italics).
+    """
     who, repo = push.pusher.label, push.repository.name
     if push.is_test:
         sentence = f"{who} sent a test notification for {repo}; nothing was pushed"
@@ -164,7 +173,7 @@ def headline(push: Push, ref_changes: tuple[RefChange, ...], m: Markup = SLACK) 
         sentence = _sentence(who, ref_changes[0], repo)
     else:
         sentence = f"{who} {_group_counts(ref_changes)} in {repo}"
-    return m.fit(m.plain(sentence), _TOP_LIMIT)
+    return m.fit(m.escape(sentence) if formatted else m.plain(sentence), _TOP_LIMIT)
 
 
 def _sentence(who: str, ref_change: RefChange, repo: str) -> str:
@@ -509,7 +518,7 @@ def _tip(commit: Commit, repository: Repository, settings: RenderSettings, m: Ma
     line = f"{_commit_link(repository, commit.commit_id, m)} {subject} — {_author(commit, m, committer=True)}"
     if commit.body and settings.max_body_chars:
         marker = "… " + m.italic("(message shortened)")
-        line += "\n" + m.fit(m.escape(commit.body), settings.max_body_chars, marker=marker)
+        line += "\n" + m.fit(m.escape_body(commit.body), settings.max_body_chars, marker=marker)
     return line
 
 
@@ -586,6 +595,8 @@ def _unreadable_line(report: RefReport, m: Markup) -> str:
     reason = report.commit_error or "unknown reason"
     if not commit_id:
         return m.italic(f"No commit to show: {m.escape(reason)}.")
+    if reason == TAG_OBJECT_UNREADABLE:
+        return f"It was pushed at {_short(commit_id, m)}, which can no longer be read."
     if reason.startswith(_NO_SUCH_COMMIT):
         if report.ref_change.kind is RefKind.TAG:
             return f"It points at {_short(commit_id, m)}, which could not be read as a commit."
@@ -754,11 +765,12 @@ def _overflow_attachment(
 def _summary_payload(notification: Notification, settings: RenderSettings, m: Markup) -> dict[str, Any]:
     """The last resort: every reference named, whole lines only, in one attachment."""
     push = notification.push
-    top = headline(push, push.ref_changes, m)
+    top = headline(push, push.ref_changes, m, formatted=True)
+    fallback = headline(push, push.ref_changes, m)
     limit = m.message_limit(settings.message_limit)
     room = min(limit - utf16_len(top) - 2 * _LINE_LIMIT - 100, settings.section_limit)
     lines, shown = _whole_lines([_ref_line(ref, m) for ref in push.ref_changes], room)
     if shown < len(push.ref_changes):
         lines.append(f"… and {len(push.ref_changes) - shown:,} more")
-    attachment = {"color": OVERFLOW_COLOR, "fallback": top, "text": m.fit("\n".join(lines), room)}
+    attachment = {"color": OVERFLOW_COLOR, "fallback": fallback, "text": m.fit("\n".join(lines), room)}
     return m.payload(top, _finished([attachment], push, m))

@@ -394,7 +394,11 @@ def _state_kind(detail: PullRequestStateDetail) -> ActivityKind:
     if name in _STATE_KINDS:
         return _STATE_KINDS[name]
     if name == "pullRequestStatusChanged":
-        return ActivityKind.REOPENED if detail.pull_request_status == "Open" else ActivityKind.CLOSED
+        if detail.pull_request_status == "Open":
+            return ActivityKind.REOPENED
+        # Closed by a merge: CodeCommit may send this beside pullRequestMergeStatusUpdated. Both
+        # are the merge, claimed under one delivery id (Activity.delivery_id), so one message posts.
+        return ActivityKind.MERGED if detail.is_merged else ActivityKind.CLOSED
     if name == "pullRequestMergeStatusUpdated":
         if detail.is_merged:
             return ActivityKind.MERGED
@@ -433,10 +437,11 @@ def _state_activity(envelope: EventBridgeEvent, detail: PullRequestStateDetail) 
         revision_id=detail.revision_id,
         merge_option=detail.merge_option,
     )
+    repository = _repository(envelope, names[0] if names else "")
     return Activity(
         kind=kind,
         event_name=detail.event,
-        repository=_repository(envelope, names[0] if names else ""),
+        repository=repository,
         actor=identity(detail.caller_user_arn),
         event_id=envelope.event_id,
         event_time=envelope.time,

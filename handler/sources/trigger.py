@@ -233,7 +233,8 @@ def _records_in_sns_message(sns: Mapping[str, Any], where: str) -> Iterator[Trig
     try:
         decoded = json.loads(message)
     except json.JSONDecodeError as error:
-        yield Dropped(where, f"'Message' is not JSON ({error.msg} at position {error.pos})")
+        what = error.msg.removesuffix(" at")  # "Unterminated string starting at", "at" said once below
+        yield Dropped(where, f"'Message' is not JSON ({what}, at character {error.pos})")
         return
     except RecursionError:
         yield Dropped(where, "'Message' is JSON nested too deeply to be a trigger message")

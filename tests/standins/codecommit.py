@@ -33,7 +33,8 @@ TARGET_PREFIX = "CodeCommit_20150413."
 
 @dataclass
 class Fault:
-    """Answer the next ``count`` calls of ``operation`` (or of any, if None) with this instead."""
+    """Answer the next ``count`` calls of ``operation`` (or of any, if None) with this instead,
+    after letting the first ``after`` of them through."""
 
     status: int = 400
     code: str = "ThrottlingException"
@@ -41,6 +42,7 @@ class Fault:
     delay: float = 0.0
     count: int = 1
     operation: str | None = None
+    after: int = 0
 
 
 class CodeCommitError(Exception):
@@ -104,9 +106,7 @@ class CodeCommitStandIn(LoopbackServer):
         with self._lock:
             self.calls[operation] += 1
             self.requests.append((operation, body))
-            fault = next((f for f in self.faults if f.operation in (None, operation) and f.count > 0), None)
-            if fault is not None:
-                fault.count -= 1
+            fault = self._take_fault(operation)
         if fault is not None:
             time.sleep(fault.delay)
             return fault.status, {"__type": fault.code, "message": fault.message}
@@ -135,6 +135,17 @@ class CodeCommitStandIn(LoopbackServer):
             raise CodeCommitError("UnknownOperationException", f"{operation} is not served here")
         except CodeCommitError as error:
             return error.status, {"__type": error.code, "message": error.message}
+
+    def _take_fault(self, operation: str) -> Fault | None:
+        """The fault this call of ``operation`` answers with, if any (the caller holds the lock)."""
+        fault = next((f for f in self.faults if f.operation in (None, operation) and f.count > 0), None)
+        if fault is None:
+            return None
+        if fault.after > 0:
+            fault.after -= 1
+            return None
+        fault.count -= 1
+        return fault
 
     @property
     def _history_operations(self) -> dict[str, Any]:
