@@ -47,6 +47,7 @@ from handler.model import (
     RefKind,
     RefReport,
     Repository,
+    parse_pusher,
 )
 from handler.pipelines.pull_request import plan
 from handler.pull_requests.model import ApprovalRule, CommentDetails, PullRequestDetails, PullRequestSnapshot
@@ -56,7 +57,6 @@ from handler.render.push import render
 from handler.runtime import PullRequestRuntime
 from handler.settings import RenderSettings
 from handler.sources.eventbridge import parse_activities
-from handler.sources.trigger import parse_pusher
 from handler.state.memory import MemoryStore
 
 #: Every C0 control, DEL, every C1 control, and the line and paragraph separators.

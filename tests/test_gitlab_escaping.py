@@ -35,7 +35,8 @@ MAPPED = {"root": "U0ROOT0001", "user1": "U0USER0001"}
 SLACK_MENTIONS = {f"<@{handle}>" for handle in MAPPED.values()}
 SPECIAL = re.compile(r"<[!@][^>]*>?")
 #: Our own Markdown links (to the project's pages) and their URLs, which may hold ``~`` or ``_``.
-OWN_LINK = re.compile(r"\[(?:`[^`]*`|\\.|[^\]\\`])*\]\(https://gitlab\.example\.com/[^)\s]*\)")
+#: A label's code span may be fenced by a longer run of backticks (a name that holds one: ``` `` ` `` ```).
+OWN_LINK = re.compile(r"\[(?:(`+)(?:(?!\1).)*?\1|\\.|[^\]\\`])*\]\(https://gitlab\.example\.com/[^)\s]*\)")
 OWN_URL = re.compile(r"\]\(https://gitlab\.example\.com/[^)\s]*\)")
 #: Our own emoji shortcodes (``:ballot_box_with_check:``), whose underscores are not formatting.
 EMOJI = re.compile(r":[a-z0-9_+-]+:")
@@ -181,6 +182,9 @@ FIELDS = st.fixed_dictionaries(
 @example(
     {"title": "_", "message": "", "branch": "0", "username": "", "name": "", "email": ""}
 )  # an empty job stage
+@example(
+    {"title": "", "message": "", "branch": "`", "username": "", "name": "", "email": ""}
+)  # a branch named with a backtick: its link's label is a longer-fenced code span
 @example(
     {
         "title": "Deploy <!channel> @here [pay](https://evil.example) **now**",

@@ -16,14 +16,13 @@ import pytest
 
 from cdk.config import NotifierConfig
 from handler.errors import ConfigurationError
-from handler.model import IdentityMatch, Push, RefAction, RefChange, RefKind, Repository
+from handler.model import IdentityMatch, Push, RefAction, RefChange, RefKind, Repository, parse_pusher
 from handler.pull_requests.model import Identity
 from handler.pull_requests.people import ChatUser, UserMap
 from handler.pull_requests.settings import PullRequestSettings
 from handler.routing import EventKind, Outcome, Subject, parse_routing, route, subject_for_ref_change
 from handler.settings import Settings
 from handler.sources.eventbridge import identity
-from handler.sources.trigger import parse_pusher
 
 ACCOUNT = "111122223333"
 ALICE_USER = f"arn:aws:iam::{ACCOUNT}:user/alice"
