@@ -27,7 +27,8 @@ from constructs import Construct
 
 from handler.aws.models import REVIEW_QUEUE_READS
 from handler.settings import ReviewReminders
-from handler.sources.schedule import REMINDER_SOURCE, REMINDER_VERSION
+from handler.sources import REMINDER_SOURCE
+from handler.sources.schedule import REMINDER_VERSION
 
 #: Every CodeCommit read the review queue makes (handler/actions/review_queue.py): its own list, and
 #: the pull-request reads it shares with the pull-request pipeline.

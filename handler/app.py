@@ -32,8 +32,7 @@ from handler.logs import configure_logging, log_outcome
 from handler.pipelines.push import process_push_event
 from handler.runtime import Runtime, aws_runtime
 from handler.settings import Settings
-from handler.sources import is_eventbridge_event, is_gitlab_envelope, is_pipeline_event
-from handler.sources.schedule import is_reminder_event
+from handler.sources import is_eventbridge_event, is_gitlab_envelope, is_pipeline_event, is_reminder_event
 
 #: What a path's entry does: process one event, return how many of its parts had each outcome.
 ProcessEvent = Callable[[Any, Runtime, Deadline], dict[str, int]]

@@ -23,7 +23,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from handler.deliver.destinations import DestinationMap, Flavor, parse_destinations_text, parse_flavor
 from handler.deliver.webhook import SECRET_BEARING_LOGGERS
@@ -183,8 +183,7 @@ def routes(text: str) -> Routing:
 ACTIONS = ("approve", "merge", "comment", "deploy", "rollback", "approve_deploy")
 
 
-@dataclass(frozen=True)
-class Permissions:
+class Permissions(NamedTuple):
     """Action → identity globs (``fnmatch``, case-insensitive)."""
 
     grants: tuple[tuple[str, tuple[str, ...]], ...]
@@ -287,8 +286,7 @@ def pipeline_event_kinds(text: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
-@dataclass(frozen=True)
-class GitHubDispatchTarget:
+class GitHubDispatchTarget(NamedTuple):
     """A ``github-dispatch`` deploy target: ``deploy <name>`` sends GitHub's ``repository_dispatch``.
 
     Attributes:
@@ -345,8 +343,7 @@ _REPOSITORY_NAME = re.compile(r"[\w.-]{1,100}")
 REMINDER_KEYS = ("schedule", "timezone", "min_age_hours", "to")
 
 
-@dataclass(frozen=True)
-class ReviewReminders:
+class ReviewReminders(NamedTuple):
     """``review_reminders``: when the digest of pull requests waiting for review is sent, and where.
 
     Attributes:

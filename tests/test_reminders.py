@@ -35,7 +35,7 @@ from handler.render.push import payload_length
 from handler.render.reminders import age_text, digest_text, queue_text, render_digest
 from handler.runtime import PullRequestRuntime, Runtime
 from handler.settings import ReviewReminders, Settings, review_reminders
-from handler.sources.schedule import REMINDER_SOURCE, is_reminder_event
+from handler.sources import REMINDER_SOURCE, is_reminder_event
 from handler.state import StateStore
 from handler.state.memory import MemoryStore
 from handler.state.sqlite import SQLiteStore

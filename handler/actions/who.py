@@ -19,8 +19,8 @@ SESSION_NAME_MAX = 64
 
 UNMAPPED = (
     "You are not mapped to an AWS identity yet, so nothing was done. Ask whoever runs the "
-    'CodeCommit notifier to add you to USER_MAP, e.g. "alice@example.com": "{user}" (your '
-    "Slack member id is {user}); then try again."
+    "CodeCommit notifier to add you to USER_MAP under your full IAM ARN, e.g. "
+    '"arn:aws:iam::123456789012:user/alice": "{user}" (your Slack member id is {user}); then try again.'
 )
 
 

@@ -22,7 +22,6 @@ from typing import Any, Protocol
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.aws.errors import meaning, unreadable_reasons
 from handler.deadline import Deadline
 from handler.errors import CommitUnavailable, DiffTruncated, ReadDeadlineReached, RepositoryReadError
 from handler.model import ChangeType, Commit, EntryKind, FileChange, Person, TagAnnotation
@@ -346,8 +345,11 @@ class CodeCommitReader:
             ) from out_of_time
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in _UNREADABLE_REASONS:
-                raise CommitUnavailable(commit_id, _UNREADABLE_REASONS[code]) from error
+            from handler.aws.errors import meaning, unreadable_reasons  # on the error's path only
+
+            reasons = unreadable_reasons("codecommit")
+            if code in reasons:
+                raise CommitUnavailable(commit_id, reasons[code]) from error
             known = meaning("codecommit", code)
             advice = (
                 known.says
@@ -380,8 +382,6 @@ class CodeCommitReader:
 #: Why a commit can't be read, worded the same by every reader (NOT_A_COMMIT, INVALID_COMMIT_ID and
 #: REPOSITORY_GONE are the service's codes' reasons, in :mod:`handler.aws.errors`).
 CANNOT_COMPARE = "this reader cannot compare histories"
-#: CodeCommit error codes that mean "can't read or compare this": tolerated, not retried.
-_UNREADABLE_REASONS = unreadable_reasons("codecommit")
 
 
 def _commit_from_api(raw: dict[str, Any], commit_id: str) -> Commit:

@@ -32,6 +32,15 @@ def is_gitlab_envelope(event: Any) -> bool:
     )
 
 
+#: The review-reminder schedule's events carry this ``source`` (``handler/sources/schedule.py``).
+REMINDER_SOURCE = "codecommit-notifier.reminders"
+
+
+def is_reminder_event(event: Any) -> bool:
+    """True for the schedule's event: an object whose ``source`` is :data:`REMINDER_SOURCE`."""
+    return isinstance(event, dict) and event.get("source") == REMINDER_SOURCE
+
+
 def is_eventbridge_event(event: Any) -> bool:
     """True for a CodeCommit EventBridge event, delivered directly or as an SNS record's message.
 

@@ -13,9 +13,10 @@ input; the ``<aws.scheduler.…>`` placeholders are filled in by EventBridge Sch
       "execution_id": "<aws.scheduler.execution-id>"
     }
 
-:func:`is_reminder_event` lives here, light to import, so the entry can dispatch on the shape
-without loading the reminders pipeline. A hand-made event of the same shape (``aws lambda invoke``)
-sends the digest too; the once-a-day marks keep it from repeating a reminder.
+:func:`~handler.sources.is_reminder_event` lives in :mod:`handler.sources`, light to import, so the
+entry can dispatch on the shape without loading the reminders pipeline. A hand-made event of the
+same shape (``aws lambda invoke``) sends the digest too; the once-a-day marks keep it from
+repeating a reminder.
 """
 
 from __future__ import annotations
@@ -27,18 +28,12 @@ from typing import Any
 
 from handler.errors import UnprocessableEvent
 
-REMINDER_SOURCE = "codecommit-notifier.reminders"
 REMINDER_VERSION = 1
 #: Field patterns, compiled on first use (the entry imports this module for :func:`is_reminder_event`,
 #: so a push's cold start pays for nothing else here).
 _ACCOUNT = r"[0-9]{12}"
 _REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}"
 _PARTITION = r"aws(-[a-z]+)*"
-
-
-def is_reminder_event(event: Any) -> bool:
-    """True for the schedule's event: an object whose ``source`` is :data:`REMINDER_SOURCE`."""
-    return isinstance(event, dict) and event.get("source") == REMINDER_SOURCE
 
 
 class ReminderEvent:
