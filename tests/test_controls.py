@@ -53,6 +53,7 @@ from handler.pipelines.pull_request import plan
 from handler.pull_requests.model import ApprovalRule, CommentDetails, PullRequestDetails, PullRequestSnapshot
 from handler.pull_requests.settings import PullRequestSettings
 from handler.render.markup import MATTERMOST, SLACK, Markup
+from handler.render.pull_request import is_draft_title
 from handler.render.push import render
 from handler.runtime import PullRequestRuntime
 from handler.settings import RenderSettings
@@ -72,7 +73,7 @@ FLAVOURS = {"slack": SLACK, "mattermost": MATTERMOST}
 AROUND = st.text(
     alphabet=st.characters(codec="ascii", min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="/"),
     max_size=12,
-)
+).filter(lambda text: not is_draft_title(text))  # a "Draft:" title is quiet by design: nothing to check
 WHEN = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 

@@ -50,7 +50,9 @@ _NUMBERED = re.compile(r"(?m)^([ \t]*\d{1,9})([.)])")
 _SLACK_SPECIAL = re.compile(r"<(?=[!@])")
 _BACKTICKS = re.compile(r"`+")
 #: A URL as Mattermost's autolinker finds one in prose (it stops at white space and ``<>|``).
-_URL = re.compile(r"(?:(?:https?|ftp)://|www\.)[^\s<>|`\\\"\u2060]+")
+#: A URL in git text ends at white space, a character Markdown would read, or U+FFFD (what a
+#: newline or another control in a one-line field became): a link never runs across it.
+_URL = re.compile(r"(?:(?:https?|ftp)://|www\.)[^\s<>|`\\\"\u2060\ufffd]+")
 #: How a URL may start (what :data:`_URL` finds always starts with one of these).
 _URL_STARTS = ("http://", "https://", "ftp://", "www.")
 _URL_TRAILING = frozenset("?!.,:;*_~'\"")
