@@ -149,7 +149,7 @@ class NotifierFunction(Construct):
         self.dead_letter_alarm = self._alarm_on_any(
             "DeadLetterAlarm",
             self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)),
-            "A push notification was not delivered; see the README's 'Redrive' section",
+            "A push notification was not delivered; see docs/deploy.md, 'Redrive the dead-letter queue'",
         )
         if alarm_topic_arn:
             ops_topic = sns.Topic.from_topic_arn(self, "OpsTopic", alarm_topic_arn)

@@ -87,7 +87,7 @@ from handler.state.heads import RefHeads
 from handler.state.memory import MemoryStore
 from handler.state.sqlite import SQLiteStore
 
-#: Exit statuses a script can rely on (also listed in ``--help`` and the README).
+#: Exit statuses a script can rely on (also listed in ``--help`` and docs/preview.md).
 EXIT_OK = 0  #: every message was previewed (and posted, with --webhook)
 EXIT_DROPPED = 1  #: an event was dropped: nothing would be posted for it (the reason is on stderr)
 EXIT_USAGE = 2  #: bad arguments or input: flags, --repo path, --ref, --repository-arn, event file
@@ -104,7 +104,7 @@ LOCAL_PUSHER = f"arn:aws:iam::{LOCAL_ACCOUNT}:user/you"
 EPILOG = f"""\
 settings:
   The function's environment variables apply here too (BRANCH_COLORS, MAX_FILES_PER_DIFF, ...,
-  USER_MAP, PULL_REQUEST_EVENTS, ROUTES; see the README), read, validated and applied by the
+  USER_MAP, PULL_REQUEST_EVENTS, ROUTES; see docs/configuration.md), read, validated and applied by the
   function's own code. --set NAME=VALUE overrides one for this run. Without --flavor, the dialect
   is DESTINATION_FLAVOR's, else the webhook URL's (--webhook, else SLACK_WEBHOOK_URL), as the
   function decides it. ROUTES to named destinations (DESTINATIONS) shows what each one gets.
@@ -298,7 +298,7 @@ def _settings(arguments: argparse.Namespace, environ: Mapping[str, str]) -> Prev
         known = _known_settings()
         if name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"; did you mean {close[0]}?" if close else " (the README lists every setting)"
+            hint = f"; did you mean {close[0]}?" if close else " (docs/configuration.md lists every setting)"
             raise CliError(f"--set {name}: no such setting{hint}", EXIT_USAGE)
         merged[name] = value
     if arguments.webhook:

@@ -298,7 +298,9 @@ def book() -> Iterator[Book]:
 
 def with_pull_requests(runtime: Runtime, book: Book) -> Runtime:
     """``runtime`` reading pull requests from the stand-in, drafts and threads in its own store."""
-    settings = PullRequestSettings.from_environ({"USER_MAP": json.dumps(USER_MAP)})
+    # the scenarios' map keys some people by name (the author among them), as the goldens do:
+    # IDENTITY_MATCH=name reads those keys (tests/test_identity.py covers the default, arn)
+    settings = PullRequestSettings.from_environ({"USER_MAP": json.dumps(USER_MAP), "IDENTITY_MATCH": "name"})
     client = codecommit_client(book.stand_in.url)
     runtime.pull_requests = PullRequestRuntime(
         load_settings=lambda: settings,

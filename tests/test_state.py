@@ -163,6 +163,12 @@ def test_a_recreated_key_never_matches_a_stale_copy(store: StateStore, clock: Cl
 
 
 def test_concurrent_put_new_has_exactly_one_winner(store: StateStore) -> None:
+    """Our two stores' own atomicity. DynamoDB's conditional put is the service's guarantee, and
+    moto's in-process stand-in does not keep it across threads (two winners seen under load), so
+    that case would test moto, not us: the DynamoDB store is held to one winner sequentially in
+    test_put_new_creates_once_and_get_returns_what_was_written."""
+    if isinstance(store, DynamoDBStore):
+        pytest.skip("moto's in-process DynamoDB is not atomic across threads; the service is")
     contenders = 8
     barrier = threading.Barrier(contenders)
     results: list[StateItem | None] = []
