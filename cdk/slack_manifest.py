@@ -38,8 +38,10 @@ def manifest(request_url: str, *, name: str = "CodeCommit", command: str = "/cod
                 {
                     "command": command,
                     "url": request_url,
-                    "description": "Review CodeCommit pull requests",
-                    "usage_hint": "approve <repo> <id> | merge <repo> <id> | help",
+                    "description": "Review pull requests and run pipelines, as yourself",
+                    "usage_hint": (
+                        "prs | approve <repo> <id> | merge <repo> <id> | remind | deploy <pipeline> | help"
+                    ),
                     "should_escape": False,
                 }
             ],
