@@ -288,7 +288,16 @@ def mattermost_markdown(texts: list[str]) -> list[str]:
     )
     rendered: list[str] = json.loads(done.stdout)
     emoji = re.compile(r'<span data-emoji-name="([a-z0-9_+-]+)"[^>]*/>')  # the parser's emoji nodes
-    return [emoji.sub(lambda m: EMOJI.get(m.group(1), f":{m.group(1)}:"), html_) for html_ in rendered]
+    # The parser's mention nodes (``<span data-mention-name="alice" />``) are empty elements that
+    # HTML does not close: drawn as Mattermost shows a mention, ``@alice`` in the link colour.
+    mention = re.compile(r'<span data-mention-name="([^"]*)"\s*/>')
+    return [
+        mention.sub(
+            lambda m: f"<a class='mention'>@{m.group(1)}</a>",
+            emoji.sub(lambda m: EMOJI.get(m.group(1), f":{m.group(1)}:"), html_),
+        )
+        for html_ in rendered
+    ]
 
 
 def markdown_fields(payloads: list[dict[str, Any]]) -> list[str]:
