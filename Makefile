@@ -65,7 +65,8 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench
 
 golden: $(VENV)/.dev-installed
-	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py tests/test_thread_golden.py -q
+	UPDATE_GOLDEN=1 $(BIN)/python -m pytest tests/test_golden.py tests/test_pull_request_golden.py tests/test_thread_golden.py \
+		tests/test_pipeline_golden.py tests/test_gitlab_golden.py -q
 
 # make slack-manifest URL=<the stack's ChatRequestUrl output>: slack-manifest.json for "Create New
 # App > From a manifest" (docs/chat.md). The stack's SlackAppManifest output holds the same document.

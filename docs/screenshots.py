@@ -6,19 +6,23 @@ with headless Chromium:
 * push messages, ``tests/golden/*.json`` → ``docs/img/<name>.png``;
 * pull-request messages and review commands, ``tests/golden/pull_requests/*.json`` (each a list of
   the posts a scenario makes) → ``docs/img/pull_requests/<name>.png``;
-* the Slack-app thread, ``tests/golden/pull_requests/slack_app_thread.json`` (the parent with its
-  state line, then the replies under it) → ``docs/img/pull_requests/slack_app_thread.png``;
+* pipeline runs, ``tests/golden/pipelines/*.json`` → ``docs/img/pipelines/<name>.png``, and GitLab's
+  messages, ``tests/golden/gitlab/*.json`` → ``docs/img/gitlab/<name>.png``;
+* the Slack-app threads, ``tests/golden/pull_requests/slack_app_thread*.json`` (a ``parent`` with
+  its state line, then the ``replies`` under it) → ``docs/img/pull_requests/<name>.png``;
 * each of those sent to Mattermost, ``…/mattermost/<name>.json`` → ``docs/img/…/mattermost/<name>.png``
   (the Slack app has no Mattermost counterpart).
 
 The Slack pages draw Slack's legacy attachment layout (the message's first line, then per
 attachment a colour bar, pretext, author, title, mrkdwn text, fields and the footer with its
-time). The Mattermost pages draw Mattermost's attachment layout, with every Markdown field
-rendered by Mattermost's own parser, ``@mattermost/commonmark``, run under the project's pinned
-Node (``docs/mattermost_markdown.cjs``). Pictures of goldens that are gone are deleted (those
-listed in ``docs/img/goldens.txt`` by the last full run, and only those), and
-the gallery at the end of ``docs/messages.md`` is rewritten to list every image, so none is left
-unreferenced. The pages are written to a temporary directory; nothing is fetched from the network.
+time, and the Block Kit buttons an attachment carries: Approve / Reject on an approval gate, the
+review buttons on an interactive thread's parent). The Mattermost pages draw Mattermost's
+attachment layout, with every Markdown field rendered by Mattermost's own parser,
+``@mattermost/commonmark``, run under the project's pinned Node (``docs/mattermost_markdown.cjs``).
+Pictures of goldens that are gone are deleted (those listed in ``docs/img/goldens.txt`` by the
+last full run, and only those), and the gallery at the end of ``docs/messages.md`` is rewritten
+to list every image, so none is left unreferenced. The pages are written to a temporary
+directory; nothing is fetched from the network.
 
 Slack's mrkdwn is converted the way Slack shows it: ``<url|label>`` links, ``*bold*``,
 ``_italic_``, ``~strike~``, inline code and a few emoji names. The payload's text is already
@@ -105,6 +109,12 @@ body { margin: 0; background: #fff; font: 15px/1.47 'Lato', 'Liberation Sans', '
 .fields { display: flex; flex-wrap: wrap; margin-top: 4px; }
 .field { width: 50%%; padding-right: 12px; box-sizing: border-box; margin-bottom: 4px; }
 .field.long { width: 100%%; } .field-title { font-weight: 700; }
+.quote { border-left: 4px solid #dddddd; padding-left: 10px; color: #1d1c1d; }
+.actions { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 8px; }
+.button { border: 1px solid #c8c8c8; border-radius: 4px; padding: 4px 14px; font-weight: 700;
+          font-size: 13px; background: #fff; color: #1d1c1d; }
+.button.primary { background: #007a5a; border-color: #007a5a; color: #fff; }
+.button.danger { background: #e01e5a; border-color: #e01e5a; color: #fff; }
 a { color: #1264a3; text-decoration: none; }
 code { font: 12px 'DejaVu Sans Mono', monospace; color: #e01e5a; background: #f6f6f6;
        border: 1px solid #e0e0e0; border-radius: 3px; padding: 1px 3px; }
@@ -113,7 +123,21 @@ a code { color: #1264a3; }
 
 
 def mrkdwn_to_html(text: str) -> str:
-    """Slack mrkdwn (already entity-escaped) as HTML: links, code, bold, italic, strike, emoji."""
+    """Slack mrkdwn (already entity-escaped) as HTML: links, code, bold, italic, strike, emoji,
+    and a line that starts with ``>`` as a quote (Slack's grey bar)."""
+    lines = text.split("\n")
+    out = []
+    for index, line in enumerate(lines):
+        if line.startswith(">"):
+            out.append(f"<div class='quote'>{_line_to_html(line[1:])}</div>")
+            continue
+        out.append(_line_to_html(line))
+        if index + 1 < len(lines) and not lines[index + 1].startswith(">"):
+            out.append("<br>")
+    return "".join(out)
+
+
+def _line_to_html(text: str) -> str:
     pieces: list[str] = []
     position = 0
     for match in re.finditer(r"<([^<>|]+)(?:\|([^<>]*))?>", text):
@@ -123,7 +147,7 @@ def mrkdwn_to_html(text: str) -> str:
         pieces.append(f'<a href="{href}">{_inline(label if label is not None else url)}</a>')
         position = match.end()
     pieces.append(_inline(text[position:]))
-    return "".join(pieces).replace("\n", "<br>")
+    return "".join(pieces)
 
 
 def _inline(text: str) -> str:
@@ -199,6 +223,7 @@ def _attachment(attachment: dict[str, Any]) -> str:
             for field in attachment["fields"]
         )
         parts.append(f"<div class='fields'>{fields}</div>")
+    parts.extend(_buttons(block) for block in attachment.get("blocks", []) if block.get("type") == "actions")
     footer = attachment.get("footer", "")
     if "ts" in attachment:
         stamp = datetime.fromtimestamp(attachment["ts"], tz=UTC).strftime("%b %d, %Y %H:%M UTC")
@@ -211,6 +236,17 @@ def _attachment(attachment: dict[str, Any]) -> str:
         f"{pretext}<div class='attachment'><div class='bar' style='background:{color}'></div>"
         f"<div class='body'>{''.join(parts)}</div></div>"
     )
+
+
+def _buttons(block: dict[str, Any]) -> str:
+    """An ``actions`` block as Slack draws it: a row of buttons (green primary, red danger)."""
+    buttons = [
+        f"<span class='button {html.escape(str(element.get('style', '')), quote=True)}'>"
+        f"{html.escape(str(element.get('text', {}).get('text', '')))}</span>"
+        for element in block.get("elements", [])
+        if element.get("type") == "button"
+    ]
+    return f"<div class='actions'>{''.join(buttons)}</div>"
 
 
 MATTERMOST_STYLE = """
@@ -252,7 +288,16 @@ def mattermost_markdown(texts: list[str]) -> list[str]:
     )
     rendered: list[str] = json.loads(done.stdout)
     emoji = re.compile(r'<span data-emoji-name="([a-z0-9_+-]+)"[^>]*/>')  # the parser's emoji nodes
-    return [emoji.sub(lambda m: EMOJI.get(m.group(1), f":{m.group(1)}:"), html_) for html_ in rendered]
+    # The parser's mention nodes (``<span data-mention-name="alice" />``) are empty elements that
+    # HTML does not close: drawn as Mattermost shows a mention, ``@alice`` in the link colour.
+    mention = re.compile(r'<span data-mention-name="([^"]*)"\s*/>')
+    return [
+        mention.sub(
+            lambda m: f"<a class='mention'>@{m.group(1)}</a>",
+            emoji.sub(lambda m: EMOJI.get(m.group(1), f":{m.group(1)}:"), html_),
+        )
+        for html_ in rendered
+    ]
 
 
 def markdown_fields(payloads: list[dict[str, Any]]) -> list[str]:
@@ -345,11 +390,11 @@ def pictures(names: list[str]) -> list[tuple[Path, str]]:
     (``pull_requests/mattermost/opened``) or last part (``opened``) is listed."""
     found: list[tuple[Path, str]] = []
     mattermost: list[tuple[Path, list[dict[str, Any]]]] = []
-    for folder in ("", "pull_requests/"):
+    for folder in ("", "pull_requests/", "pipelines/", "gitlab/"):
         for golden in sorted((GOLDEN / folder).glob("*.json")):
             loaded = json.loads(golden.read_text(encoding="utf-8"))
             image = OUTPUT / folder / f"{golden.stem}.png"
-            if golden.stem == "slack_app_thread":
+            if isinstance(loaded, dict) and {"parent", "replies"} <= set(loaded):  # a Slack-app thread
                 found.append((image, slack_page([loaded["parent"]], replies=loaded["replies"])))
             else:
                 found.append((image, slack_page(loaded if isinstance(loaded, list) else [loaded])))
