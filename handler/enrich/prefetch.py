@@ -201,9 +201,9 @@ class TipPrefetch:
     def merge_base_ahead(self, tip: str, head: str) -> None:
         """Ask now, on the calling thread, for the merge base of a prefetched ``tip`` and the
         branch ``head`` recorded before it, and keep the answer (or the error) for the first
-        :meth:`merge_base` asked for that pair; then, once the push is claimed, what the push
-        changed (previous head → tip), unless the merge base is the tip itself (a rewind or a
-        late delivery: enrich shows no changes). Nothing for a tip this prefetch does not read, for
+        :meth:`merge_base` asked for that pair; and, read by the worker once the push is claimed,
+        beside the merge base, what the push changed (previous head → tip), which a rewind leaves
+        unused (enrich shows no changes there). Nothing for a tip this prefetch does not read, for
         one that could not be read (enrich then never asks: it shows the tip's error), nor for a
         head that is the tip itself (a late delivery: enrich asks nothing). The answer is kept
         under the id the tip read gave, which is the one enrich asks with."""
@@ -217,11 +217,12 @@ class TipPrefetch:
         if head == tip_id or (tip_id, head) in self._merge_bases:
             return
         self._merge_bases[(tip_id, head)] = result = _Result()
-        base = result.settle(partial(self._reader.merge_base, tip_id, head))
-        if result.error is not None or base == tip_id:
-            return  # enrich shows no changes: it can't compare, or a rewind or a late delivery
+        # What the push changed is queued first, so the worker reads it (once the push is claimed)
+        # while this thread asks for the merge base, instead of after it: the two answers don't
+        # depend on each other. For a rewind (the merge base is the tip) it goes unused.
         self._diffs[(tip_id, head)] = _Result()
-        self._changes_to_read.put((tip_id, head))  # read by the worker once the push is claimed
+        self._changes_to_read.put((tip_id, head))
+        result.settle(partial(self._reader.merge_base, tip_id, head))
 
     def merge_base(self, first: str, second: str) -> str | None:
         asked = self._merge_bases.pop((first, second), None)
