@@ -12,11 +12,34 @@ event's shape without importing the pull-request pipeline: push events never pay
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from handler.errors import UnprocessableEvent
+
+#: Lone surrogates (possible in JSON) can't be encoded, so they'd break links and the payload.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def text_field(
+    mapping: Mapping[str, Any], key: str, where: str, *, required: bool = False, limit: int = 20_000
+) -> str:
+    """``mapping[key]`` as a string, cut at ``limit``, lone surrogates replaced: "" when absent or
+    null, unless ``required``. Every typed view (EventBridge, GitLab, CodePipeline) reads text so.
+
+    Raises:
+        UnprocessableEvent: the field is missing (``required``) or not a string.
+    """
+    value = mapping.get(key)
+    if value is None:
+        if required:
+            raise UnprocessableEvent(f"{where} has no '{key}'")
+        return ""
+    if not isinstance(value, str):
+        raise UnprocessableEvent(f"{where}.{key} should be str, got {type(value).__name__}")
+    return _SURROGATES.sub("\ufffd", value[:limit])
 
 EVENTBRIDGE_SOURCE = "aws.codecommit"
 #: The ``source`` of the envelope ``handler.gitlab`` hands the notifier (see handler/sources/gitlab.py).

@@ -24,10 +24,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from handler.errors import UnprocessableEvent
-from handler.sources import Dropped, is_pipeline_event
+from handler.sources import Dropped, is_pipeline_event, text_field
 
 __all__ = [
     "ACTION_STATE_CHANGE",
@@ -90,15 +91,7 @@ def pipeline_of_initiator(initiator: str) -> str | None:
 # -- typed read-only views -----------------------------------------------------------------------
 
 
-def _text(mapping: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
-    value = mapping.get(key)
-    if value is None:
-        if required:
-            raise UnprocessableEvent(f"{where} has no '{key}'")
-        return ""
-    if not isinstance(value, str):
-        raise UnprocessableEvent(f"{where}.{key} should be text, got {type(value).__name__}")
-    return _SURROGATES.sub("\ufffd", value[:_MAX_TEXT])
+_text = partial(text_field, limit=_MAX_TEXT)
 
 
 def _number(mapping: Mapping[str, Any], key: str, where: str) -> int:

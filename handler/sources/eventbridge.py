@@ -15,7 +15,6 @@ does not report (reference changes, reactions, approval-rule templates) are drop
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -35,6 +34,7 @@ from handler.sources import (
     is_eventbridge_event,
     parse_each,
     sns_eventbridge_message,
+    text_field,
 )
 from handler.sources.trigger import parse_repository_arn
 
@@ -58,21 +58,6 @@ COMMENT_ON_COMMIT = "CodeCommit Comment on Commit"
 #: The detail types the stack's rule routes here.
 HANDLED_DETAIL_TYPES = (PULL_REQUEST_STATE_CHANGE, COMMENT_ON_PULL_REQUEST, COMMENT_ON_COMMIT)
 _MAX_ID = 200
-_MAX_TEXT = 20_000
-#: Lone surrogates (possible in JSON) can't be encoded, so they'd break links and the payload.
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-
-def _text(mapping: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
-    """``mapping[key]`` as a string: "" when absent or null, unless ``required``."""
-    value = mapping.get(key)
-    if value is None:
-        if required:
-            raise UnprocessableEvent(f"{where} has no '{key}'")
-        return ""
-    if not isinstance(value, str):
-        raise UnprocessableEvent(f"{where}.{key} should be str, got {type(value).__name__}")
-    return _SURROGATES.sub("\ufffd", value[:_MAX_TEXT])
 
 
 class EventBridgeEvent:
@@ -85,32 +70,32 @@ class EventBridgeEvent:
     @property
     def source(self) -> str:
         """``aws.codecommit`` for every CodeCommit event."""
-        return _text(self.raw_event, "source", self.where, required=True)
+        return text_field(self.raw_event, "source", self.where, required=True)
 
     @property
     def detail_type(self) -> str:
         """``CodeCommit Pull Request State Change``, ``CodeCommit Comment on Pull Request``, …"""
-        return _text(self.raw_event, "detail-type", self.where, required=True)
+        return text_field(self.raw_event, "detail-type", self.where, required=True)
 
     @property
     def event_id(self) -> str:
         """EventBridge's unique id for the event."""
-        return _text(self.raw_event, "id", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "id", self.where)[:_MAX_ID]
 
     @property
     def account(self) -> str:
         """The account the repository is in."""
-        return _text(self.raw_event, "account", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "account", self.where)[:_MAX_ID]
 
     @property
     def region(self) -> str:
         """The repository's region."""
-        return _text(self.raw_event, "region", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "region", self.where)[:_MAX_ID]
 
     @property
     def time(self) -> datetime | None:
         """When it happened (ISO 8601, ``2019-11-06T19:12:19Z``); the detail's dates are free text."""
-        value = _text(self.raw_event, "time", self.where)
+        value = text_field(self.raw_event, "time", self.where)
         try:
             return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
         except ValueError:
@@ -141,7 +126,7 @@ class PullRequestStateDetail:
         self.where = where
 
     def _get(self, key: str, *, required: bool = False) -> str:
-        return _text(self.raw_event, key, self.where, required=required)
+        return text_field(self.raw_event, key, self.where, required=required)
 
     @property
     def event(self) -> str:
@@ -248,7 +233,7 @@ class CommentDetail:
         self.where = where
 
     def _get(self, key: str, *, required: bool = False) -> str:
-        return _text(self.raw_event, key, self.where, required=required)[: _MAX_ID * 5]
+        return text_field(self.raw_event, key, self.where, required=required)[: _MAX_ID * 5]
 
     @property
     def event(self) -> str:

@@ -21,7 +21,6 @@ The payload formats are GitLab's "Webhook events" page (tests/fixtures/gitlab/SO
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +36,7 @@ from handler.pull_requests.model import (
     Identity,
     PullRequestSnapshot,
 )
+from handler.sources import text_field
 
 __all__ = [
     "HANDLED_EVENTS",
@@ -80,20 +80,6 @@ EVENT_BY_KIND = {
     "pipeline": PIPELINE_HOOK,
 }
 _MAX_ID = 200
-_MAX_TEXT = 20_000
-_SURROGATES = re.compile(r"[\ud800-\udfff]")
-
-
-def _text(mapping: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
-    """``mapping[key]`` as a string ("" when absent or null, unless ``required``), surrogates replaced."""
-    value = mapping.get(key)
-    if value is None:
-        if required:
-            raise UnprocessableEvent(f"{where} has no '{key}'")
-        return ""
-    if not isinstance(value, str):
-        raise UnprocessableEvent(f"{where}.{key} should be a string, got {type(value).__name__}")
-    return _SURROGATES.sub("\ufffd", value[:_MAX_TEXT])
 
 
 def _number(mapping: Mapping[str, Any], key: str, where: str) -> int | None:
@@ -157,12 +143,12 @@ class Envelope(_View):
     @property
     def event(self) -> str:
         """The ``X-Gitlab-Event`` header: ``Push Hook``, ``Merge Request Hook``, …"""
-        return _text(self.raw_event, "event", self.where, required=True)[:_MAX_ID]
+        return text_field(self.raw_event, "event", self.where, required=True)[:_MAX_ID]
 
     @property
     def delivery(self) -> str:
         """``Idempotency-Key`` (the same on GitLab's retries), else ``X-Gitlab-Webhook-UUID``."""
-        return _text(self.raw_event, "delivery", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "delivery", self.where)[:_MAX_ID]
 
     @property
     def payload(self) -> Mapping[str, Any]:
@@ -181,17 +167,17 @@ class Project(_View):
     @property
     def path_with_namespace(self) -> str:
         """``group/subgroup/project``: the name routing matches."""
-        return _text(self.raw_event, "path_with_namespace", self.where, required=True)[:_MAX_ID]
+        return text_field(self.raw_event, "path_with_namespace", self.where, required=True)[:_MAX_ID]
 
     @property
     def web_url(self) -> str:
         """``https://gitlab.example.com/group/project``: every link starts here."""
-        return _text(self.raw_event, "web_url", self.where)[: _MAX_ID * 2]
+        return text_field(self.raw_event, "web_url", self.where)[: _MAX_ID * 2]
 
     @property
     def default_branch(self) -> str:
         """``main``."""
-        return _text(self.raw_event, "default_branch", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "default_branch", self.where)[:_MAX_ID]
 
 
 class User(_View):
@@ -200,12 +186,12 @@ class User(_View):
     @property
     def username(self) -> str:
         """The GitLab username: the ``USER_MAP`` key."""
-        return _text(self.raw_event, "username", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "username", self.where)[:_MAX_ID]
 
     @property
     def name(self) -> str:
         """The display name."""
-        return _text(self.raw_event, "name", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "name", self.where)[:_MAX_ID]
 
 
 class HookCommit(_View):
@@ -214,32 +200,32 @@ class HookCommit(_View):
     @property
     def commit_id(self) -> str:
         """The full id."""
-        return _text(self.raw_event, "id", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "id", self.where)[:_MAX_ID]
 
     @property
     def message(self) -> str:
         """The whole message."""
-        return _text(self.raw_event, "message", self.where)
+        return text_field(self.raw_event, "message", self.where)
 
     @property
     def title(self) -> str:
         """The subject line (GitLab's ``title``; older payloads lack it)."""
-        return _text(self.raw_event, "title", self.where)
+        return text_field(self.raw_event, "title", self.where)
 
     @property
     def timestamp(self) -> datetime | None:
         """The author date."""
-        return _time(_text(self.raw_event, "timestamp", self.where))
+        return _time(text_field(self.raw_event, "timestamp", self.where))
 
     @property
     def author_name(self) -> str:
         """``author.name``."""
-        return _text(_object(self.raw_event, "author", self.where), "name", self.where)[:_MAX_ID]
+        return text_field(_object(self.raw_event, "author", self.where), "name", self.where)[:_MAX_ID]
 
     @property
     def author_email(self) -> str:
         """``author.email`` (``[REDACTED]`` when the author keeps it private)."""
-        return _text(_object(self.raw_event, "author", self.where), "email", self.where)[:_MAX_ID]
+        return text_field(_object(self.raw_event, "author", self.where), "email", self.where)[:_MAX_ID]
 
 
 class PushHook(_View):
@@ -248,27 +234,27 @@ class PushHook(_View):
     @property
     def before(self) -> str:
         """The ref's previous id; all zeros for a created ref."""
-        return _text(self.raw_event, "before", self.where, required=True)[:_MAX_ID]
+        return text_field(self.raw_event, "before", self.where, required=True)[:_MAX_ID]
 
     @property
     def after(self) -> str:
         """The ref's new id; all zeros for a deleted ref."""
-        return _text(self.raw_event, "after", self.where, required=True)[:_MAX_ID]
+        return text_field(self.raw_event, "after", self.where, required=True)[:_MAX_ID]
 
     @property
     def ref(self) -> str:
         """``refs/heads/main`` or ``refs/tags/v1.0.0``."""
-        return _text(self.raw_event, "ref", self.where, required=True)[:_MAX_ID]
+        return text_field(self.raw_event, "ref", self.where, required=True)[:_MAX_ID]
 
     @property
     def user_name(self) -> str:
         """The pusher's display name."""
-        return _text(self.raw_event, "user_name", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "user_name", self.where)[:_MAX_ID]
 
     @property
     def user_username(self) -> str:
         """The pusher's username (tag pushes of older GitLab versions lack it)."""
-        return _text(self.raw_event, "user_username", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "user_username", self.where)[:_MAX_ID]
 
     @property
     def project(self) -> Project:
@@ -300,38 +286,38 @@ class MergeRequestAttributes(_View):
     @property
     def title(self) -> str:
         """The title (``Draft: …`` while a draft)."""
-        return _text(self.raw_event, "title", self.where)
+        return text_field(self.raw_event, "title", self.where)
 
     @property
     def description(self) -> str:
         """The description."""
-        return _text(self.raw_event, "description", self.where)
+        return text_field(self.raw_event, "description", self.where)
 
     @property
     def source_branch(self) -> str:
         """The branch with the changes."""
-        return _text(self.raw_event, "source_branch", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "source_branch", self.where)[:_MAX_ID]
 
     @property
     def target_branch(self) -> str:
         """The branch it merges into."""
-        return _text(self.raw_event, "target_branch", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "target_branch", self.where)[:_MAX_ID]
 
     @property
     def state(self) -> str:
         """``opened``, ``closed``, ``merged`` or ``locked``."""
-        return _text(self.raw_event, "state", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "state", self.where)[:_MAX_ID]
 
     @property
     def action(self) -> str:
         """``open``, ``update``, ``approved``, ``approval``, ``unapproved``, ``unapproval``, ``merge``,
         ``close``, ``reopen`` (merge request events only)."""
-        return _text(self.raw_event, "action", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "action", self.where)[:_MAX_ID]
 
     @property
     def oldrev(self) -> str:
         """The previous source commit, set only when new code was pushed (or a suggestion applied)."""
-        return _text(self.raw_event, "oldrev", self.where)[:_MAX_ID]
+        return text_field(self.raw_event, "oldrev", self.where)[:_MAX_ID]
 
     @property
     def last_commit(self) -> HookCommit:
@@ -341,7 +327,7 @@ class MergeRequestAttributes(_View):
     @property
     def updated_at(self) -> datetime | None:
         """When it last changed."""
-        return _time(_text(self.raw_event, "updated_at", self.where))
+        return _time(text_field(self.raw_event, "updated_at", self.where))
 
 
 class MergeRequestHook(_View):
@@ -399,17 +385,17 @@ class NoteHook(_View):
     @property
     def note(self) -> str:
         """The comment's text (Markdown as written)."""
-        return _text(self.attributes, "note", f"{self.where}.object_attributes")
+        return text_field(self.attributes, "note", f"{self.where}.object_attributes")
 
     @property
     def noteable_type(self) -> str:
         """``MergeRequest``, ``Commit``, ``Issue`` or ``Snippet``."""
-        return _text(self.attributes, "noteable_type", f"{self.where}.object_attributes")[:_MAX_ID]
+        return text_field(self.attributes, "noteable_type", f"{self.where}.object_attributes")[:_MAX_ID]
 
     @property
     def action(self) -> str:
         """``create`` or ``update`` (GitLab 16.11+; absent before: a new note)."""
-        return _text(self.attributes, "action", f"{self.where}.object_attributes")[:_MAX_ID]
+        return text_field(self.attributes, "action", f"{self.where}.object_attributes")[:_MAX_ID]
 
     @property
     def is_system(self) -> bool:
@@ -430,7 +416,7 @@ class NoteHook(_View):
     @property
     def created_at(self) -> datetime | None:
         """When it was written."""
-        return _time(_text(self.attributes, "created_at", f"{self.where}.object_attributes"))
+        return _time(text_field(self.attributes, "created_at", f"{self.where}.object_attributes"))
 
 
 @dataclass(frozen=True)
@@ -461,7 +447,7 @@ class PipelineHook(_View):
     @property
     def ref(self) -> str:
         """The branch or tag it ran for (a short name)."""
-        return _text(self.attributes, "ref", f"{self.where}.object_attributes", required=True)[:_MAX_ID]
+        return text_field(self.attributes, "ref", f"{self.where}.object_attributes", required=True)[:_MAX_ID]
 
     @property
     def is_tag(self) -> bool:
@@ -471,22 +457,22 @@ class PipelineHook(_View):
     @property
     def sha(self) -> str:
         """The commit it ran for."""
-        return _text(self.attributes, "sha", f"{self.where}.object_attributes")[:_MAX_ID]
+        return text_field(self.attributes, "sha", f"{self.where}.object_attributes")[:_MAX_ID]
 
     @property
     def status(self) -> str:
         """``success``, ``failed``, ``running``, ``canceled``, …"""
-        return _text(self.attributes, "status", f"{self.where}.object_attributes")[:_MAX_ID]
+        return text_field(self.attributes, "status", f"{self.where}.object_attributes")[:_MAX_ID]
 
     @property
     def url(self) -> str:
         """The pipeline's page."""
-        return _text(self.attributes, "url", f"{self.where}.object_attributes")[: _MAX_ID * 2]
+        return text_field(self.attributes, "url", f"{self.where}.object_attributes")[: _MAX_ID * 2]
 
     @property
     def finished_at(self) -> datetime | None:
         """When it finished."""
-        return _time(_text(self.attributes, "finished_at", f"{self.where}.object_attributes"))
+        return _time(text_field(self.attributes, "finished_at", f"{self.where}.object_attributes"))
 
     @property
     def user(self) -> User:
@@ -511,9 +497,9 @@ class PipelineHook(_View):
             if raw.get("status") == "failed" and raw.get("allow_failure") is not True:
                 found.append(
                     FailedJob(
-                        _text(raw, "stage", where)[:_MAX_ID],
-                        _text(raw, "name", where)[:_MAX_ID],
-                        _text(raw, "failure_reason", where)[:_MAX_ID],
+                        text_field(raw, "stage", where)[:_MAX_ID],
+                        text_field(raw, "name", where)[:_MAX_ID],
+                        text_field(raw, "failure_reason", where)[:_MAX_ID],
                     )
                 )
         return tuple(found)
