@@ -37,7 +37,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.actions.context import ActionContext, Actor, Reply
 from handler.deadline import Deadline
-from handler.enrich.pull_request_reader import UNREADABLE_ERRORS, Unreadable, details_from_api
+from handler.enrich.pull_request_reader import (
+    UNREADABLE_ERRORS,
+    CodeCommitPullRequestReader,
+    Unreadable,
+    details_from_api,
+)
 from handler.errors import ConfigurationError, NotifierError, ReadDeadlineReached, RepositoryReadError
 from handler.model import Repository
 from handler.pull_requests.model import ApprovalState, PullRequestDetails
@@ -285,31 +290,17 @@ class ReviewQueueReader:
         return details_from_api(raw), created.astimezone(UTC)
 
     def approval_state(self, pull_request_id: str, revision_id: str) -> ApprovalState:
-        """Who approved ``revision_id``, and whether CodeCommit finds the rules met."""
+        """Who approved ``revision_id``, and whether CodeCommit finds the rules met: read as the
+        pull-request path reads it (:meth:`CodeCommitPullRequestReader.get_approval_state`), once
+        the time left allows a call."""
         what = f"pull request {pull_request_id}"
-        states = self._call(
-            "GetPullRequestApprovalStates",
-            what,
-            lambda: self._client.get_pull_request_approval_states(
-                pullRequestId=pull_request_id, revisionId=revision_id
-            ),
-        )
-        approvers = tuple(
-            str(approval.get("userArn") or "")
-            for approval in states.get("approvals", ())
-            if approval.get("approvalState") == "APPROVE"
-        )
+        self._check_time("GetPullRequestApprovalStates", what)
         try:
-            evaluation = self._call(
-                "EvaluatePullRequestApprovalRules",
-                what,
-                lambda: self._client.evaluate_pull_request_approval_rules(
-                    pullRequestId=pull_request_id, revisionId=revision_id
-                )["evaluation"],
-            )
-        except Unreadable:  # a revision that moved meanwhile: count the approvals instead
-            return ApprovalState(approvers)
-        return ApprovalState(approvers, bool(evaluation.get("approved")), bool(evaluation.get("overridden")))
+            return CodeCommitPullRequestReader(self._client).get_approval_state(pull_request_id, revision_id)
+        except BotoCoreError as error:
+            raise RepositoryReadError(
+                f"GetPullRequestApprovalStates for {what} failed after retries: {type(error).__name__}"
+            ) from error
 
     def _check_time(self, operation: str, what: str) -> None:
         left = self._deadline.seconds_left()
