@@ -28,13 +28,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.bundling import notifier_code
 from cdk.config import StackConfigError
 from cdk.function import ARCHITECTURE, RUNTIME, grant_own_log_streams, log_retention
-from cdk.nag import acknowledge, acknowledge_wildcard
+from cdk.nag import acknowledge_wildcard
+from cdk.queues import dead_letter_queue
 from cdk.slack_manifest import manifest
 from cdk.state_table import StateTable
 from handler.settings import parse_chat_permissions, team_id
@@ -181,17 +181,8 @@ class ChatFrontDoor(Construct):
             )
         )
 
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the on-failure destination of the chat function's handed-on work.",
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", holds="the chat function's handed-on work"
         )
         self.function = lambda_.Function(
             self,

@@ -21,12 +21,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from cdk.bundling import notifier_code
 from cdk.config import LOG_RETENTION
-from cdk.nag import acknowledge, acknowledge_wildcard
+from cdk.nag import acknowledge_wildcard
+from cdk.queues import dead_letter_queue
 from handler.aws.models import PUSH_READS
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -70,18 +70,8 @@ class NotifierFunction(Construct):
         alarm_topic_arn: str | None,
     ) -> None:
         super().__init__(scope, id_)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the on-failure destination of the function's asynchronous "
-            "invocations; a dead-letter queue for it would never be read.",
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", holds="the function's asynchronous invocations"
         )
         self.log_group = logs.LogGroup(
             self,

@@ -41,7 +41,8 @@ from constructs import Construct
 
 from cdk.all_repository_triggers import EveryRepositoryTriggers
 from cdk.function import ARCHITECTURE, RUNTIME, grant_own_log_streams, log_retention
-from cdk.nag import acknowledge, acknowledge_wildcard
+from cdk.nag import acknowledge_wildcard
+from cdk.queues import dead_letter_queue
 
 TRIGGER_MANAGER_DIR = Path(__file__).resolve().parent / "trigger_manager"
 #: CodeCommit's rule for trigger names.
@@ -263,19 +264,10 @@ class RepositoryTriggers(Construct):
                 detail=dict(REPOSITORY_CREATED_DETAIL),
             ),
         )
-        queue = sqs.Queue(
+        queue = dead_letter_queue(
             self,
             "NewRepositoryDeadLetterQueue",
-            # SSE-SQS: EventBridge could not send to a queue under a KMS key without a key grant.
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the CreateRepository rule's target and of "
-            "the function's asynchronous invocations; a dead-letter queue for it would never be read.",
+            holds="the CreateRepository rule's target and of the function's asynchronous invocations",
         )
         self.new_repository_dead_letter_queue = queue
         self.new_repository_rule.add_target(
