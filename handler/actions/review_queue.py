@@ -33,17 +33,15 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler.actions.context import ActionContext, Actor, Reply
 from handler.deadline import Deadline
 from handler.enrich.pull_request_reader import (
-    UNREADABLE_ERRORS,
     CodeCommitPullRequestReader,
     Unreadable,
     details_from_api,
+    read_call,
 )
-from handler.errors import ConfigurationError, NotifierError, ReadDeadlineReached, RepositoryReadError
+from handler.errors import ConfigurationError, NotifierError, ReadDeadlineReached
 from handler.model import Repository
 from handler.pull_requests.model import ApprovalState, PullRequestDetails
 from handler.pull_requests.people import Person, UserMap, identity_from_arn, person, reviewers
@@ -295,12 +293,7 @@ class ReviewQueueReader:
         the time left allows a call."""
         what = f"pull request {pull_request_id}"
         self._check_time("GetPullRequestApprovalStates", what)
-        try:
-            return CodeCommitPullRequestReader(self._client).get_approval_state(pull_request_id, revision_id)
-        except BotoCoreError as error:
-            raise RepositoryReadError(
-                f"GetPullRequestApprovalStates for {what} failed after retries: {type(error).__name__}"
-            ) from error
+        return CodeCommitPullRequestReader(self._client).get_approval_state(pull_request_id, revision_id)
 
     def _check_time(self, operation: str, what: str) -> None:
         left = self._deadline.seconds_left()
@@ -312,20 +305,7 @@ class ReviewQueueReader:
 
     def _call(self, operation: str, what: str, call: Callable[[], T]) -> T:
         self._check_time(operation, what)
-        try:
-            return call()
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in UNREADABLE_ERRORS:
-                raise Unreadable(what, UNREADABLE_ERRORS[code]) from error
-            raise RepositoryReadError(
-                f"{operation} for {what} failed with {code or 'an error'} after retries; if it says "
-                "AccessDenied, the repository is not among the stack's watched repositories"
-            ) from error
-        except BotoCoreError as error:
-            raise RepositoryReadError(
-                f"{operation} for {what} failed after retries: {type(error).__name__}"
-            ) from error
+        return read_call(operation, what, call)
 
 
 def read_queue(

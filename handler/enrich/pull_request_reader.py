@@ -250,17 +250,27 @@ class CodeCommitPullRequestReader:
 
     @staticmethod
     def _call(operation: str, what: str, call: Callable[[], T]) -> T:
-        try:
-            return call()
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code in UNREADABLE_ERRORS:
-                raise Unreadable(what, UNREADABLE_ERRORS[code]) from error
-            raise RepositoryReadError(
-                f"{operation} for {what} failed with {code or 'an error'} after retries; if it says "
-                "AccessDenied, the repository is not among the stack's watched repositories"
-            ) from error
-        except BotoCoreError as error:
-            raise RepositoryReadError(
-                f"{operation} for {what} failed after retries: {type(error).__name__}"
-            ) from error
+        return read_call(operation, what, call)
+
+
+def read_call(operation: str, what: str, call: Callable[[], T]) -> T:
+    """Run one pull-request read; translate botocore's errors (shared with the review queue).
+
+    Raises:
+        Unreadable: a code that means "can't read this" (the message says what is known).
+        RepositoryReadError: anything else, after botocore's retries.
+    """
+    try:
+        return call()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in UNREADABLE_ERRORS:
+            raise Unreadable(what, UNREADABLE_ERRORS[code]) from error
+        raise RepositoryReadError(
+            f"{operation} for {what} failed with {code or 'an error'} after retries; if it says "
+            "AccessDenied, the repository is not among the stack's watched repositories"
+        ) from error
+    except BotoCoreError as error:
+        raise RepositoryReadError(
+            f"{operation} for {what} failed after retries: {type(error).__name__}"
+        ) from error
