@@ -388,11 +388,12 @@ def _listings(delivered: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _held_post(
-    local: SimpleNamespace, event: dict[str, Any]
+    local: SimpleNamespace, event: dict[str, Any], status: int = 200
 ) -> tuple[threading.Thread, threading.Event, list[Any]]:
-    """Start ``event`` in another invocation whose post is held at Slack until the event is set."""
+    """Start ``event`` in another invocation whose post is held at Slack until the event is set,
+    then answered ``status``; ``results`` gets the outcome, or the error it raised."""
     arrived, release = threading.Event(), threading.Event()
-    local.slack.script = [Reply(200, "ok", arrived=arrived, release=release)]
+    local.slack.script = [Reply(status, "ok" if status == 200 else "oops", arrived=arrived, release=release)]
     results: list[Any] = []
 
     def invoke() -> None:
@@ -448,18 +449,13 @@ def test_a_newer_push_while_the_older_one_fails_in_its_post_leaves_the_older_its
     first = pusher.commit("first change")
     second = pusher.commit("second change")
     failing = pusher.event(ref(first))
-    arrived, release = threading.Event(), threading.Event()
-    local.slack.script = [Reply(500, "oops", arrived=arrived, release=release)]
-    results: list[Any] = []
-    older = threading.Thread(target=lambda: results.append(_outcome(local, failing)))
-    older.start()
-    assert arrived.wait(timeout=60)
+    older, release, results = _held_post(local, failing, status=500)
     try:
         assert post(local, pusher.event(ref(second))) == {"delivered": 1}
     finally:
         release.set()
         older.join(timeout=120)
-    assert results == ["DeliveryExhausted"]
+    assert [type(result).__name__ for result in results] == ["DeliveryExhausted"]
     assert post(local, failing) == {"delivered": 1}  # Lambda's retry: the range it owes, nothing more
     post(local, pusher.event(ref(pusher.commit("third change"))))
     assert _listings(local.slack.delivered) == {"first change": 1, "second change": 1, "third change": 1}
@@ -475,14 +471,6 @@ def test_a_push_whose_confirm_write_failed_is_not_listed_again_by_the_next(
     post(local, pusher.event(ref(pusher.commit("second change"))))
     post(local, pusher.event(ref(pusher.commit("third change"))))
     assert _listings(local.slack.delivered) == {"first change": 1, "second change": 1, "third change": 1}
-
-
-def _outcome(local: SimpleNamespace, event: dict[str, Any]) -> str:
-    try:
-        post(local, event)
-    except Exception as error:  # the test asserts on its class
-        return type(error).__name__
-    return "delivered"
 
 
 # --- issue: one push published by two triggers posts once ----------------------------------------
