@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,7 +302,11 @@ def test_routes_filter_pipelines_by_name(world: World) -> None:
     assert world.run(load_pipeline_fixture("awsdoc_pipeline_started")) == {"delivered": 0, "filtered": 1}
 
 
-def test_a_finished_run_of_a_pull_requests_tip_is_told_in_its_thread() -> None:
+@contextmanager
+def app_world() -> Iterator[tuple[World, CodePipelineStandIn, Any]]:
+    """A world whose pipeline runs go to a Slack app destination (the bot token in the secret), with
+    ``my_pipeline`` known: what a pull request's thread needs. Yields the world, CodePipeline and the
+    Slack Web API stand-in."""
     pipelines = CodePipelineStandIn().start()
     try:
         with slack.running() as webhook, slack_web_api.running() as api, mock_aws():
@@ -316,21 +321,26 @@ def test_a_finished_run_of_a_pull_requests_tip_is_told_in_its_thread() -> None:
                 ROUTES=json.dumps({"routes": [{"events": ["pipeline"], "to": ["app"]}]}),
             )
             pipelines.add_pipeline(my_pipeline())
-            pipelines.add_pull_request("7", "my-repo", "main", COMMIT)
-            pipelines.add_pull_request("8", "my-repo", "feature", COMMIT)
-            scope = "123456789012:us-east-1:my-repo#7"
-            world.state.put_new(
-                f"thread#app#{scope}", {"channel": "C0REVIEWS01", "ts": "1700000000.000100"}, expires_at=None
-            )
-            assert world.run(load_pipeline_fixture("awsdoc_pipeline_succeeded")) == {"delivered": 1}
-            record = world.state.get(f"buildstatus#{scope}")
-            assert record is not None and record.attributes["result"] == "passed"
-            assert world.state.get("buildstatus#123456789012:us-east-1:my-repo#8") is None
-            posts = api.calls_to("chat.postMessage")
-            assert [call.thread_ts for call in posts] == [None, "1700000000.000100"]
-            assert posts[1].payload["text"] == "✓ myPipeline succeeded"
+            yield world, pipelines, api
     finally:
         pipelines.stop()
+
+
+def test_a_finished_run_of_a_pull_requests_tip_is_told_in_its_thread() -> None:
+    with app_world() as (world, pipelines, api):
+        pipelines.add_pull_request("7", "my-repo", "main", COMMIT)
+        pipelines.add_pull_request("8", "my-repo", "feature", COMMIT)
+        scope = "123456789012:us-east-1:my-repo#7"
+        world.state.put_new(
+            f"thread#app#{scope}", {"channel": "C0REVIEWS01", "ts": "1700000000.000100"}, expires_at=None
+        )
+        assert world.run(load_pipeline_fixture("awsdoc_pipeline_succeeded")) == {"delivered": 1}
+        record = world.state.get(f"buildstatus#{scope}")
+        assert record is not None and record.attributes["result"] == "passed"
+        assert world.state.get("buildstatus#123456789012:us-east-1:my-repo#8") is None
+        posts = api.calls_to("chat.postMessage")
+        assert [call.thread_ts for call in posts] == [None, "1700000000.000100"]
+        assert posts[1].payload["text"] == "✓ myPipeline succeeded"
 
 
 def test_a_success_says_how_long_the_run_took(world: World) -> None:
@@ -444,41 +454,26 @@ def test_each_event_writes_one_outcome_line(world: World, caplog: pytest.LogCapt
 def test_a_finished_run_puts_its_build_line_on_the_threads_parent_and_keeps_the_rest() -> None:
     """✓ build passed / ✗ build failed beside the approval buttons at once, not only at the pull
     request's next event; the parent's other lines and its buttons stay as they were."""
-    pipelines = CodePipelineStandIn().start()
-    try:
-        with slack.running() as webhook, slack_web_api.running() as api, mock_aws():
-            client = boto3.client("secretsmanager", region_name="eu-west-1")
-            arn = client.create_secret(
-                Name="notifier", SecretString=json.dumps({"bot": slack_web_api.TOKEN})
-            )["ARN"]
-            destinations = {"app": {"type": "slack-app", "channel": "C0REVIEWS01", "secret": "bot"}}
-            world = World(pipelines, webhook, secret_arn=arn, slack_api_url=api.base_url)
-            world.environ.update(
-                DESTINATIONS=json.dumps(destinations),
-                ROUTES=json.dumps({"routes": [{"events": ["pipeline"], "to": ["app"]}]}),
-            )
-            pipelines.add_pipeline(my_pipeline())
-            pipelines.add_pull_request("7", "my-repo", "main", COMMIT)
-            parent_ts = "1700000000.000050"
-            blocks = [{"type": "actions", "elements": [{"type": "button", "action_id": "approve"}]}]
-            api.messages[("C0REVIEWS01", parent_ts)] = {
-                "type": "message",
-                "ts": parent_ts,
-                "text": "Pull request #7 in my-repo",
-                "attachments": [
-                    {"color": "#1F6FEB", "text": "`main` → `prod`\n*✗ build failed* (old, `1111111`)"}
-                ],
-                "blocks": blocks,
-            }
-            scope = "123456789012:us-east-1:my-repo#7"
-            world.state.put_new(
-                f"thread#app#{scope}", {"channel": "C0REVIEWS01", "ts": parent_ts}, expires_at=None
-            )
-            assert world.run(load_pipeline_fixture("awsdoc_pipeline_succeeded")) == {"delivered": 1}
-            [update] = api.calls_to("chat.update")
-            assert update.payload["ts"] == parent_ts and update.payload["blocks"] == blocks
-            text = update.payload["attachments"][0]["text"]
-            assert text.startswith("`main` → `prod`\n")
-            assert "✓ build passed" in text and "myPipeline" in text and "✗ build failed" not in text
-    finally:
-        pipelines.stop()
+    with app_world() as (world, pipelines, api):
+        pipelines.add_pull_request("7", "my-repo", "main", COMMIT)
+        parent_ts = "1700000000.000050"
+        blocks = [{"type": "actions", "elements": [{"type": "button", "action_id": "approve"}]}]
+        api.messages[("C0REVIEWS01", parent_ts)] = {
+            "type": "message",
+            "ts": parent_ts,
+            "text": "Pull request #7 in my-repo",
+            "attachments": [
+                {"color": "#1F6FEB", "text": "`main` → `prod`\n*✗ build failed* (old, `1111111`)"}
+            ],
+            "blocks": blocks,
+        }
+        scope = "123456789012:us-east-1:my-repo#7"
+        world.state.put_new(
+            f"thread#app#{scope}", {"channel": "C0REVIEWS01", "ts": parent_ts}, expires_at=None
+        )
+        assert world.run(load_pipeline_fixture("awsdoc_pipeline_succeeded")) == {"delivered": 1}
+        [update] = api.calls_to("chat.update")
+        assert update.payload["ts"] == parent_ts and update.payload["blocks"] == blocks
+        text = update.payload["attachments"][0]["text"]
+        assert text.startswith("`main` → `prod`\n")
+        assert "✓ build passed" in text and "myPipeline" in text and "✗ build failed" not in text
